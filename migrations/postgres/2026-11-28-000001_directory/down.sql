@@ -1,0 +1,13 @@
+DROP TABLE sign_ins;
+DROP TABLE role_assignments;
+DROP TABLE role_definitions;
+DROP TABLE app_group_assignments;
+DROP TABLE app_user_assignments;
+DROP TABLE app_owners;
+DROP TABLE applications;
+DROP TABLE group_member_groups;
+DROP TABLE group_member_users;
+DROP TABLE group_owners;
+DROP TABLE groups;
+DROP TABLE users;
+DROP TABLE settings;

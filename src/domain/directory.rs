@@ -1,0 +1,160 @@
+//! The directory's vocabulary, mirroring Entra ID: user and group kinds, role kinds, and the
+//! path by which a user holds access.
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+
+/// Declares a closed set of values stored as text, with parsing and display.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored (and Graph) spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            /// Parses the stored spelling.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Entra's `userType`.
+    UserType { Member => "Member", Guest => "Guest" }
+}
+
+text_enum! {
+    /// Security groups and Microsoft 365 (unified) groups.
+    GroupType { Security => "Security", Microsoft365 => "Microsoft365" }
+}
+
+text_enum! {
+    /// Directory roles (tenant-wide) and resource roles (on a scope such as a subscription).
+    RoleKind { Directory => "Directory", Resource => "Resource" }
+}
+
+text_enum! {
+    /// A role assignment is either active now or only eligible (activated on demand, PIM).
+    AssignmentType { Active => "Active", Eligible => "Eligible" }
+}
+
+impl GroupType {
+    /// How the portal names the type.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Security => "Security",
+            Self::Microsoft365 => "Microsoft 365",
+        }
+    }
+}
+
+/// A group met on the way from a resource to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group's id.
+    pub id: String,
+    /// The group's display name.
+    pub name: String,
+}
+
+/// How a user holds access to a group or an application. Kept on review items, because
+/// only direct access can be removed by a review; the rest must be shown as such.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessPath {
+    /// A direct membership or assignment.
+    Direct,
+    /// Membership of a dynamic group, by its rule.
+    DynamicRule(String),
+    /// Through nested groups: the outermost first, ending with the group that holds the
+    /// user directly.
+    ViaGroups(Vec<GroupRef>),
+}
+
+impl AccessPath {
+    /// A short text for tables: "Direct", "Dynamic rule", "Via Engineering › Backend".
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Direct => "Direct".to_owned(),
+            Self::DynamicRule(_) => "Dynamic rule".to_owned(),
+            Self::ViaGroups(groups) => {
+                let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                format!("Via {}", names.join(" › "))
+            }
+        }
+    }
+
+    /// Whether a review could remove this access by deleting one direct link.
+    pub fn is_direct(&self) -> bool {
+        matches!(self, Self::Direct)
+    }
+}
+
+/// Whether a role assignment is in force at `now`: started and not yet ended.
+pub fn assignment_in_force(start: NaiveDateTime, end: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    start <= now && end.is_none_or(|end| now < end)
+}
+
+/// Whole days from `then` to `now` (0 for the future).
+pub fn days_since(then: NaiveDateTime, now: NaiveDateTime) -> i64 {
+    (now - then).num_days().max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn at(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 1, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn text_enums_round_trip() {
+        for t in UserType::ALL {
+            assert_eq!(UserType::parse(t.as_str()), Some(*t));
+        }
+        assert_eq!(GroupType::parse("Microsoft365"), Some(GroupType::Microsoft365));
+        assert_eq!(GroupType::Microsoft365.label(), "Microsoft 365");
+        assert_eq!(RoleKind::parse("directory"), None);
+    }
+
+    #[test]
+    fn access_paths_describe_themselves() {
+        assert_eq!(AccessPath::Direct.describe(), "Direct");
+        assert_eq!(AccessPath::DynamicRule("user.department -eq \"Sales\"".into()).describe(), "Dynamic rule");
+        let via = AccessPath::ViaGroups(vec![
+            GroupRef { id: "a".into(), name: "Engineering".into() },
+            GroupRef { id: "b".into(), name: "Backend".into() },
+        ]);
+        assert_eq!(via.describe(), "Via Engineering › Backend");
+        assert!(!via.is_direct());
+    }
+
+    #[test]
+    fn assignments_are_in_force_between_start_and_end() {
+        assert!(assignment_in_force(at(1), None, at(2)));
+        assert!(assignment_in_force(at(1), Some(at(3)), at(2)));
+        assert!(!assignment_in_force(at(1), Some(at(2)), at(2)));
+        assert!(!assignment_in_force(at(3), None, at(2)));
+        assert_eq!(days_since(at(1), at(11)), 10);
+        assert_eq!(days_since(at(11), at(1)), 0);
+    }
+}

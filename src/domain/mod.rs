@@ -1,0 +1,4 @@
+//! Pure rules: no I/O, no database, no clock calls. Everything here is unit-testable.
+
+pub mod directory;
+pub mod paging;

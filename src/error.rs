@@ -1,0 +1,82 @@
+//! The one place where failures become HTTP responses. Internal errors never show their
+//! cause to the user: the request-id middleware logs the cause with the id and renders a
+//! page that shows only the id.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+/// An error as a handler or service reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The object does not exist, or the caller may not know it exists.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller is known but not allowed.
+    #[error("You do not have access to this page.")]
+    Forbidden,
+    /// Input that cannot be used; the message says what to fix.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with the current state; the message says why.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: a bug or an outage. Logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// Wraps any error as internal.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => Self::NotFound("This item was not found.".into()),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(err: r2d2::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        Self::internal(err)
+    }
+}
+
+/// The cause of an internal error, carried on the response to the middleware that logs it
+/// beside the request id.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let Self::Internal(cause) = self {
+            // The body is replaced by the middleware, which knows the request id.
+            let mut res = HttpResponse::new(status);
+            res.extensions_mut().insert(InternalCause(format!("{cause:#}")));
+            return res;
+        }
+        crate::web::errors::error_page(status, &self.to_string(), None)
+    }
+}

@@ -1,0 +1,110 @@
+//! The `attest` command: parse flags, set up logging, run a sub-command. Every failure ends
+//! in one line naming the problem and a non-zero exit.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use attest::clock::{Clock, SystemClock};
+use attest::config::{Cli, Command, DatabaseTarget};
+use attest::demo::{self, DemoOptions};
+use attest::startup::{Application, Settings};
+use attest::{db, store};
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            // clap's first line names the problem; the usage block after it is noise here.
+            let text = err.render().to_string();
+            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            eprintln!("{line} (see attest --help)");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = init_tracing(&cli.log) {
+        eprintln!("error: {err}");
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| anyhow::anyhow!("ATTEST_LOG: '{filter}' is not a log filter ({e}); try 'info'"))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = DatabaseTarget::parse(&cli.database_url).map_err(anyhow::Error::msg)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Migrate => {
+            let mut conn = db::establish(&database)?;
+            let applied = db::migrate(&mut conn)?;
+            println!("{}: {applied} migration(s) applied; the database is up to date.", database.describe());
+            Ok(())
+        }
+        Command::DemoData(args) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let existing = store::users::count(&mut conn)?;
+            if existing > 0 {
+                anyhow::bail!(
+                    "{} already has a directory ({existing} users); demo data goes into an empty database (set DATABASE_URL to a new one)",
+                    database.describe()
+                );
+            }
+            let started = std::time::Instant::now();
+            let options = DemoOptions { users: args.users as usize, seed: args.seed, sign_in_days: args.sign_in_days };
+            let directory = demo::generate(options, clock.now());
+            let generated = started.elapsed();
+            let counts = demo::seed(&mut conn, &directory).context("writing the demo directory failed")?;
+            println!(
+                "{}: {} users, {} groups, {} memberships, {} applications, {} app assignments, {} roles, {} role assignments, {} sign-ins in {:.2} s (generate {:.2} s, write {:.2} s)",
+                database.describe(),
+                counts.users,
+                counts.groups,
+                counts.memberships,
+                counts.apps,
+                counts.app_assignments,
+                counts.roles,
+                counts.role_assignments,
+                counts.sign_ins,
+                started.elapsed().as_secs_f64(),
+                generated.as_secs_f64(),
+                (started.elapsed() - generated).as_secs_f64(),
+            );
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let settings = Settings {
+                database: database.clone(),
+                bind: args.bind,
+                demo: args.demo,
+                demo_users: args.demo_users,
+                pool_size: args.pool_size,
+                workers: None,
+            };
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(&settings, clock)?;
+                let shown = if settings.bind.ip().is_unspecified() { "127.0.0.1".to_owned() } else { settings.bind.ip().to_string() };
+                println!("attest is running on {} — open http://{shown}:{}/ (Ctrl+C to stop)", database.describe(), app.port());
+                app.run_until_stopped().await.context("the server stopped with an error")
+            })
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Builds the application: database, optional demo data, the HTTP server. `main` and the
+//! tests both start attest through [`Application`].
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::clock::SharedClock;
+use crate::config::DatabaseTarget;
+use crate::db::{self, Pool};
+use crate::demo::{self, DemoOptions};
+use crate::store;
+use crate::web::errors;
+use crate::web::{AppState, routes};
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The database.
+    pub database: DatabaseTarget,
+    /// Where to listen; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Seed the demo directory if the database is empty.
+    pub demo: bool,
+    /// Users in the seeded demo directory.
+    pub demo_users: u32,
+    /// Pool size.
+    pub pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+/// A built, bound, not yet running portal.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+}
+
+impl Application {
+    /// Connects and migrates the database, seeds the demo directory when asked and the
+    /// directory is empty, and binds the listener.
+    pub fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let pool = db::connect_and_migrate(&settings.database, settings.pool_size)?;
+        let mut conn = pool.get().context("cannot take a database connection")?;
+        if settings.demo && store::users::count(&mut conn)? == 0 {
+            let started = std::time::Instant::now();
+            let options = DemoOptions { users: settings.demo_users as usize, ..DemoOptions::default() };
+            let counts = demo::seed(&mut conn, &demo::generate(options, clock.now()))?;
+            tracing::info!(users = counts.users, groups = counts.groups, sign_ins = counts.sign_ins,
+                elapsed_ms = started.elapsed().as_millis() as u64, "seeded the demo directory");
+        }
+        let directory_name = store::settings::get(&mut conn, store::settings::DIRECTORY_NAME)?
+            .unwrap_or_else(|| "Directory".to_owned());
+        drop(conn);
+
+        let listener = TcpListener::bind(settings.bind).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
+        })?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { pool: pool.clone(), clock, directory_name, demo: settings.demo });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+                .app_data(web::PathConfig::default().error_handler(errors::path_error))
+                .wrap(Compress::default())
+                .wrap(security_headers())
+                .wrap(from_fn(errors::request_id))
+                .configure(routes)
+                .default_service(web::to(errors::not_found))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run(), pool })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The connection pool (tests inspect the database through it).
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Headers that every response carries: no inline script, no framing, no sniffing.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+}

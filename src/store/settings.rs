@@ -1,0 +1,25 @@
+//! Key/value settings of this installation (directory name, demo marker, …).
+
+use diesel::prelude::*;
+
+use super::{Conn, per_backend};
+use crate::db::schema::settings;
+
+/// A setting's value, if set.
+pub fn get(conn: &mut Conn, key: &str) -> QueryResult<Option<String>> {
+    settings::table.find(key).select(settings::value).first(conn).optional()
+}
+
+/// Sets a setting, replacing any earlier value.
+pub fn set(conn: &mut Conn, key: &str, value: &str) -> QueryResult<()> {
+    per_backend!(conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict(settings::key)
+        .do_update()
+        .set(settings::value.eq(value))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The setting holding the directory's display name.
+pub const DIRECTORY_NAME: &str = "directory_name";

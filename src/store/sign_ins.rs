@@ -1,0 +1,48 @@
+//! Sign-in events. Every query here goes through the (user, time) or (user, app, time)
+//! index: nothing scans all sign-ins.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Conn, per_backend};
+use crate::db::schema::sign_ins;
+
+/// A sign-in to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sign_ins)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewSignIn {
+    pub user_id: String,
+    pub app_id: Option<String>,
+    pub signed_in_at: NaiveDateTime,
+}
+
+/// The last sign-in of `user`, to the tenant (any app) or to `app`.
+pub fn last(conn: &mut Conn, user: &str, app: Option<&str>) -> QueryResult<Option<NaiveDateTime>> {
+    let query = sign_ins::table.filter(sign_ins::user_id.eq(user)).select(diesel::dsl::max(sign_ins::signed_in_at));
+    match app {
+        Some(app) => query.filter(sign_ins::app_id.eq(app)).first(conn),
+        None => query.first(conn),
+    }
+}
+
+/// The last sign-in of each of `users` (to `app` if given); users who never signed in are
+/// absent from the map.
+pub fn last_for_users(conn: &mut Conn, users: &[String], app: Option<&str>) -> QueryResult<HashMap<String, NaiveDateTime>> {
+    let query = sign_ins::table
+        .filter(sign_ins::user_id.eq_any(users))
+        .group_by(sign_ins::user_id)
+        .select((sign_ins::user_id, diesel::dsl::max(sign_ins::signed_in_at)));
+    let rows: Vec<(String, Option<NaiveDateTime>)> = match app {
+        Some(app) => query.filter(sign_ins::app_id.eq(app)).load(conn)?,
+        None => query.load(conn)?,
+    };
+    Ok(rows.into_iter().filter_map(|(user, at)| at.map(|at| (user, at))).collect())
+}
+
+/// Inserts sign-ins in one statement (the caller batches).
+pub fn insert_batch(conn: &mut Conn, rows: &[NewSignIn]) -> QueryResult<usize> {
+    per_backend!(conn, c => diesel::insert_into(sign_ins::table).values(rows).execute(c))
+}

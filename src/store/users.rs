@@ -1,0 +1,84 @@
+//! Users of the directory.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Conn, per_backend, Keyset, contains_pattern, keyset_page, lower};
+use crate::db::MultiBackend;
+use crate::db::schema::users;
+
+/// A user as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct UserRow {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub user_type: String,
+    pub enabled: bool,
+    pub manager_id: Option<String>,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A user reference for lists: id, name, UPN.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRef {
+    pub id: String,
+    pub display_name: String,
+    pub upn: String,
+}
+
+/// Users whose name or UPN contains `search`.
+pub(crate) fn search_filter(search: &str) -> Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = diesel::sql_types::Bool>> {
+    let pattern = contains_pattern(search);
+    Box::new(lower(users::display_name).like(pattern.clone()).escape('\\').or(lower(users::upn).like(pattern).escape('\\')))
+}
+
+/// The sort name of a user, to resolve a page cursor.
+pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
+    users::table.find(id).select(users::display_name).first(conn).optional()
+}
+
+/// One page of users ordered by name, optionally searched.
+pub fn list(conn: &mut Conn, search: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<UserRow>> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(search) = search {
+        query = query.filter(search_filter(search));
+    }
+    keyset_page!(query, keyset, users::display_name, users::id, limit).load(conn)
+}
+
+/// How many users the directory has.
+pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// A user by id.
+pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+}
+
+/// Users by id (any order); unknown ids are skipped.
+pub fn refs(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRef>> {
+    users::table.filter(users::id.eq_any(ids)).select(UserRef::as_select()).load(conn)
+}
+
+/// A user's direct reports, by name, at most `limit`.
+pub fn direct_reports(conn: &mut Conn, manager: &str, limit: i64) -> QueryResult<Vec<UserRef>> {
+    users::table
+        .filter(users::manager_id.eq(manager))
+        .order((users::display_name, users::id))
+        .limit(limit)
+        .select(UserRef::as_select())
+        .load(conn)
+}
+
+/// Inserts users in one statement (the caller batches to the parameter limit).
+pub fn insert_batch(conn: &mut Conn, rows: &[UserRow]) -> QueryResult<usize> {
+    per_backend!(conn, c => diesel::insert_into(users::table).values(rows).execute(c))
+}

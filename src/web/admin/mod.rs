@@ -1,0 +1,18 @@
+//! Admin pages. (Sign-in and the admin guard arrive with authentication; every handler
+//! here already takes its data through extractors, so a guard extractor slots in.)
+
+pub mod directory;
+
+use actix_web::web;
+
+/// Routes under `/admin`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::get().to(directory::users))
+        .route("/users/{id}", web::get().to(directory::user))
+        .route("/groups", web::get().to(directory::groups))
+        .route("/groups/{id}", web::get().to(directory::group))
+        .route("/applications", web::get().to(directory::apps))
+        .route("/applications/{id}", web::get().to(directory::app))
+        .route("/roles", web::get().to(directory::roles))
+        .route("/roles/{id}", web::get().to(directory::role));
+}

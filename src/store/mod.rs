@@ -48,8 +48,15 @@ pub enum Keyset {
 
 impl Keyset {
     /// Resolves a page position by looking up the sort name of the cursor row.
-    pub fn resolve(at: &PageAt, name_of: impl FnOnce(&str) -> QueryResult<Option<String>>) -> Result<Self, AppError> {
-        let stale = || AppError::BadRequest("This page link is out of date. Start again from the first page.".into());
+    pub fn resolve(
+        at: &PageAt,
+        name_of: impl FnOnce(&str) -> QueryResult<Option<String>>,
+    ) -> Result<Self, AppError> {
+        let stale = || {
+            AppError::BadRequest(
+                "This page link is out of date. Start again from the first page.".into(),
+            )
+        };
         Ok(match at {
             PageAt::First => Self::First,
             PageAt::After(id) => Self::After(name_of(id)?.ok_or_else(stale)?, id.clone()),
@@ -67,10 +74,18 @@ macro_rules! keyset_page {
         match $keyset {
             $crate::store::Keyset::First => $query.order(($name.asc(), $id.asc())),
             $crate::store::Keyset::After(name, id) => $query
-                .filter($name.gt(name.clone()).or($name.eq(name.clone()).and($id.gt(id.clone()))))
+                .filter(
+                    $name
+                        .gt(name.clone())
+                        .or($name.eq(name.clone()).and($id.gt(id.clone()))),
+                )
                 .order(($name.asc(), $id.asc())),
             $crate::store::Keyset::Before(name, id) => $query
-                .filter($name.lt(name.clone()).or($name.eq(name.clone()).and($id.lt(id.clone()))))
+                .filter(
+                    $name
+                        .lt(name.clone())
+                        .or($name.eq(name.clone()).and($id.lt(id.clone()))),
+                )
                 .order(($name.desc(), $id.desc())),
         }
         .limit(limit)

@@ -21,7 +21,9 @@ pub struct NewSignIn {
 
 /// The last sign-in of `user`, to the tenant (any app) or to `app`.
 pub fn last(conn: &mut Conn, user: &str, app: Option<&str>) -> QueryResult<Option<NaiveDateTime>> {
-    let query = sign_ins::table.filter(sign_ins::user_id.eq(user)).select(diesel::dsl::max(sign_ins::signed_in_at));
+    let query = sign_ins::table
+        .filter(sign_ins::user_id.eq(user))
+        .select(diesel::dsl::max(sign_ins::signed_in_at));
     match app {
         Some(app) => query.filter(sign_ins::app_id.eq(app)).first(conn),
         None => query.first(conn),
@@ -30,7 +32,11 @@ pub fn last(conn: &mut Conn, user: &str, app: Option<&str>) -> QueryResult<Optio
 
 /// The last sign-in of each of `users` (to `app` if given); users who never signed in are
 /// absent from the map.
-pub fn last_for_users(conn: &mut Conn, users: &[String], app: Option<&str>) -> QueryResult<HashMap<String, NaiveDateTime>> {
+pub fn last_for_users(
+    conn: &mut Conn,
+    users: &[String],
+    app: Option<&str>,
+) -> QueryResult<HashMap<String, NaiveDateTime>> {
     let query = sign_ins::table
         .filter(sign_ins::user_id.eq_any(users))
         .group_by(sign_ins::user_id)
@@ -39,7 +45,10 @@ pub fn last_for_users(conn: &mut Conn, users: &[String], app: Option<&str>) -> Q
         Some(app) => query.filter(sign_ins::app_id.eq(app)).load(conn)?,
         None => query.load(conn)?,
     };
-    Ok(rows.into_iter().filter_map(|(user, at)| at.map(|at| (user, at))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(user, at)| at.map(|at| (user, at)))
+        .collect())
 }
 
 /// Inserts sign-ins in one statement (the caller batches).

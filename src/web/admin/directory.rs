@@ -8,12 +8,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 
-use crate::domain::directory::{AccessPath, AssignmentType, GroupType, RoleKind, assignment_in_force};
+use crate::domain::directory::{
+    AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force,
+};
 use crate::domain::paging::{ListParams, ListRequest, PAGE_SIZE, Page};
 use crate::error::AppError;
-use crate::store::{self, Keyset};
 use crate::store::groups::GroupRow;
 use crate::store::users::{UserRef, UserRow};
+use crate::store::{self, Keyset};
 use crate::web::format::{self, last_seen};
 use crate::web::{Chrome, Section, State};
 
@@ -32,7 +34,11 @@ pub struct Pager {
 
 impl Pager {
     fn new<T>(request: &ListRequest, page: &Page<T>) -> Self {
-        Self { q: request.search.clone().unwrap_or_default(), prev: page.prev.clone(), next: page.next.clone() }
+        Self {
+            q: request.search.clone().unwrap_or_default(),
+            prev: page.prev.clone(),
+            next: page.next.clone(),
+        }
     }
 }
 
@@ -41,7 +47,9 @@ fn list_request(params: ListParams) -> Result<ListRequest, AppError> {
 }
 
 fn not_found(what: &str) -> AppError {
-    AppError::NotFound(format!("There is no {what} with this id. It may have been deleted; go back to the list and search for it."))
+    AppError::NotFound(format!(
+        "There is no {what} with this id. It may have been deleted; go back to the list and search for it."
+    ))
 }
 
 /// A user row of a list.
@@ -59,7 +67,12 @@ pub struct UserItem {
 }
 
 impl UserItem {
-    fn new(user: UserRow, last_sign_in: Option<NaiveDateTime>, now: NaiveDateTime, paths: Vec<String>) -> Self {
+    fn new(
+        user: UserRow,
+        last_sign_in: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+        paths: Vec<String>,
+    ) -> Self {
         Self {
             guest: user.user_type == "Guest",
             id: user.id,
@@ -93,7 +106,11 @@ fn user_items(
             UserItem::new(u, at, now, p)
         })
         .collect();
-    Ok(Page { items, next: rows.next, prev: rows.prev })
+    Ok(Page {
+        items,
+        next: rows.next,
+        prev: rows.prev,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -106,7 +123,11 @@ pub struct UsersPage {
 }
 
 /// `GET /admin/users`
-pub async fn users(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<UsersPage, AppError> {
+pub async fn users(
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<UsersPage, AppError> {
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     let req = request.clone();
@@ -115,10 +136,18 @@ pub async fn users(state: State, chrome: Chrome, params: web::Query<ListParams>)
             let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;
             let rows = store::users::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |u| u.id.clone());
-            Ok((store::users::count(conn)?, user_items(conn, page, None, now, HashMap::new())?))
+            Ok((
+                store::users::count(conn)?,
+                user_items(conn, page, None, now, HashMap::new())?,
+            ))
         })
         .await?;
-    Ok(UsersPage { chrome: chrome.in_section(Section::Directory), total, pager: Pager::new(&request, &page), users: page.items })
+    Ok(UsersPage {
+        chrome: chrome.in_section(Section::Directory),
+        total,
+        pager: Pager::new(&request, &page),
+        users: page.items,
+    })
 }
 
 /// A group row of a list.
@@ -159,14 +188,21 @@ pub struct GroupsPage {
 }
 
 /// `GET /admin/groups`
-pub async fn groups(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<GroupsPage, AppError> {
+pub async fn groups(
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<GroupsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&req.at, |id| store::groups::name_of(conn, id))?;
             let rows = store::groups::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((store::groups::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone())))
+            Ok((
+                store::groups::count(conn)?,
+                Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone()),
+            ))
         })
         .await?;
     Ok(GroupsPage {
@@ -213,14 +249,21 @@ pub struct AppsPage {
 }
 
 /// `GET /admin/applications`
-pub async fn apps(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<AppsPage, AppError> {
+pub async fn apps(
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<AppsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&req.at, |id| store::apps::name_of(conn, id))?;
             let rows = store::apps::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((store::apps::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone())))
+            Ok((
+                store::apps::count(conn)?,
+                Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone()),
+            ))
         })
         .await?;
     Ok(AppsPage {
@@ -254,7 +297,11 @@ pub struct RolesPage {
 }
 
 /// `GET /admin/roles`
-pub async fn roles(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<RolesPage, AppError> {
+pub async fn roles(
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<RolesPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (page, counts) = state
@@ -263,7 +310,9 @@ pub async fn roles(state: State, chrome: Chrome, params: web::Query<ListParams>)
             let rows = store::roles::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |r| r.id.clone());
             let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-            let counts: HashMap<String, i64> = store::roles::assignment_counts(conn, &ids)?.into_iter().collect();
+            let counts: HashMap<String, i64> = store::roles::assignment_counts(conn, &ids)?
+                .into_iter()
+                .collect();
             Ok((page, counts))
         })
         .await?;
@@ -300,7 +349,12 @@ pub struct AssignmentItem {
 }
 
 impl AssignmentItem {
-    fn new(a: store::roles::AssignmentRow, role: Option<&store::roles::RoleRow>, user: Option<UserRef>, now: NaiveDateTime) -> Self {
+    fn new(
+        a: store::roles::AssignmentRow,
+        role: Option<&store::roles::RoleRow>,
+        user: Option<UserRef>,
+        now: NaiveDateTime,
+    ) -> Self {
         let status = if assignment_in_force(a.start_at, a.end_at, now) {
             "In force"
         } else if a.start_at > now {
@@ -317,7 +371,9 @@ impl AssignmentItem {
             scope_name: a.scope_name,
             scope: a.scope,
             start: format::date(a.start_at),
-            end: a.end_at.map_or_else(|| "Permanent".to_owned(), format::date),
+            end: a
+                .end_at
+                .map_or_else(|| "Permanent".to_owned(), format::date),
             status,
         }
     }
@@ -342,8 +398,12 @@ pub struct UserPage {
 }
 
 /// `GET /admin/users/{id}`
-pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result<UserPage, AppError> {
-    let id = id.into_inner();
+pub async fn user(
+    state: State,
+    chrome: Chrome,
+    id: web::Path<ObjectId>,
+) -> Result<UserPage, AppError> {
+    let id = id.into_inner().into_string();
     let now = state.clock.now();
     let limit = DETAIL_LIMIT;
     let lim = i64::try_from(limit).unwrap_or(100);
@@ -351,7 +411,9 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
         .db(move |conn| {
             let user = store::users::get(conn, &id)?.ok_or_else(|| not_found("user"))?;
             let manager = match &user.manager_id {
-                Some(m) => store::users::refs(conn, std::slice::from_ref(m))?.into_iter().next(),
+                Some(m) => store::users::refs(conn, std::slice::from_ref(m))?
+                    .into_iter()
+                    .next(),
                 None => None,
             };
             let reports = store::users::direct_reports(conn, &id, lim)?;
@@ -360,7 +422,12 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
             let group_ids: Vec<String> = memberships.iter().map(|(g, _)| g.id.clone()).collect();
             let chains: HashMap<String, AccessPath> = memberships
                 .iter()
-                .map(|(g, chain)| (g.id.clone(), AccessPath::ViaGroups(chain.iter().rev().cloned().collect())))
+                .map(|(g, chain)| {
+                    (
+                        g.id.clone(),
+                        AccessPath::ViaGroups(chain.iter().rev().cloned().collect()),
+                    )
+                })
                 .collect();
             let groups: Vec<GroupItem> = memberships
                 .into_iter()
@@ -369,13 +436,19 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
                     // The chain runs from the group holding the user outwards; a path reads
                     // from the outermost group in.
                     let via = if chain.len() > 1 {
-                        AccessPath::ViaGroups(chain[..chain.len() - 1].iter().rev().cloned().collect()).describe()
+                        AccessPath::ViaGroups(
+                            chain[..chain.len() - 1].iter().rev().cloned().collect(),
+                        )
+                        .describe()
                     } else if g.membership_rule.is_some() {
                         "Dynamic rule".to_owned()
                     } else {
                         "Direct".to_owned()
                     };
-                    GroupItem { via, ..GroupItem::from(g) }
+                    GroupItem {
+                        via,
+                        ..GroupItem::from(g)
+                    }
                 })
                 .collect();
             let mut apps: Vec<AppItem> = store::apps::assigned_to_user(conn, &id, lim)?
@@ -383,7 +456,10 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
                 .map(|(a, role)| AppItem::new(a, role, AccessPath::Direct.describe()))
                 .collect();
             for (a, group, role) in store::apps::assigned_to_groups(conn, &group_ids, lim)? {
-                let via = chains.get(&group).map(AccessPath::describe).unwrap_or_default();
+                let via = chains
+                    .get(&group)
+                    .map(AccessPath::describe)
+                    .unwrap_or_default();
                 apps.push(AppItem::new(a, role, via));
             }
             apps.sort_by(|a, b| a.display_name.cmp(&b.display_name));
@@ -394,7 +470,10 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
                 .into_iter()
                 .map(|(a, r)| AssignmentItem::new(a, Some(&r), None, now))
                 .collect();
-            let owned_groups = store::groups::owned_by(conn, &id, lim)?.into_iter().map(GroupItem::from).collect();
+            let owned_groups = store::groups::owned_by(conn, &id, lim)?
+                .into_iter()
+                .map(GroupItem::from)
+                .collect();
             let owned_apps = store::apps::owned_by(conn, &id, lim)?
                 .into_iter()
                 .map(|a| AppItem::new(a, String::new(), String::new()))
@@ -423,7 +502,10 @@ pub async fn user(state: State, chrome: Chrome, id: web::Path<String>) -> Result
 
 /// Access paths as the member tables show them.
 fn describe_paths(paths: HashMap<String, Vec<AccessPath>>) -> HashMap<String, Vec<String>> {
-    paths.into_iter().map(|(user, list)| (user, list.iter().map(AccessPath::describe).collect())).collect()
+    paths
+        .into_iter()
+        .map(|(user, list)| (user, list.iter().map(AccessPath::describe).collect()))
+        .collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -447,10 +529,10 @@ pub struct GroupPage {
 pub async fn group(
     state: State,
     chrome: Chrome,
-    id: web::Path<String>,
+    id: web::Path<ObjectId>,
     params: web::Query<ListParams>,
 ) -> Result<GroupPage, AppError> {
-    let id = id.into_inner();
+    let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     let lim = i64::try_from(DETAIL_LIMIT).unwrap_or(100);
@@ -459,18 +541,32 @@ pub async fn group(
             let group = store::groups::get(conn, &id)?.ok_or_else(|| not_found("group"))?;
             let closure = store::groups::closure(conn, &group)?;
             let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::groups::transitive_members(conn, &closure, request.search.as_deref(), &keyset, PAGE_SIZE)?;
+            let rows = store::groups::transitive_members(
+                conn,
+                &closure,
+                request.search.as_deref(),
+                &keyset,
+                PAGE_SIZE,
+            )?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
             let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
-            let paths = describe_paths(store::groups::membership_paths(conn, &closure, &ids, false)?);
+            let paths = describe_paths(store::groups::membership_paths(
+                conn, &closure, &ids, false,
+            )?);
             let members = user_items(conn, page, None, now, paths)?;
             Ok(GroupPage {
                 chrome: chrome.in_section(Section::Directory),
                 rule: group.membership_rule.clone().unwrap_or_default(),
                 created: format::datetime(group.created_at),
                 owners: store::groups::owners(conn, &id, lim)?,
-                nested: store::groups::member_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect(),
-                parents: store::groups::parent_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect(),
+                nested: store::groups::member_groups(conn, &id, lim)?
+                    .into_iter()
+                    .map(GroupItem::from)
+                    .collect(),
+                parents: store::groups::parent_groups(conn, &id, lim)?
+                    .into_iter()
+                    .map(GroupItem::from)
+                    .collect(),
                 direct_users: store::groups::direct_user_count(conn, &id)?,
                 group: GroupItem::from(group),
                 pager: Pager::new(&request, &members),
@@ -501,10 +597,10 @@ pub struct AppPage {
 pub async fn app(
     state: State,
     chrome: Chrome,
-    id: web::Path<String>,
+    id: web::Path<ObjectId>,
     params: web::Query<ListParams>,
 ) -> Result<AppPage, AppError> {
-    let id = id.into_inner();
+    let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     let lim = i64::try_from(DETAIL_LIMIT).unwrap_or(100);
@@ -518,15 +614,27 @@ pub async fn app(
             }
             let via: Vec<_> = closures.iter().flatten().cloned().collect();
             let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::apps::assigned_users(conn, &id, &via, request.search.as_deref(), &keyset, PAGE_SIZE)?;
+            let rows = store::apps::assigned_users(
+                conn,
+                &id,
+                &via,
+                request.search.as_deref(),
+                &keyset,
+                PAGE_SIZE,
+            )?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
             let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
             let mut paths: HashMap<String, Vec<String>> = HashMap::new();
             for (user, role) in store::apps::direct_assignments(conn, &id, &ids)? {
-                paths.entry(user).or_default().push(format!("Direct ({role})"));
+                paths
+                    .entry(user)
+                    .or_default()
+                    .push(format!("Direct ({role})"));
             }
             for closure in &closures {
-                for (user, list) in describe_paths(store::groups::membership_paths(conn, closure, &ids, true)?) {
+                for (user, list) in
+                    describe_paths(store::groups::membership_paths(conn, closure, &ids, true)?)
+                {
                     paths.entry(user).or_default().extend(list);
                 }
             }
@@ -536,7 +644,10 @@ pub async fn app(
                 homepage: app.homepage.clone().unwrap_or_default(),
                 created: format::datetime(app.created_at),
                 owners: store::apps::owners(conn, &id, lim)?,
-                groups: assigned.into_iter().map(|(g, role)| (GroupItem::from(g), role)).collect(),
+                groups: assigned
+                    .into_iter()
+                    .map(|(g, role)| (GroupItem::from(g), role))
+                    .collect(),
                 direct_users: store::apps::direct_user_count(conn, &id)?,
                 app: AppItem::new(app, String::new(), String::new()),
                 pager: Pager::new(&request, &users),
@@ -560,21 +671,34 @@ pub struct RolePage {
 pub async fn role(
     state: State,
     chrome: Chrome,
-    id: web::Path<String>,
+    id: web::Path<ObjectId>,
     params: web::Query<ListParams>,
 ) -> Result<RolePage, AppError> {
-    let id = id.into_inner();
+    let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     state
         .db(move |conn| {
             let role = store::roles::get(conn, &id)?.ok_or_else(|| not_found("role"))?;
-            let keyset = Keyset::resolve(&request.at, |a| store::roles::assignment_name_of(conn, a))?;
-            let rows = store::roles::assignments(conn, &id, request.search.as_deref(), &keyset, PAGE_SIZE)?;
+            let keyset =
+                Keyset::resolve(&request.at, |a| store::roles::assignment_name_of(conn, a))?;
+            let rows = store::roles::assignments(
+                conn,
+                &id,
+                request.search.as_deref(),
+                &keyset,
+                PAGE_SIZE,
+            )?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |(a, _)| a.id.clone());
-            let total = store::roles::assignment_counts(conn, std::slice::from_ref(&id))?.first().map_or(0, |c| c.1);
+            let total = store::roles::assignment_counts(conn, std::slice::from_ref(&id))?
+                .first()
+                .map_or(0, |c| c.1);
             let pager = Pager::new(&request, &page);
-            let assignments = page.items.into_iter().map(|(a, u)| AssignmentItem::new(a, Some(&role), Some(u), now)).collect();
+            let assignments = page
+                .items
+                .into_iter()
+                .map(|(a, u)| AssignmentItem::new(a, Some(&role), Some(u), now))
+                .collect();
             Ok(RolePage {
                 chrome: chrome.in_section(Section::Directory),
                 role: RoleItem {

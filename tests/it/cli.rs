@@ -1,0 +1,132 @@
+//! The command line: wrong settings end in one clear line and a non-zero exit, never a
+//! panic; `migrate` and `demo-data` do their jobs.
+
+use std::process::{Command, Output};
+
+use crate::helpers::TestDb;
+
+fn attest(args: &[&str], database_url: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("ATTEST_LOG", "warn")
+        .env_remove("ATTEST_BIND")
+        .output()
+        .expect("the binary runs")
+}
+
+/// Asserts a failure with exactly one line on stderr containing `expected`.
+fn fails_with(out: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{stderr:?} should contain {expected:?}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+fn temp_sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    (dir, url)
+}
+
+#[test]
+fn unknown_flag_is_named() {
+    let out = attest(&["serve", "--frobnicate"], "sqlite://unused.db");
+    fails_with(&out, "--frobnicate");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_flag_values_are_named() {
+    fails_with(
+        &attest(&["serve", "--bind", "localhost"], "sqlite://unused.db"),
+        "--bind",
+    );
+    fails_with(
+        &attest(&["serve", "--pool-size", "0"], "sqlite://unused.db"),
+        "--pool-size",
+    );
+    fails_with(
+        &attest(&["demo-data", "--users", "lots"], "sqlite://unused.db"),
+        "--users",
+    );
+}
+
+#[test]
+fn unsupported_database_url_is_named() {
+    fails_with(
+        &attest(&["migrate"], "mysql://root@localhost/attest"),
+        "DATABASE_URL: unsupported database 'mysql'",
+    );
+    fails_with(&attest(&["migrate"], "attest.db"), "DATABASE_URL");
+}
+
+#[test]
+fn unreachable_postgres_is_one_line() {
+    let out = attest(&["migrate"], "postgres://attest:secret@127.0.0.1:1/attest");
+    fails_with(
+        &out,
+        "cannot connect to PostgreSQL postgres://attest:***@127.0.0.1:1/attest",
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("secret"),
+        "no password in messages"
+    );
+}
+
+#[test]
+fn missing_sqlite_directory_is_named() {
+    fails_with(
+        &attest(&["migrate"], "sqlite:///no/such/dir/attest.db"),
+        "the directory /no/such/dir does not exist",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fails_with(
+        &attest(&["migrate"], &format!("sqlite://{}", dir.path().display())),
+        "it is a directory",
+    );
+}
+
+#[test]
+fn taken_port_is_named() {
+    let (_dir, url) = temp_sqlite();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let out = attest(&["serve", "--bind", &format!("127.0.0.1:{port}")], &url);
+    fails_with(&out, &format!("cannot listen on 127.0.0.1:{port}"));
+}
+
+#[test]
+fn migrate_then_demo_data_then_refuse_a_second_load() {
+    let db = TestDb::new();
+    let url = db.url();
+    let out = attest(&["migrate"], &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migration(s) applied"));
+    let again = attest(&["migrate"], &url);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
+
+    let out = attest(&["demo-data", "--users", "120", "--seed", "9"], &url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("120 users"), "{stdout}");
+    fails_with(
+        &attest(&["demo-data"], &url),
+        "already has a directory (120 users)",
+    );
+}

@@ -1,0 +1,331 @@
+//! The test harness: a real server on a random port with a fresh database per test
+//! (a temporary SQLite file, or a new PostgreSQL database when ATTEST_TEST_POSTGRES_URL is
+//! set), a cookie-keeping HTTP client, and HTML helpers.
+
+use std::sync::Arc;
+
+use attest::clock::FixedClock;
+use attest::config::DatabaseTarget;
+use attest::db::{DbConnection, Pool};
+use attest::startup::{Application, Settings};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use scraper::{Html, Selector};
+
+/// The fixed "now" of every test.
+pub fn test_now() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 28)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    pub target: DatabaseTarget,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh, empty database on the backend the environment selects.
+    pub fn new() -> Self {
+        match std::env::var("ATTEST_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("attest_t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("ATTEST_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let url = with_database(&admin_url, &name);
+                TestDb {
+                    target: DatabaseTarget::Postgres(url),
+                    _dir: None,
+                    pg_admin: Some((admin_url, name)),
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("attest.db");
+                TestDb {
+                    target: DatabaseTarget::Sqlite(path),
+                    _dir: Some(dir),
+                    pg_admin: None,
+                }
+            }
+        }
+    }
+
+    /// The `DATABASE_URL` of this database.
+    pub fn url(&self) -> String {
+        match &self.target {
+            DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Whether this test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.pg_admin.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg_admin
+            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A running portal and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    /// The fixed clock the server reads; tests move it.
+    #[allow(dead_code)]
+    pub clock: FixedClock,
+    /// Kept so the database lives as long as the server.
+    #[allow(dead_code)]
+    pub db: TestDb,
+}
+
+/// Options of a test server.
+#[derive(Default)]
+pub struct Spawn {
+    pub demo: bool,
+    pub demo_users: Option<u32>,
+    pub db: Option<TestDb>,
+}
+
+impl Spawn {
+    /// Starts the server.
+    pub async fn start(self) -> TestApp {
+        let db = self.db.unwrap_or_else(TestDb::new);
+        let clock = FixedClock::new(test_now());
+        let settings = Settings {
+            database: db.target.clone(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            demo: self.demo,
+            demo_users: self.demo_users.unwrap_or(500),
+            pool_size: 2,
+            workers: Some(1),
+        };
+        let app = Application::build(&settings, Arc::new(clock.clone())).expect("the app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.pool();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            client,
+            pool,
+            clock,
+            db,
+        }
+    }
+}
+
+/// A server on an empty directory.
+pub async fn spawn_app() -> TestApp {
+    Spawn::default().start().await
+}
+
+/// A server on the default demo directory.
+pub async fn spawn_demo_app() -> TestApp {
+    Spawn {
+        demo: true,
+        ..Spawn::default()
+    }
+    .start()
+    .await
+}
+
+/// A response as a test looks at it.
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The body parsed as HTML.
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// Text of every element matching `selector`, whitespace collapsed.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).unwrap();
+        self.html()
+            .select(&sel)
+            .map(|e| {
+                e.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// Text of the first element matching `selector`.
+    pub fn text(&self, selector: &str) -> String {
+        self.texts(selector)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+    }
+
+    /// The attribute `attr` of every element matching `selector`.
+    pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).unwrap();
+        self.html()
+            .select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+            .collect()
+    }
+
+    /// The href of the link whose text contains `text`.
+    pub fn link(&self, text: &str) -> String {
+        let sel = Selector::parse("a").unwrap();
+        self.html()
+            .select(&sel)
+            .find(|a| a.text().collect::<String>().contains(text))
+            .and_then(|a| a.value().attr("href").map(str::to_owned))
+            .unwrap_or_else(|| panic!("no link with text {text:?}"))
+    }
+
+    /// The header's value.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// GETs a path (or a full URL) and reads the whole answer.
+    pub async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.address)
+        };
+        let res = self.client.get(url).send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        Page {
+            status,
+            headers,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    /// A connection to the test's database.
+    pub fn conn(&self) -> r2d2::PooledConnection<attest::db::Manager> {
+        self.pool.get().unwrap()
+    }
+
+    /// Runs SQL directly (to arrange or break things).
+    pub fn exec(&self, sql: &str) {
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        conn.batch_execute(sql).unwrap();
+    }
+
+    /// The id of the user with this UPN.
+    pub fn user_id(&self, upn: &str) -> String {
+        use attest::db::schema::users;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        users::table
+            .filter(users::upn.eq(upn))
+            .select(users::id)
+            .first(&mut *conn)
+            .unwrap()
+    }
+
+    /// The id of the group with this name.
+    pub fn group_id(&self, name: &str) -> String {
+        use attest::db::schema::groups;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        groups::table
+            .filter(groups::display_name.eq(name))
+            .select(groups::id)
+            .first(&mut *conn)
+            .unwrap()
+    }
+
+    /// The id of the application with this name.
+    pub fn app_id(&self, name: &str) -> String {
+        use attest::db::schema::applications;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        applications::table
+            .filter(applications::display_name.eq(name))
+            .select(applications::id)
+            .first(&mut *conn)
+            .unwrap()
+    }
+
+    /// The id of the role with this name.
+    pub fn role_id(&self, name: &str) -> String {
+        use attest::db::schema::role_definitions;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        role_definitions::table
+            .filter(role_definitions::display_name.eq(name))
+            .select(role_definitions::id)
+            .first(&mut *conn)
+            .unwrap()
+    }
+
+    /// How many rows `table` has.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(&mut *conn)
+            .unwrap()
+            .n
+    }
+}

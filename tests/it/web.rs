@@ -1,0 +1,104 @@
+//! The page frame: health check, static files, error pages, security headers.
+
+use crate::helpers::{spawn_app, spawn_demo_app};
+
+#[tokio::test]
+async fn health_check_reports_the_database() {
+    let app = spawn_app().await;
+    let page = app.get("/healthz").await;
+    assert_eq!(page.status, 200);
+    let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["database"], "ok");
+}
+
+#[tokio::test]
+async fn home_page_has_the_frame_and_counts() {
+    let app = spawn_demo_app().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts("h1").len(), 1, "one h1 per page");
+    assert_eq!(page.text(".directory-name"), "Contoso (demo)");
+    assert_eq!(page.text(".tag-demo"), "Demo");
+    assert_eq!(page.attrs("a.skip-link", "href"), vec!["#main"]);
+    assert!(
+        page.texts(".card").iter().any(|t| t == "500 users"),
+        "{:?}",
+        page.texts(".card")
+    );
+    assert_eq!(
+        page.attrs("nav.main-nav a[aria-current=page]", "href"),
+        vec!["/"]
+    );
+}
+
+#[tokio::test]
+async fn empty_directory_says_how_to_fill_it() {
+    let app = spawn_app().await;
+    let page = app.get("/").await;
+    assert!(page.text(".notice").contains("--demo"));
+    assert!(
+        page.html()
+            .select(&scraper::Selector::parse(".tag-demo").unwrap())
+            .next()
+            .is_none(),
+        "no demo marker without --demo"
+    );
+}
+
+#[tokio::test]
+async fn stylesheet_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let page = app.get("/static/app.css").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/css"));
+    assert!(page.body.contains(":focus-visible"));
+    assert_eq!(app.get("/static/nope.js").await.status, 404);
+    assert_eq!(app.get("/static/..%2fCargo.toml").await.status, 404);
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_404_page() {
+    let app = spawn_app().await;
+    let page = app.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert_eq!(page.text("h1"), "Page not found");
+    assert_eq!(page.link("home page"), "/");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_a_request_id() {
+    let app = spawn_app().await;
+    for path in ["/", "/admin/users", "/no/such/page", "/healthz"] {
+        let page = app.get(path).await;
+        let csp = page.header("content-security-policy");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline"),
+            "{path}: no inline script or style"
+        );
+        assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(page.header("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(page.header("x-request-id").len(), 12, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn internal_errors_show_a_request_id_and_never_the_cause() {
+    let app = spawn_demo_app().await;
+    // Break the database under the running server.
+    app.exec("DROP TABLE sign_ins");
+    let page = app.get("/admin/users").await;
+    assert_eq!(page.status, 500);
+    assert_eq!(page.text("h1"), "Sorry, something went wrong");
+    let id = page.text(".request-id");
+    assert_eq!(id, page.header("x-request-id"));
+    let lower = page.body.to_lowercase();
+    for leak in ["sign_ins", "no such table", "relation", "diesel", "sql"] {
+        assert!(!lower.contains(leak), "the page reveals {leak:?}");
+    }
+}

@@ -11,12 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "attest", version, about)]
 pub struct Cli {
     /// Database to use: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://attest.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://attest.db", global = true)]
     pub database_url: String,
 
     /// Log filter, e.g. `info` or `attest=debug,actix_web=info`.
@@ -90,14 +85,9 @@ impl DatabaseTarget {
     /// Parses a `DATABASE_URL`.
     pub fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
-        if let Some(rest) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if rest.is_empty() {
-                return Err(
-                    "DATABASE_URL: sqlite:// needs a file path, e.g. sqlite://attest.db".into(),
-                );
+                return Err("DATABASE_URL: sqlite:// needs a file path, e.g. sqlite://attest.db".into());
             }
             return Ok(Self::Sqlite(PathBuf::from(rest)));
         }
@@ -139,22 +129,10 @@ mod tests {
 
     #[test]
     fn database_urls_pick_backend_by_scheme() {
-        assert_eq!(
-            DatabaseTarget::parse("sqlite://attest.db"),
-            Ok(DatabaseTarget::Sqlite("attest.db".into()))
-        );
-        assert_eq!(
-            DatabaseTarget::parse("sqlite:///var/a.db"),
-            Ok(DatabaseTarget::Sqlite("/var/a.db".into()))
-        );
-        assert!(matches!(
-            DatabaseTarget::parse("postgres://u@h/db"),
-            Ok(DatabaseTarget::Postgres(_))
-        ));
-        assert!(matches!(
-            DatabaseTarget::parse("postgresql://u@h/db"),
-            Ok(DatabaseTarget::Postgres(_))
-        ));
+        assert_eq!(DatabaseTarget::parse("sqlite://attest.db"), Ok(DatabaseTarget::Sqlite("attest.db".into())));
+        assert_eq!(DatabaseTarget::parse("sqlite:///var/a.db"), Ok(DatabaseTarget::Sqlite("/var/a.db".into())));
+        assert!(matches!(DatabaseTarget::parse("postgres://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
+        assert!(matches!(DatabaseTarget::parse("postgresql://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
         let err = DatabaseTarget::parse("mysql://root@localhost/x").unwrap_err();
         assert!(err.contains("unsupported database 'mysql'"), "{err}");
         assert!(DatabaseTarget::parse("attest.db").is_err());

@@ -74,8 +74,7 @@ impl ResponseError for AppError {
         if let Self::Internal(cause) = self {
             // The body is replaced by the middleware, which knows the request id.
             let mut res = HttpResponse::new(status);
-            res.extensions_mut()
-                .insert(InternalCause(format!("{cause:#}")));
+            res.extensions_mut().insert(InternalCause(format!("{cause:#}")));
             return res;
         }
         crate::web::errors::error_page(status, &self.to_string(), None)

@@ -30,10 +30,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // clap's first line names the problem; the usage block after it is noise here.
             let text = err.render().to_string();
-            let line = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
+            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
             eprintln!("{line} (see attest --help)");
             return ExitCode::from(2);
         }
@@ -52,13 +49,9 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(filter: &str) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| {
-        anyhow::anyhow!("ATTEST_LOG: '{filter}' is not a log filter ({e}); try 'info'")
-    })?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| anyhow::anyhow!("ATTEST_LOG: '{filter}' is not a log filter ({e}); try 'info'"))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
     Ok(())
 }
 
@@ -69,10 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let mut conn = db::establish(&database)?;
             let applied = db::migrate(&mut conn)?;
-            println!(
-                "{}: {applied} migration(s) applied; the database is up to date.",
-                database.describe()
-            );
+            println!("{}: {applied} migration(s) applied; the database is up to date.", database.describe());
             Ok(())
         }
         Command::DemoData(args) => {
@@ -86,15 +76,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let started = std::time::Instant::now();
-            let options = DemoOptions {
-                users: args.users as usize,
-                seed: args.seed,
-                sign_in_days: args.sign_in_days,
-            };
+            let options = DemoOptions { users: args.users as usize, seed: args.seed, sign_in_days: args.sign_in_days };
             let directory = demo::generate(options, clock.now());
             let generated = started.elapsed();
-            let counts =
-                demo::seed(&mut conn, &directory).context("writing the demo directory failed")?;
+            let counts = demo::seed(&mut conn, &directory).context("writing the demo directory failed")?;
             println!(
                 "{}: {} users, {} groups, {} memberships, {} applications, {} app assignments, {} roles, {} role assignments, {} sign-ins in {:.2} s (generate {:.2} s, write {:.2} s)",
                 database.describe(),
@@ -133,9 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     database.describe(),
                     app.port()
                 );
-                app.run_until_stopped()
-                    .await
-                    .context("the server stopped with an error")
+                app.run_until_stopped().await.context("the server stopped with an error")
             })
         }
     }

@@ -48,10 +48,7 @@ impl Application {
         let mut conn = pool.get().context("cannot take a database connection")?;
         if settings.demo && store::users::count(&mut conn)? == 0 {
             let started = std::time::Instant::now();
-            let options = DemoOptions {
-                users: settings.demo_users as usize,
-                ..DemoOptions::default()
-            };
+            let options = DemoOptions { users: settings.demo_users as usize, ..DemoOptions::default() };
             let counts = demo::seed(&mut conn, &demo::generate(options, clock.now()))?;
             tracing::info!(
                 users = counts.users,
@@ -61,20 +58,15 @@ impl Application {
                 "seeded the demo directory"
             );
         }
-        let directory_name = store::settings::get(&mut conn, store::settings::DIRECTORY_NAME)?
-            .unwrap_or_else(|| "Directory".to_owned());
+        let directory_name =
+            store::settings::get(&mut conn, store::settings::DIRECTORY_NAME)?.unwrap_or_else(|| "Directory".to_owned());
         drop(conn);
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
         })?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            clock,
-            directory_name,
-            demo: settings.demo,
-        });
+        let state = web::Data::new(AppState { pool: pool.clone(), clock, directory_name, demo: settings.demo });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -90,11 +82,7 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self {
-            port,
-            server: server.run(),
-            pool,
-        })
+        Ok(Self { port, server: server.run(), pool })
     }
 
     /// The port the server listens on.

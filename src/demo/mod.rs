@@ -36,11 +36,7 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        Self {
-            users: 500,
-            seed: 42,
-            sign_in_days: 90,
-        }
+        Self { users: 500, seed: 42, sign_in_days: 90 }
     }
 }
 
@@ -100,9 +96,7 @@ struct Gen {
 
 impl Gen {
     fn id(&mut self) -> String {
-        uuid::Builder::from_random_bytes(self.rng.random())
-            .into_uuid()
-            .to_string()
+        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().to_string()
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -125,10 +119,7 @@ struct Department {
 
 /// Generates a directory. The same options and `now` always give the same directory.
 pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
-    let mut g = Gen {
-        rng: StdRng::seed_from_u64(options.seed),
-        now,
-    };
+    let mut g = Gen { rng: StdRng::seed_from_u64(options.seed), now };
     let mut d = DemoDirectory::default();
     let total = options.users.max(10);
     let guests = total / 10;
@@ -138,26 +129,11 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
     let mut upns: HashSet<String> = HashSet::new();
     let mut dept_of: Vec<Option<usize>> = Vec::with_capacity(total);
     let persona_people: [(&str, &str, Option<&str>, &str); 6] = [
-        (
-            "Grace",
-            "Okafor",
-            Some("Executive"),
-            "Chief Executive Officer",
-        ),
+        ("Grace", "Okafor", Some("Executive"), "Chief Executive Officer"),
         ("Dana", "Whitfield", Some("IT"), "Director of IT"),
-        (
-            "Omar",
-            "Haddad",
-            Some("Marketing"),
-            "Product Marketing Lead",
-        ),
+        ("Omar", "Haddad", Some("Marketing"), "Product Marketing Lead"),
         ("Priya", "Raman", Some("Sales"), "Sales Director"),
-        (
-            "Tom",
-            "Becker",
-            Some("Customer Support"),
-            "Support Specialist",
-        ),
+        ("Tom", "Becker", Some("Customer Support"), "Support Specialist"),
         ("Lena", "Fischer", None, ""),
     ];
     for (first, last, dept, title) in persona_people {
@@ -171,11 +147,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
         let id = g.id();
         d.users.push(UserRow {
             id,
-            mail: Some(if guest {
-                "lena.fischer@fabrikam.example".into()
-            } else {
-                upn.clone()
-            }),
+            mail: Some(if guest { "lena.fischer@fabrikam.example".into() } else { upn.clone() }),
             upn,
             display_name: format!("{first} {last}"),
             user_type: if guest { "Guest" } else { "Member" }.into(),
@@ -185,8 +157,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             job_title: (!title.is_empty()).then(|| title.to_owned()),
             created_at: g.days_ago(400, 1400),
         });
-        dept_of
-            .push(dept.and_then(|name| names::DEPARTMENTS.iter().position(|(n, _, _)| *n == name)));
+        dept_of.push(dept.and_then(|name| names::DEPARTMENTS.iter().position(|(n, _, _)| *n == name)));
     }
     let persona_guests = 1;
     while d.users.len() < total {
@@ -195,19 +166,16 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
         let last = *g.pick(names::LAST);
         let (upn, mail) = if guest {
             let org = *g.pick(names::PARTNERS);
-            let base = format!("{}.{}", first.to_lowercase(), last.to_lowercase());
+            let base = upn_local(first, last);
             let mut n = 1;
             let mut local = base.clone();
             while upns.contains(&format!("{local}_{org}#EXT#@{DOMAIN}")) {
                 n += 1;
                 local = format!("{base}{n}");
             }
-            (
-                format!("{local}_{org}#EXT#@{DOMAIN}"),
-                format!("{local}@{org}"),
-            )
+            (format!("{local}_{org}#EXT#@{DOMAIN}"), format!("{local}@{org}"))
         } else {
-            let base = format!("{}.{}", first.to_lowercase(), last.to_lowercase());
+            let base = upn_local(first, last);
             let mut n = 1;
             let mut upn = format!("{base}@{DOMAIN}");
             while upns.contains(&upn) {
@@ -217,18 +185,10 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             (upn.clone(), upn)
         };
         upns.insert(upn.clone());
-        let dept = if guest {
-            None
-        } else {
-            Some(weighted_department(&mut g))
-        };
+        let dept = if guest { None } else { Some(weighted_department(&mut g)) };
         let title = dept.map(|i| (*g.pick(names::DEPARTMENTS[i].2)).to_owned());
         // A few recently created accounts: inactive-user reviews must leave them out.
-        let created_at = if g.rng.random_bool(0.02) {
-            g.days_ago(1, 14)
-        } else {
-            g.days_ago(30, 1500)
-        };
+        let created_at = if g.rng.random_bool(0.02) { g.days_ago(1, 14) } else { g.days_ago(30, 1500) };
         let id = g.id();
         d.users.push(UserRow {
             id,
@@ -251,9 +211,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
         .enumerate()
         .map(|(i, (name, _, _))| Department {
             name,
-            members: (0..d.users.len())
-                .filter(|&u| dept_of[u] == Some(i))
-                .collect(),
+            members: (0..d.users.len()).filter(|&u| dept_of[u] == Some(i)).collect(),
             head: 0,
         })
         .collect();
@@ -263,11 +221,13 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             continue;
         }
         // Personas lead their departments where they have one, so they have reports.
+        // The ordinary-user persona (index 4) must stay ordinary: never a head.
         dept.head = dept
             .members
             .iter()
             .copied()
             .find(|&u| (1..=3).contains(&u))
+            .or_else(|| dept.members.iter().copied().find(|&u| u > 5))
             .unwrap_or(dept.members[0]);
         if dept.head != ceo {
             d.users[dept.head].manager_id = Some(d.users[ceo].id.clone());
@@ -275,13 +235,8 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
                 d.users[dept.head].job_title = Some(format!("Head of {}", dept.name));
             }
         }
-        let staff: Vec<usize> = dept
-            .members
-            .iter()
-            .copied()
-            .filter(|&u| u != dept.head && u != ceo)
-            .collect();
-        let managers: Vec<usize> = staff.iter().copied().step_by(9).collect();
+        let staff: Vec<usize> = dept.members.iter().copied().filter(|&u| u != dept.head && u != ceo).collect();
+        let managers: Vec<usize> = staff.iter().copied().filter(|&u| u != 4).step_by(9).collect();
         for &m in &managers {
             d.users[m].manager_id = Some(d.users[dept.head].id.clone());
             if m > 5 {
@@ -296,11 +251,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             if i % 10 == 7 {
                 continue;
             }
-            let m = if u == 4 || managers.is_empty() {
-                dept.head
-            } else {
-                managers[i / 9 % managers.len()]
-            };
+            let m = if u == 4 || managers.is_empty() { dept.head } else { managers[i / 9 % managers.len()] };
             d.users[u].manager_id = Some(d.users[m].id.clone());
         }
     }
@@ -309,7 +260,55 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
     build_apps(&mut g, &mut d);
     build_roles(&mut g, &mut d, &departments);
     build_sign_ins(&mut g, &mut d, options.sign_in_days);
+    managers_first(&mut d.users);
+    // Inserting in key order appends to the indexes instead of scattering writes over them.
+    d.group_member_users.sort_unstable();
+    d.sign_ins.sort_unstable_by(|a, b| (&a.user_id, a.signed_in_at).cmp(&(&b.user_id, b.signed_in_at)));
     d
+}
+
+/// Orders users so that every manager comes before their reports: batches are inserted in
+/// order and the manager reference must already exist.
+fn managers_first(users: &mut [UserRow]) {
+    let manager_of: HashMap<String, Option<String>> =
+        users.iter().map(|u| (u.id.clone(), u.manager_id.clone())).collect();
+    let depth = |id: &str| {
+        let mut depth = 0;
+        let mut at = manager_of.get(id).cloned().flatten();
+        while let Some(m) = at {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                break;
+            }
+            at = manager_of.get(&m).cloned().flatten();
+        }
+        depth
+    };
+    let depths: HashMap<String, usize> = users.iter().map(|u| (u.id.clone(), depth(&u.id))).collect();
+    users.sort_by_key(|u| depths.get(&u.id).copied().unwrap_or(0));
+}
+
+/// The hierarchy is a few levels deep; a longer chain would be a cycle.
+const MAX_DEPTH: usize = 64;
+
+/// "first.last" in lower-case ASCII: UPNs allow no accents, spaces or apostrophes.
+fn upn_local(first: &str, last: &str) -> String {
+    let fold = |name: &str| -> String {
+        name.to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                'á' | 'à' | 'ã' | 'â' | 'ä' => Some('a'),
+                'é' | 'è' | 'ê' => Some('e'),
+                'í' | 'ï' => Some('i'),
+                'ó' | 'ô' | 'ö' | 'ø' => Some('o'),
+                'ú' | 'ü' => Some('u'),
+                'ç' => Some('c'),
+                c if c.is_ascii_alphanumeric() => Some(c),
+                _ => None,
+            })
+            .collect()
+    };
+    format!("{}.{}", fold(first), fold(last))
 }
 
 fn weighted_department(g: &mut Gen) -> usize {
@@ -331,12 +330,7 @@ fn add_group(g: &mut Gen, d: &mut DemoDirectory, spec: GroupSpec<'_>) -> usize {
         id,
         display_name: spec.name.to_owned(),
         description: Some(spec.description.to_owned()),
-        group_type: if spec.m365 {
-            "Microsoft365"
-        } else {
-            "Security"
-        }
-        .to_owned(),
+        group_type: if spec.m365 { "Microsoft365" } else { "Security" }.to_owned(),
         membership_rule: spec.rule.map(Into::into),
         on_premises_sync: spec.synced,
         mail_enabled: spec.m365 || spec.mail_enabled,
@@ -356,20 +350,10 @@ struct GroupSpec<'a> {
 
 impl<'a> GroupSpec<'a> {
     fn security(name: &'a str, description: &'a str) -> Self {
-        Self {
-            name,
-            description,
-            m365: false,
-            rule: None,
-            synced: false,
-            mail_enabled: false,
-        }
+        Self { name, description, m365: false, rule: None, synced: false, mail_enabled: false }
     }
     fn m365(name: &'a str, description: &'a str) -> Self {
-        Self {
-            m365: true,
-            ..Self::security(name, description)
-        }
+        Self { m365: true, ..Self::security(name, description) }
     }
 }
 
@@ -378,8 +362,7 @@ fn add_members(d: &mut DemoDirectory, group: usize, users: impl IntoIterator<Ite
     let mut seen = HashSet::new();
     for u in users {
         if seen.insert(u) {
-            d.group_member_users
-                .push((gid.clone(), d.users[u].id.clone()));
+            d.group_member_users.push((gid.clone(), d.users[u].id.clone()));
         }
     }
 }
@@ -395,44 +378,22 @@ fn add_owners(d: &mut DemoDirectory, group: usize, users: &[usize]) {
 }
 
 fn nest(d: &mut DemoDirectory, parent: usize, child: usize) {
-    d.group_member_groups
-        .push((d.groups[parent].id.clone(), d.groups[child].id.clone()));
+    d.group_member_groups.push((d.groups[parent].id.clone(), d.groups[child].id.clone()));
 }
 
 /// A random sample of `share` of `from`, in order.
 fn sample(g: &mut Gen, from: &[usize], share: f64) -> Vec<usize> {
-    from.iter()
-        .copied()
-        .filter(|_| g.rng.random_bool(share.clamp(0.0, 1.0)))
-        .collect()
+    from.iter().copied().filter(|_| g.rng.random_bool(share.clamp(0.0, 1.0))).collect()
 }
 
 fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
-    let members: Vec<usize> = (0..d.users.len())
-        .filter(|&u| d.users[u].user_type == "Member")
-        .collect();
-    let guests: Vec<usize> = (0..d.users.len())
-        .filter(|&u| d.users[u].user_type == "Guest")
-        .collect();
-    let dept = |name: &str| {
-        departments
-            .iter()
-            .find(|x| x.name == name)
-            .map(|x| x.members.clone())
-            .unwrap_or_default()
-    };
-    let head = |name: &str| {
-        departments
-            .iter()
-            .find(|x| x.name == name)
-            .map_or(0, |x| x.head)
-    };
+    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Member").collect();
+    let guests: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Guest").collect();
+    let dept = |name: &str| departments.iter().find(|x| x.name == name).map(|x| x.members.clone()).unwrap_or_default();
+    let head = |name: &str| departments.iter().find(|x| x.name == name).map_or(0, |x| x.head);
 
     // One security group per department, owned by its head.
-    for x in departments
-        .iter()
-        .filter(|x| !x.members.is_empty() && x.name != "Executive")
-    {
+    for x in departments.iter().filter(|x| !x.members.is_empty() && x.name != "Executive") {
         let name = format!("{} Team", x.name);
         let description = format!("Everyone in {}.", x.name);
         let i = add_group(g, d, GroupSpec::security(&name, &description));
@@ -449,11 +410,7 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
             ..GroupSpec::security("All Employees", "Every enabled member account (dynamic).")
         },
     );
-    let enabled_members: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|&u| d.users[u].enabled)
-        .collect();
+    let enabled_members: Vec<usize> = members.iter().copied().filter(|&u| d.users[u].enabled).collect();
     add_members(d, all, enabled_members.iter().copied());
     add_owners(d, all, &[1]);
     let sales_dyn = add_group(
@@ -461,41 +418,18 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
         d,
         GroupSpec {
             rule: Some("user.department -eq \"Sales\""),
-            ..GroupSpec::security(
-                "Sales – Dynamic",
-                "Everyone whose department is Sales (dynamic).",
-            )
+            ..GroupSpec::security("Sales – Dynamic", "Everyone whose department is Sales (dynamic).")
         },
     );
     add_members(d, sales_dyn, dept("Sales"));
 
     // Nesting: Engineering All ⊃ Backend, Frontend, Platform ⊃ SRE On-call.
     let eng = dept("Engineering");
-    let eng_all = add_group(
-        g,
-        d,
-        GroupSpec::security("Engineering All", "All engineering teams (nested groups)."),
-    );
-    let backend = add_group(
-        g,
-        d,
-        GroupSpec::security("Backend Developers", "Backend services team."),
-    );
-    let frontend = add_group(
-        g,
-        d,
-        GroupSpec::security("Frontend Developers", "Web and mobile front ends."),
-    );
-    let platform = add_group(
-        g,
-        d,
-        GroupSpec::security("Platform Team", "Cloud platform and infrastructure."),
-    );
-    let sre = add_group(
-        g,
-        d,
-        GroupSpec::security("SRE On-call", "Site reliability on-call rotation."),
-    );
+    let eng_all = add_group(g, d, GroupSpec::security("Engineering All", "All engineering teams (nested groups)."));
+    let backend = add_group(g, d, GroupSpec::security("Backend Developers", "Backend services team."));
+    let frontend = add_group(g, d, GroupSpec::security("Frontend Developers", "Web and mobile front ends."));
+    let platform = add_group(g, d, GroupSpec::security("Platform Team", "Cloud platform and infrastructure."));
+    let sre = add_group(g, d, GroupSpec::security("SRE On-call", "Site reliability on-call rotation."));
     let (mut b, mut f, mut p) = (Vec::new(), Vec::new(), Vec::new());
     for (i, &u) in eng.iter().enumerate() {
         match i % 3 {
@@ -526,19 +460,8 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
         ("SG-FileShare-HR", "Human Resources", 0.9),
     ] {
         let description = format!("Synchronized from on-premises Active Directory ({name}).");
-        let i = add_group(
-            g,
-            d,
-            GroupSpec {
-                synced: true,
-                ..GroupSpec::security(name, &description)
-            },
-        );
-        let pool = if from.is_empty() {
-            members.clone()
-        } else {
-            dept(from)
-        };
+        let i = add_group(g, d, GroupSpec { synced: true, ..GroupSpec::security(name, &description) });
+        let pool = if from.is_empty() { members.clone() } else { dept(from) };
         let picked = sample(g, &pool, share);
         add_members(d, i, picked);
     }
@@ -547,10 +470,7 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
     let falcon = add_group(
         g,
         d,
-        GroupSpec::m365(
-            "Project Falcon",
-            "Launch of the Falcon product line with our agency partners.",
-        ),
+        GroupSpec::m365("Project Falcon", "Launch of the Falcon product line with our agency partners."),
     );
     let mkt = dept("Marketing");
     let mut falcon_members = vec![2, 5];
@@ -559,42 +479,12 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
     add_members(d, falcon, falcon_members);
     add_owners(d, falcon, &[2]);
     for (name, description, from, guest_share) in [
-        (
-            "Partner Portal Launch",
-            "Joint launch team with Fabrikam and Northwind.",
-            "Sales",
-            0.1,
-        ),
-        (
-            "Vendor Collaboration – Fabrikam",
-            "Shared workspace with Fabrikam.",
-            "Operations",
-            0.1,
-        ),
-        (
-            "Marketing Agency Collab",
-            "Campaign work with external agencies.",
-            "Marketing",
-            0.12,
-        ),
-        (
-            "Customer Advisory Board",
-            "Customers who advise on the roadmap.",
-            "Customer Support",
-            0.08,
-        ),
-        (
-            "Board Communications",
-            "Board of directors and executive staff.",
-            "Executive",
-            0.02,
-        ),
-        (
-            "Research Partnerships",
-            "University research collaborations.",
-            "Engineering",
-            0.05,
-        ),
+        ("Partner Portal Launch", "Joint launch team with Fabrikam and Northwind.", "Sales", 0.1),
+        ("Vendor Collaboration – Fabrikam", "Shared workspace with Fabrikam.", "Operations", 0.1),
+        ("Marketing Agency Collab", "Campaign work with external agencies.", "Marketing", 0.12),
+        ("Customer Advisory Board", "Customers who advise on the roadmap.", "Customer Support", 0.08),
+        ("Board Communications", "Board of directors and executive staff.", "Executive", 0.02),
+        ("Research Partnerships", "University research collaborations.", "Engineering", 0.05),
     ] {
         let i = add_group(g, d, GroupSpec::m365(name, description));
         let pool = dept(from);
@@ -608,104 +498,20 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
     let it = dept("IT");
     let fin = dept("Finance");
     for (name, description, pool, share, owner) in [
-        (
-            "VPN Users",
-            "Remote access VPN.",
-            members.clone(),
-            0.5,
-            head("IT"),
-        ),
-        (
-            "Privileged Access Workstations",
-            "Hardened admin workstations.",
-            it.clone(),
-            0.4,
-            head("IT"),
-        ),
-        (
-            "Finance Approvers",
-            "Approve invoices over 10,000.",
-            fin.clone(),
-            0.2,
-            head("Finance"),
-        ),
-        (
-            "HR Confidential",
-            "Access to personnel files.",
-            dept("Human Resources"),
-            0.5,
-            head("Human Resources"),
-        ),
-        (
-            "GitHub Admins",
-            "Organization owners in GitHub Enterprise.",
-            eng.clone(),
-            0.03,
-            head("Engineering"),
-        ),
-        (
-            "Salesforce Admins",
-            "Salesforce system administrators.",
-            dept("Sales"),
-            0.03,
-            head("Sales"),
-        ),
-        (
-            "Travel Approvers",
-            "Approve business travel.",
-            members.clone(),
-            0.04,
-            head("Operations"),
-        ),
-        (
-            "Contractors",
-            "External contractors with member accounts.",
-            members.clone(),
-            0.05,
-            head("Human Resources"),
-        ),
-        (
-            "Office – London",
-            "People based in London.",
-            members.clone(),
-            0.2,
-            head("Operations"),
-        ),
-        (
-            "Office – New York",
-            "People based in New York.",
-            members.clone(),
-            0.25,
-            head("Operations"),
-        ),
-        (
-            "Office – Singapore",
-            "People based in Singapore.",
-            members.clone(),
-            0.1,
-            head("Operations"),
-        ),
-        (
-            "Legacy Intranet Users",
-            "Users of the old intranet (to be retired).",
-            members.clone(),
-            0.08,
-            head("IT"),
-        ),
-        (
-            "Security Champions",
-            "Security advocates across teams.",
-            members.clone(),
-            0.02,
-            head("IT"),
-        ),
-        (
-            "Data Warehouse Readers",
-            "Read access to the data warehouse.",
-            members.clone(),
-            0.1,
-            head("Finance"),
-        ),
+        ("VPN Users", "Remote access VPN.", members.clone(), 0.5, head("IT")),
+        ("Privileged Access Workstations", "Hardened admin workstations.", it.clone(), 0.4, head("IT")),
+        ("Finance Approvers", "Approve invoices over 10,000.", fin.clone(), 0.2, head("Finance")),
+        ("HR Confidential", "Access to personnel files.", dept("Human Resources"), 0.5, head("Human Resources")),
+        ("GitHub Admins", "Organization owners in GitHub Enterprise.", eng.clone(), 0.03, head("Engineering")),
+        ("Salesforce Admins", "Salesforce system administrators.", dept("Sales"), 0.03, head("Sales")),
+        ("Travel Approvers", "Approve business travel.", members.clone(), 0.04, head("Operations")),
+        ("Contractors", "External contractors with member accounts.", members.clone(), 0.05, head("Human Resources")),
+        ("Office – London", "People based in London.", members.clone(), 0.2, head("Operations")),
+        ("Office – New York", "People based in New York.", members.clone(), 0.25, head("Operations")),
+        ("Office – Singapore", "People based in Singapore.", members.clone(), 0.1, head("Operations")),
+        ("Legacy Intranet Users", "Users of the old intranet (to be retired).", members.clone(), 0.08, head("IT")),
+        ("Security Champions", "Security advocates across teams.", members.clone(), 0.02, head("IT")),
+        ("Data Warehouse Readers", "Read access to the data warehouse.", members.clone(), 0.1, head("Finance")),
     ] {
         let i = add_group(g, d, GroupSpec::security(name, description));
         let picked = sample(g, &pool, share);
@@ -716,135 +522,54 @@ fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) 
         }
     }
     if let Some(&tom) = members.get(4) {
-        let vpn = d
-            .groups
-            .iter()
-            .position(|x| x.display_name == "VPN Users")
-            .unwrap_or(0);
+        let vpn = d.groups.iter().position(|x| x.display_name == "VPN Users").unwrap_or(0);
         add_members(d, vpn, [tom]);
     }
 
     // Bigger directories get more project groups.
     for n in 0..d.users.len() / 2000 {
-        let name = format!(
-            "Project {} {}",
-            names::CODENAMES[n % names::CODENAMES.len()],
-            n / names::CODENAMES.len() + 1
-        );
+        let name =
+            format!("Project {} {}", names::CODENAMES[n % names::CODENAMES.len()], n / names::CODENAMES.len() + 1);
         let i = add_group(g, d, GroupSpec::m365(&name, "Project workspace."));
         let size = g.rng.random_range(10..60);
-        let picked: Vec<usize> = (0..size)
-            .map(|_| g.rng.random_range(0..d.users.len()))
-            .collect();
+        let picked: Vec<usize> = (0..size).map(|_| g.rng.random_range(0..d.users.len())).collect();
         let owner = picked[0];
         add_members(d, i, picked);
         add_owners(d, i, &[owner]);
     }
     // Duplicate (group, user) pairs can come from the Tom special case above.
     let mut seen = HashSet::new();
-    d.group_member_users
-        .retain(|pair| seen.insert(pair.clone()));
+    d.group_member_users.retain(|pair| seen.insert(pair.clone()));
 }
 
+/// (name, assignment required, groups assigned, department of direct users, share of it,
+/// department of the owners).
+type AppSpec = (&'static str, bool, &'static [&'static str], &'static str, f64, &'static str);
+
 fn build_apps(g: &mut Gen, d: &mut DemoDirectory) {
-    let group =
-        |d: &DemoDirectory, name: &str| d.groups.iter().position(|x| x.display_name == name);
-    let members: Vec<usize> = (0..d.users.len())
-        .filter(|&u| d.users[u].user_type == "Member")
-        .collect();
+    let group = |d: &DemoDirectory, name: &str| d.groups.iter().position(|x| x.display_name == name);
+    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Member").collect();
     let by_dept = |d: &DemoDirectory, name: &str| -> Vec<usize> {
-        (0..d.users.len())
-            .filter(|&u| d.users[u].department.as_deref() == Some(name))
-            .collect()
+        (0..d.users.len()).filter(|&u| d.users[u].department.as_deref() == Some(name)).collect()
     };
     // (name, assignment required, groups assigned, department for direct users, share, owner department)
-    let specs: [(&str, bool, &[&str], &str, f64, &str); 16] = [
+    let specs: [AppSpec; 16] = [
         ("Salesforce", true, &["Sales Team"], "Sales", 0.1, "Sales"),
-        (
-            "Workday",
-            true,
-            &["All Employees"],
-            "",
-            0.0,
-            "Human Resources",
-        ),
-        (
-            "ServiceNow",
-            true,
-            &["IT Team", "Customer Support Team"],
-            "",
-            0.0,
-            "IT",
-        ),
-        (
-            "GitHub Enterprise",
-            true,
-            &["Engineering All"],
-            "Engineering",
-            0.02,
-            "Engineering",
-        ),
+        ("Workday", true, &["All Employees"], "", 0.0, "Human Resources"),
+        ("ServiceNow", true, &["IT Team", "Customer Support Team"], "", 0.0, "IT"),
+        ("GitHub Enterprise", true, &["Engineering All"], "Engineering", 0.02, "Engineering"),
         ("Slack", true, &["All Employees"], "", 0.0, "IT"),
         ("Zoom", false, &[], "", 0.3, "IT"),
-        (
-            "Jira",
-            true,
-            &["Engineering All"],
-            "Operations",
-            0.2,
-            "Engineering",
-        ),
-        (
-            "Confluence",
-            true,
-            &["Engineering All", "Marketing Team"],
-            "",
-            0.0,
-            "Engineering",
-        ),
-        (
-            "AWS Console",
-            true,
-            &["Platform Team"],
-            "Engineering",
-            0.03,
-            "Engineering",
-        ),
+        ("Jira", true, &["Engineering All"], "Operations", 0.2, "Engineering"),
+        ("Confluence", true, &["Engineering All", "Marketing Team"], "", 0.0, "Engineering"),
+        ("AWS Console", true, &["Platform Team"], "Engineering", 0.03, "Engineering"),
         ("Tableau", true, &["Finance Team"], "Sales", 0.05, "Finance"),
         ("DocuSign", true, &["Legal Team"], "Sales", 0.1, "Legal"),
-        (
-            "Adobe Creative Cloud",
-            true,
-            &[],
-            "Marketing",
-            0.6,
-            "Marketing",
-        ),
-        (
-            "Figma",
-            true,
-            &["Frontend Developers"],
-            "Marketing",
-            0.3,
-            "Engineering",
-        ),
-        (
-            "Zendesk",
-            true,
-            &["Customer Support Team"],
-            "",
-            0.0,
-            "Customer Support",
-        ),
+        ("Adobe Creative Cloud", true, &[], "Marketing", 0.6, "Marketing"),
+        ("Figma", true, &["Frontend Developers"], "Marketing", 0.3, "Engineering"),
+        ("Zendesk", true, &["Customer Support Team"], "", 0.0, "Customer Support"),
         ("NetSuite", true, &[], "Finance", 0.7, "Finance"),
-        (
-            "Greenhouse Recruiting",
-            true,
-            &["Human Resources Team"],
-            "",
-            0.0,
-            "",
-        ),
+        ("Greenhouse Recruiting", true, &["Human Resources Team"], "", 0.0, ""),
     ];
     for (name, required, groups, dept, share, owner_dept) in specs {
         let id = g.id();
@@ -854,10 +579,7 @@ fn build_apps(g: &mut Gen, d: &mut DemoDirectory) {
             app_id,
             display_name: name.to_owned(),
             assignment_required: required,
-            homepage: Some(format!(
-                "https://{}.example/",
-                name.to_lowercase().replace(' ', "-")
-            )),
+            homepage: Some(format!("https://{}.example/", name.to_lowercase().replace(' ', "-"))),
             created_at: g.days_ago(100, 1200),
         });
         for gname in groups {
@@ -871,16 +593,8 @@ fn build_apps(g: &mut Gen, d: &mut DemoDirectory) {
                 });
             }
         }
-        let pool = if dept.is_empty() {
-            members.clone()
-        } else {
-            by_dept(d, dept)
-        };
-        let direct = if share > 0.0 {
-            sample(g, &pool, share)
-        } else {
-            Vec::new()
-        };
+        let pool = if dept.is_empty() { members.clone() } else { by_dept(d, dept) };
+        let direct = if share > 0.0 { sample(g, &pool, share) } else { Vec::new() };
         for (k, u) in direct.into_iter().enumerate() {
             let at = g.days_ago(5, 700);
             d.app_user_assignments.push(NewAssignment {
@@ -921,22 +635,10 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
             privileged,
         });
     }
-    let role = |d: &DemoDirectory, name: &str| {
-        d.roles
-            .iter()
-            .position(|r| r.display_name == name)
-            .unwrap_or(0)
-    };
-    let it: Vec<usize> = departments
-        .iter()
-        .find(|x| x.name == "IT")
-        .map(|x| x.members.clone())
-        .unwrap_or_default();
-    let eng: Vec<usize> = departments
-        .iter()
-        .find(|x| x.name == "Engineering")
-        .map(|x| x.members.clone())
-        .unwrap_or_default();
+    let role = |d: &DemoDirectory, name: &str| d.roles.iter().position(|r| r.display_name == name).unwrap_or(0);
+    let it: Vec<usize> = departments.iter().find(|x| x.name == "IT").map(|x| x.members.clone()).unwrap_or_default();
+    let eng: Vec<usize> =
+        departments.iter().find(|x| x.name == "Engineering").map(|x| x.members.clone()).unwrap_or_default();
     let mut seen: HashSet<(usize, usize, String, &'static str)> = HashSet::new();
     let mut assign = |g: &mut Gen,
                       d: &mut DemoDirectory,
@@ -968,117 +670,21 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
     let it_pick = |k: usize| it.get(k).copied().unwrap_or(1);
     assign(g, d, ga, it_pick(1), tenant, false, None);
     assign(g, d, ga, it_pick(2), tenant, true, Some(180));
-    assign(
-        g,
-        d,
-        role(d, "Privileged Role Administrator"),
-        it_pick(1),
-        tenant,
-        false,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "User Administrator"),
-        it_pick(3),
-        tenant,
-        false,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "User Administrator"),
-        it_pick(4),
-        tenant,
-        true,
-        Some(90),
-    );
-    assign(
-        g,
-        d,
-        role(d, "Identity Governance Administrator"),
-        it_pick(5),
-        tenant,
-        false,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "Security Administrator"),
-        it_pick(6),
-        tenant,
-        false,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "Security Administrator"),
-        it_pick(7),
-        tenant,
-        true,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "Exchange Administrator"),
-        it_pick(8),
-        tenant,
-        false,
-        Some(-10),
-    );
-    assign(
-        g,
-        d,
-        role(d, "SharePoint Administrator"),
-        it_pick(9),
-        tenant,
-        true,
-        Some(365),
-    );
-    assign(
-        g,
-        d,
-        role(d, "Application Administrator"),
-        it_pick(10),
-        tenant,
-        false,
-        None,
-    );
-    assign(
-        g,
-        d,
-        role(d, "Billing Administrator"),
-        3,
-        tenant,
-        true,
-        None,
-    );
+    assign(g, d, role(d, "Privileged Role Administrator"), it_pick(1), tenant, false, None);
+    assign(g, d, role(d, "User Administrator"), it_pick(3), tenant, false, None);
+    assign(g, d, role(d, "User Administrator"), it_pick(4), tenant, true, Some(90));
+    assign(g, d, role(d, "Identity Governance Administrator"), it_pick(5), tenant, false, None);
+    assign(g, d, role(d, "Security Administrator"), it_pick(6), tenant, false, None);
+    assign(g, d, role(d, "Security Administrator"), it_pick(7), tenant, true, None);
+    assign(g, d, role(d, "Exchange Administrator"), it_pick(8), tenant, false, Some(-10));
+    assign(g, d, role(d, "SharePoint Administrator"), it_pick(9), tenant, true, Some(365));
+    assign(g, d, role(d, "Application Administrator"), it_pick(10), tenant, false, None);
+    assign(g, d, role(d, "Billing Administrator"), 3, tenant, true, None);
     for k in 11..16 {
-        assign(
-            g,
-            d,
-            role(d, "Helpdesk Administrator"),
-            it_pick(k),
-            tenant,
-            k % 2 == 0,
-            None,
-        );
+        assign(g, d, role(d, "Helpdesk Administrator"), it_pick(k), tenant, k % 2 == 0, None);
     }
     for k in 16..19 {
-        assign(
-            g,
-            d,
-            role(d, "Global Reader"),
-            it_pick(k),
-            tenant,
-            false,
-            None,
-        );
+        assign(g, d, role(d, "Global Reader"), it_pick(k), tenant, false, None);
     }
 
     // Azure resource roles on subscriptions and resource groups.
@@ -1090,10 +696,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
     for (sub, name) in &subs {
         scopes.push((sub.clone(), format!("{name} (subscription)")));
         for rg in ["rg-web", "rg-data", "rg-network"] {
-            scopes.push((
-                format!("{sub}/resourceGroups/{rg}"),
-                format!("{rg} ({name})"),
-            ));
+            scopes.push((format!("{sub}/resourceGroups/{rg}"), format!("{rg} ({name})")));
         }
     }
     let count = (d.users.len() / 25).max(8);
@@ -1102,14 +705,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
             break;
         };
         let (scope, scope_name) = &scopes[k % scopes.len()];
-        let name = *g.pick(&[
-            "Owner",
-            "Contributor",
-            "Contributor",
-            "Reader",
-            "Reader",
-            "User Access Administrator",
-        ]);
+        let name = *g.pick(&["Owner", "Contributor", "Contributor", "Reader", "Reader", "User Access Administrator"]);
         let r = role(d, name);
         let eligible = g.rng.random_bool(0.3);
         let end = g.rng.random_bool(0.2).then(|| g.rng.random_range(-30..200));
@@ -1121,33 +717,17 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
     let days = i64::from(days);
     // The apps each user can reach: direct assignments plus those of their groups,
     // nested groups included.
-    let user_index: HashMap<&str, usize> = d
-        .users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.id.as_str(), i))
-        .collect();
-    let app_index: HashMap<&str, usize> = d
-        .apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
+    let user_index: HashMap<&str, usize> = d.users.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
+    let app_index: HashMap<&str, usize> = d.apps.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut user_apps: Vec<Vec<usize>> = vec![Vec::new(); d.users.len()];
     for a in &d.app_user_assignments {
-        if let (Some(&u), Some(&app)) = (
-            user_index.get(a.principal_id.as_str()),
-            app_index.get(a.app_id.as_str()),
-        ) {
+        if let (Some(&u), Some(&app)) = (user_index.get(a.principal_id.as_str()), app_index.get(a.app_id.as_str())) {
             user_apps[u].push(app);
         }
     }
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for (parent, child) in &d.group_member_groups {
-        children
-            .entry(parent.as_str())
-            .or_default()
-            .push(child.as_str());
+        children.entry(parent.as_str()).or_default().push(child.as_str());
     }
     let mut group_apps: HashMap<&str, Vec<usize>> = HashMap::new();
     for a in &d.app_group_assignments {
@@ -1161,8 +741,7 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
         }
     }
     for (gid, uid) in &d.group_member_users {
-        if let (Some(apps), Some(&u)) = (group_apps.get(gid.as_str()), user_index.get(uid.as_str()))
-        {
+        if let (Some(apps), Some(&u)) = (group_apps.get(gid.as_str()), user_index.get(uid.as_str())) {
             user_apps[u].extend(apps.iter().copied());
         }
     }
@@ -1174,8 +753,7 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
         let guest = user.user_type == "Guest";
         let account_age = (g.now - user.created_at).num_days();
         // Personas are always active, so the demo's reviewers look like real users.
-        let inactive =
-            u > 5 && (!user.enabled || g.rng.random_bool(if guest { 0.4 } else { 0.17 }));
+        let inactive = u > 5 && (!user.enabled || g.rng.random_bool(if guest { 0.4 } else { 0.17 }));
         let never = inactive && g.rng.random_bool(0.15);
         if never {
             continue;
@@ -1185,79 +763,37 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
         if newest > oldest {
             continue;
         }
-        let events = if inactive {
-            g.rng.random_range(1..4)
-        } else {
-            g.rng.random_range(3..10)
-        };
-        let last_recent = if inactive {
-            None
-        } else {
-            Some(g.days_ago(0, 29.min(oldest)))
-        };
+        let events = if inactive { g.rng.random_range(1..4) } else { g.rng.random_range(3..10) };
+        let last_recent = if inactive { None } else { Some(g.days_ago(0, 29.min(oldest))) };
         for k in 0..events {
             let at = match (k, last_recent) {
                 (0, Some(at)) => at,
                 _ => g.days_ago(newest, oldest),
             };
-            let app = if apps.is_empty() || g.rng.random_bool(0.3) {
-                None
-            } else {
-                Some(app_ids[*g.pick(apps)].clone())
-            };
-            d.sign_ins.push(NewSignIn {
-                user_id: user.id.clone(),
-                app_id: app,
-                signed_in_at: at,
-            });
+            let app =
+                if apps.is_empty() || g.rng.random_bool(0.3) { None } else { Some(app_ids[*g.pick(apps)].clone()) };
+            d.sign_ins.push(NewSignIn { user_id: user.id.clone(), app_id: app, signed_in_at: at });
         }
     }
 }
 
 /// Writes a generated directory in batches, inside one transaction.
-pub fn seed(
-    conn: &mut DbConnection,
-    d: &DemoDirectory,
-) -> Result<SeedCounts, diesel::result::Error> {
+pub fn seed(conn: &mut DbConnection, d: &DemoDirectory) -> Result<SeedCounts, diesel::result::Error> {
     conn.transaction(|conn| {
-        let mut counts = SeedCounts::default();
-        counts.users = in_batches(conn, &d.users, 10, store::users::insert_batch)?;
-        counts.groups = in_batches(conn, &d.groups, 8, store::groups::insert_batch)?;
+        let counts = SeedCounts {
+            users: in_batches(conn, &d.users, 10, store::users::insert_batch)?,
+            groups: in_batches(conn, &d.groups, 8, store::groups::insert_batch)?,
+            memberships: in_batches(conn, &d.group_member_users, 2, store::groups::insert_member_users)?
+                + in_batches(conn, &d.group_member_groups, 2, store::groups::insert_member_groups)?,
+            apps: in_batches(conn, &d.apps, 6, store::apps::insert_batch)?,
+            app_assignments: in_batches(conn, &d.app_user_assignments, 4, store::apps::insert_user_assignments)?
+                + in_batches(conn, &d.app_group_assignments, 4, store::apps::insert_group_assignments)?,
+            roles: in_batches(conn, &d.roles, 5, store::roles::insert_roles)?,
+            role_assignments: in_batches(conn, &d.role_assignments, 8, store::roles::insert_assignments)?,
+            sign_ins: in_batches(conn, &d.sign_ins, 3, store::sign_ins::insert_batch)?,
+        };
         in_batches(conn, &d.group_owners, 2, store::groups::insert_owners)?;
-        counts.memberships = in_batches(
-            conn,
-            &d.group_member_users,
-            2,
-            store::groups::insert_member_users,
-        )?;
-        counts.memberships += in_batches(
-            conn,
-            &d.group_member_groups,
-            2,
-            store::groups::insert_member_groups,
-        )?;
-        counts.apps = in_batches(conn, &d.apps, 6, store::apps::insert_batch)?;
         in_batches(conn, &d.app_owners, 2, store::apps::insert_owners)?;
-        counts.app_assignments = in_batches(
-            conn,
-            &d.app_user_assignments,
-            4,
-            store::apps::insert_user_assignments,
-        )?;
-        counts.app_assignments += in_batches(
-            conn,
-            &d.app_group_assignments,
-            4,
-            store::apps::insert_group_assignments,
-        )?;
-        counts.roles = in_batches(conn, &d.roles, 5, store::roles::insert_roles)?;
-        counts.role_assignments = in_batches(
-            conn,
-            &d.role_assignments,
-            8,
-            store::roles::insert_assignments,
-        )?;
-        counts.sign_ins = in_batches(conn, &d.sign_ins, 3, store::sign_ins::insert_batch)?;
         store::settings::set(conn, store::settings::DIRECTORY_NAME, DIRECTORY_NAME)?;
         Ok(counts)
     })
@@ -1271,9 +807,16 @@ fn in_batches<T>(
 ) -> diesel::QueryResult<usize> {
     let size = store::batch_size(conn, columns);
     let mut written = 0;
+    let started = std::time::Instant::now();
     for chunk in rows.chunks(size) {
         written += insert(conn, chunk)?;
     }
+    tracing::debug!(
+        rows = rows.len(),
+        kind = std::any::type_name::<T>(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "inserted"
+    );
     Ok(written)
 }
 
@@ -1284,10 +827,7 @@ mod tests {
     use super::*;
 
     fn now() -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 11, 28)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap()
     }
 
     #[test]
@@ -1300,13 +840,7 @@ mod tests {
             b.users.iter().map(|u| &u.id).collect::<Vec<_>>()
         );
         assert_eq!(a.sign_ins.len(), b.sign_ins.len());
-        let c = generate(
-            DemoOptions {
-                seed: 7,
-                ..DemoOptions::default()
-            },
-            now(),
-        );
+        let c = generate(DemoOptions { seed: 7, ..DemoOptions::default() }, now());
         assert_ne!(a.users[10].id, c.users[10].id);
     }
 
@@ -1317,21 +851,18 @@ mod tests {
         assert_eq!(guests, 50);
         assert!(d.users.iter().any(|u| !u.enabled));
         let upns: HashSet<&str> = d.users.iter().map(|u| u.upn.as_str()).collect();
+        assert!(upns.iter().all(|u| u.is_ascii() && !u.contains(' ') && !u.contains('\'')), "UPNs are plain ASCII");
+        let tom = d.users.iter().find(|u| u.upn == personas::USER).unwrap();
+        assert!(
+            d.users.iter().all(|u| u.manager_id.as_deref() != Some(tom.id.as_str())),
+            "the ordinary user has no reports"
+        );
+        assert!(d.group_owners.iter().all(|(_, o)| *o != tom.id), "the ordinary user owns nothing");
         assert_eq!(upns.len(), d.users.len(), "UPNs are unique");
-        for persona in [
-            personas::ADMIN,
-            personas::OWNER,
-            personas::MANAGER,
-            personas::GUEST,
-            personas::USER,
-        ] {
+        for persona in [personas::ADMIN, personas::OWNER, personas::MANAGER, personas::GUEST, personas::USER] {
             assert!(upns.contains(persona), "{persona}");
         }
-        assert!(
-            (35..=60).contains(&d.groups.len()),
-            "{} groups",
-            d.groups.len()
-        );
+        assert!((35..=60).contains(&d.groups.len()), "{} groups", d.groups.len());
         assert!(d.groups.iter().any(|g| g.membership_rule.is_some()));
         assert!(d.groups.iter().any(|g| g.on_premises_sync));
         assert!(!d.group_member_groups.is_empty());
@@ -1345,17 +876,9 @@ mod tests {
             let e = last.entry(s.user_id.as_str()).or_insert(s.signed_in_at);
             *e = (*e).max(s.signed_in_at);
         }
-        let inactive = d
-            .users
-            .iter()
-            .filter(|u| last.get(u.id.as_str()).is_none_or(|at| *at < cutoff))
-            .count();
+        let inactive = d.users.iter().filter(|u| last.get(u.id.as_str()).is_none_or(|at| *at < cutoff)).count();
         let share = inactive as f64 / d.users.len() as f64;
         assert!((0.12..=0.30).contains(&share), "inactive share {share}");
-        assert!(
-            d.sign_ins
-                .iter()
-                .all(|s| s.signed_in_at <= now() && s.signed_in_at >= now() - TimeDelta::days(90))
-        );
+        assert!(d.sign_ins.iter().all(|s| s.signed_in_at <= now() && s.signed_in_at >= now() - TimeDelta::days(90)));
     }
 }

@@ -128,10 +128,7 @@ impl TryFrom<String> for ObjectId {
     type Error = String;
 
     fn try_from(id: String) -> Result<Self, String> {
-        if !id.is_empty()
-            && id.len() <= 64
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             Ok(Self(id))
         } else {
             Err("not an object id".into())
@@ -140,11 +137,7 @@ impl TryFrom<String> for ObjectId {
 }
 
 /// Whether a role assignment is in force at `now`: started and not yet ended.
-pub fn assignment_in_force(
-    start: NaiveDateTime,
-    end: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-) -> bool {
+pub fn assignment_in_force(start: NaiveDateTime, end: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
     start <= now && end.is_none_or(|end| now < end)
 }
 
@@ -160,10 +153,7 @@ mod tests {
     use super::*;
 
     fn at(day: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 1, day)
-            .unwrap()
-            .and_hms_opt(12, 0, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(2026, 1, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
     }
 
     #[test]
@@ -171,10 +161,7 @@ mod tests {
         for t in UserType::ALL {
             assert_eq!(UserType::parse(t.as_str()), Some(*t));
         }
-        assert_eq!(
-            GroupType::parse("Microsoft365"),
-            Some(GroupType::Microsoft365)
-        );
+        assert_eq!(GroupType::parse("Microsoft365"), Some(GroupType::Microsoft365));
         assert_eq!(GroupType::Microsoft365.label(), "Microsoft 365");
         assert_eq!(RoleKind::parse("directory"), None);
     }
@@ -182,19 +169,10 @@ mod tests {
     #[test]
     fn access_paths_describe_themselves() {
         assert_eq!(AccessPath::Direct.describe(), "Direct");
-        assert_eq!(
-            AccessPath::DynamicRule("user.department -eq \"Sales\"".into()).describe(),
-            "Dynamic rule"
-        );
+        assert_eq!(AccessPath::DynamicRule("user.department -eq \"Sales\"".into()).describe(), "Dynamic rule");
         let via = AccessPath::ViaGroups(vec![
-            GroupRef {
-                id: "a".into(),
-                name: "Engineering".into(),
-            },
-            GroupRef {
-                id: "b".into(),
-                name: "Backend".into(),
-            },
+            GroupRef { id: "a".into(), name: "Engineering".into() },
+            GroupRef { id: "b".into(), name: "Backend".into() },
         ]);
         assert_eq!(via.describe(), "Via Engineering › Backend");
         assert!(!via.is_direct());

@@ -45,21 +45,13 @@ pub struct ListRequest {
 impl ListParams {
     /// Validates the query string; the error says what to change.
     pub fn validate(self) -> Result<ListRequest, String> {
-        let search = self
-            .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty());
+        let search = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
         if let Some(q) = &search
             && q.chars().count() > MAX_SEARCH_LEN
         {
-            return Err(format!(
-                "Enter a search of at most {MAX_SEARCH_LEN} characters."
-            ));
+            return Err(format!("Enter a search of at most {MAX_SEARCH_LEN} characters."));
         }
-        let at = match (
-            self.after.filter(|s| !s.is_empty()),
-            self.before.filter(|s| !s.is_empty()),
-        ) {
+        let at = match (self.after.filter(|s| !s.is_empty()), self.before.filter(|s| !s.is_empty())) {
             (None, None) => PageAt::First,
             (Some(id), None) => PageAt::After(check_cursor(id)?),
             (None, Some(id)) => PageAt::Before(check_cursor(id)?),
@@ -91,12 +83,7 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows fetched in the direction `at` asks for
     /// (descending for `Before`); the extra row only tells that more exist.
-    pub fn from_rows(
-        mut rows: Vec<T>,
-        at: &PageAt,
-        limit: usize,
-        id_of: impl Fn(&T) -> String,
-    ) -> Self {
+    pub fn from_rows(mut rows: Vec<T>, at: &PageAt, limit: usize, id_of: impl Fn(&T) -> String) -> Self {
         let more = rows.len() > limit;
         rows.truncate(limit);
         if matches!(at, PageAt::Before(_)) {
@@ -107,21 +94,9 @@ impl<T> Page<T> {
             PageAt::After(_) => (true, more),
             PageAt::Before(_) => (more, true),
         };
-        let next = if has_next {
-            rows.last().map(&id_of)
-        } else {
-            None
-        };
-        let prev = if has_prev {
-            rows.first().map(&id_of)
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next,
-            prev,
-        }
+        let next = if has_next { rows.last().map(&id_of) } else { None };
+        let prev = if has_prev { rows.first().map(&id_of) } else { None };
+        Page { items: rows, next, prev }
     }
 
     /// Whether the page is the only one.
@@ -135,63 +110,31 @@ mod tests {
     use super::*;
 
     fn params(q: Option<&str>, after: Option<&str>, before: Option<&str>) -> ListParams {
-        ListParams {
-            q: q.map(Into::into),
-            after: after.map(Into::into),
-            before: before.map(Into::into),
-        }
+        ListParams { q: q.map(Into::into), after: after.map(Into::into), before: before.map(Into::into) }
     }
 
     #[test]
     fn params_validate() {
-        let ok = params(Some("  ada "), Some("abc-1"), None)
-            .validate()
-            .unwrap();
+        let ok = params(Some("  ada "), Some("abc-1"), None).validate().unwrap();
         assert_eq!(ok.search.as_deref(), Some("ada"));
         assert_eq!(ok.at, PageAt::After("abc-1".into()));
         assert_eq!(
             params(Some("   "), Some(""), None).validate().unwrap(),
-            ListRequest {
-                search: None,
-                at: PageAt::First
-            }
+            ListRequest { search: None, at: PageAt::First }
         );
-        assert!(
-            params(None, Some("a"), Some("b"))
-                .validate()
-                .unwrap_err()
-                .contains("use one")
-        );
-        assert!(
-            params(None, Some("x' OR 1=1"), None)
-                .validate()
-                .unwrap_err()
-                .contains("not valid")
-        );
-        assert!(
-            params(Some(&"x".repeat(201)), None, None)
-                .validate()
-                .unwrap_err()
-                .contains("200")
-        );
+        assert!(params(None, Some("a"), Some("b")).validate().unwrap_err().contains("use one"));
+        assert!(params(None, Some("x' OR 1=1"), None).validate().unwrap_err().contains("not valid"));
+        assert!(params(Some(&"x".repeat(201)), None, None).validate().unwrap_err().contains("200"));
     }
 
     #[test]
     fn pages_know_their_neighbours() {
         let first = Page::from_rows(vec![1, 2, 3], &PageAt::First, 2, |n| n.to_string());
-        assert_eq!(
-            (first.items.clone(), first.prev.clone(), first.next.clone()),
-            (vec![1, 2], None, Some("2".into()))
-        );
+        assert_eq!((first.items.clone(), first.prev.clone(), first.next.clone()), (vec![1, 2], None, Some("2".into())));
         let last = Page::from_rows(vec![3], &PageAt::After("2".into()), 2, |n| n.to_string());
-        assert_eq!(
-            (last.prev.clone(), last.next.clone()),
-            (Some("3".into()), None)
-        );
+        assert_eq!((last.prev.clone(), last.next.clone()), (Some("3".into()), None));
         // Fetched descending: 2, 1, 0 → shown 1, 2 with a previous page before 1.
-        let back = Page::from_rows(vec![2, 1, 0], &PageAt::Before("3".into()), 2, |n| {
-            n.to_string()
-        });
+        let back = Page::from_rows(vec![2, 1, 0], &PageAt::Before("3".into()), 2, |n| n.to_string());
         assert_eq!(
             (back.items.clone(), back.prev.clone(), back.next.clone()),
             (vec![1, 2], Some("1".into()), Some("2".into()))

@@ -6,8 +6,7 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, contains_pattern, keyset_page, lower, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{
-    app_group_assignments, app_owners, app_user_assignments, applications, group_member_users,
-    groups, users,
+    app_group_assignments, app_owners, app_user_assignments, applications, group_member_users, groups, users,
 };
 use crate::store::groups::{GroupRow, NestedGroup};
 use crate::store::users::{UserRef, UserRow, search_filter};
@@ -36,38 +35,16 @@ pub struct NewAssignment {
 
 /// The sort name of an application, to resolve a page cursor.
 pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
-    applications::table
-        .find(id)
-        .select(applications::display_name)
-        .first(conn)
-        .optional()
+    applications::table.find(id).select(applications::display_name).first(conn).optional()
 }
 
 /// One page of applications ordered by name, optionally searched by name.
-pub fn list(
-    conn: &mut Conn,
-    search: Option<&str>,
-    keyset: &Keyset,
-    limit: usize,
-) -> QueryResult<Vec<AppRow>> {
-    let mut query = applications::table
-        .select(AppRow::as_select())
-        .into_boxed::<MultiBackend>();
+pub fn list(conn: &mut Conn, search: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<AppRow>> {
+    let mut query = applications::table.select(AppRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(search) = search {
-        query = query.filter(
-            lower(applications::display_name)
-                .like(contains_pattern(search))
-                .escape('\\'),
-        );
+        query = query.filter(lower(applications::display_name).like(contains_pattern(search)).escape('\\'));
     }
-    keyset_page!(
-        query,
-        keyset,
-        applications::display_name,
-        applications::id,
-        limit
-    )
-    .load(conn)
+    keyset_page!(query, keyset, applications::display_name, applications::id, limit).load(conn)
 }
 
 /// How many applications the directory has.
@@ -77,11 +54,7 @@ pub fn count(conn: &mut Conn) -> QueryResult<i64> {
 
 /// An application by id.
 pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<AppRow>> {
-    applications::table
-        .find(id)
-        .select(AppRow::as_select())
-        .first(conn)
-        .optional()
+    applications::table.find(id).select(AppRow::as_select()).first(conn).optional()
 }
 
 /// An application's owners, by name, at most `limit`.
@@ -96,11 +69,7 @@ pub fn owners(conn: &mut Conn, app: &str, limit: i64) -> QueryResult<Vec<UserRef
 }
 
 /// Groups assigned to an application, with the app role, by name, at most `limit`.
-pub fn assigned_groups(
-    conn: &mut Conn,
-    app: &str,
-    limit: i64,
-) -> QueryResult<Vec<(GroupRow, String)>> {
+pub fn assigned_groups(conn: &mut Conn, app: &str, limit: i64) -> QueryResult<Vec<(GroupRow, String)>> {
     app_group_assignments::table
         .inner_join(groups::table)
         .filter(app_group_assignments::app_id.eq(app))
@@ -112,10 +81,7 @@ pub fn assigned_groups(
 
 /// How many users are assigned directly.
 pub fn direct_user_count(conn: &mut Conn, app: &str) -> QueryResult<i64> {
-    app_user_assignments::table
-        .filter(app_user_assignments::app_id.eq(app))
-        .count()
-        .get_result(conn)
+    app_user_assignments::table.filter(app_user_assignments::app_id.eq(app)).count().get_result(conn)
 }
 
 /// One page of the users assigned to `app` directly or through any group in `via`
@@ -139,10 +105,8 @@ pub fn assigned_users(
             .filter(group_member_users::user_id.eq(users::id))
             .filter(group_member_users::group_id.eq_any(group_ids)),
     );
-    let mut query = users::table
-        .filter(direct.or(through_group))
-        .select(UserRow::as_select())
-        .into_boxed::<MultiBackend>();
+    let mut query =
+        users::table.filter(direct.or(through_group)).select(UserRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(search) = search {
         query = query.filter(search_filter(search));
     }
@@ -150,27 +114,16 @@ pub fn assigned_users(
 }
 
 /// Which of `user_ids` are assigned to `app` directly, with their app role.
-pub fn direct_assignments(
-    conn: &mut Conn,
-    app: &str,
-    user_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+pub fn direct_assignments(conn: &mut Conn, app: &str, user_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     app_user_assignments::table
         .filter(app_user_assignments::app_id.eq(app))
         .filter(app_user_assignments::user_id.eq_any(user_ids))
-        .select((
-            app_user_assignments::user_id,
-            app_user_assignments::app_role,
-        ))
+        .select((app_user_assignments::user_id, app_user_assignments::app_role))
         .load(conn)
 }
 
 /// Applications a user is assigned to directly, with the role, by name, at most `limit`.
-pub fn assigned_to_user(
-    conn: &mut Conn,
-    user: &str,
-    limit: i64,
-) -> QueryResult<Vec<(AppRow, String)>> {
+pub fn assigned_to_user(conn: &mut Conn, user: &str, limit: i64) -> QueryResult<Vec<(AppRow, String)>> {
     app_user_assignments::table
         .inner_join(applications::table)
         .filter(app_user_assignments::user_id.eq(user))
@@ -191,11 +144,7 @@ pub fn assigned_to_groups(
         .filter(app_group_assignments::group_id.eq_any(group_ids))
         .order((applications::display_name, applications::id))
         .limit(limit)
-        .select((
-            AppRow::as_select(),
-            app_group_assignments::group_id,
-            app_group_assignments::app_role,
-        ))
+        .select((AppRow::as_select(), app_group_assignments::group_id, app_group_assignments::app_role))
         .load(conn)
 }
 
@@ -217,10 +166,7 @@ pub fn insert_batch(conn: &mut Conn, rows: &[AppRow]) -> QueryResult<usize> {
 
 /// Adds owners: (app, user) pairs.
 pub fn insert_owners(conn: &mut Conn, pairs: &[(String, String)]) -> QueryResult<usize> {
-    let rows: Vec<_> = pairs
-        .iter()
-        .map(|(a, u)| (app_owners::app_id.eq(a), app_owners::user_id.eq(u)))
-        .collect();
+    let rows: Vec<_> = pairs.iter().map(|(a, u)| (app_owners::app_id.eq(a), app_owners::user_id.eq(u))).collect();
     per_backend!(conn, c => diesel::insert_into(app_owners::table).values(rows).execute(c))
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Conn, Keyset, contains_pattern, keyset_page, lower, per_backend};
+use super::{Conn, Keyset, bulk_insert, contains_pattern, keyset_page, lower, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{group_member_groups, group_member_users, group_owners, groups, users};
 use crate::domain::directory::{AccessPath, GroupRef};
@@ -29,10 +29,7 @@ pub struct GroupRow {
 impl GroupRow {
     /// The group as a reference.
     pub fn to_ref(&self) -> GroupRef {
-        GroupRef {
-            id: self.id.clone(),
-            name: self.display_name.clone(),
-        }
+        GroupRef { id: self.id.clone(), name: self.display_name.clone() }
     }
 }
 
@@ -49,29 +46,14 @@ pub struct NestedGroup {
 
 /// The sort name of a group, to resolve a page cursor.
 pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
-    groups::table
-        .find(id)
-        .select(groups::display_name)
-        .first(conn)
-        .optional()
+    groups::table.find(id).select(groups::display_name).first(conn).optional()
 }
 
 /// One page of groups ordered by name, optionally searched by name.
-pub fn list(
-    conn: &mut Conn,
-    search: Option<&str>,
-    keyset: &Keyset,
-    limit: usize,
-) -> QueryResult<Vec<GroupRow>> {
-    let mut query = groups::table
-        .select(GroupRow::as_select())
-        .into_boxed::<MultiBackend>();
+pub fn list(conn: &mut Conn, search: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<GroupRow>> {
+    let mut query = groups::table.select(GroupRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(search) = search {
-        query = query.filter(
-            lower(groups::display_name)
-                .like(contains_pattern(search))
-                .escape('\\'),
-        );
+        query = query.filter(lower(groups::display_name).like(contains_pattern(search)).escape('\\'));
     }
     keyset_page!(query, keyset, groups::display_name, groups::id, limit).load(conn)
 }
@@ -83,11 +65,7 @@ pub fn count(conn: &mut Conn) -> QueryResult<i64> {
 
 /// A group by id.
 pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<GroupRow>> {
-    groups::table
-        .find(id)
-        .select(GroupRow::as_select())
-        .first(conn)
-        .optional()
+    groups::table.find(id).select(GroupRow::as_select()).first(conn).optional()
 }
 
 /// A group's owners, by name, at most `limit`.
@@ -136,39 +114,25 @@ pub fn parent_groups(conn: &mut Conn, group: &str, limit: i64) -> QueryResult<Ve
 
 /// How many users are direct members of a group.
 pub fn direct_user_count(conn: &mut Conn, group: &str) -> QueryResult<i64> {
-    group_member_users::table
-        .filter(group_member_users::group_id.eq(group))
-        .count()
-        .get_result(conn)
+    group_member_users::table.filter(group_member_users::group_id.eq(group)).count().get_result(conn)
 }
 
 /// `root` and every group nested in it, breadth first, each with the chain that reaches
 /// it. Nesting is shallow in practice, so this is one query per level; a cycle (which
 /// Entra forbids but an import could bring) is cut where a group is met again.
 pub fn closure(conn: &mut Conn, root: &GroupRow) -> QueryResult<Vec<NestedGroup>> {
-    let mut out = vec![NestedGroup {
-        group: root.to_ref(),
-        rule: root.membership_rule.clone(),
-        chain: vec![root.to_ref()],
-    }];
+    let mut out =
+        vec![NestedGroup { group: root.to_ref(), rule: root.membership_rule.clone(), chain: vec![root.to_ref()] }];
     let mut seen: HashSet<String> = HashSet::from([root.id.clone()]);
     let mut level: Vec<usize> = vec![0];
     while !level.is_empty() {
-        let parents: HashMap<String, usize> = level
-            .iter()
-            .map(|&i| (out[i].group.id.clone(), i))
-            .collect();
+        let parents: HashMap<String, usize> = level.iter().map(|&i| (out[i].group.id.clone(), i)).collect();
         let ids: Vec<&String> = parents.keys().collect();
         let edges: Vec<(String, String, String, Option<String>)> = group_member_groups::table
             .inner_join(groups::table.on(groups::id.eq(group_member_groups::member_group_id)))
             .filter(group_member_groups::group_id.eq_any(ids))
             .order((groups::display_name, groups::id))
-            .select((
-                group_member_groups::group_id,
-                groups::id,
-                groups::display_name,
-                groups::membership_rule,
-            ))
+            .select((group_member_groups::group_id, groups::id, groups::display_name, groups::membership_rule))
             .load(conn)?;
         let mut next = Vec::new();
         for (parent, id, name, rule) in edges {
@@ -221,8 +185,7 @@ pub fn membership_paths(
     user_ids: &[String],
     root_is_path: bool,
 ) -> QueryResult<HashMap<String, Vec<AccessPath>>> {
-    let by_id: HashMap<&str, &NestedGroup> =
-        closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
+    let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
     let ids: Vec<&str> = by_id.keys().copied().collect();
     let rows: Vec<(String, String)> = group_member_users::table
         .filter(group_member_users::user_id.eq_any(user_ids))
@@ -257,11 +220,7 @@ pub fn membership_paths(
 
 /// The groups a user belongs to, directly or through nesting: each with the chain from
 /// the directly-held group outwards (one element when direct). At most `limit` groups.
-pub fn memberships_of_user(
-    conn: &mut Conn,
-    user: &str,
-    limit: usize,
-) -> QueryResult<Vec<(GroupRow, Vec<GroupRef>)>> {
+pub fn memberships_of_user(conn: &mut Conn, user: &str, limit: usize) -> QueryResult<Vec<(GroupRow, Vec<GroupRef>)>> {
     let direct: Vec<GroupRow> = group_member_users::table
         .inner_join(groups::table)
         .filter(group_member_users::user_id.eq(user))
@@ -279,8 +238,7 @@ pub fn memberships_of_user(
         .collect();
     let mut level: Vec<usize> = (0..out.len()).collect();
     while !level.is_empty() && out.len() < limit {
-        let children: HashMap<String, usize> =
-            level.iter().map(|&i| (out[i].0.id.clone(), i)).collect();
+        let children: HashMap<String, usize> = level.iter().map(|&i| (out[i].0.id.clone(), i)).collect();
         let ids: Vec<&String> = children.keys().collect();
         let edges: Vec<(String, GroupRow)> = group_member_groups::table
             .inner_join(groups::table.on(groups::id.eq(group_member_groups::group_id)))
@@ -313,37 +271,22 @@ pub fn insert_batch(conn: &mut Conn, rows: &[GroupRow]) -> QueryResult<usize> {
 
 /// Adds owners: (group, user) pairs.
 pub fn insert_owners(conn: &mut Conn, pairs: &[(String, String)]) -> QueryResult<usize> {
-    let rows: Vec<_> = pairs
-        .iter()
-        .map(|(g, u)| (group_owners::group_id.eq(g), group_owners::user_id.eq(u)))
-        .collect();
+    let rows: Vec<_> = pairs.iter().map(|(g, u)| (group_owners::group_id.eq(g), group_owners::user_id.eq(u))).collect();
     per_backend!(conn, c => diesel::insert_into(group_owners::table).values(rows).execute(c))
 }
 
 /// Adds direct user members: (group, user) pairs.
 pub fn insert_member_users(conn: &mut Conn, pairs: &[(String, String)]) -> QueryResult<usize> {
-    let rows: Vec<_> = pairs
-        .iter()
-        .map(|(g, u)| {
-            (
-                group_member_users::group_id.eq(g),
-                group_member_users::user_id.eq(u),
-            )
-        })
-        .collect();
-    per_backend!(conn, c => diesel::insert_into(group_member_users::table).values(rows).execute(c))
+    let rows: Vec<_> =
+        pairs.iter().map(|(g, u)| (group_member_users::group_id.eq(g), group_member_users::user_id.eq(u))).collect();
+    bulk_insert!(conn, group_member_users::table, rows)
 }
 
 /// Nests groups: (group, member group) pairs.
 pub fn insert_member_groups(conn: &mut Conn, pairs: &[(String, String)]) -> QueryResult<usize> {
     let rows: Vec<_> = pairs
         .iter()
-        .map(|(g, m)| {
-            (
-                group_member_groups::group_id.eq(g),
-                group_member_groups::member_group_id.eq(m),
-            )
-        })
+        .map(|(g, m)| (group_member_groups::group_id.eq(g), group_member_groups::member_group_id.eq(m)))
         .collect();
     per_backend!(conn, c => diesel::insert_into(group_member_groups::table).values(rows).execute(c))
 }

@@ -48,15 +48,8 @@ pub enum Keyset {
 
 impl Keyset {
     /// Resolves a page position by looking up the sort name of the cursor row.
-    pub fn resolve(
-        at: &PageAt,
-        name_of: impl FnOnce(&str) -> QueryResult<Option<String>>,
-    ) -> Result<Self, AppError> {
-        let stale = || {
-            AppError::BadRequest(
-                "This page link is out of date. Start again from the first page.".into(),
-            )
-        };
+    pub fn resolve(at: &PageAt, name_of: impl FnOnce(&str) -> QueryResult<Option<String>>) -> Result<Self, AppError> {
+        let stale = || AppError::BadRequest("This page link is out of date. Start again from the first page.".into());
         Ok(match at {
             PageAt::First => Self::First,
             PageAt::After(id) => Self::After(name_of(id)?.ok_or_else(stale)?, id.clone()),
@@ -74,18 +67,10 @@ macro_rules! keyset_page {
         match $keyset {
             $crate::store::Keyset::First => $query.order(($name.asc(), $id.asc())),
             $crate::store::Keyset::After(name, id) => $query
-                .filter(
-                    $name
-                        .gt(name.clone())
-                        .or($name.eq(name.clone()).and($id.gt(id.clone()))),
-                )
+                .filter($name.gt(name.clone()).or($name.eq(name.clone()).and($id.gt(id.clone()))))
                 .order(($name.asc(), $id.asc())),
             $crate::store::Keyset::Before(name, id) => $query
-                .filter(
-                    $name
-                        .lt(name.clone())
-                        .or($name.eq(name.clone()).and($id.lt(id.clone()))),
-                )
+                .filter($name.lt(name.clone()).or($name.eq(name.clone()).and($id.lt(id.clone()))))
                 .order(($name.desc(), $id.desc())),
         }
         .limit(limit)
@@ -104,6 +89,18 @@ macro_rules! per_backend {
     };
 }
 pub(crate) use per_backend;
+
+/// Inserts many rows at once: one multi-row `INSERT` on SQLite, binary `COPY` on
+/// PostgreSQL (several times faster than `INSERT` there).
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConnection::Pg(c) => diesel::copy_from($table).from_insertable($rows).execute(c),
+        }
+    };
+}
+pub(crate) use bulk_insert;
 
 /// Splits `rows` into batches that fit the backend's limit of bound parameters
 /// (SQLite 32766, PostgreSQL 65535) for rows of `columns` values.

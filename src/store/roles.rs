@@ -36,38 +36,16 @@ pub struct AssignmentRow {
 
 /// The sort name of a role, to resolve a page cursor.
 pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
-    role_definitions::table
-        .find(id)
-        .select(role_definitions::display_name)
-        .first(conn)
-        .optional()
+    role_definitions::table.find(id).select(role_definitions::display_name).first(conn).optional()
 }
 
 /// One page of roles ordered by name, optionally searched by name.
-pub fn list(
-    conn: &mut Conn,
-    search: Option<&str>,
-    keyset: &Keyset,
-    limit: usize,
-) -> QueryResult<Vec<RoleRow>> {
-    let mut query = role_definitions::table
-        .select(RoleRow::as_select())
-        .into_boxed::<MultiBackend>();
+pub fn list(conn: &mut Conn, search: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<RoleRow>> {
+    let mut query = role_definitions::table.select(RoleRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(search) = search {
-        query = query.filter(
-            lower(role_definitions::display_name)
-                .like(contains_pattern(search))
-                .escape('\\'),
-        );
+        query = query.filter(lower(role_definitions::display_name).like(contains_pattern(search)).escape('\\'));
     }
-    keyset_page!(
-        query,
-        keyset,
-        role_definitions::display_name,
-        role_definitions::id,
-        limit
-    )
-    .load(conn)
+    keyset_page!(query, keyset, role_definitions::display_name, role_definitions::id, limit).load(conn)
 }
 
 /// How many assignments each of `role_ids` has: (role id, count).
@@ -81,11 +59,7 @@ pub fn assignment_counts(conn: &mut Conn, role_ids: &[String]) -> QueryResult<Ve
 
 /// A role by id.
 pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<RoleRow>> {
-    role_definitions::table
-        .find(id)
-        .select(RoleRow::as_select())
-        .first(conn)
-        .optional()
+    role_definitions::table.find(id).select(RoleRow::as_select()).first(conn).optional()
 }
 
 /// A role by display name (roles have unique names in practice).
@@ -129,22 +103,11 @@ pub fn assignments(
                 .or(lower(users::upn).like(pattern).escape('\\')),
         );
     }
-    keyset_page!(
-        query,
-        keyset,
-        users::display_name,
-        role_assignments::id,
-        limit
-    )
-    .load(conn)
+    keyset_page!(query, keyset, users::display_name, role_assignments::id, limit).load(conn)
 }
 
 /// A user's role assignments with their roles, by role name.
-pub fn of_user(
-    conn: &mut Conn,
-    user: &str,
-    limit: i64,
-) -> QueryResult<Vec<(AssignmentRow, RoleRow)>> {
+pub fn of_user(conn: &mut Conn, user: &str, limit: i64) -> QueryResult<Vec<(AssignmentRow, RoleRow)>> {
     role_assignments::table
         .inner_join(role_definitions::table)
         .filter(role_assignments::user_id.eq(user))

@@ -7,11 +7,7 @@ use crate::db::schema::settings;
 
 /// A setting's value, if set.
 pub fn get(conn: &mut Conn, key: &str) -> QueryResult<Option<String>> {
-    settings::table
-        .find(key)
-        .select(settings::value)
-        .first(conn)
-        .optional()
+    settings::table.find(key).select(settings::value).first(conn).optional()
 }
 
 /// Sets a setting, replacing any earlier value.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Conn, per_backend};
+use super::{Conn, bulk_insert};
 use crate::db::schema::sign_ins;
 
 /// A sign-in to insert.
@@ -21,9 +21,7 @@ pub struct NewSignIn {
 
 /// The last sign-in of `user`, to the tenant (any app) or to `app`.
 pub fn last(conn: &mut Conn, user: &str, app: Option<&str>) -> QueryResult<Option<NaiveDateTime>> {
-    let query = sign_ins::table
-        .filter(sign_ins::user_id.eq(user))
-        .select(diesel::dsl::max(sign_ins::signed_in_at));
+    let query = sign_ins::table.filter(sign_ins::user_id.eq(user)).select(diesel::dsl::max(sign_ins::signed_in_at));
     match app {
         Some(app) => query.filter(sign_ins::app_id.eq(app)).first(conn),
         None => query.first(conn),
@@ -45,13 +43,10 @@ pub fn last_for_users(
         Some(app) => query.filter(sign_ins::app_id.eq(app)).load(conn)?,
         None => query.load(conn)?,
     };
-    Ok(rows
-        .into_iter()
-        .filter_map(|(user, at)| at.map(|at| (user, at)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|(user, at)| at.map(|at| (user, at))).collect())
 }
 
 /// Inserts sign-ins in one statement (the caller batches).
 pub fn insert_batch(conn: &mut Conn, rows: &[NewSignIn]) -> QueryResult<usize> {
-    per_backend!(conn, c => diesel::insert_into(sign_ins::table).values(rows).execute(c))
+    bulk_insert!(conn, sign_ins::table, rows)
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Conn, Keyset, contains_pattern, keyset_page, lower, per_backend};
+use super::{Conn, Keyset, bulk_insert, contains_pattern, keyset_page, lower};
 use crate::db::MultiBackend;
 use crate::db::schema::users;
 
@@ -39,32 +39,18 @@ pub(crate) fn search_filter(
 ) -> Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = diesel::sql_types::Bool>> {
     let pattern = contains_pattern(search);
     Box::new(
-        lower(users::display_name)
-            .like(pattern.clone())
-            .escape('\\')
-            .or(lower(users::upn).like(pattern).escape('\\')),
+        lower(users::display_name).like(pattern.clone()).escape('\\').or(lower(users::upn).like(pattern).escape('\\')),
     )
 }
 
 /// The sort name of a user, to resolve a page cursor.
 pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
-    users::table
-        .find(id)
-        .select(users::display_name)
-        .first(conn)
-        .optional()
+    users::table.find(id).select(users::display_name).first(conn).optional()
 }
 
 /// One page of users ordered by name, optionally searched.
-pub fn list(
-    conn: &mut Conn,
-    search: Option<&str>,
-    keyset: &Keyset,
-    limit: usize,
-) -> QueryResult<Vec<UserRow>> {
-    let mut query = users::table
-        .select(UserRow::as_select())
-        .into_boxed::<MultiBackend>();
+pub fn list(conn: &mut Conn, search: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<UserRow>> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(search) = search {
         query = query.filter(search_filter(search));
     }
@@ -78,19 +64,12 @@ pub fn count(conn: &mut Conn) -> QueryResult<i64> {
 
 /// A user by id.
 pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
 /// Users by id (any order); unknown ids are skipped.
 pub fn refs(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRef>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(UserRef::as_select())
-        .load(conn)
+    users::table.filter(users::id.eq_any(ids)).select(UserRef::as_select()).load(conn)
 }
 
 /// A user's direct reports, by name, at most `limit`.
@@ -105,5 +84,5 @@ pub fn direct_reports(conn: &mut Conn, manager: &str, limit: i64) -> QueryResult
 
 /// Inserts users in one statement (the caller batches to the parameter limit).
 pub fn insert_batch(conn: &mut Conn, rows: &[UserRow]) -> QueryResult<usize> {
-    per_backend!(conn, c => diesel::insert_into(users::table).values(rows).execute(c))
+    bulk_insert!(conn, users::table, rows)
 }

@@ -31,20 +31,11 @@ pub fn error_page(status: StatusCode, message: &str, request_id: Option<&str>) -
         StatusCode::INTERNAL_SERVER_ERROR => "Sorry, something went wrong",
         _ => status.canonical_reason().unwrap_or("Error"),
     };
-    let page = ErrorPage {
-        chrome: Chrome::bare(),
-        title,
-        message,
-        request_id,
-    };
+    let page = ErrorPage { chrome: Chrome::bare(), title, message, request_id };
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
         // A template that cannot render is a bug; still answer with something readable.
-        Err(_) => HttpResponse::build(status)
-            .content_type("text/plain; charset=utf-8")
-            .body(title.to_owned()),
+        Err(_) => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(title.to_owned()),
     }
 }
 
@@ -64,11 +55,7 @@ pub async fn request_id(
     let path = req.path().to_owned();
     let res = next.call(req).await?;
     let mut res = if res.status() == StatusCode::INTERNAL_SERVER_ERROR {
-        let cause = res
-            .response()
-            .extensions()
-            .get::<InternalCause>()
-            .map(|c| c.0.clone());
+        let cause = res.response().extensions().get::<InternalCause>().map(|c| c.0.clone());
         tracing::error!(request_id = %id, %method, %path, cause = cause.as_deref().unwrap_or("unknown"), "internal error");
         let (req, _) = res.into_parts();
         let page = error_page(
@@ -81,27 +68,22 @@ pub async fn request_id(
         res.map_into_boxed_body()
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), value);
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
 }
 
 /// The answer for a URL no route matches.
 pub async fn not_found() -> HttpResponse {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "Check the address, or start again from the home page.",
-        None,
-    )
+    error_page(StatusCode::NOT_FOUND, "Check the address, or start again from the home page.", None)
 }
 
 /// Turns a query string that does not parse into a 400 page that says which part is wrong.
-pub fn query_error(
-    err: actix_web::error::QueryPayloadError,
-    _req: &HttpRequest,
-) -> actix_web::Error {
-    AppError::BadRequest(format!("The address has a parameter that is not valid: {err}. Check the link, or start again from the first page.")).into()
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(format!(
+        "The address has a parameter that is not valid: {err}. Check the link, or start again from the first page."
+    ))
+    .into()
 }
 
 /// Turns a path segment that does not parse into a 404 page.

@@ -28,11 +28,7 @@ pub fn last_seen(at: Option<NaiveDateTime>, now: NaiveDateTime) -> String {
 
 /// "1 user", "2 users".
 pub fn count(n: i64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 #[cfg(test)]
@@ -43,17 +39,11 @@ mod tests {
 
     #[test]
     fn times_read_well() {
-        let now = NaiveDate::from_ymd_opt(2026, 11, 28)
-            .unwrap()
-            .and_hms_opt(14, 3, 0)
-            .unwrap();
+        let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(14, 3, 0).unwrap();
         assert_eq!(datetime(now), "2026-11-28 14:03 UTC");
         assert_eq!(last_seen(None, now), "Never");
         assert_eq!(last_seen(Some(now), now), "2026-11-28 (today)");
-        assert_eq!(
-            last_seen(Some(now - chrono::TimeDelta::days(40)), now),
-            "2026-10-19 (40 days ago)"
-        );
+        assert_eq!(last_seen(Some(now - chrono::TimeDelta::days(40)), now), "2026-10-19 (40 days ago)");
         assert_eq!(count(1, "user", "users"), "1 user");
         assert_eq!(count(3, "user", "users"), "3 users");
     }

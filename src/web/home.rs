@@ -22,28 +22,14 @@ pub struct HomePage {
 /// `GET /`
 pub async fn index(state: State, chrome: Chrome) -> Result<HomePage, AppError> {
     let (users, groups, apps) = state
-        .db(|conn| {
-            Ok((
-                store::users::count(conn)?,
-                store::groups::count(conn)?,
-                store::apps::count(conn)?,
-            ))
-        })
+        .db(|conn| Ok((store::users::count(conn)?, store::groups::count(conn)?, store::apps::count(conn)?)))
         .await?;
-    Ok(HomePage {
-        chrome: chrome.in_section(Section::Home),
-        users,
-        groups,
-        apps,
-    })
+    Ok(HomePage { chrome: chrome.in_section(Section::Home), users, groups, apps })
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise (for load balancers).
 pub async fn healthz(state: State) -> HttpResponse {
-    match state
-        .db(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from))
-        .await
-    {
+    match state.db(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");

@@ -71,11 +71,7 @@ pub struct Chrome {
 impl Chrome {
     /// The frame for pages rendered without application state (early errors).
     pub fn bare() -> Self {
-        Self {
-            directory_name: Arc::from(""),
-            demo: false,
-            section: Section::None,
-        }
+        Self { directory_name: Arc::from(""), demo: false, section: Section::None }
     }
 
     /// The same frame, for a page in `section`.

@@ -20,14 +20,8 @@ fn fails_with(out: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "should fail: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(
-        stderr.contains(expected),
-        "{stderr:?} should contain {expected:?}"
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("backtrace"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(expected), "{stderr:?} should contain {expected:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
 }
 
 fn temp_sqlite() -> (tempfile::TempDir, String) {
@@ -45,53 +39,29 @@ fn unknown_flag_is_named() {
 
 #[test]
 fn bad_flag_values_are_named() {
-    fails_with(
-        &attest(&["serve", "--bind", "localhost"], "sqlite://unused.db"),
-        "--bind",
-    );
-    fails_with(
-        &attest(&["serve", "--pool-size", "0"], "sqlite://unused.db"),
-        "--pool-size",
-    );
-    fails_with(
-        &attest(&["demo-data", "--users", "lots"], "sqlite://unused.db"),
-        "--users",
-    );
+    fails_with(&attest(&["serve", "--bind", "localhost"], "sqlite://unused.db"), "--bind");
+    fails_with(&attest(&["serve", "--pool-size", "0"], "sqlite://unused.db"), "--pool-size");
+    fails_with(&attest(&["demo-data", "--users", "lots"], "sqlite://unused.db"), "--users");
 }
 
 #[test]
 fn unsupported_database_url_is_named() {
-    fails_with(
-        &attest(&["migrate"], "mysql://root@localhost/attest"),
-        "DATABASE_URL: unsupported database 'mysql'",
-    );
+    fails_with(&attest(&["migrate"], "mysql://root@localhost/attest"), "DATABASE_URL: unsupported database 'mysql'");
     fails_with(&attest(&["migrate"], "attest.db"), "DATABASE_URL");
 }
 
 #[test]
 fn unreachable_postgres_is_one_line() {
     let out = attest(&["migrate"], "postgres://attest:secret@127.0.0.1:1/attest");
-    fails_with(
-        &out,
-        "cannot connect to PostgreSQL postgres://attest:***@127.0.0.1:1/attest",
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("secret"),
-        "no password in messages"
-    );
+    fails_with(&out, "cannot connect to PostgreSQL postgres://attest:***@127.0.0.1:1/attest");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"), "no password in messages");
 }
 
 #[test]
 fn missing_sqlite_directory_is_named() {
-    fails_with(
-        &attest(&["migrate"], "sqlite:///no/such/dir/attest.db"),
-        "the directory /no/such/dir does not exist",
-    );
+    fails_with(&attest(&["migrate"], "sqlite:///no/such/dir/attest.db"), "the directory /no/such/dir does not exist");
     let dir = tempfile::tempdir().unwrap();
-    fails_with(
-        &attest(&["migrate"], &format!("sqlite://{}", dir.path().display())),
-        "it is a directory",
-    );
+    fails_with(&attest(&["migrate"], &format!("sqlite://{}", dir.path().display())), "it is a directory");
 }
 
 #[test]
@@ -108,25 +78,14 @@ fn migrate_then_demo_data_then_refuse_a_second_load() {
     let db = TestDb::new();
     let url = db.url();
     let out = attest(&["migrate"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("migration(s) applied"));
     let again = attest(&["migrate"], &url);
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
 
     let out = attest(&["demo-data", "--users", "120", "--seed", "9"], &url);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("120 users"), "{stdout}");
-    fails_with(
-        &attest(&["demo-data"], &url),
-        "already has a directory (120 users)",
-    );
+    fails_with(&attest(&["demo-data"], &url), "already has a directory (120 users)");
 }

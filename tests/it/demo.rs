@@ -21,18 +21,8 @@ async fn demo_is_seeded_once_and_kept_on_restart() {
     let clock = Arc::new(FixedClock::new(test_now()));
     let first = Application::build(&settings, clock.clone()).unwrap();
     drop(first);
-    let app = Spawn {
-        demo: true,
-        demo_users: Some(200),
-        db: Some(db),
-    }
-    .start()
-    .await;
-    assert_eq!(
-        app.count("users"),
-        200,
-        "a restart does not duplicate the demo directory"
-    );
+    let app = Spawn { demo: true, demo_users: Some(200), db: Some(db) }.start().await;
+    assert_eq!(app.count("users"), 200, "a restart does not duplicate the demo directory");
     let groups = app.count("groups");
     assert!(groups >= 35, "{groups}");
     let page = app.get("/admin/users").await;
@@ -41,15 +31,8 @@ async fn demo_is_seeded_once_and_kept_on_restart() {
 
 #[tokio::test]
 async fn about_a_fifth_of_users_are_inactive() {
-    let app = Spawn {
-        demo: true,
-        ..Spawn::default()
-    }
-    .start()
-    .await;
-    let cutoff = (test_now() - chrono::TimeDelta::days(30))
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
+    let app = Spawn { demo: true, ..Spawn::default() }.start().await;
+    let cutoff = (test_now() - chrono::TimeDelta::days(30)).format("%Y-%m-%d %H:%M:%S").to_string();
     app.exec("CREATE TABLE probe (n BIGINT)");
     app.exec(&format!(
         "INSERT INTO probe SELECT COUNT(*) FROM users u WHERE NOT EXISTS \
@@ -62,12 +45,6 @@ async fn about_a_fifth_of_users_are_inactive() {
     }
     use diesel::RunQueryDsl;
     let mut conn = app.conn();
-    let inactive = diesel::sql_query("SELECT n FROM probe")
-        .get_result::<N>(&mut *conn)
-        .unwrap()
-        .n;
-    assert!(
-        (60..=150).contains(&inactive),
-        "{inactive} of 500 inactive for 30 days"
-    );
+    let inactive = diesel::sql_query("SELECT n FROM probe").get_result::<N>(&mut *conn).unwrap().n;
+    assert!((60..=150).contains(&inactive), "{inactive} of 500 inactive for 30 days");
 }

@@ -15,10 +15,7 @@ use scraper::{Html, Selector};
 
 /// The fixed "now" of every test.
 pub fn test_now() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 28)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap()
+    NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap()
 }
 
 /// A database that exists for one test and is removed after it.
@@ -31,33 +28,19 @@ pub struct TestDb {
 impl TestDb {
     /// A fresh, empty database on the backend the environment selects.
     pub fn new() -> Self {
-        match std::env::var("ATTEST_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
+        match std::env::var("ATTEST_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
                 let name = format!("attest_t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-                    panic!("ATTEST_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
-                });
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .unwrap();
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("ATTEST_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}"));
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
                 let url = with_database(&admin_url, &name);
-                TestDb {
-                    target: DatabaseTarget::Postgres(url),
-                    _dir: None,
-                    pg_admin: Some((admin_url, name)),
-                }
+                TestDb { target: DatabaseTarget::Postgres(url), _dir: None, pg_admin: Some((admin_url, name)) }
             }
             None => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("attest.db");
-                TestDb {
-                    target: DatabaseTarget::Sqlite(path),
-                    _dir: Some(dir),
-                    pg_admin: None,
-                }
+                TestDb { target: DatabaseTarget::Sqlite(path), _dir: Some(dir), pg_admin: None }
             }
         }
     }
@@ -88,13 +71,9 @@ impl Drop for TestDb {
 
 /// Replaces the database name of a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -141,18 +120,9 @@ impl Spawn {
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        TestApp {
-            address,
-            client,
-            pool,
-            clock,
-            db,
-        }
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        TestApp { address, client, pool, clock, db }
     }
 }
 
@@ -163,12 +133,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server on the default demo directory.
 pub async fn spawn_demo_app() -> TestApp {
-    Spawn {
-        demo: true,
-        ..Spawn::default()
-    }
-    .start()
-    .await
+    Spawn { demo: true, ..Spawn::default() }.start().await
 }
 
 /// A response as a test looks at it.
@@ -189,32 +154,19 @@ impl Page {
         let sel = Selector::parse(selector).unwrap();
         self.html()
             .select(&sel)
-            .map(|e| {
-                e.text()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|e| e.text().collect::<Vec<_>>().join(" ").split_whitespace().collect::<Vec<_>>().join(" "))
             .collect()
     }
 
     /// Text of the first element matching `selector`.
     pub fn text(&self, selector: &str) -> String {
-        self.texts(selector)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
+        self.texts(selector).into_iter().next().unwrap_or_else(|| panic!("no element matches {selector}"))
     }
 
     /// The attribute `attr` of every element matching `selector`.
     pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
         let sel = Selector::parse(selector).unwrap();
-        self.html()
-            .select(&sel)
-            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
-            .collect()
+        self.html().select(&sel).filter_map(|e| e.value().attr(attr).map(str::to_owned)).collect()
     }
 
     /// The href of the link whose text contains `text`.
@@ -229,29 +181,18 @@ impl Page {
 
     /// The header's value.
     pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
     }
 }
 
 impl TestApp {
     /// GETs a path (or a full URL) and reads the whole answer.
     pub async fn get(&self, path: &str) -> Page {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.address)
-        };
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.address) };
         let res = self.client.get(url).send().await.expect("request sent");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        Page {
-            status,
-            headers,
-            body: res.text().await.unwrap(),
-        }
+        Page { status, headers, body: res.text().await.unwrap() }
     }
 
     /// A connection to the test's database.
@@ -271,11 +212,7 @@ impl TestApp {
         use attest::db::schema::users;
         use diesel::prelude::*;
         let mut conn = self.conn();
-        users::table
-            .filter(users::upn.eq(upn))
-            .select(users::id)
-            .first(&mut *conn)
-            .unwrap()
+        users::table.filter(users::upn.eq(upn)).select(users::id).first(&mut *conn).unwrap()
     }
 
     /// The id of the group with this name.
@@ -283,11 +220,7 @@ impl TestApp {
         use attest::db::schema::groups;
         use diesel::prelude::*;
         let mut conn = self.conn();
-        groups::table
-            .filter(groups::display_name.eq(name))
-            .select(groups::id)
-            .first(&mut *conn)
-            .unwrap()
+        groups::table.filter(groups::display_name.eq(name)).select(groups::id).first(&mut *conn).unwrap()
     }
 
     /// The id of the application with this name.
@@ -323,9 +256,6 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.conn();
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(&mut *conn)
-            .unwrap()
-            .n
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
     }
 }

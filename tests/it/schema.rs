@@ -43,24 +43,16 @@ fn migrated_tables(target: &DatabaseTarget) -> Tables {
 
 /// Tables and columns declared in src/db/schema.rs.
 fn declared_tables() -> Tables {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/db/schema.rs")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/db/schema.rs")).unwrap();
     let mut tables = Tables::new();
     let mut current: Option<String> = None;
     for line in text.lines().map(str::trim) {
-        if let Some(name) = line
-            .strip_suffix('{')
-            .and_then(|l| l.split_once(" ("))
-            .map(|(n, _)| n.trim().to_owned())
-        {
+        if let Some(name) = line.strip_suffix('{').and_then(|l| l.split_once(" (")).map(|(n, _)| n.trim().to_owned()) {
             current = Some(name);
         } else if line == "}" {
             current = None;
         } else if let (Some(table), Some((col, _))) = (&current, line.split_once(" ->")) {
-            tables
-                .entry(table.clone())
-                .or_default()
-                .push(col.trim().to_owned());
+            tables.entry(table.clone()).or_default().push(col.trim().to_owned());
         }
     }
     tables.values_mut().for_each(|cols| cols.sort());
@@ -78,11 +70,10 @@ fn migrations_match_schema_rs() {
 #[test]
 fn both_trees_have_the_same_migrations() {
     let names = |dir: &str| {
-        let mut v: Vec<String> =
-            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
+        let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };

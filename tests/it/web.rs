@@ -21,15 +21,8 @@ async fn home_page_has_the_frame_and_counts() {
     assert_eq!(page.text(".directory-name"), "Contoso (demo)");
     assert_eq!(page.text(".tag-demo"), "Demo");
     assert_eq!(page.attrs("a.skip-link", "href"), vec!["#main"]);
-    assert!(
-        page.texts(".card").iter().any(|t| t == "500 users"),
-        "{:?}",
-        page.texts(".card")
-    );
-    assert_eq!(
-        page.attrs("nav.main-nav a[aria-current=page]", "href"),
-        vec!["/"]
-    );
+    assert!(page.texts(".card").iter().any(|t| t == "500 users"), "{:?}", page.texts(".card"));
+    assert_eq!(page.attrs("nav.main-nav a[aria-current=page]", "href"), vec!["/"]);
 }
 
 #[tokio::test]
@@ -38,10 +31,7 @@ async fn empty_directory_says_how_to_fill_it() {
     let page = app.get("/").await;
     assert!(page.text(".notice").contains("--demo"));
     assert!(
-        page.html()
-            .select(&scraper::Selector::parse(".tag-demo").unwrap())
-            .next()
-            .is_none(),
+        page.html().select(&scraper::Selector::parse(".tag-demo").unwrap()).next().is_none(),
         "no demo marker without --demo"
     );
 }
@@ -73,14 +63,8 @@ async fn every_response_carries_security_headers_and_a_request_id() {
     for path in ["/", "/admin/users", "/no/such/page", "/healthz"] {
         let page = app.get(path).await;
         let csp = page.header("content-security-policy");
-        assert!(
-            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
-            "{path}: {csp}"
-        );
-        assert!(
-            !csp.contains("unsafe-inline"),
-            "{path}: no inline script or style"
-        );
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: no inline script or style");
         assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(page.header("referrer-policy"), "same-origin", "{path}");
         assert_eq!(page.header("x-request-id").len(), 12, "{path}");

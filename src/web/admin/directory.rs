@@ -8,9 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 
-use crate::domain::directory::{
-    AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force,
-};
+use crate::domain::directory::{AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force};
 use crate::domain::paging::{ListParams, ListRequest, PAGE_SIZE, Page};
 use crate::error::AppError;
 use crate::store::groups::GroupRow;
@@ -34,11 +32,7 @@ pub struct Pager {
 
 impl Pager {
     fn new<T>(request: &ListRequest, page: &Page<T>) -> Self {
-        Self {
-            q: request.search.clone().unwrap_or_default(),
-            prev: page.prev.clone(),
-            next: page.next.clone(),
-        }
+        Self { q: request.search.clone().unwrap_or_default(), prev: page.prev.clone(), next: page.next.clone() }
     }
 }
 
@@ -67,12 +61,7 @@ pub struct UserItem {
 }
 
 impl UserItem {
-    fn new(
-        user: UserRow,
-        last_sign_in: Option<NaiveDateTime>,
-        now: NaiveDateTime,
-        paths: Vec<String>,
-    ) -> Self {
+    fn new(user: UserRow, last_sign_in: Option<NaiveDateTime>, now: NaiveDateTime, paths: Vec<String>) -> Self {
         Self {
             guest: user.user_type == "Guest",
             id: user.id,
@@ -106,11 +95,7 @@ fn user_items(
             UserItem::new(u, at, now, p)
         })
         .collect();
-    Ok(Page {
-        items,
-        next: rows.next,
-        prev: rows.prev,
-    })
+    Ok(Page { items, next: rows.next, prev: rows.prev })
 }
 
 #[derive(Template, WebTemplate)]
@@ -123,11 +108,7 @@ pub struct UsersPage {
 }
 
 /// `GET /admin/users`
-pub async fn users(
-    state: State,
-    chrome: Chrome,
-    params: web::Query<ListParams>,
-) -> Result<UsersPage, AppError> {
+pub async fn users(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<UsersPage, AppError> {
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     let req = request.clone();
@@ -136,10 +117,7 @@ pub async fn users(
             let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;
             let rows = store::users::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |u| u.id.clone());
-            Ok((
-                store::users::count(conn)?,
-                user_items(conn, page, None, now, HashMap::new())?,
-            ))
+            Ok((store::users::count(conn)?, user_items(conn, page, None, now, HashMap::new())?))
         })
         .await?;
     Ok(UsersPage {
@@ -188,21 +166,14 @@ pub struct GroupsPage {
 }
 
 /// `GET /admin/groups`
-pub async fn groups(
-    state: State,
-    chrome: Chrome,
-    params: web::Query<ListParams>,
-) -> Result<GroupsPage, AppError> {
+pub async fn groups(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<GroupsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&req.at, |id| store::groups::name_of(conn, id))?;
             let rows = store::groups::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((
-                store::groups::count(conn)?,
-                Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone()),
-            ))
+            Ok((store::groups::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone())))
         })
         .await?;
     Ok(GroupsPage {
@@ -249,32 +220,21 @@ pub struct AppsPage {
 }
 
 /// `GET /admin/applications`
-pub async fn apps(
-    state: State,
-    chrome: Chrome,
-    params: web::Query<ListParams>,
-) -> Result<AppsPage, AppError> {
+pub async fn apps(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<AppsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&req.at, |id| store::apps::name_of(conn, id))?;
             let rows = store::apps::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((
-                store::apps::count(conn)?,
-                Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone()),
-            ))
+            Ok((store::apps::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone())))
         })
         .await?;
     Ok(AppsPage {
         chrome: chrome.in_section(Section::Directory),
         total,
         pager: Pager::new(&request, &page),
-        apps: page
-            .items
-            .into_iter()
-            .map(|a| AppItem::new(a, String::new(), String::new()))
-            .collect(),
+        apps: page.items.into_iter().map(|a| AppItem::new(a, String::new(), String::new())).collect(),
     })
 }
 
@@ -297,11 +257,7 @@ pub struct RolesPage {
 }
 
 /// `GET /admin/roles`
-pub async fn roles(
-    state: State,
-    chrome: Chrome,
-    params: web::Query<ListParams>,
-) -> Result<RolesPage, AppError> {
+pub async fn roles(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<RolesPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (page, counts) = state
@@ -310,9 +266,7 @@ pub async fn roles(
             let rows = store::roles::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |r| r.id.clone());
             let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-            let counts: HashMap<String, i64> = store::roles::assignment_counts(conn, &ids)?
-                .into_iter()
-                .collect();
+            let counts: HashMap<String, i64> = store::roles::assignment_counts(conn, &ids)?.into_iter().collect();
             Ok((page, counts))
         })
         .await?;
@@ -371,9 +325,7 @@ impl AssignmentItem {
             scope_name: a.scope_name,
             scope: a.scope,
             start: format::date(a.start_at),
-            end: a
-                .end_at
-                .map_or_else(|| "Permanent".to_owned(), format::date),
+            end: a.end_at.map_or_else(|| "Permanent".to_owned(), format::date),
             status,
         }
     }
@@ -398,11 +350,7 @@ pub struct UserPage {
 }
 
 /// `GET /admin/users/{id}`
-pub async fn user(
-    state: State,
-    chrome: Chrome,
-    id: web::Path<ObjectId>,
-) -> Result<UserPage, AppError> {
+pub async fn user(state: State, chrome: Chrome, id: web::Path<ObjectId>) -> Result<UserPage, AppError> {
     let id = id.into_inner().into_string();
     let now = state.clock.now();
     let limit = DETAIL_LIMIT;
@@ -411,9 +359,7 @@ pub async fn user(
         .db(move |conn| {
             let user = store::users::get(conn, &id)?.ok_or_else(|| not_found("user"))?;
             let manager = match &user.manager_id {
-                Some(m) => store::users::refs(conn, std::slice::from_ref(m))?
-                    .into_iter()
-                    .next(),
+                Some(m) => store::users::refs(conn, std::slice::from_ref(m))?.into_iter().next(),
                 None => None,
             };
             let reports = store::users::direct_reports(conn, &id, lim)?;
@@ -422,12 +368,7 @@ pub async fn user(
             let group_ids: Vec<String> = memberships.iter().map(|(g, _)| g.id.clone()).collect();
             let chains: HashMap<String, AccessPath> = memberships
                 .iter()
-                .map(|(g, chain)| {
-                    (
-                        g.id.clone(),
-                        AccessPath::ViaGroups(chain.iter().rev().cloned().collect()),
-                    )
-                })
+                .map(|(g, chain)| (g.id.clone(), AccessPath::ViaGroups(chain.iter().rev().cloned().collect())))
                 .collect();
             let groups: Vec<GroupItem> = memberships
                 .into_iter()
@@ -436,19 +377,13 @@ pub async fn user(
                     // The chain runs from the group holding the user outwards; a path reads
                     // from the outermost group in.
                     let via = if chain.len() > 1 {
-                        AccessPath::ViaGroups(
-                            chain[..chain.len() - 1].iter().rev().cloned().collect(),
-                        )
-                        .describe()
+                        AccessPath::ViaGroups(chain[..chain.len() - 1].iter().rev().cloned().collect()).describe()
                     } else if g.membership_rule.is_some() {
                         "Dynamic rule".to_owned()
                     } else {
                         "Direct".to_owned()
                     };
-                    GroupItem {
-                        via,
-                        ..GroupItem::from(g)
-                    }
+                    GroupItem { via, ..GroupItem::from(g) }
                 })
                 .collect();
             let mut apps: Vec<AppItem> = store::apps::assigned_to_user(conn, &id, lim)?
@@ -456,10 +391,7 @@ pub async fn user(
                 .map(|(a, role)| AppItem::new(a, role, AccessPath::Direct.describe()))
                 .collect();
             for (a, group, role) in store::apps::assigned_to_groups(conn, &group_ids, lim)? {
-                let via = chains
-                    .get(&group)
-                    .map(AccessPath::describe)
-                    .unwrap_or_default();
+                let via = chains.get(&group).map(AccessPath::describe).unwrap_or_default();
                 apps.push(AppItem::new(a, role, via));
             }
             apps.sort_by(|a, b| a.display_name.cmp(&b.display_name));
@@ -470,10 +402,7 @@ pub async fn user(
                 .into_iter()
                 .map(|(a, r)| AssignmentItem::new(a, Some(&r), None, now))
                 .collect();
-            let owned_groups = store::groups::owned_by(conn, &id, lim)?
-                .into_iter()
-                .map(GroupItem::from)
-                .collect();
+            let owned_groups = store::groups::owned_by(conn, &id, lim)?.into_iter().map(GroupItem::from).collect();
             let owned_apps = store::apps::owned_by(conn, &id, lim)?
                 .into_iter()
                 .map(|a| AppItem::new(a, String::new(), String::new()))
@@ -500,12 +429,15 @@ pub async fn user(
         .await
 }
 
+/// "12 users, 1 group".
+fn direct_members(users: i64, groups: usize) -> String {
+    let groups = i64::try_from(groups).unwrap_or(i64::MAX);
+    format!("{}, {}", format::count(users, "user", "users"), format::count(groups, "group", "groups"))
+}
+
 /// Access paths as the member tables show them.
 fn describe_paths(paths: HashMap<String, Vec<AccessPath>>) -> HashMap<String, Vec<String>> {
-    paths
-        .into_iter()
-        .map(|(user, list)| (user, list.iter().map(AccessPath::describe).collect()))
-        .collect()
+    paths.into_iter().map(|(user, list)| (user, list.iter().map(AccessPath::describe).collect())).collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -518,7 +450,7 @@ pub struct GroupPage {
     owners: Vec<UserRef>,
     nested: Vec<GroupItem>,
     parents: Vec<GroupItem>,
-    direct_users: i64,
+    direct_members: String,
     members: Vec<UserItem>,
     pager: Pager,
     limit: usize,
@@ -541,33 +473,23 @@ pub async fn group(
             let group = store::groups::get(conn, &id)?.ok_or_else(|| not_found("group"))?;
             let closure = store::groups::closure(conn, &group)?;
             let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::groups::transitive_members(
-                conn,
-                &closure,
-                request.search.as_deref(),
-                &keyset,
-                PAGE_SIZE,
-            )?;
+            let rows =
+                store::groups::transitive_members(conn, &closure, request.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
             let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
-            let paths = describe_paths(store::groups::membership_paths(
-                conn, &closure, &ids, false,
-            )?);
+            let paths = describe_paths(store::groups::membership_paths(conn, &closure, &ids, false)?);
             let members = user_items(conn, page, None, now, paths)?;
+            let nested: Vec<GroupItem> =
+                store::groups::member_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect();
+            let direct_users = store::groups::direct_user_count(conn, &id)?;
             Ok(GroupPage {
+                direct_members: direct_members(direct_users, nested.len()),
                 chrome: chrome.in_section(Section::Directory),
                 rule: group.membership_rule.clone().unwrap_or_default(),
                 created: format::datetime(group.created_at),
                 owners: store::groups::owners(conn, &id, lim)?,
-                nested: store::groups::member_groups(conn, &id, lim)?
-                    .into_iter()
-                    .map(GroupItem::from)
-                    .collect(),
-                parents: store::groups::parent_groups(conn, &id, lim)?
-                    .into_iter()
-                    .map(GroupItem::from)
-                    .collect(),
-                direct_users: store::groups::direct_user_count(conn, &id)?,
+                nested,
+                parents: store::groups::parent_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect(),
                 group: GroupItem::from(group),
                 pager: Pager::new(&request, &members),
                 members: members.items,
@@ -586,7 +508,7 @@ pub struct AppPage {
     created: String,
     owners: Vec<UserRef>,
     groups: Vec<(GroupItem, String)>,
-    direct_users: i64,
+    direct_members: String,
     users: Vec<UserItem>,
     pager: Pager,
     limit: usize,
@@ -614,41 +536,27 @@ pub async fn app(
             }
             let via: Vec<_> = closures.iter().flatten().cloned().collect();
             let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::apps::assigned_users(
-                conn,
-                &id,
-                &via,
-                request.search.as_deref(),
-                &keyset,
-                PAGE_SIZE,
-            )?;
+            let rows = store::apps::assigned_users(conn, &id, &via, request.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
             let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
             let mut paths: HashMap<String, Vec<String>> = HashMap::new();
             for (user, role) in store::apps::direct_assignments(conn, &id, &ids)? {
-                paths
-                    .entry(user)
-                    .or_default()
-                    .push(format!("Direct ({role})"));
+                paths.entry(user).or_default().push(format!("Direct ({role})"));
             }
             for closure in &closures {
-                for (user, list) in
-                    describe_paths(store::groups::membership_paths(conn, closure, &ids, true)?)
-                {
+                for (user, list) in describe_paths(store::groups::membership_paths(conn, closure, &ids, true)?) {
                     paths.entry(user).or_default().extend(list);
                 }
             }
             let users = user_items(conn, page, Some(&id), now, paths)?;
+            let direct_users = store::apps::direct_user_count(conn, &id)?;
             Ok(AppPage {
+                direct_members: direct_members(direct_users, assigned.len()),
                 chrome: chrome.in_section(Section::Directory),
                 homepage: app.homepage.clone().unwrap_or_default(),
                 created: format::datetime(app.created_at),
                 owners: store::apps::owners(conn, &id, lim)?,
-                groups: assigned
-                    .into_iter()
-                    .map(|(g, role)| (GroupItem::from(g), role))
-                    .collect(),
-                direct_users: store::apps::direct_user_count(conn, &id)?,
+                groups: assigned.into_iter().map(|(g, role)| (GroupItem::from(g), role)).collect(),
                 app: AppItem::new(app, String::new(), String::new()),
                 pager: Pager::new(&request, &users),
                 users: users.items,
@@ -680,25 +588,13 @@ pub async fn role(
     state
         .db(move |conn| {
             let role = store::roles::get(conn, &id)?.ok_or_else(|| not_found("role"))?;
-            let keyset =
-                Keyset::resolve(&request.at, |a| store::roles::assignment_name_of(conn, a))?;
-            let rows = store::roles::assignments(
-                conn,
-                &id,
-                request.search.as_deref(),
-                &keyset,
-                PAGE_SIZE,
-            )?;
+            let keyset = Keyset::resolve(&request.at, |a| store::roles::assignment_name_of(conn, a))?;
+            let rows = store::roles::assignments(conn, &id, request.search.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |(a, _)| a.id.clone());
-            let total = store::roles::assignment_counts(conn, std::slice::from_ref(&id))?
-                .first()
-                .map_or(0, |c| c.1);
+            let total = store::roles::assignment_counts(conn, std::slice::from_ref(&id))?.first().map_or(0, |c| c.1);
             let pager = Pager::new(&request, &page);
-            let assignments = page
-                .items
-                .into_iter()
-                .map(|(a, u)| AssignmentItem::new(a, Some(&role), Some(u), now))
-                .collect();
+            let assignments =
+                page.items.into_iter().map(|(a, u)| AssignmentItem::new(a, Some(&role), Some(u), now)).collect();
             Ok(RolePage {
                 chrome: chrome.in_section(Section::Directory),
                 role: RoleItem {

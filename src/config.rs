@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web portal (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database tables, then exit.
     Migrate,
     /// Fill the database with a generated demo directory (users, groups, apps, roles,
@@ -53,6 +53,197 @@ pub struct ServeArgs {
     /// Users in the demo directory seeded by `--demo`.
     #[arg(long, env = "ATTEST_DEMO_USERS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(10..=2_000_000))]
     pub demo_users: u32,
+
+    /// The address people use to reach attest (links in mails, the OIDC redirect URL;
+    /// https here makes cookies Secure). Default: http:// and the bind address.
+    #[arg(long, env = "ATTEST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// OpenID Connect issuer URL of your identity provider (discovery is read from
+    /// ISSUER/.well-known/openid-configuration).
+    #[arg(long, env = "ATTEST_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// OAuth client id of attest's registration at the identity provider.
+    #[arg(long, env = "ATTEST_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// OAuth client secret (confidential client).
+    #[arg(long, env = "ATTEST_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// Redirect URL registered at the provider. Default: PUBLIC_URL/auth/callback.
+    #[arg(long, env = "ATTEST_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+
+    /// Scopes to ask for, separated by spaces.
+    #[arg(long, env = "ATTEST_OIDC_SCOPES", default_value = "openid profile email")]
+    pub oidc_scopes: String,
+
+    /// ID-token claims matched against the user principal name, tried in order
+    /// (comma-separated; from preferred_username, email, sub).
+    #[arg(long, env = "ATTEST_OIDC_USER_CLAIM", default_value = "preferred_username,email")]
+    pub oidc_user_claim: String,
+
+    /// Key that signs and encrypts session cookies: at least 64 random bytes, base64.
+    /// Without it a key is generated on first start and kept in the database.
+    #[arg(long, env = "ATTEST_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
+    /// Minutes without activity after which a session ends.
+    #[arg(long, env = "ATTEST_SESSION_IDLE_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub session_idle_minutes: u32,
+
+    /// Sign-in attempts allowed per minute from one client address.
+    #[arg(long, env = "ATTEST_SIGN_IN_RATE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub sign_in_rate: u32,
+}
+
+/// Which ID-token claim names the directory user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserClaim {
+    /// `preferred_username` (Entra ID puts the UPN here).
+    PreferredUsername,
+    /// `email`.
+    Email,
+    /// `sub`, the provider's subject id.
+    Subject,
+}
+
+/// OpenID Connect client settings, validated.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// Issuer URL.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret, for confidential clients.
+    pub client_secret: Option<String>,
+    /// Where the provider sends the browser back.
+    pub redirect_url: String,
+    /// Scopes requested.
+    pub scopes: Vec<String>,
+    /// Claims matched against UPNs, in order.
+    pub user_claims: Vec<UserClaim>,
+}
+
+/// How people sign in and how long they stay signed in.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Base URL of the portal, without a trailing slash.
+    pub public_url: String,
+    /// Mark cookies Secure (the public URL is https).
+    pub secure_cookies: bool,
+    /// The identity provider, when configured.
+    pub oidc: Option<OidcSettings>,
+    /// A configured session key (decoded); `None` means "kept in the database".
+    pub session_key: Option<Vec<u8>>,
+    /// Idle timeout.
+    pub idle_timeout: chrono::TimeDelta,
+    /// Sign-in attempts per minute per client.
+    pub sign_in_per_minute: u32,
+}
+
+impl AuthSettings {
+    /// Defaults for a portal at `public_url` without an identity provider.
+    pub fn new(public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Self {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            oidc: None,
+            session_key: None,
+            idle_timeout: chrono::TimeDelta::minutes(480),
+            sign_in_per_minute: 30,
+        }
+    }
+
+    /// Validates the flags of `serve`; errors name the variable to fix.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        let default_url = if args.bind.ip().is_unspecified() {
+            format!("http://127.0.0.1:{}", args.bind.port())
+        } else {
+            format!("http://{}", args.bind)
+        };
+        let public_url = args.public_url.clone().unwrap_or(default_url);
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(format!("ATTEST_PUBLIC_URL: '{public_url}' must start with http:// or https://"));
+        }
+        let mut settings = Self::new(&public_url);
+        settings.idle_timeout = chrono::TimeDelta::minutes(i64::from(args.session_idle_minutes));
+        settings.sign_in_per_minute = args.sign_in_rate;
+        if let Some(key) = &args.session_key {
+            settings.session_key = Some(parse_session_key(key)?);
+        }
+        settings.oidc = match (&args.oidc_issuer, &args.oidc_client_id) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err("ATTEST_OIDC_CLIENT_ID: set the client id that goes with ATTEST_OIDC_ISSUER".into());
+            }
+            (None, Some(_)) => {
+                return Err("ATTEST_OIDC_ISSUER: set the issuer URL that goes with ATTEST_OIDC_CLIENT_ID".into());
+            }
+            (Some(issuer), Some(client_id)) => {
+                if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                    return Err(format!(
+                        "ATTEST_OIDC_ISSUER: '{issuer}' is not a URL; use the issuer from your provider's discovery document"
+                    ));
+                }
+                let redirect_url =
+                    args.oidc_redirect_url.clone().unwrap_or_else(|| format!("{}/auth/callback", settings.public_url));
+                let scopes: Vec<String> = args.oidc_scopes.split_whitespace().map(str::to_owned).collect();
+                if !scopes.iter().any(|s| s == "openid") {
+                    return Err("ATTEST_OIDC_SCOPES: include 'openid' (e.g. 'openid profile email')".into());
+                }
+                Some(OidcSettings {
+                    issuer: issuer.trim_end_matches('/').to_owned(),
+                    client_id: client_id.clone(),
+                    client_secret: args.oidc_client_secret.clone().filter(|s| !s.is_empty()),
+                    redirect_url,
+                    scopes,
+                    user_claims: parse_user_claims(&args.oidc_user_claim)?,
+                })
+            }
+        };
+        Ok(settings)
+    }
+}
+
+/// Parses ATTEST_OIDC_USER_CLAIM.
+pub fn parse_user_claims(text: &str) -> Result<Vec<UserClaim>, String> {
+    let claims = text
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| match c {
+            "preferred_username" => Ok(UserClaim::PreferredUsername),
+            "email" => Ok(UserClaim::Email),
+            "sub" => Ok(UserClaim::Subject),
+            other => {
+                Err(format!("ATTEST_OIDC_USER_CLAIM: unknown claim '{other}'; use preferred_username, email or sub"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if claims.is_empty() {
+        return Err("ATTEST_OIDC_USER_CLAIM: name at least one claim, e.g. preferred_username".into());
+    }
+    Ok(claims)
+}
+
+/// Decodes ATTEST_SESSION_KEY.
+pub fn parse_session_key(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()))
+        .map_err(|_| "ATTEST_SESSION_KEY: not base64; generate one with `openssl rand -base64 64`".to_owned())?;
+    if key.len() < 64 {
+        return Err(format!(
+            "ATTEST_SESSION_KEY: {} bytes is too short; use at least 64 random bytes (`openssl rand -base64 64`)",
+            key.len()
+        ));
+    }
+    Ok(key)
 }
 
 /// Flags of `attest demo-data`.
@@ -137,6 +328,16 @@ mod tests {
         assert!(err.contains("unsupported database 'mysql'"), "{err}");
         assert!(DatabaseTarget::parse("attest.db").is_err());
         assert!(DatabaseTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn session_keys_and_claims_are_checked() {
+        assert!(parse_session_key("c2hvcnQ=").unwrap_err().contains("too short"));
+        assert!(parse_session_key("!!!").unwrap_err().contains("not base64"));
+        let long = "QUFB".repeat(22);
+        assert_eq!(parse_session_key(&long).unwrap().len(), 66);
+        assert_eq!(parse_user_claims("email, sub").unwrap(), vec![UserClaim::Email, UserClaim::Subject]);
+        assert!(parse_user_claims("upn").unwrap_err().contains("unknown claim 'upn'"));
     }
 
     #[test]

@@ -11,6 +11,12 @@ pub enum AppError {
     /// The object does not exist, or the caller may not know it exists.
     #[error("{0}")]
     NotFound(String),
+    /// Nobody is signed in; carries the local path to return to after sign-in.
+    #[error("Sign in to continue.")]
+    SignInRequired(String),
+    /// Too many attempts from one client in a short time.
+    #[error("Too many sign-in attempts from your network. Wait a minute, then try again.")]
+    TooManyRequests,
     /// The caller is known but not allowed.
     #[error("You do not have access to this page.")]
     Forbidden,
@@ -62,6 +68,8 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::SignInRequired(_) => StatusCode::SEE_OTHER,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -71,6 +79,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        if let Self::SignInRequired(return_to) = self {
+            let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("return_to", return_to)
+                .finish();
+            return HttpResponse::SeeOther().insert_header(("Location", format!("/auth/sign-in?{query}"))).finish();
+        }
         if let Self::Internal(cause) = self {
             // The body is replaced by the middleware, which knows the request id.
             let mut res = HttpResponse::new(status);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
-use attest::config::{Cli, Command, DatabaseTarget};
+use attest::config::{AuthSettings, Cli, Command, DatabaseTarget};
 use attest::demo::{self, DemoOptions};
 use attest::startup::{Application, Settings};
 use attest::{db, store};
@@ -98,7 +98,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
+            let auth = AuthSettings::from_args(&args).map_err(anyhow::Error::msg)?;
             let settings = Settings {
+                auth,
                 database: database.clone(),
                 bind: args.bind,
                 demo: args.demo,

@@ -8,8 +8,9 @@ use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use crate::auth::{self, SignInLimiter, oidc::Oidc};
 use crate::clock::SharedClock;
-use crate::config::DatabaseTarget;
+use crate::config::{AuthSettings, DatabaseTarget};
 use crate::db::{self, Pool};
 use crate::demo::{self, DemoOptions};
 use crate::store;
@@ -31,6 +32,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Sign-in and sessions.
+    pub auth: AuthSettings,
 }
 
 /// A built, bound, not yet running portal.
@@ -60,18 +63,43 @@ impl Application {
         }
         let directory_name =
             store::settings::get(&mut conn, store::settings::DIRECTORY_NAME)?.unwrap_or_else(|| "Directory".to_owned());
+        let session_key = auth::session::load_key(&mut conn, settings.auth.session_key.as_deref())?;
         drop(conn);
+        let oidc = match &settings.auth.oidc {
+            Some(oidc) => Some(Oidc::new(oidc.clone(), clock.clone()).map_err(anyhow::Error::msg)?),
+            None => {
+                if !settings.demo {
+                    tracing::warn!("no identity provider is configured (ATTEST_OIDC_ISSUER): nobody can sign in");
+                }
+                None
+            }
+        };
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
         })?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { pool: pool.clone(), clock, directory_name, demo: settings.demo });
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock,
+            directory_name,
+            demo: settings.demo,
+            auth: settings.auth.clone(),
+            oidc,
+            sign_in_limiter: SignInLimiter::new(settings.auth.sign_in_per_minute),
+        });
+        let auth_settings = settings.auth.clone();
         let mut server = HttpServer::new(move || {
+            // Listed innermost first: the request id wraps everything, the session is
+            // open before identify and CSRF look into it.
             App::new()
                 .app_data(state.clone())
                 .app_data(web::QueryConfig::default().error_handler(errors::query_error))
                 .app_data(web::PathConfig::default().error_handler(errors::path_error))
+                .app_data(web::FormConfig::default().error_handler(errors::form_error))
+                .wrap(from_fn(auth::csrf::verify))
+                .wrap(from_fn(auth::identify))
+                .wrap(auth::session::middleware(session_key.clone(), &auth_settings))
                 .wrap(Compress::default())
                 .wrap(security_headers())
                 .wrap(from_fn(errors::request_id))

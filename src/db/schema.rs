@@ -125,6 +125,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(app_group_assignments -> applications (app_id));
 diesel::joinable!(app_group_assignments -> groups (group_id));
 diesel::joinable!(app_owners -> applications (app_id));
@@ -137,7 +146,7 @@ diesel::joinable!(group_owners -> groups (group_id));
 diesel::joinable!(group_owners -> users (user_id));
 diesel::joinable!(role_assignments -> role_definitions (role_id));
 diesel::joinable!(role_assignments -> users (user_id));
-diesel::joinable!(sign_ins -> users (user_id));
+diesel::joinable!(web_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -153,4 +162,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_definitions,
     role_assignments,
     sign_ins,
+    web_sessions,
 );

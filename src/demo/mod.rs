@@ -57,6 +57,15 @@ pub mod personas {
     pub const GUEST: &str = "lena.fischer_fabrikam.example#EXT#@contoso.example";
     /// An ordinary member with no special rights.
     pub const USER: &str = "tom.becker@contoso.example";
+
+    /// (key, UPN, who they are) of each persona, in the order the sign-in page lists them.
+    pub const ALL: &[(&str, &str, &str)] = &[
+        ("admin", ADMIN, "Global Administrator: onboarding, every review, the directory"),
+        ("owner", OWNER, "Owner of the Project Falcon Microsoft 365 group, which has guests"),
+        ("manager", MANAGER, "Sales Director with direct reports"),
+        ("guest", GUEST, "A guest from Fabrikam, a partner organisation"),
+        ("user", USER, "An ordinary member of Customer Support"),
+    ];
 }
 
 /// A generated directory, ready to insert.

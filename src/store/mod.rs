@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod groups;
 pub mod roles;
+pub mod sessions;
 pub mod settings;
 pub mod sign_ins;
 pub mod users;

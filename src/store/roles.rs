@@ -126,3 +126,26 @@ pub fn insert_roles(conn: &mut Conn, rows: &[RoleRow]) -> QueryResult<usize> {
 pub fn insert_assignments(conn: &mut Conn, rows: &[AssignmentRow]) -> QueryResult<usize> {
     per_backend!(conn, c => diesel::insert_into(role_assignments::table).values(rows).execute(c))
 }
+
+/// Whether `user` holds any of the directory roles `names` actively, tenant-wide, at `now`
+/// (eligible assignments do not count until activated).
+pub fn holds_active_directory_role(
+    conn: &mut Conn,
+    user: &str,
+    names: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let found: Option<String> = role_assignments::table
+        .inner_join(role_definitions::table)
+        .filter(role_assignments::user_id.eq(user))
+        .filter(role_definitions::display_name.eq_any(names))
+        .filter(role_definitions::role_kind.eq("Directory"))
+        .filter(role_assignments::scope.eq("/"))
+        .filter(role_assignments::assignment_type.eq("Active"))
+        .filter(role_assignments::start_at.le(now))
+        .filter(role_assignments::end_at.is_null().or(role_assignments::end_at.gt(now)))
+        .select(role_assignments::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}

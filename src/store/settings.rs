@@ -23,3 +23,16 @@ pub fn set(conn: &mut Conn, key: &str, value: &str) -> QueryResult<()> {
 
 /// The setting holding the directory's display name.
 pub const DIRECTORY_NAME: &str = "directory_name";
+
+/// Sets a setting unless it is set already, then returns the value in force: two
+/// processes starting together agree on one value.
+pub fn get_or_init(conn: &mut Conn, key: &str, value: &str) -> QueryResult<String> {
+    per_backend!(conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    settings::table.find(key).select(settings::value).first(conn)
+}
+
+/// The setting holding the generated session key (base64), when none is configured.
+pub const SESSION_KEY: &str = "session_key";

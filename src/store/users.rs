@@ -86,3 +86,13 @@ pub fn direct_reports(conn: &mut Conn, manager: &str, limit: i64) -> QueryResult
 pub fn insert_batch(conn: &mut Conn, rows: &[UserRow]) -> QueryResult<usize> {
     bulk_insert!(conn, users::table, rows)
 }
+
+/// A user by UPN, ignoring case (identity providers do not keep the directory's case).
+pub fn by_upn(conn: &mut Conn, upn: &str) -> QueryResult<Option<UserRow>> {
+    users::table.filter(lower(users::upn).eq(upn.to_lowercase())).select(UserRow::as_select()).first(conn).optional()
+}
+
+/// Users by exact UPN (any order); unknown UPNs are skipped.
+pub fn refs_by_upn(conn: &mut Conn, upns: &[String]) -> QueryResult<Vec<UserRef>> {
+    users::table.filter(users::upn.eq_any(upns)).select(UserRef::as_select()).load(conn)
+}

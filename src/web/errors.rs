@@ -23,14 +23,23 @@ struct ErrorPage<'a> {
 
 /// Renders the error page for `status` with a message that says what to do.
 pub fn error_page(status: StatusCode, message: &str, request_id: Option<&str>) -> HttpResponse {
-    let title = match status {
+    titled_error_page(status, default_title(status), message, request_id)
+}
+
+fn default_title(status: StatusCode) -> &'static str {
+    match status {
         StatusCode::NOT_FOUND => "Page not found",
         StatusCode::FORBIDDEN => "You do not have access",
         StatusCode::BAD_REQUEST => "There is a problem with the request",
         StatusCode::CONFLICT => "This cannot be done now",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
         StatusCode::INTERNAL_SERVER_ERROR => "Sorry, something went wrong",
         _ => status.canonical_reason().unwrap_or("Error"),
-    };
+    }
+}
+
+/// Renders the error page with its own title.
+pub fn titled_error_page(status: StatusCode, title: &str, message: &str, request_id: Option<&str>) -> HttpResponse {
     let page = ErrorPage { chrome: Chrome::bare(), title, message, request_id };
     match page.render() {
         Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
@@ -84,6 +93,11 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest)
         "The address has a parameter that is not valid: {err}. Check the link, or start again from the first page."
     ))
     .into()
+}
+
+/// Turns a form that does not parse into a 400 page.
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(format!("The form could not be read ({err}). Go back, reload the page and try again.")).into()
 }
 
 /// Turns a path segment that does not parse into a 404 page.

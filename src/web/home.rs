@@ -1,4 +1,4 @@
-//! The landing page and the health check.
+//! The access panel (every signed-in user's landing page) and the health check.
 
 use actix_web::HttpResponse;
 use askama::Template;
@@ -6,25 +6,46 @@ use askama_web::WebTemplate;
 use diesel::connection::SimpleConnection;
 
 use super::{Chrome, Section, State};
+use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::store;
 
-/// The landing page: what is in the directory, and where to go.
-#[derive(Template, WebTemplate)]
-#[template(path = "home.html")]
-pub struct HomePage {
-    chrome: Chrome,
+/// Directory totals an admin sees on the panel.
+pub struct DirectoryCounts {
     users: i64,
     groups: i64,
     apps: i64,
 }
 
+/// "My access reviews": what the signed-in person has to review; admins also see the
+/// directory at a glance.
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    chrome: Chrome,
+    first_name: String,
+    directory: Option<DirectoryCounts>,
+}
+
 /// `GET /`
-pub async fn index(state: State, chrome: Chrome) -> Result<HomePage, AppError> {
-    let (users, groups, apps) = state
-        .db(|conn| Ok((store::users::count(conn)?, store::groups::count(conn)?, store::apps::count(conn)?)))
-        .await?;
-    Ok(HomePage { chrome: chrome.in_section(Section::Home), users, groups, apps })
+pub async fn index(state: State, chrome: Chrome, user: CurrentUser) -> Result<HomePage, AppError> {
+    let directory = if user.0.is_admin {
+        Some(
+            state
+                .db(|conn| {
+                    Ok(DirectoryCounts {
+                        users: store::users::count(conn)?,
+                        groups: store::groups::count(conn)?,
+                        apps: store::apps::count(conn)?,
+                    })
+                })
+                .await?,
+        )
+    } else {
+        None
+    };
+    let first_name = user.0.user.display_name.split_whitespace().next().unwrap_or_default().to_owned();
+    Ok(HomePage { chrome: chrome.in_section(Section::Home), first_name, directory })
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise (for load balancers).

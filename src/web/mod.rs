@@ -1,6 +1,7 @@
 //! The HTML edge: routes, shared state, the page frame, and handlers per area.
 
 pub mod admin;
+pub mod auth;
 pub mod errors;
 pub mod format;
 pub mod home;
@@ -8,10 +9,14 @@ pub mod static_files;
 
 use std::sync::Arc;
 
+use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use crate::auth::oidc::Oidc;
+use crate::auth::{Identity, SignInLimiter, csrf};
 use crate::clock::SharedClock;
+use crate::config::AuthSettings;
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 
@@ -25,6 +30,12 @@ pub struct AppState {
     pub directory_name: String,
     /// Whether the portal runs as a demo.
     pub demo: bool,
+    /// Sign-in and session settings.
+    pub auth: AuthSettings,
+    /// The identity provider, when configured.
+    pub oidc: Option<Arc<Oidc>>,
+    /// Rate limit of sign-in attempts.
+    pub sign_in_limiter: SignInLimiter,
 }
 
 /// Shared state as handlers extract it.
@@ -46,15 +57,34 @@ impl AppState {
     }
 }
 
+/// Session entry holding the message to show on the next page.
+const FLASH_KEY: &str = "flash";
+
+/// Leaves a message for the next page ("You have signed out").
+pub fn flash(session: &Session, message: &str) {
+    let _ = session.insert(FLASH_KEY, message);
+}
+
 /// Which part of the portal a page belongs to, for the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
-    /// The landing page.
+    /// The access panel ("My access reviews").
     Home,
     /// Directory pages.
     Directory,
     /// Anything else (error pages).
     None,
+}
+
+/// The signed-in person as the header shows them.
+#[derive(Debug, Clone)]
+pub struct ChromeUser {
+    /// Display name.
+    pub display_name: String,
+    /// User principal name.
+    pub upn: String,
+    /// Sees the admin navigation.
+    pub is_admin: bool,
 }
 
 /// The page frame's data: what the header and navigation show.
@@ -66,12 +96,30 @@ pub struct Chrome {
     pub demo: bool,
     /// The current section.
     pub section: Section,
+    /// The signed-in person, if any.
+    pub user: Option<ChromeUser>,
+    /// The session's CSRF token, for the forms on the page.
+    pub csrf: String,
+    /// A message left by the previous action.
+    pub flash: Option<String>,
 }
 
 impl Chrome {
     /// The frame for pages rendered without application state (early errors).
     pub fn bare() -> Self {
-        Self { directory_name: Arc::from(""), demo: false, section: Section::None }
+        Self {
+            directory_name: Arc::from(""),
+            demo: false,
+            section: Section::None,
+            user: None,
+            csrf: String::new(),
+            flash: None,
+        }
+    }
+
+    /// Whether the signed-in person sees the admin navigation.
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin)
     }
 
     /// The same frame, for a page in `section`.
@@ -96,13 +144,20 @@ impl FromRequest for Chrome {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(match req.app_data::<State>() {
-            Some(state) => Chrome {
-                directory_name: Arc::from(state.directory_name.as_str()),
-                demo: state.demo,
-                section: Section::None,
-            },
-            None => Chrome::bare(),
+        let Some(state) = req.app_data::<State>() else { return std::future::ready(Ok(Chrome::bare())) };
+        let session = req.get_session();
+        let user = req.extensions().get::<Identity>().map(|id| ChromeUser {
+            display_name: id.user.display_name.clone(),
+            upn: id.user.upn.clone(),
+            is_admin: id.is_admin,
+        });
+        std::future::ready(Ok(Chrome {
+            directory_name: Arc::from(state.directory_name.as_str()),
+            demo: state.demo,
+            section: Section::None,
+            user,
+            csrf: csrf::token(&session),
+            flash: session.remove_as::<String>(FLASH_KEY).and_then(Result::ok),
         }))
     }
 }
@@ -112,5 +167,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::index))
         .route("/healthz", web::get().to(home::healthz))
         .route("/static/{file}", web::get().to(static_files::serve))
+        .service(web::scope("/auth").configure(auth::routes))
         .service(web::scope("/admin").configure(admin::routes));
 }

@@ -17,11 +17,13 @@ async fn demo_is_seeded_once_and_kept_on_restart() {
         demo_users: 200,
         pool_size: 2,
         workers: Some(1),
+        auth: attest::config::AuthSettings::new("http://127.0.0.1"),
     };
     let clock = Arc::new(FixedClock::new(test_now()));
     let first = Application::build(&settings, clock.clone()).unwrap();
     drop(first);
-    let app = Spawn { demo: true, demo_users: Some(200), db: Some(db) }.start().await;
+    let app = Spawn { demo: true, demo_users: Some(200), db: Some(db), ..Spawn::default() }.start().await;
+    app.sign_in("admin").await;
     assert_eq!(app.count("users"), 200, "a restart does not duplicate the demo directory");
     let groups = app.count("groups");
     assert!(groups >= 35, "{groups}");

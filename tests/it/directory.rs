@@ -3,7 +3,7 @@
 
 use attest::demo::personas;
 
-use crate::helpers::{TestApp, spawn_demo_app};
+use crate::helpers::{TestApp, spawn_admin_app};
 
 async fn user_page(app: &TestApp, upn: &str) -> crate::helpers::Page {
     let page = app.get(&format!("/admin/users/{}", app.user_id(upn))).await;
@@ -13,7 +13,7 @@ async fn user_page(app: &TestApp, upn: &str) -> crate::helpers::Page {
 
 #[tokio::test]
 async fn users_list_pages_forward_and_back() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let first = app.get("/admin/users").await;
     assert_eq!(first.status, 200);
     assert_eq!(first.text("h1"), "Users 500");
@@ -50,7 +50,7 @@ async fn users_list_pages_forward_and_back() {
 
 #[tokio::test]
 async fn users_search_by_name_or_upn() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let page = app.get("/admin/users?q=PRIYA+raman").await;
     assert_eq!(page.texts("tbody tr td:first-child"), vec!["Priya Raman"]);
     assert_eq!(page.attrs("input[name=q]", "value"), vec!["PRIYA raman"], "the search is kept");
@@ -64,7 +64,7 @@ async fn users_search_by_name_or_upn() {
 
 #[tokio::test]
 async fn user_detail_shows_groups_apps_roles_and_last_sign_in() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let dana = user_page(&app, personas::ADMIN).await;
     assert_eq!(dana.text("h1"), "Dana Whitfield");
     let roles = dana.texts("#roles-h + .table-scroll tbody tr");
@@ -87,7 +87,7 @@ async fn user_detail_shows_groups_apps_roles_and_last_sign_in() {
 
 #[tokio::test]
 async fn group_members_show_their_nesting_path() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let page = app.get(&format!("/admin/groups/{}", app.group_id("Engineering All"))).await;
     assert_eq!(page.status, 200);
     assert!(page.text("#nesting-h + p").contains("Backend Developers"));
@@ -117,7 +117,7 @@ async fn group_members_show_their_nesting_path() {
 
 #[tokio::test]
 async fn group_member_search_and_paging() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let id = app.group_id("All Employees");
     let first = app.get(&format!("/admin/groups/{id}")).await;
     let next = first.attrs("a[rel=next]", "href").remove(0);
@@ -133,7 +133,7 @@ async fn group_member_search_and_paging() {
 
 #[tokio::test]
 async fn app_users_are_direct_or_via_groups() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let github = app.get(&format!("/admin/applications/{}", app.app_id("GitHub Enterprise"))).await;
     assert_eq!(github.status, 200);
     assert!(github.text("#groups-h + .table-scroll").contains("Engineering All"));
@@ -154,7 +154,7 @@ async fn app_users_are_direct_or_via_groups() {
 
 #[tokio::test]
 async fn roles_list_and_assignments() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let list = app.get("/admin/roles").await;
     let rows = list.texts("tbody tr");
     assert!(rows.iter().any(|r| r.starts_with("Global Administrator Directory role Privileged 3")), "{rows:?}");
@@ -171,7 +171,7 @@ async fn roles_list_and_assignments() {
 
 #[tokio::test]
 async fn bad_ids_and_links_get_clear_messages() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     for path in [
         "/admin/users/nope",
         "/admin/groups/00000000-0000-0000-0000-000000000000",
@@ -202,7 +202,7 @@ async fn bad_ids_and_links_get_clear_messages() {
 
 #[tokio::test]
 async fn names_are_escaped() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let id = app.user_id(personas::USER);
     app.exec(&format!("UPDATE users SET display_name = '<script>alert(1)</script>' WHERE id = '{id}'"));
     let page = app.get(&format!("/admin/users/{id}")).await;

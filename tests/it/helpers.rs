@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use attest::clock::FixedClock;
-use attest::config::DatabaseTarget;
+use attest::config::{AuthSettings, DatabaseTarget};
 use attest::db::{DbConnection, Pool};
 use attest::startup::{Application, Settings};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -45,6 +45,12 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database, for a second server; only the first one
+    /// removes it.
+    pub fn reuse(other: &TestDb) -> Self {
+        TestDb { target: other.target.clone(), _dir: None, pg_admin: None }
+    }
+
     /// The `DATABASE_URL` of this database.
     pub fn url(&self) -> String {
         match &self.target {
@@ -55,7 +61,7 @@ impl TestDb {
 
     /// Whether this test runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.pg_admin.is_some()
+        matches!(self.target, DatabaseTarget::Postgres(_))
     }
 }
 
@@ -91,8 +97,7 @@ pub struct TestApp {
     #[allow(dead_code)]
     pub clock: FixedClock,
     /// Kept so the database lives as long as the server.
-    #[allow(dead_code)]
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
 }
 
 /// Options of a test server.
@@ -101,14 +106,17 @@ pub struct Spawn {
     pub demo: bool,
     pub demo_users: Option<u32>,
     pub db: Option<TestDb>,
+    pub auth: Option<AuthSettings>,
+    pub clock: Option<FixedClock>,
 }
 
 impl Spawn {
     /// Starts the server.
     pub async fn start(self) -> TestApp {
         let db = self.db.unwrap_or_else(TestDb::new);
-        let clock = FixedClock::new(test_now());
+        let clock = self.clock.unwrap_or_else(|| FixedClock::new(test_now()));
         let settings = Settings {
+            auth: self.auth.unwrap_or_else(|| AuthSettings::new("http://127.0.0.1")),
             database: db.target.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             demo: self.demo,
@@ -120,9 +128,12 @@ impl Spawn {
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool();
         tokio::spawn(app.run_until_stopped());
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        TestApp { address, client, pool, clock, db }
+        TestApp { address, client: Self::client(), pool, clock, db: Arc::new(db) }
+    }
+
+    /// A client that keeps cookies and does not follow redirects.
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
     }
 }
 
@@ -134,6 +145,13 @@ pub async fn spawn_app() -> TestApp {
 /// A server on the default demo directory.
 pub async fn spawn_demo_app() -> TestApp {
     Spawn { demo: true, ..Spawn::default() }.start().await
+}
+
+/// A server on the demo directory with the Global Administrator persona signed in.
+pub async fn spawn_admin_app() -> TestApp {
+    let app = spawn_demo_app().await;
+    app.sign_in("admin").await;
+    app
 }
 
 /// A response as a test looks at it.
@@ -186,6 +204,17 @@ impl Page {
 }
 
 impl TestApp {
+    /// The same server, for another client (set `client` after).
+    pub fn share(&self) -> Self {
+        Self {
+            address: self.address.clone(),
+            client: self.client.clone(),
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+        }
+    }
+
     /// GETs a path (or a full URL) and reads the whole answer.
     pub async fn get(&self, path: &str) -> Page {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.address) };
@@ -193,6 +222,42 @@ impl TestApp {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         Page { status, headers, body: res.text().await.unwrap() }
+    }
+
+    /// POSTs a form (fields as given, nothing added).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let res = self.client.post(format!("{}{path}", self.address)).form(fields).send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        Page { status, headers, body: res.text().await.unwrap() }
+    }
+
+    /// The session's CSRF token, as the pages' forms carry it.
+    pub async fn csrf_token(&self) -> String {
+        let mut page = self.get("/auth/sign-in").await;
+        if page.status == 303 {
+            page = self.get("/").await;
+        }
+        page.attrs("input[name=csrf_token]", "value").into_iter().next().expect("a form with a CSRF token")
+    }
+
+    /// POSTs a form with the session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &all).await
+    }
+
+    /// Signs in as a demo persona ("admin", "owner", "manager", "guest", "user").
+    pub async fn sign_in(&self, persona: &str) {
+        let page = self.post("/auth/demo", &[("persona", persona)]).await;
+        assert_eq!(page.status, 303, "demo sign-in as {persona}: {}", page.body);
+    }
+
+    /// Signs out (POST with the token).
+    pub async fn sign_out(&self) -> Page {
+        self.post("/auth/sign-out", &[]).await
     }
 
     /// A connection to the test's database.

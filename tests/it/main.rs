@@ -1,9 +1,11 @@
 //! attest's one integration-test binary. Every test starts a real server on a random port
 //! with a fresh database; set ATTEST_TEST_POSTGRES_URL to run the same suite on PostgreSQL.
 
+mod auth;
 mod cli;
 mod demo;
 mod directory;
 mod helpers;
+mod oidc_provider;
 mod schema;
 mod web;

@@ -1,6 +1,6 @@
 //! The page frame: health check, static files, error pages, security headers.
 
-use crate::helpers::{spawn_app, spawn_demo_app};
+use crate::helpers::{spawn_admin_app, spawn_app};
 
 #[tokio::test]
 async fn health_check_reports_the_database() {
@@ -14,26 +14,27 @@ async fn health_check_reports_the_database() {
 
 #[tokio::test]
 async fn home_page_has_the_frame_and_counts() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     let page = app.get("/").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.texts("h1").len(), 1, "one h1 per page");
     assert_eq!(page.text(".directory-name"), "Contoso (demo)");
     assert_eq!(page.text(".tag-demo"), "Demo");
     assert_eq!(page.attrs("a.skip-link", "href"), vec!["#main"]);
+    assert_eq!(page.text("h1"), "My access reviews");
+    assert_eq!(page.text(".user-name"), "Dana Whitfield");
     assert!(page.texts(".card").iter().any(|t| t == "500 users"), "{:?}", page.texts(".card"));
     assert_eq!(page.attrs("nav.main-nav a[aria-current=page]", "href"), vec!["/"]);
 }
 
 #[tokio::test]
-async fn empty_directory_says_how_to_fill_it() {
+async fn without_a_provider_or_demo_the_sign_in_page_says_what_to_set() {
     let app = spawn_app().await;
-    let page = app.get("/").await;
-    assert!(page.text(".notice").contains("--demo"));
-    assert!(
-        page.html().select(&scraper::Selector::parse(".tag-demo").unwrap()).next().is_none(),
-        "no demo marker without --demo"
-    );
+    let page = app.get("/auth/sign-in").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text(".notice").contains("ATTEST_OIDC_ISSUER"));
+    assert!(page.texts(".tag-demo").is_empty(), "no demo marker without --demo");
+    assert!(page.attrs("form[action='/auth/demo']", "action").is_empty(), "no personas without --demo");
 }
 
 #[tokio::test]
@@ -73,7 +74,7 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 
 #[tokio::test]
 async fn internal_errors_show_a_request_id_and_never_the_cause() {
-    let app = spawn_demo_app().await;
+    let app = spawn_admin_app().await;
     // Break the database under the running server.
     app.exec("DROP TABLE sign_ins");
     let page = app.get("/admin/users").await;

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 
+use crate::auth::Admin;
 use crate::domain::directory::{AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force};
 use crate::domain::paging::{ListParams, ListRequest, PAGE_SIZE, Page};
 use crate::error::AppError;
@@ -108,7 +109,12 @@ pub struct UsersPage {
 }
 
 /// `GET /admin/users`
-pub async fn users(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<UsersPage, AppError> {
+pub async fn users(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<UsersPage, AppError> {
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
     let req = request.clone();
@@ -166,7 +172,12 @@ pub struct GroupsPage {
 }
 
 /// `GET /admin/groups`
-pub async fn groups(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<GroupsPage, AppError> {
+pub async fn groups(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<GroupsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
@@ -220,7 +231,12 @@ pub struct AppsPage {
 }
 
 /// `GET /admin/applications`
-pub async fn apps(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<AppsPage, AppError> {
+pub async fn apps(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<AppsPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (total, page) = state
@@ -257,7 +273,12 @@ pub struct RolesPage {
 }
 
 /// `GET /admin/roles`
-pub async fn roles(state: State, chrome: Chrome, params: web::Query<ListParams>) -> Result<RolesPage, AppError> {
+pub async fn roles(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<RolesPage, AppError> {
     let request = list_request(params.into_inner())?;
     let req = request.clone();
     let (page, counts) = state
@@ -350,7 +371,7 @@ pub struct UserPage {
 }
 
 /// `GET /admin/users/{id}`
-pub async fn user(state: State, chrome: Chrome, id: web::Path<ObjectId>) -> Result<UserPage, AppError> {
+pub async fn user(_admin: Admin, state: State, chrome: Chrome, id: web::Path<ObjectId>) -> Result<UserPage, AppError> {
     let id = id.into_inner().into_string();
     let now = state.clock.now();
     let limit = DETAIL_LIMIT;
@@ -459,6 +480,7 @@ pub struct GroupPage {
 /// `GET /admin/groups/{id}`: the group, its owners, nesting, and its members (users,
 /// transitively, each with the path that makes them a member).
 pub async fn group(
+    _admin: Admin,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,
@@ -517,6 +539,7 @@ pub struct AppPage {
 /// `GET /admin/applications/{id}`: the app, its owners, the groups assigned, and the
 /// users assigned directly or through a group, with their last sign-in to the app.
 pub async fn app(
+    _admin: Admin,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,
@@ -577,6 +600,7 @@ pub struct RolePage {
 
 /// `GET /admin/roles/{id}`: the role and its assignments (active and eligible).
 pub async fn role(
+    _admin: Admin,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,

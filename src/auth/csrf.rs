@@ -1,0 +1,78 @@
+//! Cross-site request forgery protection: every state-changing request must carry the
+//! session's token, as a `csrf_token` form field or an `X-CSRF-Token` header. Requests
+//! without it are answered 403 before any handler runs, so nothing changes.
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use base64::Engine;
+use rand::TryRngCore;
+
+use super::oidc::constant_time_eq;
+use crate::web::errors::error_page;
+
+/// Session entry holding the token.
+pub const CSRF_KEY: &str = "csrf";
+/// Form field carrying the token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// A new random token (32 bytes, base64url).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    // The OS generator failing is not something a web request can recover from; an
+    // all-zero token would be guessable, so fall back to the thread generator instead.
+    if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
+        use rand::{Rng, SeedableRng};
+        rand::rngs::StdRng::from_os_rng().fill(&mut bytes);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The session's token, created on first use.
+pub fn token(session: &Session) -> String {
+    if let Ok(Some(token)) = session.get::<String>(CSRF_KEY) {
+        return token;
+    }
+    let token = new_token();
+    let _ = session.insert(CSRF_KEY, &token);
+    token
+}
+
+/// Checks the token of every request that is not GET, HEAD or OPTIONS.
+pub async fn verify(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let expected = req.get_session().get::<String>(CSRF_KEY).unwrap_or(None);
+    let mut provided = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if provided.is_none() && is_form {
+        // Read the form to find the field, then put the body back for the handler.
+        let body = req.extract::<Bytes>().await?;
+        provided = openidconnect::url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.into_owned());
+        req.set_payload(body.into());
+    }
+    let valid = matches!((&expected, &provided), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
+    if !valid {
+        tracing::warn!(path = %req.path(), "refused a request without a valid CSRF token");
+        let page = error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from attest, so nothing was changed. Go back, reload the page and try again.",
+            None,
+        );
+        return Ok(req.into_response(page));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

@@ -1,0 +1,164 @@
+//! Who is asking: sessions, sign-in (OpenID Connect and demo personas), CSRF, rate limits
+//! and the extractors that guard handlers. Authorization lives in extractor types
+//! ([`CurrentUser`], [`Admin`]), so a handler cannot forget it.
+
+pub mod csrf;
+pub mod oidc;
+pub mod session;
+
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use actix_session::SessionExt;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::AppError;
+use crate::store;
+use crate::store::users::UserRow;
+use crate::web::State;
+
+/// Directory roles that make someone a portal admin.
+pub const ADMIN_ROLES: &[&str] = &["Global Administrator", "User Administrator", "Identity Governance Administrator"];
+
+/// Session entry: the server-side session id.
+pub const SESSION_ID: &str = "sid";
+
+/// The signed-in person, as the identify middleware found them.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The directory user.
+    pub user: UserRow,
+    /// The server-side session id.
+    pub session_id: String,
+    /// Holds an admin role now.
+    pub is_admin: bool,
+}
+
+/// Looks up the session of each request (one query for signed-in requests, none for
+/// anonymous ones) and leaves the [`Identity`] in the request. Ends sessions that were
+/// idle too long, belong to disabled users, or were signed out elsewhere.
+pub async fn identify(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    if path.starts_with("/static/") || path == "/healthz" {
+        return next.call(req).await;
+    }
+    let session = req.get_session();
+    let sid = session.get::<String>(SESSION_ID).unwrap_or(None);
+    if let (Some(sid), Some(state)) = (sid, req.app_data::<State>().cloned()) {
+        let now = state.clock.now();
+        let idle = state.auth.idle_timeout;
+        let found = state
+            .db(move |conn| {
+                let Some(row) = store::sessions::get(conn, &sid)? else { return Ok(None) };
+                if row.last_seen_at + idle < now {
+                    store::sessions::delete(conn, &sid)?;
+                    return Ok(None);
+                }
+                let user = match store::users::get(conn, &row.user_id)? {
+                    Some(user) if user.enabled => user,
+                    _ => {
+                        store::sessions::delete(conn, &sid)?;
+                        return Ok(None);
+                    }
+                };
+                // Writing on every request would serialise readers behind SQLite's one
+                // writer; a minute's precision is plenty for an idle timeout of hours.
+                if now - row.last_seen_at > chrono::TimeDelta::minutes(1) {
+                    store::sessions::touch(conn, &sid, now)?;
+                }
+                let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
+                Ok(Some(Identity { user, session_id: sid, is_admin }))
+            })
+            .await?;
+        match found {
+            Some(identity) => {
+                req.extensions_mut().insert(identity);
+            }
+            None => {
+                session.remove(SESSION_ID);
+            }
+        }
+    }
+    next.call(req).await
+}
+
+/// Where to send an anonymous visitor back to after sign-in: this request's path.
+fn return_to(req: &HttpRequest) -> String {
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    safe_return_to(target)
+}
+
+/// Keeps only local paths, so `return_to` cannot send people to another site.
+pub fn safe_return_to(target: &str) -> String {
+    if target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\") && !target.contains("://") {
+        target.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// Any signed-in user. Anonymous requests are sent to the sign-in page.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Identity);
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.extensions().get::<Identity>() {
+            Some(identity) => Ok(Self(identity.clone())),
+            None => Err(AppError::SignInRequired(return_to(req))),
+        })
+    }
+}
+
+/// A portal admin (Global, User or Identity Governance Administrator, active now).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Identity);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.extensions().get::<Identity>() {
+            Some(identity) if identity.is_admin => Ok(Self(identity.clone())),
+            Some(_) => Err(AppError::Forbidden),
+            None => Err(AppError::SignInRequired(return_to(req))),
+        })
+    }
+}
+
+/// Limits sign-in attempts per client address.
+pub struct SignInLimiter(DefaultKeyedRateLimiter<IpAddr>);
+
+impl SignInLimiter {
+    /// Allows `per_minute` attempts a minute from one address, in bursts of that size.
+    pub fn new(per_minute: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        Self(RateLimiter::keyed(Quota::per_minute(per_minute)))
+    }
+}
+
+/// One sign-in attempt, admitted by the rate limit. Take it as a handler argument.
+pub struct SignInAttempt;
+
+impl FromRequest for SignInAttempt {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let allowed = req.app_data::<State>().is_none_or(|state| state.sign_in_limiter.0.check_key(&ip).is_ok());
+        ready(if allowed { Ok(Self) } else { Err(AppError::TooManyRequests) })
+    }
+}

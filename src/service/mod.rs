@@ -1,0 +1,3 @@
+//! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
+
+pub mod sessions;

@@ -1,0 +1,50 @@
+//! Signing in and out.
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::store;
+use crate::store::sign_ins::NewSignIn;
+use crate::store::users::UserRow;
+
+/// Why a person who proved who they are still may not sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No directory user matches any of the names the provider vouched for.
+    NotInDirectory(Vec<String>),
+    /// The account is disabled in the directory.
+    Disabled(String),
+}
+
+/// Finds the directory user for the names a provider vouched for, trying each in order.
+pub fn match_user(conn: &mut DbConnection, names: &[String]) -> Result<Result<UserRow, Refusal>, AppError> {
+    for name in names {
+        if let Some(user) = store::users::by_upn(conn, name)? {
+            return Ok(if user.enabled { Ok(user) } else { Err(Refusal::Disabled(user.upn)) });
+        }
+    }
+    Ok(Err(Refusal::NotInDirectory(names.to_vec())))
+}
+
+/// Starts a session for `user` and records the sign-in (it feeds the recommendations), in
+/// one transaction. Returns the new session id.
+pub fn sign_in(conn: &mut DbConnection, user: &UserRow, now: NaiveDateTime) -> Result<String, AppError> {
+    let sid = crate::auth::csrf::new_token();
+    conn.transaction(|conn| {
+        store::sessions::create(conn, &sid, &user.id, now)?;
+        store::sign_ins::insert_batch(
+            conn,
+            &[NewSignIn { user_id: user.id.clone(), app_id: None, signed_in_at: now }],
+        )?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(sid)
+}
+
+/// Ends a session on the server: its cookie stops working everywhere.
+pub fn sign_out(conn: &mut DbConnection, sid: &str) -> Result<(), AppError> {
+    store::sessions::delete(conn, sid)?;
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Signing in and out.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
 
 use crate::db::DbConnection;
@@ -29,10 +29,17 @@ pub fn match_user(conn: &mut DbConnection, names: &[String]) -> Result<Result<Us
 }
 
 /// Starts a session for `user` and records the sign-in (it feeds the recommendations), in
-/// one transaction. Returns the new session id.
-pub fn sign_in(conn: &mut DbConnection, user: &UserRow, now: NaiveDateTime) -> Result<String, AppError> {
+/// one transaction. Sessions idle longer than `idle` are swept on the way (sign-ins are
+/// rare enough to carry that small cleanup). Returns the new session id.
+pub fn sign_in(
+    conn: &mut DbConnection,
+    user: &UserRow,
+    now: NaiveDateTime,
+    idle: TimeDelta,
+) -> Result<String, AppError> {
     let sid = crate::auth::csrf::new_token();
     conn.transaction(|conn| {
+        store::sessions::delete_idle(conn, now - idle)?;
         store::sessions::create(conn, &sid, &user.id, now)?;
         store::sign_ins::insert_batch(
             conn,

@@ -106,7 +106,8 @@ async fn complete_sign_in(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let upn = user.upn.clone();
-    let sid = state.db(move |conn| sessions::sign_in(conn, &user, now)).await?;
+    let idle = state.auth.idle_timeout;
+    let sid = state.db(move |conn| sessions::sign_in(conn, &user, now, idle)).await?;
     start_session(session, &sid)?;
     tracing::info!(user = %upn, "signed in");
     Ok(see_other(return_to))

@@ -2,7 +2,7 @@
 // keyboard access. Saves the README's screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPortal, startBrowser, screenshot } from './harness.mjs';
+import { startPortal, startBrowser, screenshot, signInAs } from './harness.mjs';
 
 let portal;
 let browser;
@@ -12,6 +12,7 @@ before(async () => {
   portal = await startPortal();
   browser = await startBrowser();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signInAs(page, portal.url, 'Dana Whitfield');
 });
 
 after(async () => {
@@ -19,9 +20,10 @@ after(async () => {
   await portal?.stop();
 });
 
-test('home page leads to the directory', async () => {
+test('the access panel leads an admin to the directory', async () => {
   await page.goto(portal.url + '/');
   assert.equal(await page.locator('h1').count(), 1);
+  assert.equal(await page.locator('h1').innerText(), 'My access reviews');
   assert.match(await page.locator('.directory-name').innerText(), /Contoso \(demo\)/);
   await page.getByRole('link', { name: /500\s+users/ }).click();
   await page.waitForURL('**/admin/users');

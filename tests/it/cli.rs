@@ -89,3 +89,29 @@ fn migrate_then_demo_data_then_refuse_a_second_load() {
     assert!(stdout.contains("120 users"), "{stdout}");
     fails_with(&attest(&["demo-data"], &url), "already has a directory (120 users)");
 }
+
+#[test]
+fn bad_sign_in_settings_are_named() {
+    let (_dir, url) = temp_sqlite();
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_attest"));
+        cmd.args(["serve", "--bind", "127.0.0.1:0"]).env("DATABASE_URL", &url).env("ATTEST_LOG", "warn");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    fails_with(&run(&[("ATTEST_SESSION_KEY", "c2hvcnQ=")]), "ATTEST_SESSION_KEY: 5 bytes is too short");
+    fails_with(&run(&[("ATTEST_OIDC_ISSUER", "https://login.example.com")]), "ATTEST_OIDC_CLIENT_ID");
+    fails_with(&run(&[("ATTEST_OIDC_CLIENT_ID", "x")]), "ATTEST_OIDC_ISSUER");
+    fails_with(
+        &run(&[
+            ("ATTEST_OIDC_ISSUER", "https://login.example.com"),
+            ("ATTEST_OIDC_CLIENT_ID", "x"),
+            ("ATTEST_OIDC_USER_CLAIM", "upn"),
+        ]),
+        "ATTEST_OIDC_USER_CLAIM: unknown claim 'upn'",
+    );
+    fails_with(&run(&[("ATTEST_PUBLIC_URL", "attest.example.com")]), "ATTEST_PUBLIC_URL");
+    fails_with(&run(&[("ATTEST_SESSION_IDLE_MINUTES", "0")]), "--session-idle-minutes");
+}

@@ -2,3 +2,4 @@
 
 pub mod directory;
 pub mod paging;
+pub mod recurrence;

@@ -53,6 +53,11 @@ impl Application {
             let started = std::time::Instant::now();
             let options = DemoOptions { users: settings.demo_users as usize, ..DemoOptions::default() };
             let counts = demo::seed(&mut conn, &demo::generate(options, clock.now()))?;
+            // The demo starts onboarded, by its Global Administrator.
+            if let Some(admin) = store::users::by_upn(&mut conn, demo::personas::ADMIN)? {
+                crate::service::onboarding::onboard(&mut conn, &admin, clock.now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             tracing::info!(
                 users = counts.users,
                 groups = counts.groups,

@@ -134,6 +134,130 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    review_definitions (id) {
+        id -> Text,
+        display_name -> Text,
+        description_for_reviewers -> Text,
+        description_for_admins -> Text,
+        scope_kind -> Text,
+        role_assignment_types -> Nullable<Text>,
+        resource_scope -> Nullable<Text>,
+        user_scope -> Text,
+        inactive_days -> Nullable<Integer>,
+        reviewer_kind -> Text,
+        start_date -> Date,
+        frequency -> Text,
+        duration_days -> Integer,
+        end_kind -> Text,
+        end_date -> Nullable<Date>,
+        occurrences -> Nullable<Integer>,
+        auto_apply -> Bool,
+        default_decision -> Text,
+        guest_denied_action -> Text,
+        recommendations_enabled -> Bool,
+        lookback_days -> Integer,
+        justification_required -> Bool,
+        mail_notifications -> Bool,
+        reminders -> Bool,
+        status -> Text,
+        next_occurrence -> Integer,
+        next_start_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_definition_resources (definition_id, resource_type, resource_id) {
+        definition_id -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        excluded -> Bool,
+    }
+}
+
+diesel::table! {
+    review_definition_reviewers (definition_id, user_id, fallback) {
+        definition_id -> Text,
+        user_id -> Text,
+        fallback -> Bool,
+    }
+}
+
+diesel::table! {
+    review_instances (id) {
+        id -> Text,
+        definition_id -> Text,
+        occurrence -> Integer,
+        resource_type -> Text,
+        resource_id -> Text,
+        resource_name -> Text,
+        resource_scope -> Nullable<Text>,
+        start_at -> Timestamp,
+        end_at -> Timestamp,
+        status -> Text,
+        total_items -> Integer,
+        not_reviewed -> Integer,
+        approved -> Integer,
+        denied -> Integer,
+        dont_know -> Integer,
+        recommended_deny -> Integer,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    review_instance_reviewers (instance_id, user_id) {
+        instance_id -> Text,
+        user_id -> Text,
+        fallback -> Bool,
+    }
+}
+
+diesel::table! {
+    review_decision_items (id) {
+        id -> Text,
+        instance_id -> Text,
+        principal_id -> Text,
+        principal_name -> Text,
+        principal_upn -> Text,
+        principal_type -> Text,
+        access_path -> Text,
+        access_direct -> Bool,
+        access_detail -> Text,
+        reviewer_id -> Nullable<Text>,
+        last_sign_in -> Nullable<Timestamp>,
+        recommendation -> Text,
+        recommendation_reason -> Text,
+        decision -> Text,
+        justification -> Text,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        apply_result -> Text,
+        apply_detail -> Text,
+        applied_by -> Nullable<Text>,
+        applied_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(app_group_assignments -> applications (app_id));
 diesel::joinable!(app_group_assignments -> groups (group_id));
 diesel::joinable!(app_owners -> applications (app_id));
@@ -147,6 +271,13 @@ diesel::joinable!(group_owners -> users (user_id));
 diesel::joinable!(role_assignments -> role_definitions (role_id));
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(web_sessions -> users (user_id));
+diesel::joinable!(review_definition_resources -> review_definitions (definition_id));
+diesel::joinable!(review_definition_reviewers -> review_definitions (definition_id));
+diesel::joinable!(review_definition_reviewers -> users (user_id));
+diesel::joinable!(review_instances -> review_definitions (definition_id));
+diesel::joinable!(review_instance_reviewers -> review_instances (instance_id));
+diesel::joinable!(review_instance_reviewers -> users (user_id));
+diesel::joinable!(review_decision_items -> review_instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -163,4 +294,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_assignments,
     sign_ins,
     web_sessions,
+    audit_events,
+    review_definitions,
+    review_definition_resources,
+    review_definition_reviewers,
+    review_instances,
+    review_instance_reviewers,
+    review_decision_items,
 );

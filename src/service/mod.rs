@@ -1,3 +1,4 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
+pub mod onboarding;
 pub mod sessions;

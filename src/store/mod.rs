@@ -1,6 +1,7 @@
 //! SQL, per aggregate. Functions take a connection and return rows; rules live in domain/.
 
 pub mod apps;
+pub mod audit;
 pub mod groups;
 pub mod roles;
 pub mod sessions;

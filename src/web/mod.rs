@@ -72,6 +72,8 @@ pub enum Section {
     Home,
     /// Directory pages.
     Directory,
+    /// Access review administration.
+    Reviews,
     /// Anything else (error pages).
     None,
 }
@@ -131,6 +133,11 @@ impl Chrome {
     /// Whether the landing page is the current navigation entry.
     pub fn at_home(&self) -> bool {
         self.section == Section::Home
+    }
+
+    /// Whether the access review pages are the current navigation entry.
+    pub fn at_reviews(&self) -> bool {
+        self.section == Section::Reviews
     }
 
     /// Whether the directory pages are the current navigation entry.

@@ -104,6 +104,8 @@ async fn every_route_by_role() {
     let dana = app.user_id(personas::ADMIN);
     let routes = [
         "/".to_owned(),
+        "/admin/access-reviews".to_owned(),
+        "/admin/access-reviews/onboard".to_owned(),
         "/admin/users".to_owned(),
         format!("/admin/users/{dana}"),
         "/admin/groups".to_owned(),

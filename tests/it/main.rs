@@ -7,5 +7,6 @@ mod demo;
 mod directory;
 mod helpers;
 mod oidc_provider;
+mod reviews;
 mod schema;
 mod web;

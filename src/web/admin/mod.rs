@@ -2,6 +2,7 @@
 //! here already takes its data through extractors, so a guard extractor slots in.)
 
 pub mod directory;
+pub mod reviews;
 
 use actix_web::web;
 
@@ -14,5 +15,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/applications", web::get().to(directory::apps))
         .route("/applications/{id}", web::get().to(directory::app))
         .route("/roles", web::get().to(directory::roles))
-        .route("/roles/{id}", web::get().to(directory::role));
+        .route("/roles/{id}", web::get().to(directory::role))
+        .service(web::scope("/access-reviews").configure(reviews::routes));
 }

@@ -1,0 +1,66 @@
+//! Onboarding: access reviews stay off until a Global Administrator or User Administrator
+//! turns them on; who did it and when is kept, and audited.
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+use crate::store::users::UserRow;
+
+/// Directory roles allowed to onboard (Identity Governance Administrators manage reviews
+/// but, as in Entra, cannot turn the feature on).
+pub const ONBOARDING_ROLES: &[&str] = &["Global Administrator", "User Administrator"];
+
+const ONBOARDED_BY: &str = "onboarded_by";
+const ONBOARDED_AT: &str = "onboarded_at";
+
+/// Who onboarded the directory, and when.
+#[derive(Debug, Clone)]
+pub struct Onboarded {
+    /// Display name of the admin.
+    pub by: String,
+    /// When, as stored (UTC, ISO 8601).
+    pub at: String,
+}
+
+/// Whether access reviews are on.
+pub fn status(conn: &mut DbConnection) -> Result<Option<Onboarded>, AppError> {
+    let by = store::settings::get(conn, ONBOARDED_BY)?;
+    let at = store::settings::get(conn, ONBOARDED_AT)?;
+    Ok(by.zip(at).map(|(by, at)| Onboarded { by, at }))
+}
+
+/// Whether `user` may onboard.
+pub fn may_onboard(conn: &mut DbConnection, user: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+    Ok(store::roles::holds_active_directory_role(conn, user, ONBOARDING_ROLES, now)?)
+}
+
+/// Turns access reviews on. Doing it twice changes nothing.
+pub fn onboard(conn: &mut DbConnection, actor: &UserRow, now: NaiveDateTime) -> Result<bool, AppError> {
+    if !may_onboard(conn, &actor.id, now)? {
+        return Err(AppError::Forbidden);
+    }
+    conn.transaction(|conn| {
+        if status(conn)?.is_some() {
+            return Ok(false);
+        }
+        store::settings::set(conn, ONBOARDED_BY, &actor.display_name)?;
+        store::settings::set(conn, ONBOARDED_AT, &now.format("%Y-%m-%d %H:%M UTC").to_string())?;
+        store::audit::append(
+            conn,
+            &NewEvent {
+                at: now,
+                actor_id: Some(&actor.id),
+                actor_name: &actor.display_name,
+                action: "OnboardDirectory",
+                target_type: "Directory",
+                target_id: "directory",
+                details: serde_json::json!({ "accessReviews": { "old": "NotEnabled", "new": "Enabled" } }).to_string(),
+            },
+        )?;
+        Ok(true)
+    })
+}

@@ -3,3 +3,4 @@
 pub mod directory;
 pub mod paging;
 pub mod recurrence;
+pub mod review;

@@ -1,0 +1,622 @@
+//! A review series as an admin describes it on the create form, and the rules it must meet
+//! before anything is saved. Pure: the form's text in, a draft or field errors out. Names
+//! (groups, applications, users) are resolved against the directory by the service.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::recurrence::{Frequency, Schedule, SeriesEnd};
+
+/// What a series reviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// Members of selected groups (one instance per group).
+    Groups,
+    /// Guests of every Microsoft 365 group that has guests, minus exclusions.
+    GuestGroups,
+    /// Users assigned to selected applications.
+    Applications,
+    /// Assignments of directory roles.
+    DirectoryRoles,
+    /// Assignments of resource roles under a scope.
+    ResourceRoles,
+}
+
+impl ScopeKind {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Groups => "Groups",
+            Self::GuestGroups => "GuestGroups",
+            Self::Applications => "Applications",
+            Self::DirectoryRoles => "DirectoryRoles",
+            Self::ResourceRoles => "ResourceRoles",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Groups, Self::GuestGroups, Self::Applications, Self::DirectoryRoles, Self::ResourceRoles]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Groups => "Group members",
+            Self::GuestGroups => "Guests in Microsoft 365 groups",
+            Self::Applications => "Application users",
+            Self::DirectoryRoles => "Directory roles",
+            Self::ResourceRoles => "Resource roles",
+        }
+    }
+
+    fn has_owners(self) -> bool {
+        matches!(self, Self::Groups | Self::GuestGroups | Self::Applications)
+    }
+}
+
+/// Which users of the resource are reviewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserScope {
+    /// Everyone.
+    All,
+    /// Guests only.
+    Guests,
+    /// Users without a sign-in for this many days (recently created users excluded).
+    Inactive(u32),
+}
+
+/// Who reviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewerKind {
+    /// The group's or application's owners.
+    Owners,
+    /// Named users.
+    Selected,
+    /// Each user reviews their own access.
+    Self_,
+    /// Each user's manager.
+    Managers,
+}
+
+impl ReviewerKind {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owners => "Owners",
+            Self::Selected => "Selected",
+            Self::Self_ => "Self",
+            Self::Managers => "Managers",
+        }
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Owners => "Owners",
+            Self::Selected => "Selected users",
+            Self::Self_ => "Users review their own access",
+            Self::Managers => "Managers of users",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Owners, Self::Selected, Self::Self_, Self::Managers].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// What happens to items nobody reviewed when an instance ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultDecision {
+    /// Leave them not reviewed (no change).
+    None,
+    /// Remove access.
+    Deny,
+    /// Keep access.
+    Approve,
+    /// Take the recommendation.
+    Recommendation,
+}
+
+impl DefaultDecision {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "None",
+            Self::Deny => "Deny",
+            Self::Approve => "Approve",
+            Self::Recommendation => "Recommendation",
+        }
+    }
+}
+
+/// The create form as submitted: every field as text, so nothing typed is lost when the
+/// page comes back with errors.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReviewForm {
+    pub name: String,
+    pub description_for_reviewers: String,
+    pub description_for_admins: String,
+    pub scope: String,
+    pub groups: String,
+    pub excluded_groups: String,
+    pub applications: String,
+    pub roles: String,
+    pub role_assignment_types: String,
+    pub resource_role: String,
+    pub resource_scope: String,
+    pub user_scope: String,
+    pub inactive_days: String,
+    pub reviewer_kind: String,
+    pub reviewers: String,
+    pub fallback_reviewers: String,
+    pub start_date: String,
+    pub frequency: String,
+    pub duration_days: String,
+    pub end_kind: String,
+    pub end_date: String,
+    pub occurrences: String,
+    pub auto_apply: Option<String>,
+    pub default_decision: String,
+    pub guest_denied_action: String,
+    pub recommendations: Option<String>,
+    pub lookback_days: String,
+    pub justification_required: Option<String>,
+    pub mail_notifications: Option<String>,
+    pub reminders: Option<String>,
+}
+
+impl ReviewForm {
+    /// The form as a new admin first sees it: Entra's defaults.
+    pub fn with_defaults(today: NaiveDate) -> Self {
+        Self {
+            scope: "Groups".into(),
+            role_assignment_types: "Both".into(),
+            user_scope: "All".into(),
+            inactive_days: "90".into(),
+            reviewer_kind: "Owners".into(),
+            start_date: today.format("%Y-%m-%d").to_string(),
+            frequency: "OneTime".into(),
+            duration_days: "14".into(),
+            end_kind: "Never".into(),
+            default_decision: "None".into(),
+            guest_denied_action: "RemoveAccess".into(),
+            recommendations: Some("on".into()),
+            lookback_days: "30".into(),
+            mail_notifications: Some("on".into()),
+            reminders: Some("on".into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A field and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name (and the id of its input).
+    pub field: &'static str,
+    /// What to do, e.g. "Enter a name for the review".
+    pub message: String,
+}
+
+/// A valid series, with resources and reviewers still named as the admin typed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionDraft {
+    pub name: String,
+    pub description_for_reviewers: String,
+    pub description_for_admins: String,
+    pub scope: ScopeKind,
+    /// Group names, application names or role names, by scope.
+    pub resources: Vec<String>,
+    /// Groups left out of an all-guest-groups review.
+    pub excluded_groups: Vec<String>,
+    pub role_assignment_types: Option<&'static str>,
+    pub resource_scope: Option<String>,
+    pub user_scope: UserScope,
+    pub reviewer_kind: ReviewerKind,
+    /// User principal names.
+    pub reviewers: Vec<String>,
+    /// User principal names.
+    pub fallback_reviewers: Vec<String>,
+    pub schedule: Schedule,
+    pub auto_apply: bool,
+    pub default_decision: DefaultDecision,
+    pub block_then_delete_guests: bool,
+    pub recommendations: bool,
+    pub lookback_days: u32,
+    pub justification_required: bool,
+    pub mail_notifications: bool,
+    pub reminders: bool,
+}
+
+/// The longest name, and the longest description for reviewers (it goes into mails).
+pub const MAX_NAME: usize = 256;
+/// Entra's limit on the description reviewers see.
+pub const MAX_REVIEWER_TEXT: usize = 256;
+
+fn lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(line)) {
+            out.push(line.to_owned());
+        }
+    }
+    out
+}
+
+fn number(text: &str) -> Option<u32> {
+    text.trim().parse().ok()
+}
+
+impl ReviewForm {
+    /// Checks every rule; all problems are reported at once, field by field.
+    pub fn validate(&self, today: NaiveDate) -> Result<DefinitionDraft, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err =
+            |field: &'static str, message: &str| errors.push(FieldError { field, message: message.to_owned() });
+
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            err("name", "Enter a name for the review");
+        } else if name.chars().count() > MAX_NAME {
+            err("name", &format!("Enter a name of at most {MAX_NAME} characters"));
+        }
+        let description_for_reviewers = self.description_for_reviewers.trim().to_owned();
+        if description_for_reviewers.chars().count() > MAX_REVIEWER_TEXT {
+            err(
+                "description_for_reviewers",
+                &format!(
+                    "Enter a description for reviewers of at most {MAX_REVIEWER_TEXT} characters (it goes into their mail)"
+                ),
+            );
+        }
+
+        let scope = ScopeKind::parse(&self.scope);
+        let mut resources = Vec::new();
+        let mut role_assignment_types = None;
+        let mut resource_scope = None;
+        match scope {
+            None => err("scope", "Choose what to review"),
+            Some(ScopeKind::Groups) => {
+                resources = lines(&self.groups);
+                if resources.is_empty() {
+                    err("groups", "Enter the name of at least one group to review");
+                }
+            }
+            Some(ScopeKind::GuestGroups) => {}
+            Some(ScopeKind::Applications) => {
+                resources = lines(&self.applications);
+                if resources.is_empty() {
+                    err("applications", "Enter the name of at least one application to review");
+                }
+            }
+            Some(ScopeKind::DirectoryRoles) => {
+                resources = lines(&self.roles);
+                if resources.is_empty() {
+                    err("roles", "Enter the name of at least one directory role to review");
+                }
+            }
+            Some(ScopeKind::ResourceRoles) => {
+                resources = lines(&self.resource_role);
+                if resources.len() != 1 {
+                    err("resource_role", "Enter the name of one resource role, such as Owner or Contributor");
+                }
+                let path = self.resource_scope.trim();
+                if !path.starts_with("/subscriptions/") {
+                    err(
+                        "resource_scope",
+                        "Enter a scope that starts with /subscriptions/, such as /subscriptions/ID/resourceGroups/NAME",
+                    );
+                } else {
+                    resource_scope = Some(path.trim_end_matches('/').to_owned());
+                }
+            }
+        }
+        if matches!(scope, Some(ScopeKind::DirectoryRoles | ScopeKind::ResourceRoles)) {
+            role_assignment_types = match self.role_assignment_types.as_str() {
+                "Active" => Some("Active"),
+                "Eligible" => Some("Eligible"),
+                "Both" => Some("Both"),
+                _ => {
+                    err("role_assignment_types", "Choose active, eligible or both kinds of role assignment");
+                    None
+                }
+            };
+        }
+
+        let user_scope = match self.user_scope.as_str() {
+            "All" => Some(UserScope::All),
+            "Guests" => Some(UserScope::Guests),
+            "Inactive" => match number(&self.inactive_days) {
+                Some(days @ 1..=730) => Some(UserScope::Inactive(days)),
+                _ => {
+                    err("inactive_days", "Enter a number of days from 1 to 730");
+                    None
+                }
+            },
+            _ => {
+                err("user_scope", "Choose which users to review");
+                None
+            }
+        };
+
+        let reviewer_kind = ReviewerKind::parse(&self.reviewer_kind);
+        let reviewers = lines(&self.reviewers);
+        let fallback_reviewers = lines(&self.fallback_reviewers);
+        match reviewer_kind {
+            None => err("reviewer_kind", "Choose who reviews"),
+            Some(ReviewerKind::Owners) if scope.is_some_and(|s| !s.has_owners()) => {
+                err("reviewer_kind", "Roles have no owners: choose selected users, managers or self-review")
+            }
+            Some(ReviewerKind::Selected) if reviewers.is_empty() => {
+                err("reviewers", "Enter the user principal name of at least one reviewer")
+            }
+            Some(ReviewerKind::Owners | ReviewerKind::Managers) if fallback_reviewers.is_empty() => err(
+                "fallback_reviewers",
+                "Enter at least one fallback reviewer, for resources without an owner or users without a manager",
+            ),
+            _ => {}
+        }
+
+        let start = NaiveDate::parse_from_str(self.start_date.trim(), "%Y-%m-%d").ok();
+        match start {
+            None => err("start_date", "Enter a start date as YYYY-MM-DD, for example 2026-12-01"),
+            Some(date) if date < today => err("start_date", "Enter a start date of today or later"),
+            _ => {}
+        }
+        let frequency = Frequency::parse(&self.frequency);
+        if frequency.is_none() {
+            err("frequency", "Choose how often the review recurs");
+        }
+        let duration = number(&self.duration_days);
+        if duration.is_none() {
+            err("duration_days", "Enter the duration as a number of days");
+        }
+        let end = match (self.end_kind.as_str(), frequency) {
+            (_, Some(Frequency::OneTime)) | ("Never", _) => Some(SeriesEnd::Never),
+            ("OnDate", _) => match NaiveDate::parse_from_str(self.end_date.trim(), "%Y-%m-%d") {
+                Ok(date) => Some(SeriesEnd::OnDate(date)),
+                Err(_) => {
+                    err("end_date", "Enter an end date as YYYY-MM-DD");
+                    None
+                }
+            },
+            ("AfterOccurrences", _) => match number(&self.occurrences) {
+                Some(n) if n >= 1 => Some(SeriesEnd::AfterOccurrences(n)),
+                _ => {
+                    err("occurrences", "Enter a number of occurrences of at least 1");
+                    None
+                }
+            },
+            _ => {
+                err("end_kind", "Choose when the series ends");
+                None
+            }
+        };
+        let schedule = match (start, frequency, duration, end) {
+            (Some(start), Some(frequency), Some(duration_days), Some(end)) => {
+                let schedule = Schedule { start, frequency, duration_days, end };
+                match schedule.validate() {
+                    Ok(()) => Some(schedule),
+                    Err(message) => {
+                        let field = if message.contains("duration") {
+                            "duration_days"
+                        } else if message.contains("occurrences") {
+                            "occurrences"
+                        } else {
+                            "end_date"
+                        };
+                        err(field, &message);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+
+        let default_decision = match self.default_decision.as_str() {
+            "None" => Some(DefaultDecision::None),
+            "Deny" => Some(DefaultDecision::Deny),
+            "Approve" => Some(DefaultDecision::Approve),
+            "Recommendation" => Some(DefaultDecision::Recommendation),
+            _ => {
+                err("default_decision", "Choose what happens if reviewers don't respond");
+                None
+            }
+        };
+        let block_then_delete_guests = self.guest_denied_action == "BlockThenDelete";
+        if block_then_delete_guests && user_scope != Some(UserScope::Guests) {
+            err("guest_denied_action", "Blocking and deleting denied users is only for reviews of guests only");
+        }
+        let recommendations = self.recommendations.is_some();
+        let lookback_days = number(&self.lookback_days).unwrap_or(0);
+        if recommendations && !(1..=180).contains(&lookback_days) {
+            err("lookback_days", "Enter a look-back of 1 to 180 days");
+        }
+
+        match (errors.is_empty(), scope, user_scope, reviewer_kind, schedule, default_decision) {
+            (true, Some(scope), Some(user_scope), Some(reviewer_kind), Some(schedule), Some(default_decision)) => {
+                Ok(DefinitionDraft {
+                    name,
+                    description_for_reviewers,
+                    description_for_admins: self.description_for_admins.trim().to_owned(),
+                    scope,
+                    resources,
+                    excluded_groups: if scope == ScopeKind::GuestGroups {
+                        lines(&self.excluded_groups)
+                    } else {
+                        Vec::new()
+                    },
+                    role_assignment_types,
+                    resource_scope,
+                    user_scope,
+                    reviewer_kind,
+                    reviewers: if reviewer_kind == ReviewerKind::Selected { reviewers } else { Vec::new() },
+                    fallback_reviewers,
+                    schedule,
+                    auto_apply: self.auto_apply.is_some(),
+                    default_decision,
+                    block_then_delete_guests,
+                    recommendations,
+                    lookback_days: if recommendations { lookback_days } else { 30 },
+                    justification_required: self.justification_required.is_some(),
+                    mail_notifications: self.mail_notifications.is_some(),
+                    reminders: self.reminders.is_some(),
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
+    fn valid() -> ReviewForm {
+        ReviewForm {
+            name: "Quarterly review of Sales".into(),
+            groups: "Sales Team\nsales team\n\n".into(),
+            fallback_reviewers: "dana.whitfield@contoso.example".into(),
+            ..ReviewForm::with_defaults(today())
+        }
+    }
+
+    fn errors(form: ReviewForm) -> Vec<(&'static str, String)> {
+        form.validate(today()).unwrap_err().into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn a_valid_form_gives_a_draft() {
+        let draft = valid().validate(today()).unwrap();
+        assert_eq!(draft.resources, vec!["Sales Team"], "blank lines and repeats are dropped");
+        assert_eq!(draft.scope, ScopeKind::Groups);
+        assert_eq!(draft.schedule.duration_days, 14);
+        assert!(draft.recommendations && draft.mail_notifications && draft.reminders && !draft.auto_apply);
+    }
+
+    #[test]
+    fn every_rule_has_its_message() {
+        let table: Vec<(ReviewForm, &str, &str)> = vec![
+            (ReviewForm { name: " ".into(), ..valid() }, "name", "Enter a name for the review"),
+            (ReviewForm { name: "x".repeat(257), ..valid() }, "name", "at most 256"),
+            (
+                ReviewForm { description_for_reviewers: "x".repeat(257), ..valid() },
+                "description_for_reviewers",
+                "at most 256",
+            ),
+            (ReviewForm { scope: "Everything".into(), ..valid() }, "scope", "Choose what to review"),
+            (ReviewForm { groups: "\n".into(), ..valid() }, "groups", "at least one group"),
+            (ReviewForm { scope: "Applications".into(), ..valid() }, "applications", "at least one application"),
+            (
+                ReviewForm {
+                    scope: "DirectoryRoles".into(),
+                    reviewer_kind: "Selected".into(),
+                    reviewers: "a@b".into(),
+                    ..valid()
+                },
+                "roles",
+                "at least one directory role",
+            ),
+            (
+                ReviewForm { scope: "DirectoryRoles".into(), roles: "Global Administrator".into(), ..valid() },
+                "reviewer_kind",
+                "Roles have no owners",
+            ),
+            (
+                ReviewForm {
+                    scope: "ResourceRoles".into(),
+                    resource_role: "Owner".into(),
+                    resource_scope: "rg-web".into(),
+                    reviewer_kind: "Self".into(),
+                    ..valid()
+                },
+                "resource_scope",
+                "/subscriptions/",
+            ),
+            (
+                ReviewForm { user_scope: "Inactive".into(), inactive_days: "731".into(), ..valid() },
+                "inactive_days",
+                "1 to 730",
+            ),
+            (
+                ReviewForm { user_scope: "Inactive".into(), inactive_days: "soon".into(), ..valid() },
+                "inactive_days",
+                "1 to 730",
+            ),
+            (ReviewForm { reviewer_kind: "Selected".into(), ..valid() }, "reviewers", "at least one reviewer"),
+            (ReviewForm { fallback_reviewers: String::new(), ..valid() }, "fallback_reviewers", "fallback reviewer"),
+            (
+                ReviewForm { reviewer_kind: "Managers".into(), fallback_reviewers: String::new(), ..valid() },
+                "fallback_reviewers",
+                "fallback reviewer",
+            ),
+            (ReviewForm { start_date: "1/12/2026".into(), ..valid() }, "start_date", "YYYY-MM-DD"),
+            (ReviewForm { start_date: "2026-11-27".into(), ..valid() }, "start_date", "today or later"),
+            (ReviewForm { frequency: "Daily".into(), ..valid() }, "frequency", "how often"),
+            (
+                ReviewForm { frequency: "Monthly".into(), duration_days: "28".into(), ..valid() },
+                "duration_days",
+                "Enter a duration of 1 to 27 days for a monthly review",
+            ),
+            (ReviewForm { duration_days: "two weeks".into(), ..valid() }, "duration_days", "number of days"),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "OnDate".into(),
+                    end_date: "2026-11-01".into(),
+                    ..valid()
+                },
+                "end_date",
+                "on or after the start",
+            ),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "AfterOccurrences".into(),
+                    occurrences: "0".into(),
+                    ..valid()
+                },
+                "occurrences",
+                "at least 1",
+            ),
+            (
+                ReviewForm { guest_denied_action: "BlockThenDelete".into(), ..valid() },
+                "guest_denied_action",
+                "guests only",
+            ),
+            (ReviewForm { lookback_days: "0".into(), ..valid() }, "lookback_days", "1 to 180"),
+            (ReviewForm { default_decision: "Maybe".into(), ..valid() }, "default_decision", "don't respond"),
+        ];
+        for (form, field, message) in table {
+            let errs = errors(form);
+            assert!(errs.iter().any(|(f, m)| *f == field && m.contains(message)), "{field}: {errs:?}");
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let errs =
+            errors(ReviewForm { name: String::new(), groups: String::new(), duration_days: "x".into(), ..valid() });
+        let fields: Vec<&str> = errs.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, vec!["name", "groups", "duration_days"]);
+    }
+
+    #[test]
+    fn one_time_reviews_ignore_the_end_fields() {
+        let draft = ReviewForm { end_kind: "AfterOccurrences".into(), occurrences: "".into(), ..valid() }
+            .validate(today())
+            .unwrap();
+        assert_eq!(draft.schedule.end, SeriesEnd::Never);
+    }
+}

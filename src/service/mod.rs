@@ -1,4 +1,5 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
 pub mod onboarding;
+pub mod reviews;
 pub mod sessions;

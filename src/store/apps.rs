@@ -201,3 +201,13 @@ pub fn insert_group_assignments(conn: &mut Conn, rows: &[NewAssignment]) -> Quer
         .collect();
     per_backend!(conn, c => diesel::insert_into(app_group_assignments::table).values(rows).execute(c))
 }
+
+/// An application by display name, ignoring case.
+pub fn by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<AppRow>> {
+    applications::table
+        .filter(lower(applications::display_name).eq(name.to_lowercase()))
+        .order(applications::id)
+        .select(AppRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -290,3 +290,13 @@ pub fn insert_member_groups(conn: &mut Conn, pairs: &[(String, String)]) -> Quer
         .collect();
     per_backend!(conn, c => diesel::insert_into(group_member_groups::table).values(rows).execute(c))
 }
+
+/// A group by display name, ignoring case.
+pub fn by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<GroupRow>> {
+    groups::table
+        .filter(lower(groups::display_name).eq(name.to_lowercase()))
+        .order(groups::id)
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod groups;
+pub mod reviews;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

@@ -62,10 +62,11 @@ pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<RoleRow>> {
     role_definitions::table.find(id).select(RoleRow::as_select()).first(conn).optional()
 }
 
-/// A role by display name (roles have unique names in practice).
-pub fn by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<RoleRow>> {
+/// A role of `kind` ("Directory" or "Resource") by display name, ignoring case.
+pub fn by_name(conn: &mut Conn, name: &str, kind: &str) -> QueryResult<Option<RoleRow>> {
     role_definitions::table
-        .filter(role_definitions::display_name.eq(name))
+        .filter(lower(role_definitions::display_name).eq(name.to_lowercase()))
+        .filter(role_definitions::role_kind.eq(kind))
         .select(RoleRow::as_select())
         .first(conn)
         .optional()

@@ -56,3 +56,151 @@ async fn identity_governance_administrators_cannot_onboard() {
     assert_eq!(app.post("/admin/access-reviews/onboard", &[]).await.status, 403);
     assert!(app.get("/admin/access-reviews").await.text(".notice").contains("not enabled"));
 }
+
+fn form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("name", "Quarterly review of Sales Team"),
+        ("description_for_reviewers", "Please confirm who still needs access."),
+        ("scope", "Groups"),
+        ("groups", "Sales Team"),
+        ("role_assignment_types", "Both"),
+        ("user_scope", "All"),
+        ("inactive_days", "90"),
+        ("reviewer_kind", "Owners"),
+        ("fallback_reviewers", personas::ADMIN),
+        ("start_date", "2026-12-01"),
+        ("frequency", "Quarterly"),
+        ("duration_days", "14"),
+        ("end_kind", "Never"),
+        ("default_decision", "None"),
+        ("guest_denied_action", "RemoveAccess"),
+        ("recommendations", "on"),
+        ("lookback_days", "30"),
+        ("mail_notifications", "on"),
+    ];
+    for (k, v) in extra {
+        fields.retain(|(f, _)| f != k);
+        fields.push((k, v));
+    }
+    fields
+}
+
+#[tokio::test]
+async fn the_create_form_starts_with_entras_defaults() {
+    let app = spawn_admin_app().await;
+    let page = app.get("/admin/access-reviews/new").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.attrs("input[name=scope][checked]", "value"), vec!["Groups"]);
+    assert_eq!(page.attrs("input[name=start_date]", "value"), vec!["2026-11-28"]);
+    assert_eq!(page.attrs("input[name=lookback_days]", "value"), vec!["30"]);
+    assert_eq!(page.attrs("input[name=recommendations][checked]", "name").len(), 1);
+    assert_eq!(page.attrs("input[name=auto_apply][checked]", "name").len(), 0);
+    for section in [
+        "1. Basics",
+        "2. What to review",
+        "3. Users to review",
+        "4. Reviewers",
+        "5. Schedule",
+        "6. Upon completion",
+        "7. Advanced",
+    ] {
+        assert!(page.texts("form h2").iter().any(|h| h == section), "{section}");
+    }
+    // Every input has a label.
+    for id in page.attrs("form input:not([type=hidden]), form textarea, form select", "id") {
+        assert_eq!(page.attrs(&format!("label[for='{id}']"), "for").len(), 1, "label for {id}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_forms_come_back_with_every_problem_and_the_values_kept() {
+    let app = spawn_admin_app().await;
+    let fields = form(&[
+        ("name", ""),
+        ("groups", "Sales Team\nNo Such Group"),
+        ("frequency", "Monthly"),
+        ("duration_days", "30"),
+    ]);
+    let page = app.post("/admin/access-reviews/new", &fields).await;
+    assert_eq!(page.status, 400);
+    let summary = page.texts(".error-summary li");
+    assert!(summary.contains(&"Enter a name for the review".to_owned()), "{summary:?}");
+    assert!(summary.contains(&"Enter a duration of 1 to 27 days for a monthly review".to_owned()), "{summary:?}");
+    assert_eq!(page.attrs(".error-summary a", "href")[0], "#name");
+    assert_eq!(page.text("#duration_days-error"), "Error: Enter a duration of 1 to 27 days for a monthly review");
+    assert_eq!(page.text("textarea#groups"), "Sales Team No Such Group", "values are kept");
+    assert_eq!(page.attrs("select#frequency option[selected]", "value"), vec!["Monthly"]);
+    assert!(page.text("title").starts_with("Error:"));
+    assert_eq!(app.count("review_definitions"), 0, "nothing is saved");
+
+    // Names are checked against the directory once the rest is valid.
+    let page = app
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[("groups", "Sales Team\nNo Such Group"), ("fallback_reviewers", "nobody@contoso.example")]),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.text("#groups-error").contains("No group is named “No Such Group”"));
+    assert!(
+        page.text("#fallback_reviewers-error").contains("No user has the user principal name nobody@contoso.example")
+    );
+    let zoom =
+        app.post("/admin/access-reviews/new", &form(&[("scope", "Applications"), ("applications", "Zoom")])).await;
+    assert!(zoom.text("#applications-error").contains("does not require assignment"));
+    assert_eq!(app.count("review_definitions"), 0);
+}
+
+#[tokio::test]
+async fn a_valid_review_is_saved_audited_and_listed() {
+    let app = spawn_admin_app().await;
+    let audit_before = app.count("audit_events");
+    let page = app.post("/admin/access-reviews/new", &form(&[])).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.header("location");
+    assert!(location.starts_with("/admin/access-reviews/"));
+    let show = app.get(&location).await;
+    assert_eq!(
+        show.text(".banner"),
+        "Review “Quarterly review of Sales Team” created. Its first occurrence starts on 2026-12-01."
+    );
+    assert_eq!(show.text("h1"), "Quarterly review of Sales Team");
+    let facts = show.text(".facts");
+    for fact in
+        ["Group members", "All users", "Owners", "2026-12-01", "14 days", "Never", "No change", "On, look-back 30 days"]
+    {
+        assert!(facts.contains(fact), "{fact} in {facts}");
+    }
+    assert!(show.text("ul.plain").contains("Sales Team"));
+    assert!(show.texts(".tag").iter().any(|t| t == "Fallback"));
+    assert_eq!(app.count("review_definitions"), 1);
+    assert_eq!(app.count("audit_events"), audit_before + 1);
+    let list = app.get("/admin/access-reviews").await;
+    let row = list.text("tbody tr");
+    assert!(
+        row.contains("Quarterly review of Sales Team") && row.contains("Quarterly") && row.contains("2026-12-01"),
+        "{row}"
+    );
+}
+
+#[tokio::test]
+async fn a_review_can_start_from_a_resource_page() {
+    let app = spawn_admin_app().await;
+    let group = app.get(&format!("/admin/groups/{}", app.group_id("Project Falcon"))).await;
+    let new = app.get(&group.link("Review access")).await;
+    assert_eq!(new.text("textarea#groups"), "Project Falcon");
+    let role = app.get(&format!("/admin/roles/{}", app.role_id("Global Administrator"))).await;
+    let new = app.get(&role.link("Review access")).await;
+    assert_eq!(new.attrs("input[name=scope][checked]", "value"), vec!["DirectoryRoles"]);
+    assert_eq!(new.text("textarea#roles"), "Global Administrator");
+}
+
+#[tokio::test]
+async fn creating_needs_onboarding_first() {
+    let app = spawn_admin_app().await;
+    app.exec("DELETE FROM settings WHERE key IN ('onboarded_by', 'onboarded_at')");
+    let page = app.get("/admin/access-reviews/new").await;
+    assert_eq!(page.status, 409);
+    assert!(page.text(".lead").contains("not enabled"));
+    assert_eq!(app.post("/admin/access-reviews/new", &form(&[])).await.status, 409);
+}

@@ -1,4 +1,5 @@
-//! Access review pages for admins: onboarding, and the list of review series.
+//! Access review pages for admins: onboarding, the list of review series, creating one,
+//! and a series' page.
 
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
@@ -6,15 +7,50 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::Admin;
+use crate::domain::directory::ObjectId;
+use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
+use crate::domain::recurrence::Frequency;
+use crate::domain::review::{FieldError, ReviewForm, ReviewerKind, ScopeKind};
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
+use crate::store::{self, Keyset};
+use crate::web::admin::directory::Pager;
+use crate::web::format;
 use crate::web::{Chrome, Section, State, flash};
 
 /// Routes under `/admin/access-reviews`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(index))
         .route("/onboard", web::get().to(onboard_page))
-        .route("/onboard", web::post().to(onboard));
+        .route("/onboard", web::post().to(onboard))
+        .route("/new", web::get().to(new_page))
+        .route("/new", web::post().to(create))
+        .route("/{id}", web::get().to(show));
+}
+
+/// A series as the list shows it.
+pub struct DefinitionItem {
+    id: String,
+    name: String,
+    what: &'static str,
+    reviewers: &'static str,
+    frequency: &'static str,
+    status: String,
+    next_start: String,
+}
+
+impl DefinitionItem {
+    fn new(d: &store::reviews::DefinitionRow) -> Self {
+        Self {
+            id: d.id.clone(),
+            name: d.display_name.clone(),
+            what: ScopeKind::parse(&d.scope_kind).map_or("", ScopeKind::label),
+            reviewers: ReviewerKind::parse(&d.reviewer_kind).map_or("", ReviewerKind::label),
+            frequency: Frequency::parse(&d.frequency).map_or("", Frequency::label),
+            status: d.status.clone(),
+            next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -23,15 +59,36 @@ pub struct ReviewsPage {
     chrome: Chrome,
     onboarded: Option<Onboarded>,
     may_onboard: bool,
+    definitions: Vec<DefinitionItem>,
+    pager: Pager,
 }
 
 /// `GET /admin/access-reviews`
-pub async fn index(admin: Admin, state: State, chrome: Chrome) -> Result<ReviewsPage, AppError> {
+pub async fn index(
+    admin: Admin,
+    state: State,
+    chrome: Chrome,
+    params: web::Query<ListParams>,
+) -> Result<ReviewsPage, AppError> {
+    let request = params.into_inner().validate().map_err(AppError::BadRequest)?;
     let now = state.clock.now();
     let user = admin.0.user.id.clone();
-    let (onboarded, may_onboard) =
-        state.db(move |conn| Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?))).await?;
-    Ok(ReviewsPage { chrome: chrome.in_section(Section::Reviews), onboarded, may_onboard })
+    let req = request.clone();
+    let (onboarded, may_onboard, page) = state
+        .db(move |conn| {
+            let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
+            let rows = store::reviews::list(conn, &keyset, PAGE_SIZE)?;
+            let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
+            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, page))
+        })
+        .await?;
+    Ok(ReviewsPage {
+        chrome: chrome.in_section(Section::Reviews),
+        onboarded,
+        may_onboard,
+        pager: Pager { q: String::new(), prev: page.prev.clone(), next: page.next.clone() },
+        definitions: page.items.iter().map(DefinitionItem::new).collect(),
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -70,4 +127,231 @@ pub async fn onboard(admin: Admin, state: State, session: Session) -> Result<Htt
         },
     );
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
+}
+
+/// Field errors as the form template reads them.
+pub struct FormErrors(Vec<FieldError>);
+
+impl FormErrors {
+    /// The message for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+
+    /// All errors, in form order, for the summary.
+    pub fn all(&self) -> &[FieldError] {
+        &self.0
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/new.html")]
+pub struct NewReviewPage {
+    chrome: Chrome,
+    form: ReviewForm,
+    errors: FormErrors,
+    frequencies: Vec<(&'static str, &'static str)>,
+}
+
+impl NewReviewPage {
+    fn new(chrome: Chrome, form: ReviewForm, errors: Vec<FieldError>) -> Self {
+        Self {
+            chrome: chrome.in_section(Section::Reviews),
+            form,
+            errors: FormErrors(errors),
+            frequencies: Frequency::ALL.iter().map(|f| (f.as_str(), f.label())).collect(),
+        }
+    }
+
+    /// Whether a radio or select holds `value`.
+    fn is(&self, current: &str, value: &str) -> bool {
+        current == value
+    }
+}
+
+/// Prefills of the create form, from a group's, app's or role's page.
+#[derive(serde::Deserialize)]
+pub struct Prefill {
+    group: Option<ObjectId>,
+    application: Option<ObjectId>,
+    role: Option<ObjectId>,
+}
+
+async fn require_onboarded(state: &State) -> Result<(), AppError> {
+    if state.db(onboarding::status).await?.is_none() {
+        return Err(AppError::Conflict(
+            "Access reviews are not enabled in this directory. A Global Administrator or User Administrator must onboard first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /admin/access-reviews/new`
+pub async fn new_page(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    prefill: web::Query<Prefill>,
+) -> Result<NewReviewPage, AppError> {
+    require_onboarded(&state).await?;
+    let today = state.clock.now().date();
+    let mut form = ReviewForm::with_defaults(today);
+    let prefill = prefill.into_inner();
+    let found = state
+        .db(move |conn| {
+            Ok(if let Some(id) = prefill.group {
+                store::groups::get(conn, id.as_str())?.map(|g| ("Groups", g.display_name))
+            } else if let Some(id) = prefill.application {
+                store::apps::get(conn, id.as_str())?.map(|a| ("Applications", a.display_name))
+            } else if let Some(id) = prefill.role {
+                store::roles::get(conn, id.as_str())?.map(|r| {
+                    (if r.role_kind == "Directory" { "DirectoryRoles" } else { "ResourceRoles" }, r.display_name)
+                })
+            } else {
+                None
+            })
+        })
+        .await?;
+    if let Some((scope, name)) = found {
+        form.scope = scope.into();
+        match scope {
+            "Groups" => form.groups = name,
+            "Applications" => form.applications = name,
+            "DirectoryRoles" => {
+                form.roles = name;
+                form.reviewer_kind = "Selected".into();
+            }
+            _ => {
+                form.resource_role = name;
+                form.reviewer_kind = "Selected".into();
+            }
+        }
+    }
+    Ok(NewReviewPage::new(chrome, form, Vec::new()))
+}
+
+/// `POST /admin/access-reviews/new`: saves the series when the whole form is valid;
+/// otherwise shows it again with every problem and the values kept.
+pub async fn create(
+    admin: Admin,
+    state: State,
+    chrome: Chrome,
+    session: Session,
+    form: web::Form<ReviewForm>,
+) -> Result<actix_web::Either<HttpResponse, (NewReviewPage, actix_web::http::StatusCode)>, AppError> {
+    require_onboarded(&state).await?;
+    let form = form.into_inner();
+    let now = state.clock.now();
+    let draft = match form.validate(now.date()) {
+        Ok(draft) => draft,
+        Err(errors) => {
+            return Ok(actix_web::Either::Right((
+                NewReviewPage::new(chrome, form, errors),
+                actix_web::http::StatusCode::BAD_REQUEST,
+            )));
+        }
+    };
+    let actor = admin.0.user.clone();
+    let name = draft.name.clone();
+    let first = draft.schedule.occurrence(0).map(|o| format::date(o.start)).unwrap_or_default();
+    let created = state.db(move |conn| crate::service::reviews::create(conn, &draft, &actor, now)).await?;
+    match created {
+        Ok(id) => {
+            flash(&session, &format!("Review “{name}” created. Its first occurrence starts on {first}."));
+            Ok(actix_web::Either::Left(
+                HttpResponse::SeeOther().insert_header(("Location", format!("/admin/access-reviews/{id}"))).finish(),
+            ))
+        }
+        Err(errors) => Ok(actix_web::Either::Right((
+            NewReviewPage::new(chrome, form, errors),
+            actix_web::http::StatusCode::BAD_REQUEST,
+        ))),
+    }
+}
+
+/// A named resource of a series.
+pub struct ResourceItem {
+    kind: String,
+    id: String,
+    name: String,
+    excluded: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/show.html")]
+pub struct DefinitionPage {
+    chrome: Chrome,
+    item: DefinitionItem,
+    d: store::reviews::DefinitionRow,
+    resources: Vec<ResourceItem>,
+    reviewers: Vec<(store::users::UserRef, bool)>,
+    created_by: String,
+    created: String,
+    user_scope: String,
+    end: String,
+    default_decision: &'static str,
+}
+
+/// `GET /admin/access-reviews/{id}`
+pub async fn show(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    id: web::Path<ObjectId>,
+) -> Result<DefinitionPage, AppError> {
+    let id = id.into_inner().into_string();
+    state
+        .db(move |conn| {
+            let d = store::reviews::get(conn, &id)?.ok_or_else(|| {
+                AppError::NotFound(
+                    "There is no access review with this id. Go back to the list of access reviews.".into(),
+                )
+            })?;
+            let mut resources = Vec::new();
+            for (kind, rid, excluded) in store::reviews::resources(conn, &id)? {
+                let name = match kind.as_str() {
+                    "Group" => store::groups::get(conn, &rid)?.map(|g| g.display_name),
+                    "Application" => store::apps::get(conn, &rid)?.map(|a| a.display_name),
+                    _ => store::roles::get(conn, &rid)?.map(|r| r.display_name),
+                }
+                .unwrap_or_else(|| "(deleted)".to_owned());
+                resources.push(ResourceItem { kind, id: rid, name, excluded });
+            }
+            let reviewers = store::reviews::reviewers(conn, &id)?;
+            let created_by = store::users::get(conn, &d.created_by)?.map(|u| u.display_name).unwrap_or_default();
+            let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
+                ("Guests", _) => "Guest users only".to_owned(),
+                ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
+                _ => "All users".to_owned(),
+            };
+            let end = match (d.end_kind.as_str(), d.end_date, d.occurrences) {
+                ("OnDate", Some(date), _) => format!("On {date}"),
+                ("AfterOccurrences", _, Some(n)) => format!("After {n} occurrences"),
+                _ => "Never".to_owned(),
+            };
+            let default_decision = match d.default_decision.as_str() {
+                "Deny" => "Remove access",
+                "Approve" => "Approve access",
+                "Recommendation" => "Take recommendations",
+                _ => "No change",
+            };
+            Ok(DefinitionPage {
+                chrome: chrome.in_section(Section::Reviews),
+                item: DefinitionItem::new(&d),
+                created: format::datetime(d.created_at),
+                d,
+                resources,
+                reviewers,
+                created_by,
+                user_scope,
+                end,
+                default_decision,
+            })
+        })
+        .await
 }

@@ -1,0 +1,120 @@
+//! Review series (definitions), their resources and named reviewers.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::{Conn, Keyset, keyset_page, per_backend};
+use crate::db::MultiBackend;
+use crate::db::schema::{review_definition_resources, review_definition_reviewers, review_definitions, users};
+use crate::store::users::UserRef;
+
+/// A definition as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = review_definitions)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct DefinitionRow {
+    pub id: String,
+    pub display_name: String,
+    pub description_for_reviewers: String,
+    pub description_for_admins: String,
+    pub scope_kind: String,
+    pub role_assignment_types: Option<String>,
+    pub resource_scope: Option<String>,
+    pub user_scope: String,
+    pub inactive_days: Option<i32>,
+    pub reviewer_kind: String,
+    pub start_date: NaiveDate,
+    pub frequency: String,
+    pub duration_days: i32,
+    pub end_kind: String,
+    pub end_date: Option<NaiveDate>,
+    pub occurrences: Option<i32>,
+    pub auto_apply: bool,
+    pub default_decision: String,
+    pub guest_denied_action: String,
+    pub recommendations_enabled: bool,
+    pub lookback_days: i32,
+    pub justification_required: bool,
+    pub mail_notifications: bool,
+    pub reminders: bool,
+    pub status: String,
+    pub next_occurrence: i32,
+    pub next_start_at: Option<NaiveDateTime>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A resource of a definition: (type, id, excluded).
+pub type ResourceLink = (String, String, bool);
+
+/// Saves a definition with its resources and reviewers (the caller holds the transaction).
+pub fn insert(
+    conn: &mut Conn,
+    row: &DefinitionRow,
+    resources: &[ResourceLink],
+    reviewers: &[(String, bool)],
+) -> QueryResult<()> {
+    per_backend!(conn, c => diesel::insert_into(review_definitions::table).values(row).execute(c))?;
+    for (resource_type, resource_id, excluded) in resources {
+        diesel::insert_into(review_definition_resources::table)
+            .values((
+                review_definition_resources::definition_id.eq(&row.id),
+                review_definition_resources::resource_type.eq(resource_type),
+                review_definition_resources::resource_id.eq(resource_id),
+                review_definition_resources::excluded.eq(excluded),
+            ))
+            .execute(conn)?;
+    }
+    for (user_id, fallback) in reviewers {
+        diesel::insert_into(review_definition_reviewers::table)
+            .values((
+                review_definition_reviewers::definition_id.eq(&row.id),
+                review_definition_reviewers::user_id.eq(user_id),
+                review_definition_reviewers::fallback.eq(fallback),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A definition by id (deleted ones included: their history stays).
+pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<DefinitionRow>> {
+    review_definitions::table.find(id).select(DefinitionRow::as_select()).first(conn).optional()
+}
+
+/// The sort name of a definition, to resolve a page cursor.
+pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
+    review_definitions::table.find(id).select(review_definitions::display_name).first(conn).optional()
+}
+
+/// One page of definitions that are not deleted, by name.
+pub fn list(conn: &mut Conn, keyset: &Keyset, limit: usize) -> QueryResult<Vec<DefinitionRow>> {
+    let query = review_definitions::table
+        .filter(review_definitions::status.ne("Deleted"))
+        .select(DefinitionRow::as_select())
+        .into_boxed::<MultiBackend>();
+    keyset_page!(query, keyset, review_definitions::display_name, review_definitions::id, limit).load(conn)
+}
+
+/// A definition's resources.
+pub fn resources(conn: &mut Conn, definition: &str) -> QueryResult<Vec<ResourceLink>> {
+    review_definition_resources::table
+        .filter(review_definition_resources::definition_id.eq(definition))
+        .select((
+            review_definition_resources::resource_type,
+            review_definition_resources::resource_id,
+            review_definition_resources::excluded,
+        ))
+        .load(conn)
+}
+
+/// A definition's named reviewers, with whether each is a fallback.
+pub fn reviewers(conn: &mut Conn, definition: &str) -> QueryResult<Vec<(UserRef, bool)>> {
+    review_definition_reviewers::table
+        .inner_join(users::table)
+        .filter(review_definition_reviewers::definition_id.eq(definition))
+        .order(users::display_name)
+        .select((UserRef::as_select(), review_definition_reviewers::fallback))
+        .load(conn)
+}

@@ -94,6 +94,10 @@ pub struct ServeArgs {
     #[arg(long, env = "ATTEST_SESSION_IDLE_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..=10_080))]
     pub session_idle_minutes: u32,
 
+    /// Seconds between scheduler ticks (starting and completing review instances).
+    #[arg(long, env = "ATTEST_SCHEDULER_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub scheduler_seconds: u64,
+
     /// Sign-in attempts allowed per minute from one client address.
     #[arg(long, env = "ATTEST_SIGN_IN_RATE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub sign_in_rate: u32,

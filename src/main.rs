@@ -101,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let auth = AuthSettings::from_args(&args).map_err(anyhow::Error::msg)?;
             let settings = Settings {
                 auth,
+                scheduler_interval: Some(std::time::Duration::from_secs(args.scheduler_seconds)),
                 database: database.clone(),
                 bind: args.bind,
                 demo: args.demo,

@@ -34,6 +34,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Sign-in and sessions.
     pub auth: AuthSettings,
+    /// How often the scheduler ticks; `None` leaves it off (tests drive it themselves).
+    pub scheduler_interval: Option<std::time::Duration>,
 }
 
 /// A built, bound, not yet running portal.
@@ -53,11 +55,9 @@ impl Application {
             let started = std::time::Instant::now();
             let options = DemoOptions { users: settings.demo_users as usize, ..DemoOptions::default() };
             let counts = demo::seed(&mut conn, &demo::generate(options, clock.now()))?;
-            // The demo starts onboarded, by its Global Administrator.
-            if let Some(admin) = store::users::by_upn(&mut conn, demo::personas::ADMIN)? {
-                crate::service::onboarding::onboard(&mut conn, &admin, clock.now())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
+            // The demo starts onboarded, with a few reviews in progress.
+            demo::seed_reviews(&mut conn, clock.now())
+                .map_err(|e| anyhow::anyhow!("seeding demo reviews failed: {e}"))?;
             tracing::info!(
                 users = counts.users,
                 groups = counts.groups,
@@ -84,6 +84,9 @@ impl Application {
             anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
         })?;
         let port = listener.local_addr()?.port();
+        if let Some(interval) = settings.scheduler_interval {
+            crate::scheduler::spawn(pool.clone(), clock.clone(), interval);
+        }
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock,

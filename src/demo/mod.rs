@@ -808,6 +808,64 @@ pub fn seed(conn: &mut DbConnection, d: &DemoDirectory) -> Result<SeedCounts, di
     })
 }
 
+/// Turns access reviews on (as the demo's Global Administrator) and starts a few reviews,
+/// so a visitor finds live reviews at once: a group with guests reviewed by its owner, an
+/// application reviewed by managers, a self-review, and a Global Administrator role review.
+pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), crate::error::AppError> {
+    use crate::domain::review::ReviewForm;
+    let Some(admin) = store::users::by_upn(conn, personas::ADMIN)? else { return Ok(()) };
+    crate::service::onboarding::onboard(conn, &admin, now)?;
+    let today = now.date();
+    let base = || ReviewForm { fallback_reviewers: personas::ADMIN.to_owned(), ..ReviewForm::with_defaults(today) };
+    let forms = [
+        ReviewForm {
+            name: "Project Falcon guests".into(),
+            description_for_reviewers: "Confirm which partner guests still work on Project Falcon.".into(),
+            groups: "Project Falcon".into(),
+            user_scope: "Guests".into(),
+            frequency: "Quarterly".into(),
+            ..base()
+        },
+        ReviewForm {
+            name: "Salesforce access by managers".into(),
+            description_for_reviewers: "Does each of your reports still need Salesforce?".into(),
+            scope: "Applications".into(),
+            applications: "Salesforce".into(),
+            reviewer_kind: "Managers".into(),
+            frequency: "Monthly".into(),
+            ..base()
+        },
+        ReviewForm {
+            name: "VPN Users: confirm your access".into(),
+            description_for_reviewers: "Tell us whether you still need remote VPN access.".into(),
+            groups: "VPN Users".into(),
+            reviewer_kind: "Self".into(),
+            ..base()
+        },
+        ReviewForm {
+            name: "Global Administrators".into(),
+            description_for_reviewers: "Privileged role: keep the list of Global Administrators short.".into(),
+            scope: "DirectoryRoles".into(),
+            roles: "Global Administrator".into(),
+            reviewer_kind: "Selected".into(),
+            reviewers: personas::ADMIN.to_owned(),
+            frequency: "Quarterly".into(),
+            justification_required: Some("on".into()),
+            ..base()
+        },
+    ];
+    for form in forms {
+        let draft = form
+            .validate(today)
+            .map_err(|e| crate::error::AppError::internal(anyhow::anyhow!("demo review: {e:?}")))?;
+        if let Err(errors) = crate::service::reviews::create(conn, &draft, &admin, now)? {
+            return Err(crate::error::AppError::internal(anyhow::anyhow!("demo review: {errors:?}")));
+        }
+    }
+    crate::scheduler::tick(conn, now)?;
+    Ok(())
+}
+
 fn in_batches<T>(
     conn: &mut DbConnection,
     rows: &[T],

@@ -2,5 +2,6 @@
 
 pub mod directory;
 pub mod paging;
+pub mod recommendation;
 pub mod recurrence;
 pub mod review;

@@ -211,3 +211,12 @@ pub fn by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<AppRow>> {
         .first(conn)
         .optional()
 }
+
+/// Every user assigned to `app` directly, with the app role.
+pub fn all_direct_users(conn: &mut Conn, app: &str) -> QueryResult<Vec<(UserRow, String)>> {
+    app_user_assignments::table
+        .inner_join(users::table)
+        .filter(app_user_assignments::app_id.eq(app))
+        .select((UserRow::as_select(), app_user_assignments::app_role))
+        .load(conn)
+}

@@ -197,25 +197,78 @@ pub fn membership_paths(
         let Some(nested) = by_id.get(group.as_str()) else {
             continue;
         };
-        let path = match (&nested.chain[..], root_is_path) {
-            ([_root], false) => match &nested.rule {
-                Some(rule) => AccessPath::DynamicRule(rule.clone()),
-                None => AccessPath::Direct,
-            },
-            (chain, false) => AccessPath::ViaGroups(chain[1..].to_vec()),
-            (chain, true) => AccessPath::ViaGroups(chain.to_vec()),
-        };
-        paths.entry(user).or_default().push(path);
+        paths.entry(user).or_default().push(path_for(nested, root_is_path));
     }
     for list in paths.values_mut() {
-        // Direct first, then the shortest chains: the path a reviewer can act on leads.
-        list.sort_by_key(|p| match p {
-            AccessPath::Direct => 0,
-            AccessPath::DynamicRule(_) => 1,
-            AccessPath::ViaGroups(chain) => 1 + chain.len(),
-        });
+        list.sort_by_key(path_rank);
     }
     Ok(paths)
+}
+
+/// The path by which membership of `nested` gives membership of the closure's root.
+fn path_for(nested: &NestedGroup, root_is_path: bool) -> AccessPath {
+    match (&nested.chain[..], root_is_path) {
+        ([_root], false) => match &nested.rule {
+            Some(rule) => AccessPath::DynamicRule(rule.clone()),
+            None => AccessPath::Direct,
+        },
+        (chain, false) => AccessPath::ViaGroups(chain[1..].to_vec()),
+        (chain, true) => AccessPath::ViaGroups(chain.to_vec()),
+    }
+}
+
+/// Direct first, then the shortest chains: the path a reviewer can act on leads.
+fn path_rank(path: &AccessPath) -> usize {
+    match path {
+        AccessPath::Direct => 0,
+        AccessPath::DynamicRule(_) => 1,
+        AccessPath::ViaGroups(chain) => 1 + chain.len(),
+    }
+}
+
+/// Every user who is a member of the closure's root, with every path (for snapshots; one
+/// query however deep the nesting).
+pub fn all_member_paths(
+    conn: &mut Conn,
+    closure: &[NestedGroup],
+    root_is_path: bool,
+) -> QueryResult<Vec<(UserRow, Vec<AccessPath>)>> {
+    let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
+    let ids: Vec<&str> = by_id.keys().copied().collect();
+    let rows: Vec<(UserRow, String)> = group_member_users::table
+        .inner_join(users::table)
+        .filter(group_member_users::group_id.eq_any(ids))
+        .order(users::id)
+        .select((UserRow::as_select(), group_member_users::group_id))
+        .load(conn)?;
+    let mut out: Vec<(UserRow, Vec<AccessPath>)> = Vec::new();
+    for (user, group) in rows {
+        let Some(nested) = by_id.get(group.as_str()) else { continue };
+        let path = path_for(nested, root_is_path);
+        match out.last_mut() {
+            Some((last, paths)) if last.id == user.id => paths.push(path),
+            _ => out.push((user, vec![path])),
+        }
+    }
+    for (_, paths) in &mut out {
+        paths.sort_by_key(path_rank);
+    }
+    Ok(out)
+}
+
+/// Microsoft 365 groups with at least one guest member.
+pub fn m365_with_guests(conn: &mut Conn) -> QueryResult<Vec<GroupRow>> {
+    groups::table
+        .filter(groups::group_type.eq("Microsoft365"))
+        .filter(diesel::dsl::exists(
+            group_member_users::table
+                .inner_join(users::table)
+                .filter(group_member_users::group_id.eq(groups::id))
+                .filter(users::user_type.eq("Guest")),
+        ))
+        .order((groups::display_name, groups::id))
+        .select(GroupRow::as_select())
+        .load(conn)
 }
 
 /// The groups a user belongs to, directly or through nesting: each with the chain from

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod groups;
+pub mod instances;
 pub mod reviews;
 pub mod roles;
 pub mod sessions;
@@ -26,16 +27,19 @@ diesel::define_sql_function! {
 /// A `LIKE` pattern matching text that contains `search` (lower-cased), with the
 /// wildcards in it escaped by `\`.
 pub fn contains_pattern(search: &str) -> String {
-    let mut pattern = String::with_capacity(search.len() + 2);
-    pattern.push('%');
-    for c in search.to_lowercase().chars() {
+    format!("%{}%", escape_like(&search.to_lowercase()))
+}
+
+/// `text` with the `LIKE` wildcards escaped by `\`.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+            out.push('\\');
         }
-        pattern.push(c);
+        out.push(c);
     }
-    pattern.push('%');
-    pattern
+    out
 }
 
 /// The position of a page in a list ordered by (name, id): the cursor row's key.

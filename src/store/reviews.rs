@@ -118,3 +118,56 @@ pub fn reviewers(conn: &mut Conn, definition: &str) -> QueryResult<Vec<(UserRef,
         .select((UserRef::as_select(), review_definition_reviewers::fallback))
         .load(conn)
 }
+
+/// Active series whose next occurrence is due at `now`.
+pub fn due(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<DefinitionRow>> {
+    review_definitions::table
+        .filter(review_definitions::status.eq("Active"))
+        .filter(review_definitions::next_start_at.le(now))
+        .select(DefinitionRow::as_select())
+        .load(conn)
+}
+
+/// Moves a series on to its next occurrence (`None`: no more occurrences).
+pub fn advance(
+    conn: &mut Conn,
+    id: &str,
+    next: i32,
+    next_start: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(review_definitions::table.find(id))
+        .set((
+            review_definitions::next_occurrence.eq(next),
+            review_definitions::next_start_at.eq(next_start),
+            review_definitions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a series completed (no more occurrences, none in progress).
+pub fn set_status(conn: &mut Conn, id: &str, status: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(review_definitions::table.find(id))
+        .set((review_definitions::status.eq(status), review_definitions::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Active series with no next occurrence (candidates for completion).
+pub fn finished_active(conn: &mut Conn) -> QueryResult<Vec<String>> {
+    review_definitions::table
+        .filter(review_definitions::status.eq("Active"))
+        .filter(review_definitions::next_start_at.is_null())
+        .select(review_definitions::id)
+        .load(conn)
+}
+
+/// Writes a series' row without changing it: on SQLite this takes the write lock, so what
+/// the transaction reads next cannot change under it.
+pub fn touch(conn: &mut Conn, id: &str) -> QueryResult<()> {
+    diesel::update(review_definitions::table.find(id))
+        .set(review_definitions::updated_at.eq(review_definitions::updated_at))
+        .execute(conn)?;
+    Ok(())
+}

@@ -150,3 +150,30 @@ pub fn holds_active_directory_role(
         .optional()?;
     Ok(found.is_some())
 }
+
+/// Assignments of `role` in force at `now`, with their users: at `scope` or below it when
+/// given, of the assignment types given ("Active", "Eligible").
+pub fn in_force_with_users(
+    conn: &mut Conn,
+    role: &str,
+    scope: Option<&str>,
+    types: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(AssignmentRow, crate::store::users::UserRow)>> {
+    let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+    let mut query = role_assignments::table
+        .inner_join(users::table)
+        .filter(role_assignments::role_id.eq(role.to_owned()))
+        .filter(role_assignments::assignment_type.eq_any(types))
+        .filter(role_assignments::start_at.le(now))
+        .filter(role_assignments::end_at.is_null().or(role_assignments::end_at.gt(now)))
+        .select((AssignmentRow::as_select(), crate::store::users::UserRow::as_select()))
+        .into_boxed::<MultiBackend>();
+    if let Some(scope) = scope {
+        // The scope itself or anything below it ("/subscriptions/x" covers its groups).
+        let below = format!("{}/%", super::escape_like(scope));
+        query = query
+            .filter(role_assignments::scope.eq(scope.to_owned()).or(role_assignments::scope.like(below).escape('\\')));
+    }
+    query.load(conn)
+}

@@ -17,6 +17,7 @@ async fn demo_is_seeded_once_and_kept_on_restart() {
         demo_users: 200,
         pool_size: 2,
         workers: Some(1),
+        scheduler_interval: None,
         auth: attest::config::AuthSettings::new("http://127.0.0.1"),
     };
     let clock = Arc::new(FixedClock::new(test_now()));

@@ -94,7 +94,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: Pool,
     /// The fixed clock the server reads; tests move it.
-    #[allow(dead_code)]
     pub clock: FixedClock,
     /// Kept so the database lives as long as the server.
     pub db: Arc<TestDb>,
@@ -123,6 +122,7 @@ impl Spawn {
             demo_users: self.demo_users.unwrap_or(500),
             pool_size: 2,
             workers: Some(1),
+            scheduler_interval: None,
         };
         let app = Application::build(&settings, Arc::new(clock.clone())).expect("the app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -213,6 +213,12 @@ impl TestApp {
             clock: self.clock.clone(),
             db: self.db.clone(),
         }
+    }
+
+    /// The server's current time.
+    pub fn clock_now(&self) -> chrono::NaiveDateTime {
+        use attest::clock::Clock;
+        self.clock.now()
     }
 
     /// GETs a path (or a full URL) and reads the whole answer.

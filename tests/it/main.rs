@@ -8,5 +8,6 @@ mod directory;
 mod helpers;
 mod oidc_provider;
 mod reviews;
+mod scheduler;
 mod schema;
 mod web;

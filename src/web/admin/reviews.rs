@@ -295,6 +295,19 @@ pub struct DefinitionPage {
     user_scope: String,
     end: String,
     default_decision: &'static str,
+    instances: Vec<InstanceItem>,
+}
+
+/// An instance as a series' page lists it.
+pub struct InstanceItem {
+    occurrence: i32,
+    resource: String,
+    start: String,
+    end: String,
+    status: String,
+    reviewed: i32,
+    total: i32,
+    recommended_deny: i32,
 }
 
 /// `GET /admin/access-reviews/{id}`
@@ -340,7 +353,21 @@ pub async fn show(
                 "Recommendation" => "Take recommendations",
                 _ => "No change",
             };
+            let instances = store::instances::for_definition(conn, &id, 200)?
+                .into_iter()
+                .map(|i| InstanceItem {
+                    occurrence: i.occurrence + 1,
+                    resource: i.resource_name,
+                    start: format::datetime(i.start_at),
+                    end: format::datetime(i.end_at),
+                    status: i.status,
+                    reviewed: i.total_items - i.not_reviewed,
+                    total: i.total_items,
+                    recommended_deny: i.recommended_deny,
+                })
+                .collect();
             Ok(DefinitionPage {
+                instances,
                 chrome: chrome.in_section(Section::Reviews),
                 item: DefinitionItem::new(&d),
                 created: format::datetime(d.created_at),

@@ -1,0 +1,131 @@
+//! The scheduler: on each tick, starts the instances whose occurrence has come (with the
+//! population, reviewers and recommendations snapshotted), and completes the instances
+//! whose end has come (applying the default decision to items nobody reviewed).
+//!
+//! It is idempotent: a unique key on (series, occurrence, resource) and a lock per series
+//! mean the same tick twice, or two attest processes on one PostgreSQL, never create an
+//! instance twice. Catch-up after downtime: see [`Schedule::due`] — occurrences whose whole
+//! window passed are skipped (and audited as skipped), never started late in a burst.
+
+mod start;
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+
+use crate::clock::SharedClock;
+use crate::db::{DbConnection, Pool};
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+
+pub use start::start_due;
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    /// Instances started.
+    pub started: usize,
+    /// Instances completed.
+    pub completed: usize,
+}
+
+/// Runs one tick: start what is due, complete what has ended.
+pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, AppError> {
+    let started = start_due(conn, now)?;
+    let completed = complete_ended(conn, now)?;
+    Ok(TickReport { started, completed })
+}
+
+/// Takes the series' lock for the rest of the transaction: on PostgreSQL an advisory
+/// lock; on SQLite a write, which takes the database's single write lock before any read.
+fn lock_series(conn: &mut DbConnection, definition: &str) -> Result<(), AppError> {
+    if conn.is_sqlite() {
+        store::reviews::touch(conn, definition)?;
+    } else {
+        // The first 60 bits of the series' UUID make a stable lock key.
+        let hex: String = definition.chars().filter(char::is_ascii_hexdigit).take(15).collect();
+        let key = i64::from_str_radix(&hex, 16).unwrap_or(0);
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))?;
+    }
+    Ok(())
+}
+
+/// Completes every instance whose end has come; returns how many.
+pub fn complete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut done = 0;
+    for instance in store::instances::ending(conn, now)? {
+        let Some(definition) = store::reviews::get(conn, &instance.definition_id)? else { continue };
+        let completed = conn.transaction(|conn| {
+            lock_series(conn, &definition.id)?;
+            // Another process may have completed it meanwhile.
+            if store::instances::ending(conn, now)?.iter().all(|i| i.id != instance.id) {
+                return Ok::<_, AppError>(false);
+            }
+            let reason = "No response by the end of the review: the default decision was applied";
+            let changed = match definition.default_decision.as_str() {
+                "Approve" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Approve", reason, now)?,
+                "Deny" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Deny", reason, now)?,
+                "Recommendation" => {
+                    store::instances::decide_not_reviewed(conn, &instance.id, Some("Approve"), "Approve", reason, now)?
+                        + store::instances::decide_not_reviewed(conn, &instance.id, Some("Deny"), "Deny", reason, now)?
+                }
+                _ => 0,
+            };
+            store::instances::recount(conn, &instance.id)?;
+            store::instances::complete(conn, &instance.id, now)?;
+            store::audit::append(
+                conn,
+                &NewEvent {
+                    at: now,
+                    actor_id: None,
+                    actor_name: "attest scheduler",
+                    action: "ReviewEnded",
+                    target_type: "AccessReviewInstance",
+                    target_id: &instance.id,
+                    details: serde_json::json!({
+                        "definitionId": definition.id,
+                        "resource": instance.resource_name,
+                        "defaultDecision": definition.default_decision,
+                        "defaultDecisionsApplied": changed,
+                        "autoApply": definition.auto_apply,
+                    })
+                    .to_string(),
+                },
+            )?;
+            if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
+                store::reviews::set_status(conn, &definition.id, "Completed", now)?;
+            }
+            Ok(true)
+        })?;
+        done += usize::from(completed);
+    }
+    Ok(done)
+}
+
+/// Runs the scheduler in the background of the server, every `interval`.
+pub fn spawn(pool: Pool, clock: SharedClock, interval: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut timer = actix_web::rt::time::interval(interval);
+        loop {
+            timer.tick().await;
+            let pool = pool.clone();
+            let now = clock.now();
+            let result = actix_web::web::block(move || -> Result<TickReport, AppError> {
+                let mut conn = pool.get()?;
+                tick(&mut conn, now)
+            })
+            .await;
+            match result {
+                Ok(Ok(report)) if report != TickReport::default() => {
+                    tracing::info!(started = report.started, completed = report.completed, "scheduler tick");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::error!(error = %err, "scheduler tick failed"),
+                Err(err) => tracing::error!(error = %err, "scheduler tick could not run"),
+            }
+        }
+    });
+}

@@ -1,0 +1,407 @@
+//! Starting instances: snapshot the population (with access paths), resolve reviewers,
+//! compute recommendations, and write the decision items in batches, all in one
+//! transaction per series.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::Connection;
+
+use super::lock_series;
+use crate::db::DbConnection;
+use crate::domain::directory::{AccessPath, days_since};
+use crate::domain::recommendation::{Recommendation, recommend};
+use crate::domain::recurrence::{Due, Frequency, Occurrence, Schedule, SeriesEnd};
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+use crate::store::instances::{InstanceRow, ItemRow};
+use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
+
+/// A principal's access to one resource, before review.
+struct Access {
+    user: UserRow,
+    path: String,
+    direct: bool,
+    detail: String,
+}
+
+/// A resource an occurrence reviews.
+struct Resource {
+    kind: &'static str,
+    id: String,
+    name: String,
+}
+
+/// The schedule stored on a definition.
+pub fn schedule_of(d: &DefinitionRow) -> Option<Schedule> {
+    let end = match d.end_kind.as_str() {
+        "OnDate" => SeriesEnd::OnDate(d.end_date?),
+        "AfterOccurrences" => SeriesEnd::AfterOccurrences(u32::try_from(d.occurrences?).ok()?),
+        _ => SeriesEnd::Never,
+    };
+    Some(Schedule {
+        start: d.start_date,
+        frequency: Frequency::parse(&d.frequency)?,
+        duration_days: u32::try_from(d.duration_days).ok()?,
+        end,
+    })
+}
+
+/// Starts every occurrence that is due; returns how many instances were created.
+pub fn start_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut created = 0;
+    for due in store::reviews::due(conn, now)? {
+        created += conn.transaction(|conn| {
+            lock_series(conn, &due.id)?;
+            // Read again under the lock: another scheduler may have moved the series on.
+            let Some(d) = store::reviews::get(conn, &due.id)? else { return Ok::<_, AppError>(0) };
+            if d.status != "Active" || d.next_start_at.is_none_or(|at| at > now) {
+                return Ok(0);
+            }
+            let Some(schedule) = schedule_of(&d) else {
+                tracing::error!(definition = %d.id, "a review series has an unreadable schedule");
+                return Ok(0);
+            };
+            let next = u32::try_from(d.next_occurrence).unwrap_or(0);
+            match schedule.due(next, now) {
+                Due::Finished => {
+                    store::reviews::advance(conn, &d.id, d.next_occurrence, None, now)?;
+                    if !store::instances::any_in_progress(conn, &d.id)? {
+                        store::reviews::set_status(conn, &d.id, "Completed", now)?;
+                    }
+                    Ok(0)
+                }
+                Due::NotYet(o) => {
+                    store::reviews::advance(conn, &d.id, to_i32(o.index), Some(o.start), now)?;
+                    Ok(0)
+                }
+                Due::Start { occurrence, skipped } => {
+                    if skipped > 0 {
+                        audit(
+                            conn,
+                            now,
+                            "OccurrencesSkipped",
+                            "AccessReviewDefinition",
+                            &d.id,
+                            serde_json::json!({
+                                "skipped": skipped,
+                                "reason": "attest was not running during their whole window",
+                            }),
+                        )?;
+                    }
+                    let n = start_occurrence(conn, &d, occurrence, now)?;
+                    let following = schedule.occurrence(occurrence.index + 1);
+                    store::reviews::advance(
+                        conn,
+                        &d.id,
+                        to_i32(occurrence.index + 1),
+                        following.map(|o| o.start),
+                        now,
+                    )?;
+                    Ok(n)
+                }
+            }
+        })?;
+    }
+    Ok(created)
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    store::audit::append(
+        conn,
+        &NewEvent {
+            at: now,
+            actor_id: None,
+            actor_name: "attest scheduler",
+            action,
+            target_type,
+            target_id,
+            details: details.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+fn resources(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Resource>, AppError> {
+    let links = store::reviews::resources(conn, &d.id)?;
+    let mut out = Vec::new();
+    if d.scope_kind == "GuestGroups" {
+        let excluded: Vec<&String> = links.iter().filter(|(_, _, ex)| *ex).map(|(_, id, _)| id).collect();
+        for g in store::groups::m365_with_guests(conn)? {
+            if !excluded.contains(&&g.id) {
+                out.push(Resource { kind: "Group", id: g.id, name: g.display_name });
+            }
+        }
+        return Ok(out);
+    }
+    for (kind, id, excluded) in links {
+        if excluded {
+            continue;
+        }
+        // A resource deleted since the series was created is simply not reviewed.
+        let found = match kind.as_str() {
+            "Group" => store::groups::get(conn, &id)?.map(|g| ("Group", g.display_name)),
+            "Application" => store::apps::get(conn, &id)?.map(|a| ("Application", a.display_name)),
+            _ => store::roles::get(conn, &id)?.map(|r| ("Role", r.display_name)),
+        };
+        if let Some((kind, name)) = found {
+            out.push(Resource { kind, id, name });
+        }
+    }
+    Ok(out)
+}
+
+fn population(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    r: &Resource,
+    now: NaiveDateTime,
+) -> Result<Vec<Access>, AppError> {
+    let describe = |paths: &[AccessPath]| -> (String, bool) {
+        let direct = paths.iter().any(AccessPath::is_direct);
+        (paths.iter().map(AccessPath::describe).collect::<Vec<_>>().join("; "), direct)
+    };
+    Ok(match r.kind {
+        "Group" => {
+            let Some(group) = store::groups::get(conn, &r.id)? else { return Ok(Vec::new()) };
+            let closure = store::groups::closure(conn, &group)?;
+            store::groups::all_member_paths(conn, &closure, false)?
+                .into_iter()
+                .map(|(user, paths)| {
+                    let (path, direct) = describe(&paths);
+                    Access { user, path, direct, detail: String::new() }
+                })
+                .collect()
+        }
+        "Application" => {
+            let mut by_user: HashMap<String, (UserRow, Vec<AccessPath>, String)> = HashMap::new();
+            for (user, role) in store::apps::all_direct_users(conn, &r.id)? {
+                by_user.insert(user.id.clone(), (user, vec![AccessPath::Direct], role));
+            }
+            for (group, role) in store::apps::assigned_groups(conn, &r.id, 10_000)? {
+                let closure = store::groups::closure(conn, &group)?;
+                for (user, paths) in store::groups::all_member_paths(conn, &closure, true)? {
+                    let entry = by_user.entry(user.id.clone()).or_insert_with(|| (user, Vec::new(), role.clone()));
+                    entry.1.extend(paths);
+                }
+            }
+            by_user
+                .into_values()
+                .map(|(user, paths, role)| {
+                    let (path, direct) = describe(&paths);
+                    Access { user, path, direct, detail: role }
+                })
+                .collect()
+        }
+        _ => {
+            let types: &[&str] = match d.role_assignment_types.as_deref() {
+                Some("Active") => &["Active"],
+                Some("Eligible") => &["Eligible"],
+                _ => &["Active", "Eligible"],
+            };
+            let mut by_user: HashMap<String, Access> = HashMap::new();
+            for (a, user) in store::roles::in_force_with_users(conn, &r.id, d.resource_scope.as_deref(), types, now)? {
+                let detail = format!("{} at {}", a.assignment_type, a.scope_name);
+                match by_user.get_mut(&user.id) {
+                    // One item per person: several assignments are listed together.
+                    Some(existing) => {
+                        existing.path.push_str("; ");
+                        existing.path.push_str(&detail);
+                    }
+                    None => {
+                        by_user.insert(
+                            user.id.clone(),
+                            Access { user, path: detail, direct: true, detail: a.assignment_type },
+                        );
+                    }
+                }
+            }
+            by_user.into_values().collect()
+        }
+    })
+}
+
+/// Last sign-ins of many users, in chunks that fit the parameter limits.
+fn last_sign_ins(
+    conn: &mut DbConnection,
+    ids: &[String],
+    app: Option<&str>,
+) -> Result<HashMap<String, NaiveDateTime>, AppError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        out.extend(store::sign_ins::last_for_users(conn, chunk, app)?);
+    }
+    Ok(out)
+}
+
+fn start_occurrence(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    o: Occurrence,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let named = store::reviews::reviewers(conn, &d.id)?;
+    let selected: Vec<String> = named.iter().filter(|(_, f)| !f).map(|(u, _)| u.id.clone()).collect();
+    let fallbacks: Vec<String> = named.iter().filter(|(_, f)| *f).map(|(u, _)| u.id.clone()).collect();
+    let mut created = 0;
+    for r in resources(conn, d)? {
+        if store::instances::exists(conn, &d.id, to_i32(o.index), r.kind, &r.id)? {
+            continue;
+        }
+        let mut people = population(conn, d, &r, now)?;
+        // Users to review: everyone, guests, or the inactive (not counting new accounts).
+        let tenant_last = last_sign_ins(conn, &people.iter().map(|a| a.user.id.clone()).collect::<Vec<_>>(), None)?;
+        match (d.user_scope.as_str(), d.inactive_days) {
+            ("Guests", _) => people.retain(|a| a.user.user_type == "Guest"),
+            ("Inactive", Some(days)) => {
+                let cutoff = now - TimeDelta::days(i64::from(days));
+                people.retain(|a| {
+                    a.user.created_at < cutoff && tenant_last.get(&a.user.id).is_none_or(|at| *at < cutoff)
+                });
+            }
+            _ => {}
+        }
+        people.sort_by(|a, b| (&a.user.display_name, &a.user.id).cmp(&(&b.user.display_name, &b.user.id)));
+        let app = (r.kind == "Application").then_some(r.id.as_str());
+        let last = match app {
+            Some(app) => last_sign_ins(conn, &people.iter().map(|a| a.user.id.clone()).collect::<Vec<_>>(), Some(app))?,
+            None => tenant_last,
+        };
+
+        // Reviewers, fixed now. Owners and selected users review the whole instance;
+        // managers and self-reviewers review their own items; fallbacks take the rest.
+        let mut instance_reviewers: Vec<(String, bool)> = Vec::new();
+        match d.reviewer_kind.as_str() {
+            "Owners" => {
+                let owners = match r.kind {
+                    "Application" => store::apps::owners(conn, &r.id, 1_000)?,
+                    _ => store::groups::owners(conn, &r.id, 1_000)?,
+                };
+                if owners.is_empty() {
+                    instance_reviewers.extend(fallbacks.iter().map(|f| (f.clone(), true)));
+                } else {
+                    instance_reviewers.extend(owners.into_iter().map(|u| (u.id, false)));
+                }
+            }
+            "Selected" => instance_reviewers.extend(selected.iter().map(|s| (s.clone(), false))),
+            "Managers" => {
+                let mut managers: Vec<String> = people.iter().filter_map(|a| a.user.manager_id.clone()).collect();
+                managers.sort();
+                managers.dedup();
+                instance_reviewers.extend(managers.into_iter().map(|m| (m, false)));
+                if people.iter().any(|a| a.user.manager_id.is_none()) {
+                    instance_reviewers.extend(
+                        fallbacks
+                            .iter()
+                            .filter(|f| !instance_reviewers.iter().any(|(r, _)| r == *f))
+                            .map(|f| (f.clone(), true))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
+            _ => {}
+        }
+
+        let instance_id = uuid::Uuid::new_v4().to_string();
+        let lookback = u32::try_from(d.lookback_days).unwrap_or(30);
+        let items: Vec<ItemRow> = people
+            .into_iter()
+            .map(|a| {
+                let last_sign_in = last.get(&a.user.id).copied();
+                let (rec, reason) = recommend(d.recommendations_enabled, a.user.enabled, last_sign_in, lookback, now);
+                let reviewer_id = match d.reviewer_kind.as_str() {
+                    "Self" => Some(a.user.id.clone()),
+                    "Managers" => a.user.manager_id.clone(),
+                    _ => None,
+                };
+                ItemRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    instance_id: instance_id.clone(),
+                    principal_id: a.user.id,
+                    principal_name: a.user.display_name,
+                    principal_upn: a.user.upn,
+                    principal_type: a.user.user_type,
+                    access_path: a.path,
+                    access_direct: a.direct,
+                    access_detail: a.detail,
+                    reviewer_id,
+                    last_sign_in,
+                    recommendation: rec.as_str().to_owned(),
+                    recommendation_reason: reason,
+                    decision: "NotReviewed".into(),
+                    justification: String::new(),
+                    reviewed_by: None,
+                    reviewed_at: None,
+                    apply_result: "New".into(),
+                    apply_detail: String::new(),
+                    applied_by: None,
+                    applied_at: None,
+                }
+            })
+            .collect();
+        let total = to_i32(u32::try_from(items.len()).unwrap_or(u32::MAX));
+        let recommended_deny = to_i32(
+            u32::try_from(items.iter().filter(|i| i.recommendation == Recommendation::Deny.as_str()).count())
+                .unwrap_or(u32::MAX),
+        );
+        store::instances::insert(
+            conn,
+            &InstanceRow {
+                id: instance_id.clone(),
+                definition_id: d.id.clone(),
+                occurrence: to_i32(o.index),
+                resource_type: r.kind.to_owned(),
+                resource_id: r.id.clone(),
+                resource_name: r.name.clone(),
+                resource_scope: d.resource_scope.clone(),
+                start_at: o.start,
+                end_at: o.end,
+                status: "InProgress".into(),
+                total_items: total,
+                not_reviewed: total,
+                approved: 0,
+                denied: 0,
+                dont_know: 0,
+                recommended_deny,
+                created_at: now,
+                completed_at: None,
+            },
+        )?;
+        store::instances::insert_reviewers(conn, &instance_id, &instance_reviewers)?;
+        let batch = store::batch_size(conn, 21);
+        for chunk in items.chunks(batch) {
+            store::instances::insert_items(conn, chunk)?;
+        }
+        audit(
+            conn,
+            now,
+            "ReviewInstanceStarted",
+            "AccessReviewInstance",
+            &instance_id,
+            serde_json::json!({
+                "definitionId": d.id,
+                "occurrence": o.index,
+                "resource": r.name,
+                "items": total,
+                "recommendedDeny": recommended_deny,
+                "reviewers": instance_reviewers.len(),
+                "daysLong": days_since(o.start, o.end),
+            }),
+        )?;
+        created += 1;
+    }
+    Ok(created)
+}

@@ -1,0 +1,204 @@
+//! Review instances, their reviewer snapshots and decision items.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Conn, bulk_insert, per_backend};
+use crate::db::schema::{review_decision_items, review_instance_reviewers, review_instances};
+
+/// An instance as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = review_instances)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct InstanceRow {
+    pub id: String,
+    pub definition_id: String,
+    pub occurrence: i32,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub resource_scope: Option<String>,
+    pub start_at: NaiveDateTime,
+    pub end_at: NaiveDateTime,
+    pub status: String,
+    pub total_items: i32,
+    pub not_reviewed: i32,
+    pub approved: i32,
+    pub denied: i32,
+    pub dont_know: i32,
+    pub recommended_deny: i32,
+    pub created_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+/// A decision item as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = review_decision_items)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct ItemRow {
+    pub id: String,
+    pub instance_id: String,
+    pub principal_id: String,
+    pub principal_name: String,
+    pub principal_upn: String,
+    pub principal_type: String,
+    pub access_path: String,
+    pub access_direct: bool,
+    pub access_detail: String,
+    pub reviewer_id: Option<String>,
+    pub last_sign_in: Option<NaiveDateTime>,
+    pub recommendation: String,
+    pub recommendation_reason: String,
+    pub decision: String,
+    pub justification: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub apply_result: String,
+    pub apply_detail: String,
+    pub applied_by: Option<String>,
+    pub applied_at: Option<NaiveDateTime>,
+}
+
+/// Saves an instance.
+pub fn insert(conn: &mut Conn, row: &InstanceRow) -> QueryResult<()> {
+    per_backend!(conn, c => diesel::insert_into(review_instances::table).values(row).execute(c))?;
+    Ok(())
+}
+
+/// Whether the instance of this occurrence and resource exists already.
+pub fn exists(
+    conn: &mut Conn,
+    definition: &str,
+    occurrence: i32,
+    resource_type: &str,
+    resource_id: &str,
+) -> QueryResult<bool> {
+    let found: Option<String> = review_instances::table
+        .filter(review_instances::definition_id.eq(definition))
+        .filter(review_instances::occurrence.eq(occurrence))
+        .filter(review_instances::resource_type.eq(resource_type))
+        .filter(review_instances::resource_id.eq(resource_id))
+        .select(review_instances::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Snapshots the instance's reviewers.
+pub fn insert_reviewers(conn: &mut Conn, instance: &str, reviewers: &[(String, bool)]) -> QueryResult<usize> {
+    let rows: Vec<_> = reviewers
+        .iter()
+        .map(|(user, fallback)| {
+            (
+                review_instance_reviewers::instance_id.eq(instance),
+                review_instance_reviewers::user_id.eq(user),
+                review_instance_reviewers::fallback.eq(fallback),
+            )
+        })
+        .collect();
+    per_backend!(conn, c => diesel::insert_into(review_instance_reviewers::table).values(&rows).execute(c))
+}
+
+/// Saves decision items in one statement (the caller batches).
+pub fn insert_items(conn: &mut Conn, rows: &[ItemRow]) -> QueryResult<usize> {
+    bulk_insert!(conn, review_decision_items::table, rows)
+}
+
+/// The instances of a series, newest occurrence first, then by resource name.
+pub fn for_definition(conn: &mut Conn, definition: &str, limit: i64) -> QueryResult<Vec<InstanceRow>> {
+    review_instances::table
+        .filter(review_instances::definition_id.eq(definition))
+        .order((review_instances::occurrence.desc(), review_instances::resource_name))
+        .limit(limit)
+        .select(InstanceRow::as_select())
+        .load(conn)
+}
+
+/// Instances in progress whose end has come.
+pub fn ending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<InstanceRow>> {
+    review_instances::table
+        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::end_at.le(now))
+        .select(InstanceRow::as_select())
+        .load(conn)
+}
+
+/// Whether a series still has instances in progress.
+pub fn any_in_progress(conn: &mut Conn, definition: &str) -> QueryResult<bool> {
+    let found: Option<String> = review_instances::table
+        .filter(review_instances::definition_id.eq(definition))
+        .filter(review_instances::status.eq("InProgress"))
+        .select(review_instances::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Sets `decision` on the not-reviewed items of an instance (optionally only those with
+/// `recommendation`); returns how many changed.
+pub fn decide_not_reviewed(
+    conn: &mut Conn,
+    instance: &str,
+    recommendation: Option<&str>,
+    decision: &str,
+    justification: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let targets = review_decision_items::table
+        .filter(review_decision_items::instance_id.eq(instance))
+        .filter(review_decision_items::decision.eq("NotReviewed"));
+    let set = (
+        review_decision_items::decision.eq(decision),
+        review_decision_items::justification.eq(justification),
+        review_decision_items::reviewed_at.eq(Some(now)),
+    );
+    match recommendation {
+        Some(r) => diesel::update(targets.filter(review_decision_items::recommendation.eq(r))).set(set).execute(conn),
+        None => diesel::update(targets).set(set).execute(conn),
+    }
+}
+
+/// Recounts an instance's counters from its items (at completion; pages read counters).
+pub fn recount(conn: &mut Conn, instance: &str) -> QueryResult<()> {
+    let rows: Vec<(String, i64)> = review_decision_items::table
+        .filter(review_decision_items::instance_id.eq(instance))
+        .group_by(review_decision_items::decision)
+        .select((review_decision_items::decision, diesel::dsl::count_star()))
+        .load(conn)?;
+    let get = |d: &str| rows.iter().find(|(k, _)| k == d).map_or(0, |(_, n)| i32::try_from(*n).unwrap_or(i32::MAX));
+    diesel::update(review_instances::table.find(instance))
+        .set((
+            review_instances::not_reviewed.eq(get("NotReviewed")),
+            review_instances::approved.eq(get("Approve")),
+            review_instances::denied.eq(get("Deny")),
+            review_instances::dont_know.eq(get("DontKnow")),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks an instance completed.
+pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(review_instances::table.find(instance))
+        .set((review_instances::status.eq("Completed"), review_instances::completed_at.eq(Some(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An instance's snapshotted reviewers: (user id, fallback).
+pub fn reviewers(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, bool)>> {
+    review_instance_reviewers::table
+        .filter(review_instance_reviewers::instance_id.eq(instance))
+        .select((review_instance_reviewers::user_id, review_instance_reviewers::fallback))
+        .load(conn)
+}
+
+/// An instance's items, by principal name (for tests and small pages).
+pub fn items(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<ItemRow>> {
+    review_decision_items::table
+        .filter(review_decision_items::instance_id.eq(instance))
+        .order((review_decision_items::principal_name, review_decision_items::id))
+        .limit(limit)
+        .select(ItemRow::as_select())
+        .load(conn)
+}

@@ -149,3 +149,232 @@ pub fn create(
     })?;
     Ok(Ok(id))
 }
+
+/// The create form filled in from a saved series (for the edit page).
+pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::domain::review::ReviewForm, AppError> {
+    use crate::domain::review::ReviewForm;
+    let mut names: Vec<String> = Vec::new();
+    let mut excluded: Vec<String> = Vec::new();
+    for (kind, id, is_excluded) in store::reviews::resources(conn, &d.id)? {
+        let name = match kind.as_str() {
+            "Group" => store::groups::get(conn, &id)?.map(|g| g.display_name),
+            "Application" => store::apps::get(conn, &id)?.map(|a| a.display_name),
+            _ => store::roles::get(conn, &id)?.map(|r| r.display_name),
+        };
+        if let Some(name) = name {
+            if is_excluded { excluded.push(name) } else { names.push(name) }
+        }
+    }
+    let reviewers = store::reviews::reviewers(conn, &d.id)?;
+    let upns = |fallback: bool| -> String {
+        reviewers.iter().filter(|(_, f)| *f == fallback).map(|(u, _)| u.upn.clone()).collect::<Vec<_>>().join("\n")
+    };
+    let on = |b: bool| b.then(|| "on".to_owned());
+    let joined = names.join("\n");
+    Ok(ReviewForm {
+        name: d.display_name.clone(),
+        description_for_reviewers: d.description_for_reviewers.clone(),
+        description_for_admins: d.description_for_admins.clone(),
+        scope: d.scope_kind.clone(),
+        groups: if d.scope_kind == "Groups" { joined.clone() } else { String::new() },
+        excluded_groups: excluded.join("\n"),
+        applications: if d.scope_kind == "Applications" { joined.clone() } else { String::new() },
+        roles: if d.scope_kind == "DirectoryRoles" { joined.clone() } else { String::new() },
+        role_assignment_types: d.role_assignment_types.clone().unwrap_or_else(|| "Both".into()),
+        resource_role: if d.scope_kind == "ResourceRoles" { joined } else { String::new() },
+        resource_scope: d.resource_scope.clone().unwrap_or_default(),
+        user_scope: d.user_scope.clone(),
+        inactive_days: d.inactive_days.map(|n| n.to_string()).unwrap_or_else(|| "90".into()),
+        reviewer_kind: d.reviewer_kind.clone(),
+        reviewers: upns(false),
+        fallback_reviewers: upns(true),
+        start_date: d.start_date.format("%Y-%m-%d").to_string(),
+        frequency: d.frequency.clone(),
+        duration_days: d.duration_days.to_string(),
+        end_kind: d.end_kind.clone(),
+        end_date: d.end_date.map(|x| x.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        occurrences: d.occurrences.map(|n| n.to_string()).unwrap_or_default(),
+        auto_apply: on(d.auto_apply),
+        default_decision: d.default_decision.clone(),
+        guest_denied_action: d.guest_denied_action.clone(),
+        recommendations: on(d.recommendations_enabled),
+        lookback_days: d.lookback_days.to_string(),
+        justification_required: on(d.justification_required),
+        mail_notifications: on(d.mail_notifications),
+        reminders: on(d.reminders),
+    })
+}
+
+/// Applies an edit: what the series reviews and its schedule's start and rhythm stay as
+/// they are (they are taken from the stored series, whatever was posted); names,
+/// descriptions, reviewers, the end of the series and the settings of later instances
+/// change. Running instances keep their snapshot.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    posted: &crate::domain::review::ReviewForm,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Result<(), Vec<FieldError>>, AppError> {
+    let Some(old) = store::reviews::get(conn, id)? else {
+        return Err(AppError::NotFound("There is no access review with this id.".into()));
+    };
+    if old.status == "Deleted" {
+        return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
+    }
+    let stored = form_of(conn, &old)?;
+    let form = crate::domain::review::ReviewForm {
+        scope: stored.scope,
+        groups: stored.groups,
+        excluded_groups: stored.excluded_groups,
+        applications: stored.applications,
+        roles: stored.roles,
+        role_assignment_types: stored.role_assignment_types,
+        resource_role: stored.resource_role,
+        resource_scope: stored.resource_scope,
+        user_scope: stored.user_scope,
+        inactive_days: stored.inactive_days,
+        reviewer_kind: stored.reviewer_kind,
+        start_date: stored.start_date,
+        frequency: stored.frequency,
+        duration_days: stored.duration_days,
+        guest_denied_action: stored.guest_denied_action,
+        ..posted.clone()
+    };
+    // The start may lie in the past now; it is not being changed.
+    let draft = match form.validate(old.start_date.min(now.date())) {
+        Ok(draft) => draft,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let mut errors = Vec::new();
+    let mut reviewers: Vec<(String, bool)> = Vec::new();
+    for (upns, fallback, field) in
+        [(&draft.reviewers, false, "reviewers"), (&draft.fallback_reviewers, true, "fallback_reviewers")]
+    {
+        for upn in upns {
+            match store::users::by_upn(conn, upn)? {
+                Some(u) if u.enabled => reviewers.push((u.id, fallback)),
+                Some(_) => errors.push(FieldError {
+                    field,
+                    message: format!("{upn} is disabled and could not review: choose someone else"),
+                }),
+                None => {
+                    errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") })
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let (end_kind, end_date, occurrences) = match draft.schedule.end {
+        SeriesEnd::Never => ("Never", None, None),
+        SeriesEnd::OnDate(date) => ("OnDate", Some(date), None),
+        SeriesEnd::AfterOccurrences(n) => ("AfterOccurrences", None, Some(i32::try_from(n).unwrap_or(i32::MAX))),
+    };
+    let next = u32::try_from(old.next_occurrence).unwrap_or(0);
+    let next_start_at =
+        if old.status == "Active" { draft.schedule.occurrence(next).map(|o| o.start) } else { old.next_start_at };
+    let new = DefinitionRow {
+        display_name: draft.name.clone(),
+        description_for_reviewers: draft.description_for_reviewers.clone(),
+        description_for_admins: draft.description_for_admins.clone(),
+        end_kind: end_kind.into(),
+        end_date,
+        occurrences,
+        auto_apply: draft.auto_apply,
+        default_decision: draft.default_decision.as_str().into(),
+        recommendations_enabled: draft.recommendations,
+        lookback_days: i32::try_from(draft.lookback_days).unwrap_or(30),
+        justification_required: draft.justification_required,
+        mail_notifications: draft.mail_notifications,
+        reminders: draft.reminders,
+        next_start_at,
+        updated_at: now,
+        ..old.clone()
+    };
+    let mut changes = serde_json::Map::new();
+    let mut note = |field: &str, a: String, b: String| {
+        if a != b {
+            changes.insert(field.into(), serde_json::json!({ "old": a, "new": b }));
+        }
+    };
+    note("displayName", old.display_name.clone(), new.display_name.clone());
+    note("descriptionForReviewers", old.description_for_reviewers.clone(), new.description_for_reviewers.clone());
+    note("descriptionForAdmins", old.description_for_admins.clone(), new.description_for_admins.clone());
+    note(
+        "end",
+        format!("{} {:?} {:?}", old.end_kind, old.end_date, old.occurrences),
+        format!("{} {:?} {:?}", new.end_kind, new.end_date, new.occurrences),
+    );
+    note("defaultDecision", old.default_decision.clone(), new.default_decision.clone());
+    note("autoApply", old.auto_apply.to_string(), new.auto_apply.to_string());
+    note(
+        "recommendations",
+        format!("{} {}", old.recommendations_enabled, old.lookback_days),
+        format!("{} {}", new.recommendations_enabled, new.lookback_days),
+    );
+    note("justificationRequired", old.justification_required.to_string(), new.justification_required.to_string());
+    note(
+        "notifications",
+        format!("{} {}", old.mail_notifications, old.reminders),
+        format!("{} {}", new.mail_notifications, new.reminders),
+    );
+    let mut before: Vec<String> = store::reviews::reviewers(conn, &old.id)?
+        .into_iter()
+        .map(|(u, f)| format!("{}{}", u.upn, if f { " (fallback)" } else { "" }))
+        .collect();
+    before.sort();
+    let mut after: Vec<String> = draft
+        .reviewers
+        .iter()
+        .map(|u| u.to_lowercase())
+        .chain(draft.fallback_reviewers.iter().map(|u| format!("{} (fallback)", u.to_lowercase())))
+        .collect();
+    after.sort();
+    note("reviewers", before.join(", ").to_lowercase(), after.join(", "));
+    conn.transaction(|conn| {
+        store::reviews::replace(conn, &new, &reviewers)?;
+        store::audit::append(
+            conn,
+            &NewEvent {
+                at: now,
+                actor_id: Some(&actor.id),
+                actor_name: &actor.display_name,
+                action: "UpdateReviewDefinition",
+                target_type: "AccessReviewDefinition",
+                target_id: id,
+                details: serde_json::Value::Object(changes).to_string(),
+            },
+        )
+    })?;
+    Ok(Ok(()))
+}
+
+/// Deletes a series: no occurrence starts any more; instances in progress run to their
+/// end so reviewers' work is not lost; history and audit trail stay.
+pub fn delete(conn: &mut DbConnection, id: &str, actor: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
+    let Some(d) = store::reviews::get(conn, id)? else {
+        return Err(AppError::NotFound("There is no access review with this id.".into()));
+    };
+    if d.status == "Deleted" {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        store::reviews::advance(conn, id, d.next_occurrence, None, now)?;
+        store::reviews::set_status(conn, id, "Deleted", now)?;
+        store::audit::append(
+            conn,
+            &NewEvent {
+                at: now,
+                actor_id: Some(&actor.id),
+                actor_name: &actor.display_name,
+                action: "DeleteReviewDefinition",
+                target_type: "AccessReviewDefinition",
+                target_id: id,
+                details: serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": "Deleted" } }).to_string(),
+            },
+        )
+    })?;
+    Ok(())
+}

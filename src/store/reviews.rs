@@ -171,3 +171,38 @@ pub fn touch(conn: &mut Conn, id: &str) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Saves an edited series and replaces its named reviewers.
+pub fn replace(conn: &mut Conn, row: &DefinitionRow, reviewers: &[(String, bool)]) -> QueryResult<()> {
+    diesel::update(review_definitions::table.find(&row.id))
+        .set((
+            review_definitions::display_name.eq(&row.display_name),
+            review_definitions::description_for_reviewers.eq(&row.description_for_reviewers),
+            review_definitions::description_for_admins.eq(&row.description_for_admins),
+            review_definitions::end_kind.eq(&row.end_kind),
+            review_definitions::end_date.eq(row.end_date),
+            review_definitions::occurrences.eq(row.occurrences),
+            review_definitions::auto_apply.eq(row.auto_apply),
+            review_definitions::default_decision.eq(&row.default_decision),
+            review_definitions::recommendations_enabled.eq(row.recommendations_enabled),
+            review_definitions::lookback_days.eq(row.lookback_days),
+            review_definitions::justification_required.eq(row.justification_required),
+            review_definitions::mail_notifications.eq(row.mail_notifications),
+            review_definitions::reminders.eq(row.reminders),
+            review_definitions::next_start_at.eq(row.next_start_at),
+            review_definitions::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    diesel::delete(review_definition_reviewers::table.filter(review_definition_reviewers::definition_id.eq(&row.id)))
+        .execute(conn)?;
+    for (user_id, fallback) in reviewers {
+        diesel::insert_into(review_definition_reviewers::table)
+            .values((
+                review_definition_reviewers::definition_id.eq(&row.id),
+                review_definition_reviewers::user_id.eq(user_id),
+                review_definition_reviewers::fallback.eq(fallback),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -207,3 +207,78 @@ async fn creating_needs_onboarding_first() {
     assert!(page.text(".lead").contains("not enabled"));
     assert_eq!(app.post("/admin/access-reviews/new", &form(&[])).await.status, 409);
 }
+
+#[tokio::test]
+async fn editing_changes_later_settings_and_is_audited() {
+    let app = spawn_admin_app().await;
+    let path = app.post("/admin/access-reviews/new", &form(&[])).await.header("location");
+    let edit = app.get(&format!("{path}/edit")).await;
+    assert_eq!(edit.status, 200);
+    assert_eq!(edit.attrs("input#name", "value"), vec!["Quarterly review of Sales Team"]);
+    assert_eq!(edit.text("textarea#fallback_reviewers"), personas::ADMIN);
+
+    let bad = app
+        .post(
+            &format!("{path}/edit"),
+            &[
+                ("name", ""),
+                ("fallback_reviewers", personas::ADMIN),
+                ("end_kind", "Never"),
+                ("default_decision", "None"),
+                ("lookback_days", "30"),
+                ("recommendations", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text(".error-summary").contains("Enter a name for the review"));
+
+    let audit = app.count("audit_events");
+    let fields = [
+        ("name", "Sales Team, every quarter"),
+        ("fallback_reviewers", personas::MANAGER),
+        ("end_kind", "AfterOccurrences"),
+        ("occurrences", "4"),
+        ("default_decision", "Deny"),
+        ("lookback_days", "60"),
+        ("recommendations", "on"),
+        // Posted but not editable: ignored.
+        ("scope", "DirectoryRoles"),
+        ("frequency", "Weekly"),
+    ];
+    let saved = app.post(&format!("{path}/edit"), &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text("main"));
+    let show = app.get(&path).await;
+    assert!(show.text(".banner").contains("Changes to “Sales Team, every quarter” saved"));
+    let facts = show.text(".facts");
+    assert!(
+        facts.contains("After 4 occurrences") && facts.contains("Remove access") && facts.contains("look-back 60 days"),
+        "{facts}"
+    );
+    assert!(
+        facts.contains("Group members") && show.texts(".tag").iter().any(|t| t == "Quarterly"),
+        "scope and frequency unchanged"
+    );
+    assert!(show.text("main").contains("priya.raman@contoso.example"));
+    assert_eq!(app.count("audit_events"), audit + 1);
+}
+
+#[tokio::test]
+async fn deleting_stops_the_series_and_keeps_its_history() {
+    let app = spawn_admin_app().await;
+    let list = app.get("/admin/access-reviews").await;
+    let path = list.link("Global Administrators");
+    let confirm = app.get(&format!("{path}/delete")).await;
+    assert_eq!(confirm.text("h1"), "Delete “Global Administrators”?");
+    assert!(confirm.text(".notice").contains("1 review in progress will run to their end"));
+    let done = app.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(done.header("location"), "/admin/access-reviews");
+    let list = app.get("/admin/access-reviews").await;
+    assert!(list.text(".banner").contains("was deleted"));
+    assert!(!list.texts("tbody tr").iter().any(|r| r.contains("Global Administrators")));
+    let show = app.get(&path).await;
+    assert_eq!(show.status, 200, "history stays reachable");
+    assert!(show.texts(".tag").iter().any(|t| t == "Deleted"));
+    assert!(show.text("tbody").contains("InProgress"));
+    assert_eq!(app.get(&format!("{path}/edit")).await.status, 409);
+}

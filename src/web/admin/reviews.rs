@@ -25,7 +25,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/onboard", web::post().to(onboard))
         .route("/new", web::get().to(new_page))
         .route("/new", web::post().to(create))
-        .route("/{id}", web::get().to(show));
+        .route("/{id}", web::get().to(show))
+        .route("/{id}/edit", web::get().to(edit_page))
+        .route("/{id}/edit", web::post().to(edit))
+        .route("/{id}/delete", web::get().to(delete_page))
+        .route("/{id}/delete", web::post().to(delete));
 }
 
 /// A series as the list shows it.
@@ -381,4 +385,142 @@ pub async fn show(
             })
         })
         .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/edit.html")]
+pub struct EditReviewPage {
+    chrome: Chrome,
+    id: String,
+    item: DefinitionItem,
+    form: ReviewForm,
+    errors: FormErrors,
+}
+
+impl EditReviewPage {
+    /// Whether a radio holds `value`.
+    fn is(&self, current: &str, value: &str) -> bool {
+        current == value
+    }
+}
+
+fn definition_not_found() -> AppError {
+    AppError::NotFound("There is no access review with this id. Go back to the list of access reviews.".into())
+}
+
+/// `GET /admin/access-reviews/{id}/edit`
+pub async fn edit_page(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    id: web::Path<ObjectId>,
+) -> Result<EditReviewPage, AppError> {
+    let id = id.into_inner().into_string();
+    let (d, form) = state
+        .db(move |conn| {
+            let d = store::reviews::get(conn, &id)?.ok_or_else(definition_not_found)?;
+            if d.status == "Deleted" {
+                return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
+            }
+            let form = crate::service::reviews::form_of(conn, &d)?;
+            Ok((d, form))
+        })
+        .await?;
+    Ok(EditReviewPage {
+        chrome: chrome.in_section(Section::Reviews),
+        id: d.id.clone(),
+        item: DefinitionItem::new(&d),
+        form,
+        errors: FormErrors(Vec::new()),
+    })
+}
+
+/// `POST /admin/access-reviews/{id}/edit`
+pub async fn edit(
+    admin: Admin,
+    state: State,
+    chrome: Chrome,
+    session: Session,
+    id: web::Path<ObjectId>,
+    form: web::Form<ReviewForm>,
+) -> Result<actix_web::Either<HttpResponse, (EditReviewPage, actix_web::http::StatusCode)>, AppError> {
+    let id = id.into_inner().into_string();
+    let posted = form.into_inner();
+    let now = state.clock.now();
+    let actor = admin.0.user.clone();
+    let (key, posted_copy) = (id.clone(), posted.clone());
+    let (result, d) = state
+        .db(move |conn| {
+            let result = crate::service::reviews::update(conn, &key, &posted_copy, &actor, now)?;
+            let d = store::reviews::get(conn, &key)?.ok_or_else(definition_not_found)?;
+            Ok((result, d))
+        })
+        .await?;
+    match result {
+        Ok(()) => {
+            flash(&session, &format!("Changes to “{}” saved. They apply from the next occurrence.", d.display_name));
+            Ok(actix_web::Either::Left(
+                HttpResponse::SeeOther().insert_header(("Location", format!("/admin/access-reviews/{id}"))).finish(),
+            ))
+        }
+        Err(errors) => Ok(actix_web::Either::Right((
+            EditReviewPage {
+                chrome: chrome.in_section(Section::Reviews),
+                id,
+                item: DefinitionItem::new(&d),
+                form: posted,
+                errors: FormErrors(errors),
+            },
+            actix_web::http::StatusCode::BAD_REQUEST,
+        ))),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/delete.html")]
+pub struct DeleteReviewPage {
+    chrome: Chrome,
+    item: DefinitionItem,
+    in_progress: usize,
+}
+
+/// `GET /admin/access-reviews/{id}/delete`: says exactly what deleting does.
+pub async fn delete_page(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    id: web::Path<ObjectId>,
+) -> Result<DeleteReviewPage, AppError> {
+    let id = id.into_inner().into_string();
+    let (d, in_progress) = state
+        .db(move |conn| {
+            let d = store::reviews::get(conn, &id)?.ok_or_else(definition_not_found)?;
+            let in_progress = store::instances::for_definition(conn, &id, 10_000)?
+                .iter()
+                .filter(|i| i.status == "InProgress")
+                .count();
+            Ok((d, in_progress))
+        })
+        .await?;
+    Ok(DeleteReviewPage { chrome: chrome.in_section(Section::Reviews), item: DefinitionItem::new(&d), in_progress })
+}
+
+/// `POST /admin/access-reviews/{id}/delete`
+pub async fn delete(
+    admin: Admin,
+    state: State,
+    session: Session,
+    id: web::Path<ObjectId>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner().into_string();
+    let now = state.clock.now();
+    let actor = admin.0.user.clone();
+    let name = state
+        .db(move |conn| {
+            crate::service::reviews::delete(conn, &id, &actor, now)?;
+            Ok(store::reviews::get(conn, &id)?.map(|d| d.display_name).unwrap_or_default())
+        })
+        .await?;
+    flash(&session, &format!("“{name}” was deleted. No more occurrences will start; its history stays."));
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
 }

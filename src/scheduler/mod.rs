@@ -76,24 +76,19 @@ pub fn complete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usi
             };
             store::instances::recount(conn, &instance.id)?;
             store::instances::complete(conn, &instance.id, now)?;
-            store::audit::append(
+            audit(
                 conn,
-                &NewEvent {
-                    at: now,
-                    actor_id: None,
-                    actor_name: "attest scheduler",
-                    action: "ReviewEnded",
-                    target_type: "AccessReviewInstance",
-                    target_id: &instance.id,
-                    details: serde_json::json!({
-                        "definitionId": definition.id,
-                        "resource": instance.resource_name,
-                        "defaultDecision": definition.default_decision,
-                        "defaultDecisionsApplied": changed,
-                        "autoApply": definition.auto_apply,
-                    })
-                    .to_string(),
-                },
+                now,
+                "ReviewEnded",
+                "AccessReviewInstance",
+                &instance.id,
+                serde_json::json!({
+                    "definitionId": definition.id,
+                    "resource": instance.resource_name,
+                    "defaultDecision": definition.default_decision,
+                    "defaultDecisionsApplied": changed,
+                    "autoApply": definition.auto_apply,
+                }),
             )?;
             if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
                 store::reviews::set_status(conn, &definition.id, "Completed", now)?;
@@ -103,6 +98,19 @@ pub fn complete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usi
         done += usize::from(completed);
     }
     Ok(done)
+}
+
+/// Appends an audit event caused by the scheduler.
+fn audit(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    store::audit::append(conn, &NewEvent::by_system(now, action, (target_type, target_id), details))?;
+    Ok(())
 }
 
 /// Runs the scheduler in the background of the server, every `interval`.

@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
 
-use super::lock_series;
+use super::{audit, lock_series};
 use crate::db::DbConnection;
 use crate::domain::directory::{AccessPath, days_since};
 use crate::domain::recommendation::{Recommendation, recommend};
 use crate::domain::recurrence::{Due, Frequency, Occurrence, Schedule, SeriesEnd};
 use crate::error::AppError;
 use crate::store;
-use crate::store::audit::NewEvent;
 use crate::store::instances::{InstanceRow, ItemRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
@@ -110,29 +109,6 @@ pub fn start_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, A
 
 fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-fn audit(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    store::audit::append(
-        conn,
-        &NewEvent {
-            at: now,
-            actor_id: None,
-            actor_name: "attest scheduler",
-            action,
-            target_type,
-            target_id,
-            details: details.to_string(),
-        },
-    )?;
-    Ok(())
 }
 
 fn resources(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Resource>, AppError> {

@@ -51,15 +51,13 @@ pub fn onboard(conn: &mut DbConnection, actor: &UserRow, now: NaiveDateTime) -> 
         store::settings::set(conn, ONBOARDED_AT, &now.format("%Y-%m-%d %H:%M UTC").to_string())?;
         store::audit::append(
             conn,
-            &NewEvent {
-                at: now,
-                actor_id: Some(&actor.id),
-                actor_name: &actor.display_name,
-                action: "OnboardDirectory",
-                target_type: "Directory",
-                target_id: "directory",
-                details: serde_json::json!({ "accessReviews": { "old": "NotEnabled", "new": "Enabled" } }).to_string(),
-            },
+            &NewEvent::by_user(
+                actor,
+                now,
+                "OnboardDirectory",
+                ("Directory", "directory"),
+                serde_json::json!({ "accessReviews": { "old": "NotEnabled", "new": "Enabled" } }),
+            ),
         )?;
         Ok(true)
     })

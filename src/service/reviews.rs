@@ -130,21 +130,12 @@ pub fn create(
         "frequency": row.frequency,
         "durationInDays": row.duration_days,
         "startDate": row.start_date.to_string(),
-    })
-    .to_string();
+    });
     conn.transaction(|conn| {
         store::reviews::insert(conn, &row, &resources, &reviewers)?;
         store::audit::append(
             conn,
-            &NewEvent {
-                at: now,
-                actor_id: Some(&actor.id),
-                actor_name: &actor.display_name,
-                action: "CreateReviewDefinition",
-                target_type: "AccessReviewDefinition",
-                target_id: &id,
-                details,
-            },
+            &NewEvent::by_user(actor, now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details),
         )
     })?;
     Ok(Ok(id))
@@ -337,15 +328,13 @@ pub fn update(
         store::reviews::replace(conn, &new, &reviewers)?;
         store::audit::append(
             conn,
-            &NewEvent {
-                at: now,
-                actor_id: Some(&actor.id),
-                actor_name: &actor.display_name,
-                action: "UpdateReviewDefinition",
-                target_type: "AccessReviewDefinition",
-                target_id: id,
-                details: serde_json::Value::Object(changes).to_string(),
-            },
+            &NewEvent::by_user(
+                actor,
+                now,
+                "UpdateReviewDefinition",
+                ("AccessReviewDefinition", id),
+                serde_json::Value::Object(changes),
+            ),
         )
     })?;
     Ok(Ok(()))
@@ -365,15 +354,13 @@ pub fn delete(conn: &mut DbConnection, id: &str, actor: &UserRow, now: NaiveDate
         store::reviews::set_status(conn, id, "Deleted", now)?;
         store::audit::append(
             conn,
-            &NewEvent {
-                at: now,
-                actor_id: Some(&actor.id),
-                actor_name: &actor.display_name,
-                action: "DeleteReviewDefinition",
-                target_type: "AccessReviewDefinition",
-                target_id: id,
-                details: serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": "Deleted" } }).to_string(),
-            },
+            &NewEvent::by_user(
+                actor,
+                now,
+                "DeleteReviewDefinition",
+                ("AccessReviewDefinition", id),
+                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": "Deleted" } }),
+            ),
         )
     })?;
     Ok(())

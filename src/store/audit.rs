@@ -25,6 +25,45 @@ pub struct NewEvent<'a> {
     pub details: String,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event caused by a signed-in person.
+    pub fn by_user(
+        actor: &'a crate::store::users::UserRow,
+        at: NaiveDateTime,
+        action: &'a str,
+        target: (&'a str, &'a str),
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            at,
+            actor_id: Some(&actor.id),
+            actor_name: &actor.display_name,
+            action,
+            target_type: target.0,
+            target_id: target.1,
+            details: details.to_string(),
+        }
+    }
+
+    /// An event caused by attest itself (the scheduler).
+    pub fn by_system(
+        at: NaiveDateTime,
+        action: &'a str,
+        target: (&'a str, &'a str),
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            at,
+            actor_id: None,
+            actor_name: "attest scheduler",
+            action,
+            target_type: target.0,
+            target_id: target.1,
+            details: details.to_string(),
+        }
+    }
+}
+
 /// SHA-256 over a canonical encoding: each field length-prefixed, so no two events encode
 /// alike.
 pub fn event_hash(prev: &str, e: &NewEvent<'_>) -> String {

@@ -66,16 +66,7 @@ pub fn insert(
             ))
             .execute(conn)?;
     }
-    for (user_id, fallback) in reviewers {
-        diesel::insert_into(review_definition_reviewers::table)
-            .values((
-                review_definition_reviewers::definition_id.eq(&row.id),
-                review_definition_reviewers::user_id.eq(user_id),
-                review_definition_reviewers::fallback.eq(fallback),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    insert_reviewers(conn, &row.id, reviewers)
 }
 
 /// A definition by id (deleted ones included: their history stays).
@@ -195,10 +186,14 @@ pub fn replace(conn: &mut Conn, row: &DefinitionRow, reviewers: &[(String, bool)
         .execute(conn)?;
     diesel::delete(review_definition_reviewers::table.filter(review_definition_reviewers::definition_id.eq(&row.id)))
         .execute(conn)?;
+    insert_reviewers(conn, &row.id, reviewers)
+}
+
+fn insert_reviewers(conn: &mut Conn, definition: &str, reviewers: &[(String, bool)]) -> QueryResult<()> {
     for (user_id, fallback) in reviewers {
         diesel::insert_into(review_definition_reviewers::table)
             .values((
-                review_definition_reviewers::definition_id.eq(&row.id),
+                review_definition_reviewers::definition_id.eq(definition),
                 review_definition_reviewers::user_id.eq(user_id),
                 review_definition_reviewers::fallback.eq(fallback),
             ))

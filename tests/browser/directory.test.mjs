@@ -78,3 +78,19 @@ test('roles and applications are reachable from the directory tabs', async () =>
   assert.match(await page.locator('td.paths').first().innerText(), /Direct|Via/);
   await screenshot(page, 'application');
 });
+
+test('an admin sees the demo reviews and the create form explains its errors', async () => {
+  await page.goto(portal.url + '/');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access reviews' }).click();
+  assert.equal(await page.locator('tbody tr').count(), 4);
+  await page.getByRole('link', { name: 'Project Falcon guests' }).click();
+  assert.match(await page.locator('tbody').innerText(), /InProgress/);
+  await screenshot(page, 'review-series');
+  await page.goto(portal.url + '/admin/access-reviews/new');
+  await page.getByRole('button', { name: 'Create review' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /Enter a name for the review/);
+  // The summary links move focus to the field to fix.
+  await page.getByRole('link', { name: 'Enter a name for the review' }).click();
+  assert.match(page.url(), /#name$/);
+  await screenshot(page, 'new-review-errors');
+});

@@ -81,7 +81,7 @@ test('roles and applications are reachable from the directory tabs', async () =>
 
 test('an admin sees the demo reviews and the create form explains its errors', async () => {
   await page.goto(portal.url + '/');
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access reviews' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access reviews', exact: true }).click();
   assert.equal(await page.locator('tbody tr').count(), 4);
   await page.getByRole('link', { name: 'Project Falcon guests' }).click();
   assert.match(await page.locator('tbody').innerText(), /InProgress/);

@@ -202,3 +202,18 @@ pub fn items(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<Ite
         .select(ItemRow::as_select())
         .load(conn)
 }
+
+/// Progress of the instances in progress of each of `definitions`: (series, reviewed, total).
+pub fn progress(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(String, i64, i64)>> {
+    let rows: Vec<(String, Option<i64>, Option<i64>)> = review_instances::table
+        .filter(review_instances::definition_id.eq_any(definitions))
+        .filter(review_instances::status.eq("InProgress"))
+        .group_by(review_instances::definition_id)
+        .select((
+            review_instances::definition_id,
+            diesel::dsl::sum(review_instances::total_items - review_instances::not_reviewed),
+            diesel::dsl::sum(review_instances::total_items),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(d, r, t)| (d, r.unwrap_or(0), t.unwrap_or(0))).collect())
+}

@@ -69,6 +69,11 @@ async fn the_demo_has_reviews_in_progress() {
     assert_eq!(app.count("review_instances"), 4);
     let list = app.get("/admin/access-reviews").await;
     assert_eq!(list.texts("tbody tr").len(), 4);
+    assert!(
+        list.texts("tbody tr td:last-child").iter().all(|p| p.starts_with("0 of ")),
+        "{:?}",
+        list.texts("tbody tr td:last-child")
+    );
     let falcon = app.get(&list.link("Project Falcon guests")).await;
     let row = falcon.text("tbody tr");
     assert!(row.contains("Project Falcon") && row.contains("InProgress") && row.contains("0 of"), "{row}");

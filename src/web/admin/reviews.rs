@@ -41,6 +41,8 @@ pub struct DefinitionItem {
     frequency: &'static str,
     status: String,
     next_start: String,
+    /// "12 of 40 reviewed" over the instances in progress; empty when none runs.
+    progress: String,
 }
 
 impl DefinitionItem {
@@ -53,6 +55,7 @@ impl DefinitionItem {
             frequency: Frequency::parse(&d.frequency).map_or("", Frequency::label),
             status: d.status.clone(),
             next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
+            progress: String::new(),
         }
     }
 }
@@ -83,15 +86,28 @@ pub async fn index(
             let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
             let rows = store::reviews::list(conn, &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
-            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, page))
+            let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
+            let progress = store::instances::progress(conn, &ids)?;
+            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, (page, progress)))
         })
         .await?;
+    let (page, progress) = page;
     Ok(ReviewsPage {
         chrome: chrome.in_section(Section::Reviews),
         onboarded,
         may_onboard,
         pager: Pager { q: String::new(), prev: page.prev.clone(), next: page.next.clone() },
-        definitions: page.items.iter().map(DefinitionItem::new).collect(),
+        definitions: page
+            .items
+            .iter()
+            .map(|d| {
+                let mut item = DefinitionItem::new(d);
+                if let Some((_, reviewed, total)) = progress.iter().find(|(id, _, _)| *id == d.id) {
+                    item.progress = format!("{reviewed} of {total} reviewed");
+                }
+                item
+            })
+            .collect(),
     })
 }
 

@@ -35,13 +35,9 @@ impl<'a> NewEvent<'a> {
         details: serde_json::Value,
     ) -> Self {
         Self {
-            at,
             actor_id: Some(&actor.id),
             actor_name: &actor.display_name,
-            action,
-            target_type: target.0,
-            target_id: target.1,
-            details: details.to_string(),
+            ..Self::by_system(at, action, target, details)
         }
     }
 

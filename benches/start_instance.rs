@@ -48,7 +48,9 @@ fn main() {
         ..ReviewForm::with_defaults(now.date())
     };
     let draft = form.validate(now.date()).unwrap();
-    attest::service::reviews::create(&mut conn, &draft, &admin, now).unwrap().unwrap();
+    attest::service::reviews::create(&mut conn, &draft, &attest::domain::review::ReviewScope::All, &admin, now)
+        .unwrap()
+        .unwrap();
 
     let t = Instant::now();
     let started = attest::scheduler::start_due(&mut conn, now).unwrap();

@@ -17,6 +17,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::domain::review::ReviewScope;
 use crate::error::AppError;
 use crate::store;
 use crate::store::users::UserRow;
@@ -37,6 +38,9 @@ pub struct Identity {
     pub session_id: String,
     /// Holds an admin role now.
     pub is_admin: bool,
+    /// Owns a group or application while the tenant lets owners manage reviews of their
+    /// resources (always false for admins, who manage everything anyway).
+    pub is_owner_manager: bool,
 }
 
 /// Looks up the session of each request (one query for signed-in requests, none for
@@ -75,7 +79,10 @@ pub async fn identify(
                     store::sessions::touch(conn, &sid, now)?;
                 }
                 let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
-                Ok(Some(Identity { user, session_id: sid, is_admin }))
+                let is_owner_manager = !is_admin
+                    && crate::service::onboarding::owners_manage_reviews(conn)?
+                    && store::users::owns_group_or_app(conn, &user.id)?;
+                Ok(Some(Identity { user, session_id: sid, is_admin, is_owner_manager }))
             })
             .await?;
         match found {
@@ -132,6 +139,33 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match req.extensions().get::<Identity>() {
             Some(identity) if identity.is_admin => Ok(Self(identity.clone())),
+            Some(_) => Err(AppError::Forbidden),
+            None => Err(AppError::SignInRequired(return_to(req))),
+        })
+    }
+}
+
+/// Someone who may manage access reviews: a portal admin, or a group or application owner
+/// while the tenant setting "owners can manage reviews of their resources" is on. Which
+/// series they may touch is checked per object against [`ReviewScope`].
+#[derive(Debug, Clone)]
+pub struct ReviewManager {
+    /// The signed-in person.
+    pub identity: Identity,
+    /// What they may manage.
+    pub scope: ReviewScope,
+}
+
+impl FromRequest for ReviewManager {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.extensions().get::<Identity>() {
+            Some(identity) if identity.is_admin => Ok(Self { identity: identity.clone(), scope: ReviewScope::All }),
+            Some(identity) if identity.is_owner_manager => {
+                Ok(Self { identity: identity.clone(), scope: ReviewScope::OwnedBy(identity.user.id.clone()) })
+            }
             Some(_) => Err(AppError::Forbidden),
             None => Err(AppError::SignInRequired(return_to(req))),
         })

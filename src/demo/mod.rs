@@ -858,7 +858,9 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
         let draft = form
             .validate(today)
             .map_err(|e| crate::error::AppError::internal(anyhow::anyhow!("demo review: {e:?}")))?;
-        if let Err(errors) = crate::service::reviews::create(conn, &draft, &admin, now)? {
+        if let Err(errors) =
+            crate::service::reviews::create(conn, &draft, &crate::domain::review::ReviewScope::All, &admin, now)?
+        {
             return Err(crate::error::AppError::internal(anyhow::anyhow!("demo review: {errors:?}")));
         }
     }

@@ -473,6 +473,26 @@ impl ReviewForm {
     }
 }
 
+/// Which review series someone may create and manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewScope {
+    /// Every series (portal admins).
+    All,
+    /// Series of groups and applications this user owns (owners, while the tenant lets
+    /// owners manage reviews of their resources).
+    OwnedBy(String),
+}
+
+impl ReviewScope {
+    /// The owner whose resources bound this scope, if any.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Self::All => None,
+            Self::OwnedBy(user) => Some(user),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

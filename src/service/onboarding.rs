@@ -1,5 +1,6 @@
-//! Onboarding: access reviews stay off until a Global Administrator or User Administrator
-//! turns them on; who did it and when is kept, and audited.
+//! Onboarding and the tenant's access review settings: access reviews stay off until a
+//! Global Administrator or User Administrator turns them on; who did it and when is kept,
+//! and audited, as is every change of a setting.
 
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -16,6 +17,9 @@ pub const ONBOARDING_ROLES: &[&str] = &["Global Administrator", "User Administra
 
 const ONBOARDED_BY: &str = "onboarded_by";
 const ONBOARDED_AT: &str = "onboarded_at";
+/// "Group and application owners can create and manage access reviews of their
+/// resources"; off unless an admin turns it on.
+const OWNERS_MANAGE_REVIEWS: &str = "owners_manage_reviews";
 
 /// Who onboarded the directory, and when.
 #[derive(Debug, Clone)]
@@ -57,6 +61,39 @@ pub fn onboard(conn: &mut DbConnection, actor: &UserRow, now: NaiveDateTime) -> 
                 "OnboardDirectory",
                 ("Directory", "directory"),
                 serde_json::json!({ "accessReviews": { "old": "NotEnabled", "new": "Enabled" } }),
+            ),
+        )?;
+        Ok(true)
+    })
+}
+
+/// Whether owners of groups and applications may create and manage reviews of them.
+pub fn owners_manage_reviews(conn: &mut DbConnection) -> Result<bool, AppError> {
+    Ok(store::settings::get(conn, OWNERS_MANAGE_REVIEWS)?.as_deref() == Some("true"))
+}
+
+/// Changes the owners setting; returns whether it changed. Audited with the old and new
+/// value, in the same transaction.
+pub fn set_owners_manage_reviews(
+    conn: &mut DbConnection,
+    actor: &UserRow,
+    on: bool,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    conn.transaction(|conn| {
+        let old = owners_manage_reviews(conn)?;
+        if old == on {
+            return Ok(false);
+        }
+        store::settings::set(conn, OWNERS_MANAGE_REVIEWS, if on { "true" } else { "false" })?;
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(
+                actor,
+                now,
+                "UpdateAccessReviewSettings",
+                ("Directory", "directory"),
+                serde_json::json!({ "ownersManageReviews": { "old": old, "new": on } }),
             ),
         )?;
         Ok(true)

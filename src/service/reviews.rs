@@ -1,12 +1,14 @@
 //! Creating review series: the draft's names are resolved against the directory, and the
 //! definition, its resources, its reviewers and the audit event are saved together.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::recurrence::SeriesEnd;
-use crate::domain::review::{DefinitionDraft, FieldError, ScopeKind, UserScope};
+use crate::domain::review::{DefinitionDraft, FieldError, ReviewScope, ScopeKind, UserScope};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -18,14 +20,28 @@ use crate::store::users::UserRow;
 pub fn create(
     conn: &mut DbConnection,
     draft: &DefinitionDraft,
+    manager: &ReviewScope,
     actor: &UserRow,
     now: NaiveDateTime,
 ) -> Result<Result<String, Vec<FieldError>>, AppError> {
     let mut errors = Vec::new();
+    let owned = match manager.owner() {
+        Some(owner) => {
+            if !matches!(draft.scope, ScopeKind::Groups | ScopeKind::Applications) {
+                errors.push(FieldError { field: "scope", message: OWNER_SCOPE.into() });
+            }
+            Some(Owned::of(conn, owner)?)
+        }
+        None => None,
+    };
     let mut resources: Vec<ResourceLink> = Vec::new();
     for name in &draft.resources {
         match draft.scope {
             ScopeKind::Groups => match store::groups::by_name(conn, name)? {
+                Some(g) if owned.as_ref().is_some_and(|o| !o.groups.contains(&g.id)) => errors.push(FieldError {
+                    field: "groups",
+                    message: format!("You are not an owner of “{name}”: you can create reviews only of groups you own"),
+                }),
                 Some(g) => resources.push(("Group".into(), g.id, false)),
                 None => errors.push(FieldError { field: "groups", message: format!("No group is named “{name}”: check the name in the Groups list") }),
             },
@@ -33,6 +49,10 @@ pub fn create(
                 Some(a) if !a.assignment_required => errors.push(FieldError {
                     field: "applications",
                     message: format!("“{name}” does not require assignment, so everyone can sign in to it and there are no assignments to review"),
+                }),
+                Some(a) if owned.as_ref().is_some_and(|o| !o.apps.contains(&a.id)) => errors.push(FieldError {
+                    field: "applications",
+                    message: format!("You are not an owner of “{name}”: you can create reviews only of applications you own"),
                 }),
                 Some(a) => resources.push(("Application".into(), a.id, false)),
                 None => errors.push(FieldError { field: "applications", message: format!("No application is named “{name}”: check the name in the Applications list") }),
@@ -141,6 +161,54 @@ pub fn create(
     Ok(Ok(id))
 }
 
+/// What an owner may review, said when they pick anything else.
+const OWNER_SCOPE: &str =
+    "As an owner you can review the members of groups you own or the users assigned to applications you own";
+
+/// The groups and applications an owner owns (an owner has a handful, not thousands).
+pub struct Owned {
+    /// Ids of owned groups.
+    pub groups: HashSet<String>,
+    /// Ids of owned applications.
+    pub apps: HashSet<String>,
+    /// Names of both, by kind then name, for the create form's hint.
+    pub names: Vec<String>,
+}
+
+impl Owned {
+    /// What `user` owns now.
+    pub fn of(conn: &mut DbConnection, user: &str) -> Result<Self, AppError> {
+        let groups = store::groups::owned_by(conn, user, 10_000)?;
+        let apps = store::apps::owned_by(conn, user, 10_000)?;
+        Ok(Self {
+            names: groups
+                .iter()
+                .map(|g| g.display_name.clone())
+                .chain(apps.iter().map(|a| a.display_name.clone()))
+                .collect(),
+            groups: groups.into_iter().map(|g| g.id).collect(),
+            apps: apps.into_iter().map(|a| a.id).collect(),
+        })
+    }
+}
+
+/// The series `id` if `manager` may manage it. A series outside an owner's scope is
+/// reported as missing, so its existence is not revealed.
+pub fn managed(conn: &mut DbConnection, manager: &ReviewScope, id: &str) -> Result<DefinitionRow, AppError> {
+    let found = store::reviews::get(conn, id)?;
+    let allowed = match (&found, manager.owner()) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(_), Some(owner)) => store::reviews::is_owned_only(conn, id, owner)?,
+    };
+    match found {
+        Some(d) if allowed => Ok(d),
+        _ => Err(AppError::NotFound(
+            "There is no access review with this id. Go back to the list of access reviews.".into(),
+        )),
+    }
+}
+
 /// The create form filled in from a saved series (for the edit page).
 pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::domain::review::ReviewForm, AppError> {
     use crate::domain::review::ReviewForm;
@@ -204,12 +272,11 @@ pub fn update(
     conn: &mut DbConnection,
     id: &str,
     posted: &crate::domain::review::ReviewForm,
+    manager: &ReviewScope,
     actor: &UserRow,
     now: NaiveDateTime,
 ) -> Result<Result<(), Vec<FieldError>>, AppError> {
-    let Some(old) = store::reviews::get(conn, id)? else {
-        return Err(AppError::NotFound("There is no access review with this id.".into()));
-    };
+    let old = managed(conn, manager, id)?;
     if old.status == "Deleted" {
         return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
     }
@@ -342,10 +409,14 @@ pub fn update(
 
 /// Deletes a series: no occurrence starts any more; instances in progress run to their
 /// end so reviewers' work is not lost; history and audit trail stay.
-pub fn delete(conn: &mut DbConnection, id: &str, actor: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
-    let Some(d) = store::reviews::get(conn, id)? else {
-        return Err(AppError::NotFound("There is no access review with this id.".into()));
-    };
+pub fn delete(
+    conn: &mut DbConnection,
+    id: &str,
+    manager: &ReviewScope,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let d = managed(conn, manager, id)?;
     if d.status == "Deleted" {
         return Ok(());
     }

@@ -79,13 +79,54 @@ pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
     review_definitions::table.find(id).select(review_definitions::display_name).first(conn).optional()
 }
 
-/// One page of definitions that are not deleted, by name.
-pub fn list(conn: &mut Conn, keyset: &Keyset, limit: usize) -> QueryResult<Vec<DefinitionRow>> {
-    let query = review_definitions::table
+/// One page of definitions that are not deleted, by name; with `owner`, only those of
+/// groups and applications that user owns (see [`owned_only`]).
+pub fn list(conn: &mut Conn, owner: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<DefinitionRow>> {
+    let mut query = review_definitions::table
         .filter(review_definitions::status.ne("Deleted"))
         .select(DefinitionRow::as_select())
         .into_boxed::<MultiBackend>();
+    if let Some(user) = owner {
+        query = query.filter(owned_only(user));
+    }
     keyset_page!(query, keyset, review_definitions::display_name, review_definitions::id, limit).load(conn)
+}
+
+/// Definitions of selected groups or applications that are all owned by `user`: what an
+/// owner may manage. Written as "not among the definitions with a resource they do not
+/// own", an uncorrelated subquery that both backends plan well.
+pub fn owned_only(
+    user: &str,
+) -> Box<dyn BoxableExpression<review_definitions::table, MultiBackend, SqlType = diesel::sql_types::Bool>> {
+    use crate::db::schema::{app_owners, group_owners};
+    use diesel::dsl::not;
+    let r = review_definition_resources::table;
+    let owned_groups =
+        group_owners::table.filter(group_owners::user_id.eq(user.to_owned())).select(group_owners::group_id);
+    let owned_apps = app_owners::table.filter(app_owners::user_id.eq(user.to_owned())).select(app_owners::app_id);
+    let foreign = r
+        .filter(not(review_definition_resources::resource_type
+            .eq("Group")
+            .and(review_definition_resources::resource_id.eq_any(owned_groups))
+            .or(review_definition_resources::resource_type
+                .eq("Application")
+                .and(review_definition_resources::resource_id.eq_any(owned_apps)))))
+        .select(review_definition_resources::definition_id);
+    Box::new(
+        review_definitions::scope_kind.eq_any(["Groups", "Applications"]).and(review_definitions::id.ne_all(foreign)),
+    )
+}
+
+/// Whether `user` owns every resource of definition `id` (see [`owned_only`]).
+pub fn is_owned_only(conn: &mut Conn, id: &str, user: &str) -> QueryResult<bool> {
+    let found: Option<String> = review_definitions::table
+        .into_boxed::<MultiBackend>()
+        .filter(review_definitions::id.eq(id))
+        .filter(owned_only(user))
+        .select(review_definitions::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
 }
 
 /// A definition's resources.

@@ -96,3 +96,13 @@ pub fn by_upn(conn: &mut Conn, upn: &str) -> QueryResult<Option<UserRow>> {
 pub fn refs_by_upn(conn: &mut Conn, upns: &[String]) -> QueryResult<Vec<UserRef>> {
     users::table.filter(users::upn.eq_any(upns)).select(UserRef::as_select()).load(conn)
 }
+
+/// Whether `user` owns at least one group or application.
+pub fn owns_group_or_app(conn: &mut Conn, user: &str) -> QueryResult<bool> {
+    use crate::db::schema::{app_owners, group_owners};
+    let groups = diesel::select(diesel::dsl::exists(group_owners::table.filter(group_owners::user_id.eq(user))));
+    if groups.get_result(conn)? {
+        return Ok(true);
+    }
+    diesel::select(diesel::dsl::exists(app_owners::table.filter(app_owners::user_id.eq(user)))).get_result(conn)
+}

@@ -87,6 +87,8 @@ pub struct ChromeUser {
     pub upn: String,
     /// Sees the admin navigation.
     pub is_admin: bool,
+    /// Manages reviews of what they own.
+    pub is_owner_manager: bool,
 }
 
 /// The page frame's data: what the header and navigation show.
@@ -124,6 +126,11 @@ impl Chrome {
         self.user.as_ref().is_some_and(|u| u.is_admin)
     }
 
+    /// Whether the signed-in person sees the access review administration.
+    pub fn manages_reviews(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin || u.is_owner_manager)
+    }
+
     /// The same frame, for a page in `section`.
     pub fn in_section(mut self, section: Section) -> Self {
         self.section = section;
@@ -157,6 +164,7 @@ impl FromRequest for Chrome {
             display_name: id.user.display_name.clone(),
             upn: id.user.upn.clone(),
             is_admin: id.is_admin,
+            is_owner_manager: id.is_owner_manager,
         });
         std::future::ready(Ok(Chrome {
             directory_name: Arc::from(state.directory_name.as_str()),

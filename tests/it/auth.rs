@@ -106,6 +106,7 @@ async fn every_route_by_role() {
         "/".to_owned(),
         "/admin/access-reviews".to_owned(),
         "/admin/access-reviews/onboard".to_owned(),
+        "/admin/access-reviews/settings".to_owned(),
         "/admin/access-reviews/new".to_owned(),
         "/admin/users".to_owned(),
         format!("/admin/users/{dana}"),

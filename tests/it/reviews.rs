@@ -2,7 +2,7 @@
 
 use attest::demo::personas;
 
-use crate::helpers::spawn_admin_app;
+use crate::helpers::{Spawn, TestApp, spawn_admin_app};
 
 #[tokio::test]
 async fn demo_starts_onboarded() {
@@ -281,4 +281,104 @@ async fn deleting_stops_the_series_and_keeps_its_history() {
     assert!(show.texts(".tag").iter().any(|t| t == "Deleted"));
     assert!(show.text("tbody").contains("InProgress"));
     assert_eq!(app.get(&format!("{path}/edit")).await.status, 409);
+}
+
+#[tokio::test]
+async fn owners_manage_reviews_of_what_they_own_only_when_the_tenant_allows_it() {
+    let admin = spawn_admin_app().await;
+    let owner = TestApp { client: Spawn::client(), ..admin.share() };
+    owner.sign_in("owner").await;
+
+    // Off by default: no navigation entry, and the pages are refused.
+    let settings = admin.get("/admin/access-reviews/settings").await;
+    assert_eq!(settings.attrs("input#owners_manage_reviews[checked]", "id").len(), 0, "off by default");
+    assert!(!owner.get("/").await.texts("nav.main-nav a").contains(&"Access reviews".to_owned()));
+    assert_eq!(owner.get("/admin/access-reviews").await.status, 403);
+    assert_eq!(owner.get("/admin/access-reviews/new").await.status, 403);
+    // Only admins change the setting.
+    assert_eq!(owner.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await.status, 403);
+    assert_eq!(owner.get("/admin/access-reviews").await.status, 403);
+
+    let audit = admin.count("audit_events");
+    let saved = admin.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    assert_eq!((saved.status, saved.header("location").as_str()), (303, "/admin/access-reviews/settings"));
+    let settings = admin.get("/admin/access-reviews/settings").await;
+    assert!(settings.text(".banner").starts_with("Settings saved: group and application owners can now"));
+    assert_eq!(settings.attrs("input#owners_manage_reviews[checked]", "id").len(), 1);
+    assert_eq!(admin.count("audit_events"), audit + 1, "the change is audited");
+    admin.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    assert_eq!(admin.count("audit_events"), audit + 1, "saving the same value changes nothing");
+    let bad = admin.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "maybe")]).await;
+    assert_eq!(bad.status, 400);
+
+    // Omar owns Project Falcon: he sees its review and not the others.
+    let panel = owner.get("/").await;
+    assert!(panel.texts("nav.main-nav a").contains(&"Access reviews".to_owned()));
+    assert!(!panel.texts("nav.main-nav a").contains(&"Directory".to_owned()), "no directory pages for owners");
+    let list = owner.get("/admin/access-reviews").await;
+    assert_eq!(list.status, 200);
+    let names = list.texts("tbody tr td:first-child");
+    assert!(names.contains(&"Project Falcon guests".to_owned()), "{names:?}");
+    for other in ["Global Administrators", "Salesforce access by managers", "VPN Users: confirm your access"] {
+        assert!(!names.contains(&other.to_owned()), "{other} in {names:?}");
+    }
+    assert_eq!(owner.get("/admin/access-reviews/settings").await.status, 403);
+    assert_eq!(owner.get("/admin/users").await.status, 403);
+
+    // Series outside his resources do not exist for him.
+    let ids: Vec<(String, String)> = {
+        use attest::db::schema::review_definitions::dsl::*;
+        use diesel::prelude::*;
+        review_definitions.select((display_name, id)).load(&mut admin.conn()).unwrap()
+    };
+    let id_of = |name: &str| ids.iter().find(|(n, _)| n == name).map(|(_, i)| i.clone()).unwrap();
+    let falcon = id_of("Project Falcon guests");
+    let admins = id_of("Global Administrators");
+    assert_eq!(owner.get(&format!("/admin/access-reviews/{falcon}")).await.status, 200);
+    assert_eq!(owner.get(&format!("/admin/access-reviews/{falcon}/edit")).await.status, 200);
+    for path in ["", "/edit", "/delete"] {
+        assert_eq!(owner.get(&format!("/admin/access-reviews/{admins}{path}")).await.status, 404, "GET {path}");
+    }
+    let delete = owner.post(&format!("/admin/access-reviews/{admins}/delete"), &[]).await;
+    assert_eq!(delete.status, 404);
+    let edit = owner.post(&format!("/admin/access-reviews/{admins}/edit"), &form(&[("name", "Mine now")])).await;
+    assert_eq!(edit.status, 404);
+    assert_eq!(admin.get(&format!("/admin/access-reviews/{admins}")).await.text("h1"), "Global Administrators");
+
+    // He creates reviews of what he owns, and of nothing else.
+    let new = owner.get("/admin/access-reviews/new").await;
+    assert_eq!(new.attrs("input[name=scope]", "value"), vec!["Groups", "Applications"]);
+    assert!(new.text("#scope .hint").contains("Project Falcon"));
+    let before = admin.count("review_definitions");
+    let page = owner.post("/admin/access-reviews/new", &form(&[("groups", "Sales Team")])).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(
+        page.text("#groups-error"),
+        "Error: You are not an owner of “Sales Team”: you can create reviews only of groups you own"
+    );
+    let page = owner
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[
+                ("scope", "DirectoryRoles"),
+                ("roles", "Global Administrator"),
+                ("reviewer_kind", "Selected"),
+                ("reviewers", personas::OWNER),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.text("#scope-error").contains("As an owner you can review the members of groups you own"));
+    assert_eq!(admin.count("review_definitions"), before, "nothing saved");
+    let page = owner
+        .post("/admin/access-reviews/new", &form(&[("name", "Falcon members"), ("groups", "Project Falcon")]))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let list = owner.get("/admin/access-reviews").await;
+    assert!(list.texts("tbody tr td:first-child").contains(&"Falcon members".to_owned()));
+
+    // Turned off again, the owner is back to the panel only.
+    admin.post("/admin/access-reviews/settings", &[]).await;
+    assert_eq!(owner.get("/admin/access-reviews").await.status, 403);
+    assert_eq!(owner.get(&format!("/admin/access-reviews/{falcon}")).await.status, 403);
 }

@@ -6,13 +6,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::auth::Admin;
+use crate::auth::{Admin, ReviewManager};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
 use crate::domain::recurrence::Frequency;
 use crate::domain::review::{FieldError, ReviewForm, ReviewerKind, ScopeKind};
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
+use crate::service::reviews::{Owned, managed};
 use crate::store::{self, Keyset};
 use crate::web::admin::directory::Pager;
 use crate::web::format;
@@ -23,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(index))
         .route("/onboard", web::get().to(onboard_page))
         .route("/onboard", web::post().to(onboard))
+        .route("/settings", web::get().to(settings_page))
+        .route("/settings", web::post().to(save_settings))
         .route("/new", web::get().to(new_page))
         .route("/new", web::post().to(create))
         .route("/{id}", web::get().to(show))
@@ -66,25 +69,28 @@ pub struct ReviewsPage {
     chrome: Chrome,
     onboarded: Option<Onboarded>,
     may_onboard: bool,
+    /// The viewer manages only reviews of what they own.
+    owner_only: bool,
     definitions: Vec<DefinitionItem>,
     pager: Pager,
 }
 
 /// `GET /admin/access-reviews`
 pub async fn index(
-    admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<ReviewsPage, AppError> {
     let request = params.into_inner().validate().map_err(AppError::BadRequest)?;
     let now = state.clock.now();
-    let user = admin.0.user.id.clone();
+    let user = manager.identity.user.id.clone();
+    let owner = manager.scope.owner().map(str::to_owned);
     let req = request.clone();
     let (onboarded, may_onboard, page) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
-            let rows = store::reviews::list(conn, &keyset, PAGE_SIZE)?;
+            let rows = store::reviews::list(conn, owner.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
             let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
             let progress = store::instances::progress(conn, &ids)?;
@@ -96,6 +102,7 @@ pub async fn index(
         chrome: chrome.in_section(Section::Reviews),
         onboarded,
         may_onboard,
+        owner_only: manager.scope.owner().is_some(),
         pager: Pager { q: String::new(), prev: page.prev.clone(), next: page.next.clone() },
         definitions: page
             .items
@@ -176,16 +183,24 @@ pub struct NewReviewPage {
     form: ReviewForm,
     errors: FormErrors,
     frequencies: Vec<(&'static str, &'static str)>,
+    /// For an owner: the names of the groups and applications they own (and may review).
+    owned: Option<Vec<String>>,
 }
 
 impl NewReviewPage {
-    fn new(chrome: Chrome, form: ReviewForm, errors: Vec<FieldError>) -> Self {
+    fn new(chrome: Chrome, form: ReviewForm, errors: Vec<FieldError>, owned: Option<Vec<String>>) -> Self {
         Self {
             chrome: chrome.in_section(Section::Reviews),
             form,
             errors: FormErrors(errors),
             frequencies: Frequency::ALL.iter().map(|f| (f.as_str(), f.label())).collect(),
+            owned,
         }
+    }
+
+    /// Whether the form offers only reviews of owned groups and applications.
+    fn owner_only(&self) -> bool {
+        self.owned.is_some()
     }
 
     /// Whether a radio or select holds `value`.
@@ -213,7 +228,7 @@ async fn require_onboarded(state: &State) -> Result<(), AppError> {
 
 /// `GET /admin/access-reviews/new`
 pub async fn new_page(
-    _admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     prefill: web::Query<Prefill>,
@@ -222,6 +237,7 @@ pub async fn new_page(
     let today = state.clock.now().date();
     let mut form = ReviewForm::with_defaults(today);
     let prefill = prefill.into_inner();
+    let owned = owned_names(&state, &manager).await?;
     let found = state
         .db(move |conn| {
             Ok(if let Some(id) = prefill.group {
@@ -252,13 +268,19 @@ pub async fn new_page(
             }
         }
     }
-    Ok(NewReviewPage::new(chrome, form, Vec::new()))
+    Ok(NewReviewPage::new(chrome, form, Vec::new(), owned))
+}
+
+/// For an owner, the names of what they own; `None` for admins, who may review anything.
+async fn owned_names(state: &State, manager: &ReviewManager) -> Result<Option<Vec<String>>, AppError> {
+    let Some(owner) = manager.scope.owner().map(str::to_owned) else { return Ok(None) };
+    Ok(Some(state.db(move |conn| Ok(Owned::of(conn, &owner)?.names)).await?))
 }
 
 /// `POST /admin/access-reviews/new`: saves the series when the whole form is valid;
 /// otherwise shows it again with every problem and the values kept.
 pub async fn create(
-    admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     session: Session,
@@ -267,19 +289,21 @@ pub async fn create(
     require_onboarded(&state).await?;
     let form = form.into_inner();
     let now = state.clock.now();
+    let owned = owned_names(&state, &manager).await?;
     let draft = match form.validate(now.date()) {
         Ok(draft) => draft,
         Err(errors) => {
             return Ok(actix_web::Either::Right((
-                NewReviewPage::new(chrome, form, errors),
+                NewReviewPage::new(chrome, form, errors, owned),
                 actix_web::http::StatusCode::BAD_REQUEST,
             )));
         }
     };
-    let actor = admin.0.user.clone();
+    let actor = manager.identity.user.clone();
     let name = draft.name.clone();
     let first = draft.schedule.occurrence(0).map(|o| format::date(o.start)).unwrap_or_default();
-    let created = state.db(move |conn| crate::service::reviews::create(conn, &draft, &actor, now)).await?;
+    let scope = manager.scope.clone();
+    let created = state.db(move |conn| crate::service::reviews::create(conn, &draft, &scope, &actor, now)).await?;
     match created {
         Ok(id) => {
             flash(&session, &format!("Review “{name}” created. Its first occurrence starts on {first}."));
@@ -288,7 +312,7 @@ pub async fn create(
             ))
         }
         Err(errors) => Ok(actix_web::Either::Right((
-            NewReviewPage::new(chrome, form, errors),
+            NewReviewPage::new(chrome, form, errors, owned),
             actix_web::http::StatusCode::BAD_REQUEST,
         ))),
     }
@@ -332,7 +356,7 @@ pub struct InstanceItem {
 
 /// `GET /admin/access-reviews/{id}`
 pub async fn show(
-    _admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,
@@ -340,11 +364,7 @@ pub async fn show(
     let id = id.into_inner().into_string();
     state
         .db(move |conn| {
-            let d = store::reviews::get(conn, &id)?.ok_or_else(|| {
-                AppError::NotFound(
-                    "There is no access review with this id. Go back to the list of access reviews.".into(),
-                )
-            })?;
+            let d = managed(conn, &manager.scope, &id)?;
             let mut resources = Vec::new();
             for (kind, rid, excluded) in store::reviews::resources(conn, &id)? {
                 let name = match kind.as_str() {
@@ -420,13 +440,9 @@ impl EditReviewPage {
     }
 }
 
-fn definition_not_found() -> AppError {
-    AppError::NotFound("There is no access review with this id. Go back to the list of access reviews.".into())
-}
-
 /// `GET /admin/access-reviews/{id}/edit`
 pub async fn edit_page(
-    _admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,
@@ -434,7 +450,7 @@ pub async fn edit_page(
     let id = id.into_inner().into_string();
     let (d, form) = state
         .db(move |conn| {
-            let d = store::reviews::get(conn, &id)?.ok_or_else(definition_not_found)?;
+            let d = managed(conn, &manager.scope, &id)?;
             if d.status == "Deleted" {
                 return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
             }
@@ -453,7 +469,7 @@ pub async fn edit_page(
 
 /// `POST /admin/access-reviews/{id}/edit`
 pub async fn edit(
-    admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     session: Session,
@@ -463,12 +479,12 @@ pub async fn edit(
     let id = id.into_inner().into_string();
     let posted = form.into_inner();
     let now = state.clock.now();
-    let actor = admin.0.user.clone();
+    let actor = manager.identity.user.clone();
     let (key, posted_copy) = (id.clone(), posted.clone());
     let (result, d) = state
         .db(move |conn| {
-            let result = crate::service::reviews::update(conn, &key, &posted_copy, &actor, now)?;
-            let d = store::reviews::get(conn, &key)?.ok_or_else(definition_not_found)?;
+            let result = crate::service::reviews::update(conn, &key, &posted_copy, &manager.scope, &actor, now)?;
+            let d = managed(conn, &manager.scope, &key)?;
             Ok((result, d))
         })
         .await?;
@@ -502,7 +518,7 @@ pub struct DeleteReviewPage {
 
 /// `GET /admin/access-reviews/{id}/delete`: says exactly what deleting does.
 pub async fn delete_page(
-    _admin: Admin,
+    manager: ReviewManager,
     state: State,
     chrome: Chrome,
     id: web::Path<ObjectId>,
@@ -510,7 +526,7 @@ pub async fn delete_page(
     let id = id.into_inner().into_string();
     let (d, in_progress) = state
         .db(move |conn| {
-            let d = store::reviews::get(conn, &id)?.ok_or_else(definition_not_found)?;
+            let d = managed(conn, &manager.scope, &id)?;
             let in_progress = store::instances::for_definition(conn, &id, 10_000)?
                 .iter()
                 .filter(|i| i.status == "InProgress")
@@ -523,20 +539,67 @@ pub async fn delete_page(
 
 /// `POST /admin/access-reviews/{id}/delete`
 pub async fn delete(
-    admin: Admin,
+    manager: ReviewManager,
     state: State,
     session: Session,
     id: web::Path<ObjectId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner().into_string();
     let now = state.clock.now();
-    let actor = admin.0.user.clone();
+    let actor = manager.identity.user.clone();
     let name = state
         .db(move |conn| {
-            crate::service::reviews::delete(conn, &id, &actor, now)?;
+            crate::service::reviews::delete(conn, &id, &manager.scope, &actor, now)?;
             Ok(store::reviews::get(conn, &id)?.map(|d| d.display_name).unwrap_or_default())
         })
         .await?;
     flash(&session, &format!("“{name}” was deleted. No more occurrences will start; its history stays."));
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/settings.html")]
+pub struct SettingsPage {
+    chrome: Chrome,
+    owners_manage_reviews: bool,
+}
+
+/// `GET /admin/access-reviews/settings`: the tenant's access review settings.
+pub async fn settings_page(_admin: Admin, state: State, chrome: Chrome) -> Result<SettingsPage, AppError> {
+    let owners_manage_reviews = state.db(onboarding::owners_manage_reviews).await?;
+    Ok(SettingsPage { chrome: chrome.in_section(Section::Reviews), owners_manage_reviews })
+}
+
+/// The settings form; an unchecked box is absent from the post.
+#[derive(serde::Deserialize)]
+pub struct SettingsForm {
+    owners_manage_reviews: Option<String>,
+}
+
+/// `POST /admin/access-reviews/settings`
+pub async fn save_settings(
+    admin: Admin,
+    state: State,
+    session: Session,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    let on = match form.owners_manage_reviews.as_deref() {
+        None => false,
+        Some("on") => true,
+        Some(_) => return Err(AppError::BadRequest("The owners setting is either checked or not.".into())),
+    };
+    let now = state.clock.now();
+    let actor = admin.0.user.clone();
+    let changed = state.db(move |conn| onboarding::set_owners_manage_reviews(conn, &actor, on, now)).await?;
+    flash(
+        &session,
+        match (changed, on) {
+            (false, _) => "Nothing changed.",
+            (true, true) => {
+                "Settings saved: group and application owners can now create and manage access reviews of what they own."
+            }
+            (true, false) => "Settings saved: only administrators can create and manage access reviews.",
+        },
+    );
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish())
 }

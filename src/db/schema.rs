@@ -20,6 +20,7 @@ diesel::table! {
         department -> Nullable<Text>,
         job_title -> Nullable<Text>,
         created_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 
@@ -221,6 +222,7 @@ diesel::table! {
         recommended_deny -> Integer,
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        justification_required -> Bool,
     }
 }
 

@@ -165,6 +165,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             department: dept.map(Into::into),
             job_title: (!title.is_empty()).then(|| title.to_owned()),
             created_at: g.days_ago(400, 1400),
+            last_sign_in_at: None,
         });
         dept_of.push(dept.and_then(|name| names::DEPARTMENTS.iter().position(|(n, _, _)| *n == name)));
     }
@@ -210,6 +211,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             department: dept.map(|i| names::DEPARTMENTS[i].0.to_owned()),
             job_title: title,
             created_at,
+            last_sign_in_at: None,
         });
         dept_of.push(dept);
     }
@@ -269,6 +271,15 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
     build_apps(&mut g, &mut d);
     build_roles(&mut g, &mut d, &departments);
     build_sign_ins(&mut g, &mut d, options.sign_in_days);
+    let mut last: HashMap<&str, NaiveDateTime> = HashMap::new();
+    for s in &d.sign_ins {
+        let at = last.entry(s.user_id.as_str()).or_insert(s.signed_in_at);
+        *at = (*at).max(s.signed_in_at);
+    }
+    let last: HashMap<String, NaiveDateTime> = last.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for user in &mut d.users {
+        user.last_sign_in_at = last.get(&user.id).copied();
+    }
     managers_first(&mut d.users);
     // Inserting in key order appends to the indexes instead of scattering writes over them.
     d.group_member_users.sort_unstable();
@@ -790,7 +801,7 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
 pub fn seed(conn: &mut DbConnection, d: &DemoDirectory) -> Result<SeedCounts, diesel::result::Error> {
     conn.transaction(|conn| {
         let counts = SeedCounts {
-            users: in_batches(conn, &d.users, 10, store::users::insert_batch)?,
+            users: in_batches(conn, &d.users, UserRow::COLUMNS, store::users::insert_batch)?,
             groups: in_batches(conn, &d.groups, 8, store::groups::insert_batch)?,
             memberships: in_batches(conn, &d.group_member_users, 2, store::groups::insert_member_users)?
                 + in_batches(conn, &d.group_member_groups, 2, store::groups::insert_member_groups)?,

@@ -1,5 +1,6 @@
 //! Pure rules: no I/O, no database, no clock calls. Everything here is unit-testable.
 
+pub mod decision;
 pub mod directory;
 pub mod paging;
 pub mod recommendation;

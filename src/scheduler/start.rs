@@ -3,6 +3,7 @@
 //! transaction per series.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
@@ -210,15 +211,15 @@ fn population(
     })
 }
 
-/// Last sign-ins of many users, in chunks that fit the parameter limits.
+/// Last sign-ins of many users to one application, in chunks that fit the parameter limits.
 fn last_sign_ins(
     conn: &mut DbConnection,
     ids: &[String],
-    app: Option<&str>,
+    app: &str,
 ) -> Result<HashMap<String, NaiveDateTime>, AppError> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {
-        out.extend(store::sign_ins::last_for_users(conn, chunk, app)?);
+        out.extend(store::sign_ins::last_for_users(conn, chunk, Some(app))?);
     }
     Ok(out)
 }
@@ -237,25 +238,28 @@ fn start_occurrence(
         if store::instances::exists(conn, &d.id, to_i32(o.index), r.kind, &r.id)? {
             continue;
         }
+        // Phase timings go to the log: starting a big instance is the slowest thing
+        // attest does, and an operator should see where the time went.
+        let began = Instant::now();
         let mut people = population(conn, d, &r, now)?;
+        let population_done = Instant::now();
         // Users to review: everyone, guests, or the inactive (not counting new accounts).
-        let tenant_last = last_sign_ins(conn, &people.iter().map(|a| a.user.id.clone()).collect::<Vec<_>>(), None)?;
         match (d.user_scope.as_str(), d.inactive_days) {
             ("Guests", _) => people.retain(|a| a.user.user_type == "Guest"),
             ("Inactive", Some(days)) => {
                 let cutoff = now - TimeDelta::days(i64::from(days));
-                people.retain(|a| {
-                    a.user.created_at < cutoff && tenant_last.get(&a.user.id).is_none_or(|at| *at < cutoff)
-                });
+                people.retain(|a| a.user.created_at < cutoff && a.user.last_sign_in_at.is_none_or(|at| at < cutoff));
             }
             _ => {}
         }
         people.sort_by(|a, b| (&a.user.display_name, &a.user.id).cmp(&(&b.user.display_name, &b.user.id)));
-        let app = (r.kind == "Application").then_some(r.id.as_str());
-        let last = match app {
-            Some(app) => last_sign_ins(conn, &people.iter().map(|a| a.user.id.clone()).collect::<Vec<_>>(), Some(app))?,
-            None => tenant_last,
+        // Group and role reviews look at sign-ins to the tenant, kept on the user; app
+        // reviews at sign-ins to that app, from the sign-in log.
+        let app_last = match (r.kind == "Application").then_some(r.id.as_str()) {
+            Some(app) => Some(last_sign_ins(conn, &people.iter().map(|a| a.user.id.clone()).collect::<Vec<_>>(), app)?),
+            None => None,
         };
+        let sign_ins_done = Instant::now();
 
         // Reviewers, fixed now. Owners and selected users review the whole instance;
         // managers and self-reviewers review their own items; fallbacks take the rest.
@@ -296,7 +300,10 @@ fn start_occurrence(
         let items: Vec<ItemRow> = people
             .into_iter()
             .map(|a| {
-                let last_sign_in = last.get(&a.user.id).copied();
+                let last_sign_in = match &app_last {
+                    Some(last) => last.get(&a.user.id).copied(),
+                    None => a.user.last_sign_in_at,
+                };
                 let (rec, reason) = recommend(d.recommendations_enabled, a.user.enabled, last_sign_in, lookback, now);
                 let reviewer_id = match d.reviewer_kind.as_str() {
                     "Self" => Some(a.user.id.clone()),
@@ -354,13 +361,22 @@ fn start_occurrence(
                 recommended_deny,
                 created_at: now,
                 completed_at: None,
+                justification_required: d.justification_required,
             },
         )?;
         store::instances::insert_reviewers(conn, &instance_id, &instance_reviewers)?;
-        let batch = store::batch_size(conn, 21);
-        for chunk in items.chunks(batch) {
-            store::instances::insert_items(conn, chunk)?;
-        }
+        let items_built = Instant::now();
+        store::instances::insert_items(conn, &items)?;
+        let written = Instant::now();
+        tracing::info!(
+            instance = %instance_id,
+            items = total,
+            population_ms = (population_done - began).as_millis(),
+            sign_ins_ms = (sign_ins_done - population_done).as_millis(),
+            build_ms = (items_built - sign_ins_done).as_millis(),
+            write_ms = (written - items_built).as_millis(),
+            "review instance started"
+        );
         audit(
             conn,
             now,

@@ -6,7 +6,6 @@ use diesel::Connection;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::store;
-use crate::store::sign_ins::NewSignIn;
 use crate::store::users::UserRow;
 
 /// Why a person who proved who they are still may not sign in.
@@ -41,10 +40,7 @@ pub fn sign_in(
     conn.transaction(|conn| {
         store::sessions::delete_idle(conn, now - idle)?;
         store::sessions::create(conn, &sid, &user.id, now)?;
-        store::sign_ins::insert_batch(
-            conn,
-            &[NewSignIn { user_id: user.id.clone(), app_id: None, signed_in_at: now }],
-        )?;
+        store::sign_ins::record(conn, &user.id, None, now)?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(sid)

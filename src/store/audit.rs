@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::Conn;
+use super::{Conn, per_backend};
 use crate::db::schema::audit_events;
 
 /// The hash before the first event.
@@ -74,20 +74,30 @@ pub fn event_hash(prev: &str, e: &NewEvent<'_>) -> String {
 
 /// Appends an event. Call inside the transaction of the change it records.
 pub fn append(conn: &mut Conn, event: &NewEvent<'_>) -> QueryResult<()> {
+    append_all(conn, std::slice::from_ref(event))
+}
+
+/// Appends events in order, chained, reading the last hash once and inserting in batches
+/// (a bulk decision writes one event per item). Call inside the transaction of the change.
+pub fn append_all(conn: &mut Conn, events: &[NewEvent<'_>]) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     if !conn.is_sqlite() {
         // Two PostgreSQL transactions must not both chain onto the same last event; SQLite
         // has one writer at a time already.
         conn.batch_execute("SELECT pg_advisory_xact_lock(7411953)")?;
     }
-    let prev: String = audit_events::table
+    let mut prev: String = audit_events::table
         .order(audit_events::id.desc())
         .select(audit_events::hash)
         .first(conn)
         .optional()?
         .unwrap_or_else(|| GENESIS.to_owned());
-    let hash = event_hash(&prev, event);
-    diesel::insert_into(audit_events::table)
-        .values((
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let hash = event_hash(&prev, event);
+        rows.push((
             audit_events::at.eq(event.at),
             audit_events::actor_id.eq(event.actor_id),
             audit_events::actor_name.eq(event.actor_name),
@@ -95,10 +105,15 @@ pub fn append(conn: &mut Conn, event: &NewEvent<'_>) -> QueryResult<()> {
             audit_events::target_type.eq(event.target_type),
             audit_events::target_id.eq(event.target_id),
             audit_events::details.eq(&event.details),
-            audit_events::prev_hash.eq(&prev),
-            audit_events::hash.eq(&hash),
-        ))
-        .execute(conn)?;
+            audit_events::prev_hash.eq(prev),
+            audit_events::hash.eq(hash.clone()),
+        ));
+        prev = hash;
+    }
+    // Batches stay under each backend's limit of bound parameters (9 per row).
+    for chunk in rows.chunks(super::batch_size(conn, 9)) {
+        per_backend!(conn, c => diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Conn, bulk_insert, per_backend};
+use super::{Conn, batch_size, bulk_insert, per_backend};
 use crate::db::schema::{review_decision_items, review_instance_reviewers, review_instances};
 
 /// An instance as stored.
@@ -29,6 +29,8 @@ pub struct InstanceRow {
     pub recommended_deny: i32,
     pub created_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// Approving needs a reason (fixed when the instance started).
+    pub justification_required: bool,
 }
 
 /// A decision item as stored.
@@ -57,6 +59,11 @@ pub struct ItemRow {
     pub apply_detail: String,
     pub applied_by: Option<String>,
     pub applied_at: Option<NaiveDateTime>,
+}
+
+impl ItemRow {
+    /// How many values a row binds.
+    pub const COLUMNS: usize = 21;
 }
 
 /// Saves an instance.
@@ -99,9 +106,15 @@ pub fn insert_reviewers(conn: &mut Conn, instance: &str, reviewers: &[(String, b
     per_backend!(conn, c => diesel::insert_into(review_instance_reviewers::table).values(&rows).execute(c))
 }
 
-/// Saves decision items in one statement (the caller batches).
+/// Saves decision items: one `COPY` on PostgreSQL; on SQLite, statements of as many rows
+/// as its limit of bound parameters allows.
 pub fn insert_items(conn: &mut Conn, rows: &[ItemRow]) -> QueryResult<usize> {
-    bulk_insert!(conn, review_decision_items::table, rows)
+    let batch = if conn.is_sqlite() { batch_size(conn, ItemRow::COLUMNS) } else { rows.len().max(1) };
+    let mut written = 0;
+    for chunk in rows.chunks(batch) {
+        written += bulk_insert!(conn, review_decision_items::table, chunk)?;
+    }
+    Ok(written)
 }
 
 /// The instances of a series, newest occurrence first, then by resource name.
@@ -216,4 +229,42 @@ pub fn progress(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(Str
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|(d, r, t)| (d, r.unwrap_or(0), t.unwrap_or(0))).collect())
+}
+
+/// An instance by id.
+pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<InstanceRow>> {
+    review_instances::table.find(id).select(InstanceRow::as_select()).first(conn).optional()
+}
+
+/// Instances by id (any order).
+pub fn by_ids(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<InstanceRow>> {
+    review_instances::table.filter(review_instances::id.eq_any(ids)).select(InstanceRow::as_select()).load(conn)
+}
+
+/// The instances `user` reviews as a whole-instance reviewer: (instance, fallback).
+pub fn reviewing(conn: &mut Conn, user: &str) -> QueryResult<Vec<(String, bool)>> {
+    review_instance_reviewers::table
+        .filter(review_instance_reviewers::user_id.eq(user))
+        .select((review_instance_reviewers::instance_id, review_instance_reviewers::fallback))
+        .load(conn)
+}
+
+/// Whether `user` is a snapshotted reviewer of `instance`, and if so whether a fallback.
+pub fn reviewer_role(conn: &mut Conn, instance: &str, user: &str) -> QueryResult<Option<bool>> {
+    review_instance_reviewers::table
+        .find((instance, user))
+        .select(review_instance_reviewers::fallback)
+        .first(conn)
+        .optional()
+}
+
+/// Whether `instance` has an item assigned to `user` (manager and self reviews).
+pub fn has_assigned(conn: &mut Conn, instance: &str, user: &str) -> QueryResult<bool> {
+    let found: Option<String> = review_decision_items::table
+        .filter(review_decision_items::reviewer_id.eq(user))
+        .filter(review_decision_items::instance_id.eq(instance))
+        .select(review_decision_items::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
 }

@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod decisions;
 pub mod groups;
 pub mod instances;
 pub mod reviews;

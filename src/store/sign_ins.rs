@@ -50,3 +50,15 @@ pub fn last_for_users(
 pub fn insert_batch(conn: &mut Conn, rows: &[NewSignIn]) -> QueryResult<usize> {
     bulk_insert!(conn, sign_ins::table, rows)
 }
+
+/// Records one sign-in and moves the user's last sign-in forward (the caller holds the
+/// transaction).
+pub fn record(conn: &mut Conn, user: &str, app: Option<&str>, at: NaiveDateTime) -> QueryResult<()> {
+    use crate::db::schema::users;
+    insert_batch(conn, &[NewSignIn { user_id: user.to_owned(), app_id: app.map(str::to_owned), signed_in_at: at }])?;
+    diesel::update(users::table.find(user))
+        .filter(users::last_sign_in_at.is_null().or(users::last_sign_in_at.lt(at)))
+        .set(users::last_sign_in_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}

@@ -22,6 +22,14 @@ pub struct UserRow {
     pub department: Option<String>,
     pub job_title: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Last sign-in to the tenant (any application), kept up to date by
+    /// [`crate::store::sign_ins::record`].
+    pub last_sign_in_at: Option<NaiveDateTime>,
+}
+
+impl UserRow {
+    /// How many values a row binds (sizes insert batches).
+    pub const COLUMNS: usize = 11;
 }
 
 /// A user reference for lists: id, name, UPN.

@@ -1,11 +1,11 @@
 //! The access panel (every signed-in user's landing page) and the health check.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use diesel::connection::SimpleConnection;
 
-use super::{Chrome, Section, State};
+use super::{Chrome, Section, State, format, panel};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::store;
@@ -25,27 +25,103 @@ pub struct HomePage {
     chrome: Chrome,
     first_name: String,
     directory: Option<DirectoryCounts>,
+    /// Showing past reviews instead of current ones.
+    past: bool,
+    reviews: Vec<ReviewItem>,
+    /// How many reviews the other tab holds.
+    other_count: usize,
+}
+
+/// One review in the panel's list.
+pub struct ReviewItem {
+    id: String,
+    name: String,
+    resource: String,
+    due: String,
+    /// "Overdue", "Due in 2 days", or the status of a past review.
+    due_note: String,
+    urgent: bool,
+    progress: String,
+    percent: i64,
+    reviewed: i64,
+    total: i64,
+    status: &'static str,
+}
+
+/// The query of the panel: `?view=past` for completed reviews.
+#[derive(serde::Deserialize)]
+pub struct HomeQuery {
+    view: Option<String>,
 }
 
 /// `GET /`
-pub async fn index(state: State, chrome: Chrome, user: CurrentUser) -> Result<HomePage, AppError> {
-    let directory = if user.0.is_admin {
-        Some(
-            state
-                .db(|conn| {
-                    Ok(DirectoryCounts {
-                        users: store::users::count(conn)?,
-                        groups: store::groups::count(conn)?,
-                        apps: store::apps::count(conn)?,
-                    })
-                })
-                .await?,
-        )
-    } else {
-        None
+pub async fn index(
+    state: State,
+    chrome: Chrome,
+    user: CurrentUser,
+    query: web::Query<HomeQuery>,
+) -> Result<HomePage, AppError> {
+    let past = match query.view.as_deref() {
+        None | Some("" | "current") => false,
+        Some("past") => true,
+        Some(_) => return Err(AppError::BadRequest("Choose current or past reviews.".into())),
     };
+    let is_admin = user.0.is_admin;
+    let me = user.0.user.id.clone();
+    let (directory, mine) = state
+        .db(move |conn| {
+            let directory = if is_admin {
+                Some(DirectoryCounts {
+                    users: store::users::count(conn)?,
+                    groups: store::groups::count(conn)?,
+                    apps: store::apps::count(conn)?,
+                })
+            } else {
+                None
+            };
+            Ok((directory, crate::service::panel::my_reviews(conn, &me)?))
+        })
+        .await?;
+    let now = state.clock.now();
+    let (current, done) = panel::split_reviews(mine);
+    let (shown, other_count) = if past { (done, current.len()) } else { (current, done.len()) };
+    let reviews = shown
+        .iter()
+        .map(|r| {
+            let days = (r.instance.end_at - now).num_days();
+            let (due_note, urgent) = match r.instance.status.as_str() {
+                "InProgress" if r.instance.end_at <= now => ("Overdue".to_owned(), true),
+                "InProgress" if days < 1 => ("Due today".to_owned(), true),
+                "InProgress" => (format!("Due in {}", format::count(days, "day", "days")), days <= 3),
+                _ => (String::new(), false),
+            };
+            ReviewItem {
+                id: r.instance.id.clone(),
+                name: r.name.clone(),
+                resource: if r.self_review {
+                    format!("Your access to {}", r.instance.resource_name)
+                } else {
+                    r.instance.resource_name.clone()
+                },
+                due: format::date(r.instance.end_at),
+                due_note,
+                urgent,
+                progress: panel::progress_of(r),
+                percent: panel::percent(r.reviewed, r.total),
+                reviewed: r.reviewed,
+                total: r.total,
+                status: match r.instance.status.as_str() {
+                    "InProgress" => "In progress",
+                    "Completed" => "Completed",
+                    "Applying" => "Applying",
+                    "Applied" => "Applied",
+                    _ => "Not started",
+                },
+            }
+        })
+        .collect();
     let first_name = user.0.user.display_name.split_whitespace().next().unwrap_or_default().to_owned();
-    Ok(HomePage { chrome: chrome.in_section(Section::Home), first_name, directory })
+    Ok(HomePage { chrome: chrome.in_section(Section::Home), first_name, directory, past, reviews, other_count })
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise (for load balancers).

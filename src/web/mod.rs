@@ -5,6 +5,7 @@ pub mod auth;
 pub mod errors;
 pub mod format;
 pub mod home;
+pub mod panel;
 pub mod static_files;
 
 use std::sync::Arc;
@@ -60,9 +61,17 @@ impl AppState {
 /// Session entry holding the message to show on the next page.
 const FLASH_KEY: &str = "flash";
 
+/// Session entry holding a refusal to show on the next page.
+const FLASH_ERROR_KEY: &str = "flash_error";
+
 /// Leaves a message for the next page ("You have signed out").
 pub fn flash(session: &Session, message: &str) {
     let _ = session.insert(FLASH_KEY, message);
+}
+
+/// Leaves a message for the next page saying why an action was refused.
+pub fn flash_error(session: &Session, message: &str) {
+    let _ = session.insert(FLASH_ERROR_KEY, message);
 }
 
 /// Which part of the portal a page belongs to, for the navigation.
@@ -106,6 +115,8 @@ pub struct Chrome {
     pub csrf: String,
     /// A message left by the previous action.
     pub flash: Option<String>,
+    /// Why the previous action was refused.
+    pub flash_error: Option<String>,
 }
 
 impl Chrome {
@@ -118,6 +129,7 @@ impl Chrome {
             user: None,
             csrf: String::new(),
             flash: None,
+            flash_error: None,
         }
     }
 
@@ -173,6 +185,7 @@ impl FromRequest for Chrome {
             user,
             csrf: csrf::token(&session),
             flash: session.remove_as::<String>(FLASH_KEY).and_then(Result::ok),
+            flash_error: session.remove_as::<String>(FLASH_ERROR_KEY).and_then(Result::ok),
         }))
     }
 }
@@ -181,6 +194,8 @@ impl FromRequest for Chrome {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::index))
         .route("/healthz", web::get().to(home::healthz))
+        .route("/reviews/{id}", web::get().to(panel::review))
+        .route("/reviews/{id}", web::post().to(panel::decide))
         .route("/static/{file}", web::get().to(static_files::serve))
         .service(web::scope("/auth").configure(auth::routes))
         .service(web::scope("/admin").configure(admin::routes));

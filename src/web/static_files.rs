@@ -7,7 +7,10 @@ use actix_web::{HttpResponse, web};
 use crate::error::AppError;
 
 /// (name, content type, bytes) of every file under `static/`.
-const FILES: &[(&str, &str, &[u8])] = &[("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css"))];
+const FILES: &[(&str, &str, &[u8])] = &[
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("panel.js", "text/javascript; charset=utf-8", include_bytes!("../../static/panel.js")),
+];
 
 /// Serves one static file.
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {

@@ -318,7 +318,21 @@ impl TestApp {
             .unwrap()
     }
 
-    /// How many rows `table` has.
+    /// The id of the (first) instance of the review series with this name.
+    pub fn instance_of(&self, series: &str) -> String {
+        use attest::db::schema::{review_definitions, review_instances};
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        review_instances::table
+            .inner_join(review_definitions::table)
+            .filter(review_definitions::display_name.eq(series))
+            .order(review_instances::occurrence)
+            .select(review_instances::id)
+            .first(&mut *conn)
+            .unwrap()
+    }
+
+    /// How many rows `table` has (a `WHERE` may follow the name).
     pub fn count(&self, table: &str) -> i64 {
         use diesel::prelude::*;
         #[derive(QueryableByName)]

@@ -7,6 +7,7 @@ mod demo;
 mod directory;
 mod helpers;
 mod oidc_provider;
+mod panel;
 mod reviews;
 mod scheduler;
 mod schema;

@@ -8,13 +8,13 @@ use chrono::TimeDelta;
 
 use crate::helpers::{TestApp, spawn_admin_app, test_now};
 
-fn tick(app: &TestApp) -> scheduler::TickReport {
+pub(crate) fn tick(app: &TestApp) -> scheduler::TickReport {
     let mut conn = app.conn();
     scheduler::tick(&mut conn, app.clock_now()).unwrap()
 }
 
 /// Creates a review through the form; returns its page's path.
-async fn create(app: &TestApp, extra: &[(&str, &str)]) -> String {
+pub(crate) async fn create(app: &TestApp, extra: &[(&str, &str)]) -> String {
     let mut fields: Vec<(&str, &str)> = vec![
         ("name", "Test review"),
         ("scope", "Groups"),

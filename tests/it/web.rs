@@ -75,9 +75,10 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 #[tokio::test]
 async fn internal_errors_show_a_request_id_and_never_the_cause() {
     let app = spawn_admin_app().await;
-    // Break the database under the running server.
+    // Break the database under the running server (an application's page reads sign-ins).
+    let slack = app.app_id("Slack");
     app.exec("DROP TABLE sign_ins");
-    let page = app.get("/admin/users").await;
+    let page = app.get(&format!("/admin/applications/{slack}")).await;
     assert_eq!(page.status, 500);
     assert_eq!(page.text("h1"), "Sorry, something went wrong");
     let id = page.text(".request-id");

@@ -85,13 +85,22 @@ fn user_items(
     now: NaiveDateTime,
     mut paths: HashMap<String, Vec<String>>,
 ) -> Result<Page<UserItem>, AppError> {
-    let ids: Vec<String> = rows.items.iter().map(|u| u.id.clone()).collect();
-    let last = store::sign_ins::last_for_users(conn, &ids, app)?;
+    // The tenant-wide last sign-in is on the user; only app pages ask the sign-in log.
+    let last = match app {
+        Some(app) => {
+            let ids: Vec<String> = rows.items.iter().map(|u| u.id.clone()).collect();
+            Some(store::sign_ins::last_for_users(conn, &ids, Some(app))?)
+        }
+        None => None,
+    };
     let items = rows
         .items
         .into_iter()
         .map(|u| {
-            let at = last.get(&u.id).copied();
+            let at = match &last {
+                Some(last) => last.get(&u.id).copied(),
+                None => u.last_sign_in_at,
+            };
             let p = paths.remove(&u.id).unwrap_or_default();
             UserItem::new(u, at, now, p)
         })
@@ -428,7 +437,7 @@ pub async fn user(_admin: Admin, state: State, chrome: Chrome, id: web::Path<Obj
                 .into_iter()
                 .map(|a| AppItem::new(a, String::new(), String::new()))
                 .collect();
-            let last = store::sign_ins::last(conn, &id, None)?;
+            let last = user.last_sign_in_at;
             let mail = user.mail.clone().unwrap_or_default();
             let created = format::datetime(user.created_at);
             Ok(UserPage {

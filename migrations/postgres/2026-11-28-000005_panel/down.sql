@@ -1,0 +1,2 @@
+DROP INDEX review_decision_items_recommendation;
+ALTER TABLE review_instances DROP COLUMN justification_required;

@@ -20,7 +20,7 @@ use crate::domain::directory::ObjectId;
 use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Selection};
-use crate::store::decisions::{ItemFilter, ItemScope};
+use crate::store::decisions::ItemFilter;
 use crate::store::instances::ItemRow;
 use crate::store::{self, Keyset};
 
@@ -80,9 +80,16 @@ pub struct ReviewQuery {
     before: Option<String>,
 }
 
+impl ReviewQuery {
+    /// Validates the query (see [`view_of`]).
+    pub fn view(self) -> Result<View, AppError> {
+        view_of(self.show.as_deref(), self.q.as_deref(), self.after, self.before)
+    }
+}
+
 /// A validated review query.
 #[derive(Debug, Clone)]
-struct View {
+pub struct View {
     show: &'static str,
     filter: ItemFilter,
     at: PageAt,
@@ -205,7 +212,6 @@ fn resource_label(access: &Access) -> String {
 #[template(path = "panel/review.html")]
 pub struct ReviewPage {
     chrome: Chrome,
-    id: String,
     name: String,
     description: String,
     resource: String,
@@ -225,6 +231,12 @@ pub struct ReviewPage {
     pager_prev: Option<String>,
     pager_next: Option<String>,
     max_reason: usize,
+    /// The page's own path (links and forms).
+    base_path: String,
+    /// For an admin's results page: the series' name and path.
+    series: Option<(String, String)>,
+    /// The instance has ended (decisions are final).
+    ended: bool,
 }
 
 /// The self-review page: "Do you still need access?"
@@ -271,8 +283,7 @@ pub async fn review(
     chrome: Chrome,
     query: web::Query<ReviewQuery>,
 ) -> Result<AnyReviewPage, AppError> {
-    let query = query.into_inner();
-    let view = view_of(query.show.as_deref(), query.q.as_deref(), query.after, query.before)?;
+    let view = query.into_inner().view()?;
     let now = state.clock.now();
     let access = reviewer.access;
     let me = reviewer.identity.user.id.clone();
@@ -316,8 +327,27 @@ pub async fn review(
         })));
     }
 
+    table_page(&state, chrome, access, view, me, format!("/reviews/{id}"), None)
+        .await
+        .map(|p| AnyReviewPage::Table(Box::new(p)))
+}
+
+/// Renders the table of an instance for `base` (the page's path): the reviewer's page, or
+/// with `series` (name, path) the admin's read-only results page of a series' instance.
+pub async fn table_page(
+    state: &State,
+    chrome: Chrome,
+    access: Access,
+    view: View,
+    me: String,
+    base_path: String,
+    series: Option<(String, String)>,
+) -> Result<ReviewPage, AppError> {
+    let now = state.clock.now();
+    let id = access.instance.id.clone();
+    let open = series.is_none() && access.is_open(now);
     let (instance, scope, filter, at) = (id.clone(), access.scope.clone(), view.filter.clone(), view.at.clone());
-    let per_person = !matches!(access.scope, ItemScope::All);
+    let per_person = matches!(access.definition.reviewer_kind.as_str(), "Managers" | "Self");
     let access_for_counts = access.clone();
     let (page, names, (tally, recommended_deny), others) = state
         .db(move |conn| {
@@ -343,36 +373,30 @@ pub async fn review(
         "recommendeddeny" => recommended_deny,
         _ => tally.total(),
     };
+    let with_query = |query: String| if query.is_empty() { base_path.clone() } else { format!("{base_path}?{query}") };
     let tabs = SHOWS
         .iter()
         .map(|(key, label)| {
             let tab = View { show: key, ..view.clone() };
-            let query = tab.query();
-            Tab {
-                key,
-                label,
-                count: count_of(key),
-                current: *key == view.show,
-                href: if query.is_empty() { format!("/reviews/{id}") } else { format!("/reviews/{id}?{query}") },
-            }
+            Tab { key, label, count: count_of(key), current: *key == view.show, href: with_query(tab.query()) }
         })
         .collect();
     let base = view.query();
     let link = |cursor: &Option<String>, dir: &str| {
         cursor.as_ref().map(|c| {
             let sep = if base.is_empty() { "" } else { "&" };
-            format!("/reviews/{id}?{base}{sep}{dir}={c}")
+            format!("{base_path}?{base}{sep}{dir}={c}")
         })
     };
     let (reviewed, total) = (tally.reviewed(), tally.total());
-    Ok(AnyReviewPage::Table(Box::new(ReviewPage {
+    Ok(ReviewPage {
         chrome,
-        id: id.clone(),
-        name,
-        description,
-        resource,
-        due,
+        name: access.definition.display_name.clone(),
+        description: access.definition.description_for_reviewers.clone(),
+        resource: resource_label(&access),
+        due: format::datetime(access.instance.end_at),
         open,
+        ended: !access.is_open(now),
         reviewed,
         total,
         percent: percent(reviewed, total),
@@ -387,7 +411,9 @@ pub async fn review(
         pager_next: link(&page.next, "after"),
         items: page.items.into_iter().map(|r| ItemView::new(r, &names, now)).collect(),
         max_reason: MAX_REASON_LEN,
-    })))
+        base_path,
+        series,
+    })
 }
 
 fn reviewer_names(conn: &mut store::Conn, rows: &[ItemRow]) -> Result<HashMap<String, String>, AppError> {

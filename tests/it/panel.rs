@@ -116,6 +116,27 @@ async fn an_owner_accepts_recommendations_denies_one_and_changes_it_back() {
     assert!(!denied.texts("table.items tbody .person").contains(&person));
     let events = app.count(&format!("audit_events WHERE target_id = '{item}' AND action = 'RecordDecision'"));
     assert!(events >= 2, "each decision is audited with the previous value");
+
+    // The admin sees the decisions from the series' page, read-only.
+    let dana = as_persona(&app, "admin").await;
+    let series: String = {
+        use attest::db::schema::review_instances::dsl::*;
+        use diesel::prelude::*;
+        review_instances.find(&falcon).select(definition_id).first(&mut *app.conn()).unwrap()
+    };
+    let show = dana.get(&format!("/admin/access-reviews/{series}")).await;
+    let results_url = format!("/admin/access-reviews/{series}/instances/{falcon}");
+    assert!(show.attrs("a", "href").contains(&results_url));
+    let results = dana.get(&results_url).await;
+    assert_eq!(results.status, 200);
+    let row = results.texts("table.items tbody tr").into_iter().find(|r| r.contains(&person)).unwrap();
+    assert!(row.contains("Approved") && row.contains("by Omar Haddad") && row.contains("Back on the project"), "{row}");
+    assert!(results.attrs("input[name=item]", "value").is_empty(), "read-only for admins");
+    assert_eq!(omar.get(&results_url).await.status, 403, "owners without the tenant setting");
+    assert_eq!(
+        dana.get(&format!("/admin/access-reviews/{series}/instances/{}", app.instance_of(VPN))).await.status,
+        404
+    );
 }
 
 fn people(n: i64) -> String {

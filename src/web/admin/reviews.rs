@@ -32,7 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/edit", web::get().to(edit_page))
         .route("/{id}/edit", web::post().to(edit))
         .route("/{id}/delete", web::get().to(delete_page))
-        .route("/{id}/delete", web::post().to(delete));
+        .route("/{id}/delete", web::post().to(delete))
+        .route("/{id}/instances/{instance}", web::get().to(results));
 }
 
 /// A series as the list shows it.
@@ -344,6 +345,7 @@ pub struct DefinitionPage {
 
 /// An instance as a series' page lists it.
 pub struct InstanceItem {
+    id: String,
     occurrence: i32,
     resource: String,
     start: String,
@@ -396,6 +398,7 @@ pub async fn show(
             let instances = store::instances::for_definition(conn, &id, 200)?
                 .into_iter()
                 .map(|i| InstanceItem {
+                    id: i.id,
                     occurrence: i.occurrence + 1,
                     resource: i.resource_name,
                     start: format::datetime(i.start_at),
@@ -602,4 +605,45 @@ pub async fn save_settings(
         },
     );
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish())
+}
+
+/// `GET /admin/access-reviews/{id}/instances/{instance}`: the decisions of one instance,
+/// read-only, with the reviewers' filters and search.
+pub async fn results(
+    manager: ReviewManager,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(ObjectId, ObjectId)>,
+    query: web::Query<crate::web::panel::ReviewQuery>,
+) -> Result<crate::web::panel::ReviewPage, AppError> {
+    let (definition, instance) = path.into_inner();
+    let (definition, instance) = (definition.into_string(), instance.into_string());
+    let view = query.into_inner().view()?;
+    let scope = manager.scope.clone();
+    let (def_id, inst_id) = (definition.clone(), instance.clone());
+    let access = state
+        .db(move |conn| {
+            let d = managed(conn, &scope, &def_id)?;
+            let i = store::instances::get(conn, &inst_id)?.filter(|i| i.definition_id == d.id).ok_or_else(|| {
+                AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
+            })?;
+            Ok(crate::service::panel::Access {
+                instance: i,
+                definition: d,
+                scope: crate::store::decisions::ItemScope::All,
+                self_review: false,
+            })
+        })
+        .await?;
+    let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
+    crate::web::panel::table_page(
+        &state,
+        chrome.in_section(Section::Reviews),
+        access,
+        view,
+        manager.identity.user.id.clone(),
+        format!("/admin/access-reviews/{definition}/instances/{instance}"),
+        Some(series),
+    )
+    .await
 }

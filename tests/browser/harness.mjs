@@ -90,3 +90,18 @@ export async function screenshot(page, name) {
   mkdirSync(out, { recursive: true });
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: false });
 }
+
+/**
+ * Runs axe-core on the page and returns its serious and critical violations, each as
+ * "rule: target" strings (empty when the page passes).
+ */
+export async function seriousViolations(page) {
+  const { readFileSync } = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}

@@ -1,0 +1,116 @@
+// The whole review cycle in a real browser: an admin creates a review of a group, its
+// owner decides in the access panel (recommendations, a denial with a reason, changed
+// back), a self-reviewer answers No, and the admin sees the decisions. axe-core checks
+// the panel pages. Saves the README's screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortal, startBrowser, screenshot, signInAs, seriousViolations } from './harness.mjs';
+
+let portal;
+let browser;
+
+before(async () => {
+  // A one-second scheduler tick: the review starts right after it is created.
+  portal = await startPortal({ env: { ATTEST_SCHEDULER_SECONDS: '1' } });
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await portal?.stop();
+});
+
+async function as(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await signInAs(page, portal.url, name);
+  return page;
+}
+
+async function noSeriousViolations(page, what) {
+  const found = await seriousViolations(page);
+  assert.deepEqual(found, [], `axe-core on ${what}`);
+}
+
+test('create, review, self-review, and see the results', async () => {
+  // 1. The admin creates a one-time review of Project Falcon's members by its owners.
+  const dana = await as('Dana Whitfield');
+  await dana.goto(portal.url + '/admin/access-reviews');
+  await dana.getByRole('link', { name: 'New access review' }).click();
+  await dana.getByLabel('Review name').fill('Falcon members Q4');
+  await dana.getByLabel('Description for reviewers').fill('Confirm who still works on Falcon.');
+  await dana.getByLabel('Members of selected groups').check();
+  await dana.getByLabel('Groups', { exact: true }).fill('Project Falcon');
+  await dana.getByLabel('Everyone').check();
+  await dana.locator('#rk-owners').check();
+  await dana.getByLabel('Fallback reviewers').fill('dana.whitfield@contoso.example');
+  await dana.getByRole('button', { name: 'Create review' }).click();
+  await dana.waitForSelector('.banner');
+  assert.match(await dana.locator('.banner').innerText(), /Review “Falcon members Q4” created/);
+
+  // 2. The owner finds it in the access panel once the scheduler has started it.
+  const omar = await as('Omar Haddad');
+  let found = false;
+  for (let i = 0; i < 20 && !found; i++) {
+    await omar.goto(portal.url + '/');
+    found = (await omar.getByRole('link', { name: 'Falcon members Q4' }).count()) > 0;
+    if (!found) { await omar.waitForTimeout(500); }
+  }
+  assert.ok(found, 'the new review appears in the owner\'s panel');
+  await noSeriousViolations(omar, 'the access panel');
+  await screenshot(omar, 'panel');
+  await omar.getByRole('link', { name: 'Falcon members Q4' }).click();
+  assert.equal(await omar.locator('h1').innerText(), 'Falcon members Q4');
+  assert.match(await omar.locator('.description').innerText(), /Confirm who still works on Falcon/);
+  const recs = await omar.locator('.rec').allInnerTexts();
+  assert.ok(recs.length > 0 && recs.some((r) => r === 'Approve'), `recommendations shown: ${recs}`);
+  await noSeriousViolations(omar, 'a review page');
+  await screenshot(omar, 'review');
+
+  // Keyboard: j moves to the first row.
+  await omar.locator('h1').click();
+  await omar.keyboard.press('j');
+  assert.equal(await omar.locator('tr.is-current').count(), 1);
+
+  // Accept the recommendations for everyone.
+  await omar.getByLabel(/For everyone in this list/).check();
+  await omar.getByRole('button', { name: 'Accept recommendations' }).click();
+  await omar.waitForSelector('.banner');
+  assert.match(await omar.locator('.banner').innerText(), /Recommendations accepted for \d+ (person|people)\./);
+
+  // Deny one person with a reason, then change it back.
+  const first = omar.locator('tbody tr').first();
+  const person = await first.locator('.person').innerText();
+  await first.locator('input[type=checkbox]').check();
+  await omar.getByLabel(/Reason/).fill('Left the project in October');
+  await omar.getByRole('button', { name: 'Deny' }).click();
+  await omar.waitForSelector('.banner');
+  assert.equal(await omar.locator('.banner').innerText(), 'Denied for 1 person.');
+  let row = omar.locator('tbody tr', { hasText: person });
+  assert.match(await row.innerText(), /Denied[\s\S]*by Omar Haddad[\s\S]*Left the project in October/);
+  await row.locator('input[type=checkbox]').check();
+  await omar.getByLabel(/Reason/).fill('Back on the project');
+  await omar.getByRole('button', { name: 'Approve' }).click();
+  await omar.waitForSelector('.banner');
+  row = omar.locator('tbody tr', { hasText: person });
+  assert.match(await row.innerText(), /Approved[\s\S]*Back on the project/);
+
+  // 3. A self-reviewer answers No.
+  const tom = await as('Tom Becker');
+  await tom.getByRole('link', { name: 'VPN Users: confirm your access' }).click();
+  assert.equal(await tom.locator('legend').first().innerText(), 'Do you still need access to VPN Users?');
+  await noSeriousViolations(tom, 'the self-review page');
+  await tom.getByLabel(/Reason/).fill('I work from the office now');
+  await tom.getByRole('button', { name: 'No' }).click();
+  await tom.waitForSelector('.notice');
+  assert.match(await tom.locator('.notice').innerText(), /You answered No/);
+  await screenshot(tom, 'self-review');
+
+  // 4. The admin sees the decisions.
+  await dana.goto(portal.url + '/admin/access-reviews');
+  await dana.getByRole('link', { name: 'Falcon members Q4' }).click();
+  await dana.getByRole('link', { name: /of \d+ reviewed/ }).first().click();
+  const adminRow = dana.locator('tbody tr', { hasText: person });
+  assert.match(await adminRow.innerText(), /Approved[\s\S]*by Omar Haddad[\s\S]*Back on the project/);
+  await screenshot(dana, 'results');
+});

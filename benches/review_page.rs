@@ -7,34 +7,24 @@
 //! `ATTEST_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres` for PostgreSQL,
 //! `ATTEST_BENCH_USERS` for another size. Needs `wrk` (Debian package). Asserts nothing.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use attest::clock::{Clock, FixedClock};
-use attest::config::{AuthSettings, DatabaseTarget};
+use attest::config::AuthSettings;
 use attest::demo::personas;
 use attest::domain::review::{ReviewForm, ReviewScope};
 use attest::startup::{Application, Settings};
 use chrono::NaiveDate;
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 
 #[tokio::main]
 async fn main() {
     let users: u32 = std::env::var("ATTEST_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("attest-page-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (database, cleanup) = match std::env::var("ATTEST_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("attest_page_bench_{}", std::process::id());
-            let mut c = diesel::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-            c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-            (DatabaseTarget::Postgres(format!("{base}/{name}")), Some((admin, name)))
-        }
-        Err(_) => (DatabaseTarget::Sqlite(dir.join("bench.db")), None),
-    };
+    let db = common::BenchDb::new("page-bench");
+    let database = db.target.clone();
     println!("backend: {}", database.describe());
     let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let clock = FixedClock::new(now);
@@ -140,12 +130,7 @@ async fn main() {
         }
     }
 
-    if let Some((admin, name)) = cleanup
-        && let Ok(mut c) = diesel::PgConnection::establish(&admin)
-    {
-        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    }
-    let _ = std::fs::remove_dir_all(dir);
+    drop(db);
     std::process::exit(0);
 }
 

@@ -7,9 +7,10 @@
 //! `ATTEST_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres` for PostgreSQL and
 //! `ATTEST_BENCH_USERS` for another size. Prints numbers; asserts nothing.
 
+mod common;
+
 use std::time::Instant;
 
-use attest::config::DatabaseTarget;
 use attest::db::{self, DbConnection};
 use attest::demo::{self, DemoOptions, personas};
 use attest::domain::review::ReviewForm;
@@ -18,17 +19,8 @@ use diesel::connection::SimpleConnection;
 
 fn main() {
     let users: usize = std::env::var("ATTEST_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let dir = tempfile_dir();
-    let (target, cleanup) = match std::env::var("ATTEST_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("attest_bench_{}", std::process::id());
-            let mut c = diesel::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-            c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-            (DatabaseTarget::Postgres(format!("{base}/{name}")), Some((admin, name)))
-        }
-        Err(_) => (DatabaseTarget::Sqlite(dir.join("bench.db")), None),
-    };
+    let db = common::BenchDb::new("bench");
+    let target = db.target.clone();
     let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let mut conn = db::establish(&target).expect("database opens");
     db::migrate(&mut conn).expect("migrations run");
@@ -88,12 +80,7 @@ fn main() {
     println!("ratio: {:.2}× the floor", start_secs / floor_secs);
 
     drop(conn);
-    if let Some((admin, name)) = cleanup
-        && let Ok(mut c) = diesel::PgConnection::establish(&admin)
-    {
-        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    }
-    let _ = std::fs::remove_dir_all(dir);
+    drop(db);
 }
 
 fn count(conn: &mut DbConnection, sql: &str) -> i64 {
@@ -104,10 +91,4 @@ fn count(conn: &mut DbConnection, sql: &str) -> i64 {
     }
     use diesel::RunQueryDsl;
     diesel::sql_query(sql).get_result::<N>(conn).map(|r| r.n).unwrap_or(0)
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("attest-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

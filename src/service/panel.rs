@@ -182,14 +182,14 @@ pub fn decide(
             }
         };
         let names: std::collections::HashMap<String, (String, String)> =
-            targets.iter().map(|t| (t.0.clone(), (t.1.clone(), t.2.clone()))).collect();
+            targets.iter().map(|t| (t.id.clone(), (t.principal_id.clone(), t.principal_name.clone()))).collect();
         let current: Vec<Current> = targets
             .into_iter()
-            .map(|(id, _, _, decision, recommendation, recommendation_reason)| Current {
-                id,
-                decision: Decision::parse(&decision).unwrap_or(Decision::NotReviewed),
-                recommendation,
-                recommendation_reason,
+            .map(|t| Current {
+                id: t.id,
+                decision: Decision::parse(&t.decision).unwrap_or(Decision::NotReviewed),
+                recommendation: t.recommendation,
+                recommendation_reason: t.recommendation_reason,
             })
             .collect();
         let changes: Vec<Change> = match plan(action, reason, fresh.justification_required, &current) {

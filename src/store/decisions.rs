@@ -118,9 +118,17 @@ pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<
     Ok((tally, recommended_deny))
 }
 
-/// What a decision needs of an item: (id, principal id, principal name, decision,
-/// recommendation, its reason).
-pub type DecisionTarget = (String, String, String, String, String, String);
+/// What a decision needs of an item.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = items)]
+pub struct DecisionTarget {
+    pub id: String,
+    pub principal_id: String,
+    pub principal_name: String,
+    pub decision: String,
+    pub recommendation: String,
+    pub recommendation_reason: String,
+}
 
 /// The items with these ids, if they are in the reviewer's view of `instance`.
 pub fn targets_by_id(
@@ -133,7 +141,7 @@ pub fn targets_by_id(
     for chunk in ids.chunks(10_000) {
         let rows: Vec<DecisionTarget> = query(instance, scope, &ItemFilter::default())
             .filter(items::id.eq_any(chunk))
-            .select(target_columns())
+            .select(DecisionTarget::as_select())
             .load(conn)?;
         out.extend(rows);
     }
@@ -147,26 +155,7 @@ pub fn targets_matching(
     scope: &ItemScope,
     filter: &ItemFilter,
 ) -> QueryResult<Vec<DecisionTarget>> {
-    query(instance, scope, filter).select(target_columns()).load(conn)
-}
-
-#[allow(clippy::type_complexity)]
-fn target_columns() -> (
-    items::id,
-    items::principal_id,
-    items::principal_name,
-    items::decision,
-    items::recommendation,
-    items::recommendation_reason,
-) {
-    (
-        items::id,
-        items::principal_id,
-        items::principal_name,
-        items::decision,
-        items::recommendation,
-        items::recommendation_reason,
-    )
+    query(instance, scope, filter).select(DecisionTarget::as_select()).load(conn)
 }
 
 /// Writes decisions by `reviewer` at `at`. Items that get the same decision and reason are

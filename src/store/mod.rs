@@ -74,11 +74,14 @@ macro_rules! keyset_page {
         let limit = i64::try_from($limit).unwrap_or(i64::MAX - 1) + 1;
         match $keyset {
             $crate::store::Keyset::First => $query.order(($name.asc(), $id.asc())),
+            // `name >= ? AND (name > ? OR id > ?)`: the leading range lets both engines
+            // seek the (…, name, id) index to the cursor; a bare OR makes SQLite scan
+            // from the start of the list, so deep pages got slower the deeper they were.
             $crate::store::Keyset::After(name, id) => $query
-                .filter($name.gt(name.clone()).or($name.eq(name.clone()).and($id.gt(id.clone()))))
+                .filter($name.ge(name.clone()).and($name.gt(name.clone()).or($id.gt(id.clone()))))
                 .order(($name.asc(), $id.asc())),
             $crate::store::Keyset::Before(name, id) => $query
-                .filter($name.lt(name.clone()).or($name.eq(name.clone()).and($id.lt(id.clone()))))
+                .filter($name.le(name.clone()).and($name.lt(name.clone()).or($id.lt(id.clone()))))
                 .order(($name.desc(), $id.desc())),
         }
         .limit(limit)

@@ -119,8 +119,18 @@ async fn main() {
     tokio::spawn(floor.run());
 
     println!("page size: {} bytes", body.len());
+    let health = format!("{base}/healthz");
+    let home = format!("{base}/");
+    let missing = format!("{base}/reviews/00000000-0000-0000-0000-000000000000");
+    if std::env::var_os("ATTEST_BENCH_QUICK").is_some() {
+        drop(db);
+        std::process::exit(0);
+    }
     for (what, url, cookie) in [
         ("in-memory floor", floor_url.as_str(), ""),
+        ("/healthz (one trivial query)", health.as_str(), ""),
+        ("access panel list (session, identity)", home.as_str(), cookie.as_str()),
+        ("a review that does not exist (404)", missing.as_str(), cookie.as_str()),
         ("review page 1 (not reviewed, with counts)", first.as_str(), cookie.as_str()),
         ("review page half-way down", deep.as_str(), cookie.as_str()),
     ] {

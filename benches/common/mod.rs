@@ -33,6 +33,11 @@ impl BenchDb {
 
 impl Drop for BenchDb {
     fn drop(&mut self) {
+        // ATTEST_BENCH_KEEP=1 leaves the database behind, to look into with sqlite3/psql.
+        if std::env::var_os("ATTEST_BENCH_KEEP").is_some() {
+            println!("kept: {}", self.target.describe());
+            return;
+        }
         if let Some((admin, name)) = &self.pg
             && let Ok(mut c) = diesel::PgConnection::establish(admin)
         {

@@ -217,6 +217,12 @@ impl Tally {
         t
     }
 
+    /// How many items hold decision `d`.
+    pub fn get(&self, d: Decision) -> i64 {
+        let mut copy = *self;
+        *copy.slot(d)
+    }
+
     /// Adds `n` items with decision `d`.
     pub fn add(&mut self, d: Decision, n: i64) {
         *self.slot(d) += n;

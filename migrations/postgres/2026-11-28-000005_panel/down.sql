@@ -1,2 +1,3 @@
+DROP INDEX review_decision_items_tally;
 DROP INDEX review_decision_items_recommendation;
 ALTER TABLE review_instances DROP COLUMN justification_required;

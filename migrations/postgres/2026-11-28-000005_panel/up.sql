@@ -6,3 +6,7 @@ UPDATE review_instances SET justification_required =
 -- The "recommended deny" filter pages by name like the decision filter does.
 CREATE INDEX review_decision_items_recommendation
     ON review_decision_items (instance_id, recommendation, principal_name, id);
+-- Counts of one reviewer's part of an instance (a manager's people, or the people without
+-- a manager for a fallback reviewer) come from this index alone, whatever the instance's size.
+CREATE INDEX review_decision_items_tally
+    ON review_decision_items (instance_id, reviewer_id, decision, recommendation);

@@ -95,6 +95,7 @@ impl Application {
             auth: settings.auth.clone(),
             oidc,
             sign_in_limiter: SignInLimiter::new(settings.auth.sign_in_per_minute),
+            directory_counts: std::sync::Mutex::new(None),
         });
         let auth_settings = settings.auth.clone();
         let mut server = HttpServer::new(move || {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub oidc: Option<Arc<Oidc>>,
     /// Rate limit of sign-in attempts.
     pub sign_in_limiter: SignInLimiter,
+    /// The admin panel's directory totals and when they were counted.
+    pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, home::DirectoryCounts)>>,
 }
 
 /// Shared state as handlers extract it.

@@ -288,11 +288,6 @@ pub async fn review(
     let access = reviewer.access;
     let me = reviewer.identity.user.id.clone();
     let chrome = chrome.in_section(Section::Home);
-    let open = access.is_open(now);
-    let name = access.definition.display_name.clone();
-    let description = access.definition.description_for_reviewers.clone();
-    let resource = resource_label(&access);
-    let due = format::datetime(access.instance.end_at);
     let id = access.instance.id.clone();
 
     if access.self_review {
@@ -305,21 +300,21 @@ pub async fn review(
                 Ok((rows, names))
             })
             .await?;
-        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now));
-        let answered = item.as_ref().and_then(|i| match i.decision_class {
-            "decision-approve" => Some("Yes"),
-            "decision-deny" => Some("No"),
+        let answered = rows.first().and_then(|r| match Decision::parse(&r.decision) {
+            Some(Decision::Approve) => Some("Yes"),
+            Some(Decision::Deny) => Some("No"),
             _ => None,
         });
+        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now));
         return Ok(AnyReviewPage::Own(Box::new(SelfReviewPage {
             chrome,
             id,
-            name,
-            description,
-            resource,
+            name: access.definition.display_name.clone(),
+            description: access.definition.description_for_reviewers.clone(),
+            resource: resource_label(&access),
             resource_name: access.instance.resource_name.clone(),
-            due,
-            open,
+            due: format::datetime(access.instance.end_at),
+            open: access.is_open(now),
             justification_required: access.instance.justification_required,
             item,
             answered,

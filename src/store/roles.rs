@@ -136,19 +136,20 @@ pub fn holds_active_directory_role(
     names: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let found: Option<String> = role_assignments::table
+    // The user's roles are fetched and compared here rather than with `IN (…)` in SQL: a
+    // statement without a list is prepared once per connection, and this runs on every
+    // signed-in request.
+    let held: Vec<String> = role_assignments::table
         .inner_join(role_definitions::table)
         .filter(role_assignments::user_id.eq(user))
-        .filter(role_definitions::display_name.eq_any(names))
         .filter(role_definitions::role_kind.eq("Directory"))
         .filter(role_assignments::scope.eq("/"))
         .filter(role_assignments::assignment_type.eq("Active"))
         .filter(role_assignments::start_at.le(now))
         .filter(role_assignments::end_at.is_null().or(role_assignments::end_at.gt(now)))
-        .select(role_assignments::id)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
+        .select(role_definitions::display_name)
+        .load(conn)?;
+    Ok(held.iter().any(|h| names.contains(&h.as_str())))
 }
 
 /// Assignments of `role` in force at `now`, with their users: at `scope` or below it when

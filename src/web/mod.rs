@@ -186,10 +186,17 @@ impl FromRequest for Chrome {
             section: Section::None,
             user,
             csrf: csrf::token(&session),
-            flash: session.remove_as::<String>(FLASH_KEY).and_then(Result::ok),
-            flash_error: session.remove_as::<String>(FLASH_ERROR_KEY).and_then(Result::ok),
+            flash: take(&session, FLASH_KEY),
+            flash_error: take(&session, FLASH_ERROR_KEY),
         }))
     }
+}
+
+/// Removes and returns a one-time message. Only touches the session when there is one:
+/// removing marks the session changed, and a changed session is encrypted and sent again.
+fn take(session: &Session, key: &str) -> Option<String> {
+    session.get::<String>(key).ok().flatten()?;
+    session.remove_as::<String>(key).and_then(Result::ok)
 }
 
 /// All routes of the web portal.

@@ -251,6 +251,28 @@ async fn managers_see_only_their_own_people() {
 }
 
 #[tokio::test]
+async fn the_fallback_of_a_manager_review_reviews_the_people_without_a_manager() {
+    let app = spawn_demo_app().await;
+    let salesforce = app.instance_of(SALESFORCE);
+    let dana_id = app.user_id(personas::ADMIN);
+    let fallback = app.count(&format!(
+        "review_instance_reviewers WHERE instance_id = '{salesforce}' AND user_id = '{dana_id}' AND fallback = TRUE"
+    ));
+    assert_eq!(fallback, 1, "the demo's manager review has Dana as its fallback");
+    let nobody =
+        app.count(&format!("review_decision_items WHERE instance_id = '{salesforce}' AND reviewer_id IS NULL"));
+    let hers =
+        app.count(&format!("review_decision_items WHERE instance_id = '{salesforce}' AND reviewer_id = '{dana_id}'"));
+    assert!(nobody > 0);
+    let dana = as_persona(&app, "admin").await;
+    let rows = dana.get("/").await.texts("table.my-reviews tbody tr");
+    let row = rows.iter().find(|r| r.contains(SALESFORCE)).expect("listed for the fallback");
+    assert!(row.contains(&format!("0 of {} reviewed", nobody + hers)), "{row}");
+    let page = dana.get(&format!("/reviews/{salesforce}")).await;
+    assert_eq!(page.text(".tabs a[aria-current=page]"), format!("All {}", nobody + hers));
+}
+
+#[tokio::test]
 async fn big_reviews_page_filter_and_search() {
     let app = spawn_admin_app().await;
     crate::scheduler::create(

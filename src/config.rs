@@ -33,6 +33,17 @@ pub enum Command {
     /// Fill the database with a generated demo directory (users, groups, apps, roles,
     /// sign-ins). Refuses if the directory already has users.
     DemoData(DemoArgs),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Subcommands of `attest audit`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain: exits non-zero and names the first broken link when an
+    /// event was changed, deleted or inserted; prints the newest hash to keep elsewhere.
+    Verify,
 }
 
 /// Flags of `attest serve`.

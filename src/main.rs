@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
-use attest::config::{AuthSettings, Cli, Command, DatabaseTarget};
+use attest::config::{AuditCommand, AuthSettings, Cli, Command, DatabaseTarget};
 use attest::demo::{self, DemoOptions};
 use attest::startup::{Application, Settings};
 use attest::{db, store};
@@ -64,6 +64,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = db::migrate(&mut conn)?;
             println!("{}: {applied} migration(s) applied; the database is up to date.", database.describe());
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            match store::audit::verify(&mut conn)? {
+                store::audit::ChainCheck::Intact { events, head } => {
+                    println!(
+                        "{}: the audit trail is intact: {events} event(s); newest hash {head}",
+                        database.describe()
+                    );
+                    Ok(())
+                }
+                store::audit::ChainCheck::Broken { id, at, reason, events_before } => anyhow::bail!(
+                    "the audit trail is broken at event {id} ({at} UTC): {reason} ({events_before} earlier event(s) are intact)"
+                ),
+            }
         }
         Command::DemoData(args) => {
             let mut conn = db::establish(&database)?;

@@ -125,3 +125,83 @@ pub fn count_for(conn: &mut Conn, target_id: &str, action: &str) -> QueryResult<
         .count()
         .get_result(conn)
 }
+
+/// An event as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What checking the chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainCheck {
+    /// Every event follows the one before it and matches its hash.
+    Intact {
+        /// Events checked.
+        events: u64,
+        /// The newest event's hash (keep it elsewhere: rewriting the whole chain from some
+        /// point on would otherwise go unnoticed).
+        head: String,
+    },
+    /// The first event that does not fit.
+    Broken {
+        /// Its id.
+        id: i64,
+        /// When it says it happened.
+        at: NaiveDateTime,
+        /// What is wrong, in words.
+        reason: &'static str,
+        /// Events that were fine before it.
+        events_before: u64,
+    },
+}
+
+/// Walks the chain from the first event, in pages (bounded memory on any size).
+pub fn verify(conn: &mut Conn) -> QueryResult<ChainCheck> {
+    let mut prev = GENESIS.to_owned();
+    let mut after = 0_i64;
+    let mut events = 0_u64;
+    loop {
+        let page: Vec<EventRow> = audit_events::table
+            .filter(audit_events::id.gt(after))
+            .order(audit_events::id)
+            .limit(5_000)
+            .select(EventRow::as_select())
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for row in page {
+            let broken = |reason| ChainCheck::Broken { id: row.id, at: row.at, reason, events_before: events };
+            if row.prev_hash != prev {
+                return Ok(broken(
+                    "it does not follow the event before it: an event was deleted or inserted just before it",
+                ));
+            }
+            let event = NewEvent {
+                at: row.at,
+                actor_id: row.actor_id.as_deref(),
+                actor_name: &row.actor_name,
+                action: &row.action,
+                target_type: &row.target_type,
+                target_id: &row.target_id,
+                details: row.details.clone(),
+            };
+            if event_hash(&prev, &event) != row.hash {
+                return Ok(broken("its contents do not match its hash: it was changed after it was written"));
+            }
+            prev = row.hash;
+            events += 1;
+        }
+    }
+    Ok(ChainCheck::Intact { events, head: prev })
+}

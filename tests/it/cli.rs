@@ -115,3 +115,48 @@ fn bad_sign_in_settings_are_named() {
     fails_with(&run(&[("ATTEST_PUBLIC_URL", "attest.example.com")]), "ATTEST_PUBLIC_URL");
     fails_with(&run(&[("ATTEST_SESSION_IDLE_MINUTES", "0")]), "--session-idle-minutes");
 }
+
+/// `attest audit verify` on the database of a demo portal (which has written onboarding,
+/// series and instance events), after `tamper` has been run on it.
+async fn verify_after(tamper: impl FnOnce(&crate::helpers::TestApp, i64)) -> Output {
+    let app = crate::helpers::spawn_admin_app().await;
+    // Some events of a person too: the owners setting on and off again.
+    app.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    app.post("/admin/access-reviews/settings", &[]).await;
+    let third: i64 = {
+        use attest::db::schema::audit_events::dsl::*;
+        use diesel::prelude::*;
+        audit_events.order(id).offset(2).select(id).first(&mut *app.conn()).unwrap()
+    };
+    tamper(&app, third);
+    attest(&["audit", "verify"], &app.db.url())
+}
+
+#[tokio::test]
+async fn audit_verify_passes_a_clean_chain_and_names_the_first_broken_link() {
+    let clean = verify_after(|_, _| {}).await;
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(stdout.contains("the audit trail is intact:") && stdout.contains("newest hash"), "{stdout}");
+
+    let changed = verify_after(|app, id| {
+        app.exec(&format!("UPDATE audit_events SET details = '{{}}' WHERE id = {id}"));
+    })
+    .await;
+    fails_with(&changed, "changed after it was written");
+    let stderr = String::from_utf8_lossy(&changed.stderr);
+    assert!(stderr.contains("broken at event") && stderr.contains("(2 earlier event(s) are intact)"), "{stderr}");
+
+    let deleted = verify_after(|app, id| app.exec(&format!("DELETE FROM audit_events WHERE id = {id}"))).await;
+    fails_with(&deleted, "an event was deleted or inserted just before it");
+
+    let inserted = verify_after(|app, id| {
+        app.exec(&format!(
+            "INSERT INTO audit_events (id, at, actor_id, actor_name, action, target_type, target_id, details, prev_hash, hash) \
+             SELECT {id} * 1000, at, actor_id, actor_name, 'ForgedEvent', target_type, target_id, details, prev_hash, hash \
+             FROM audit_events WHERE id = {id}"
+        ));
+    })
+    .await;
+    fails_with(&inserted, "deleted or inserted");
+}

@@ -15,8 +15,6 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use attest::clock::{Clock, FixedClock};
 use attest::config::AuthSettings;
-use attest::demo::personas;
-use attest::domain::review::{ReviewForm, ReviewScope};
 use attest::startup::{Application, Settings};
 use chrono::NaiveDate;
 
@@ -46,16 +44,7 @@ async fn main() {
     // A review of everyone, reviewed by the demo admin, started now.
     let instance = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
-        let admin = attest::store::users::by_upn(&mut conn, personas::ADMIN).unwrap().unwrap();
-        let form = ReviewForm {
-            name: "Everyone".into(),
-            groups: "All Employees".into(),
-            reviewer_kind: "Selected".into(),
-            reviewers: personas::ADMIN.into(),
-            ..ReviewForm::with_defaults(now.date())
-        };
-        let draft = form.validate(now.date()).unwrap();
-        attest::service::reviews::create(&mut conn, &draft, &ReviewScope::All, &admin, clock.now()).unwrap().unwrap();
+        common::create_everyone_review(&mut conn, "Everyone", clock.now());
         attest::scheduler::tick(&mut conn, clock.now()).unwrap();
         use attest::db::schema::{review_definitions, review_instances};
         use diesel::prelude::*;

@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use attest::db::{self, DbConnection};
 use attest::demo::{self, DemoOptions, personas};
-use attest::domain::review::ReviewForm;
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 
@@ -31,17 +30,7 @@ fn main() {
     println!("demo directory of {users} users: {:.2} s", t.elapsed().as_secs_f64());
     let admin = attest::store::users::by_upn(&mut conn, personas::ADMIN).unwrap().unwrap();
     attest::service::onboarding::onboard(&mut conn, &admin, now).unwrap();
-    let form = ReviewForm {
-        name: "Bench".into(),
-        groups: "All Employees".into(),
-        reviewer_kind: "Selected".into(),
-        reviewers: personas::ADMIN.into(),
-        ..ReviewForm::with_defaults(now.date())
-    };
-    let draft = form.validate(now.date()).unwrap();
-    attest::service::reviews::create(&mut conn, &draft, &attest::domain::review::ReviewScope::All, &admin, now)
-        .unwrap()
-        .unwrap();
+    common::create_everyone_review(&mut conn, "Bench", now);
 
     tracing_subscriber::fmt().with_env_filter("attest=info").init();
     let t = Instant::now();

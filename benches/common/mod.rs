@@ -46,3 +46,20 @@ impl Drop for BenchDb {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Creates a one-time review of the dynamic *All Employees* group reviewed by the demo
+/// admin, starting on `now`'s date (the directory must be onboarded).
+pub fn create_everyone_review(conn: &mut attest::db::DbConnection, name: &str, now: chrono::NaiveDateTime) {
+    use attest::demo::personas;
+    use attest::domain::review::{ReviewForm, ReviewScope};
+    let admin = attest::store::users::by_upn(conn, personas::ADMIN).unwrap().unwrap();
+    let form = ReviewForm {
+        name: name.into(),
+        groups: "All Employees".into(),
+        reviewer_kind: "Selected".into(),
+        reviewers: personas::ADMIN.into(),
+        ..ReviewForm::with_defaults(now.date())
+    };
+    let draft = form.validate(now.date()).unwrap();
+    attest::service::reviews::create(conn, &draft, &ReviewScope::All, &admin, now).unwrap().unwrap();
+}

@@ -79,8 +79,7 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str) -> Result<Vec<MyReview>, 
     ids.dedup();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {
-        for instance in store::instances::by_ids(conn, chunk)? {
-            let Some(d) = store::reviews::get(conn, &instance.definition_id)? else { continue };
+        for (instance, d) in store::instances::with_definitions(conn, chunk)? {
             let mine = assigned.iter().find(|(i, _, _)| *i == instance.id);
             let fallback = whole.iter().any(|(i, f)| *i == instance.id && *f);
             let (reviewed, total) = match (d.reviewer_kind.as_str(), mine) {

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Conn, batch_size, bulk_insert, per_backend};
-use crate::db::schema::{review_decision_items, review_instance_reviewers, review_instances};
+use crate::db::schema::{review_decision_items, review_definitions, review_instance_reviewers, review_instances};
+use crate::store::reviews::DefinitionRow;
 
 /// An instance as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -236,9 +237,13 @@ pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<InstanceRow>> {
     review_instances::table.find(id).select(InstanceRow::as_select()).first(conn).optional()
 }
 
-/// Instances by id (any order).
-pub fn by_ids(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<InstanceRow>> {
-    review_instances::table.filter(review_instances::id.eq_any(ids)).select(InstanceRow::as_select()).load(conn)
+/// Instances by id with their series, in one query (any order).
+pub fn with_definitions(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<(InstanceRow, DefinitionRow)>> {
+    review_instances::table
+        .inner_join(review_definitions::table)
+        .filter(review_instances::id.eq_any(ids))
+        .select((InstanceRow::as_select(), DefinitionRow::as_select()))
+        .load(conn)
 }
 
 /// The instances `user` reviews as a whole-instance reviewer: (instance, fallback).

@@ -6,6 +6,7 @@ use diesel::Connection;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::store;
+use crate::store::audit::NewEvent;
 use crate::store::users::UserRow;
 
 /// Why a person who proved who they are still may not sign in.
@@ -27,8 +28,8 @@ pub fn match_user(conn: &mut DbConnection, names: &[String]) -> Result<Result<Us
     Ok(Err(Refusal::NotInDirectory(names.to_vec())))
 }
 
-/// Starts a session for `user` and records the sign-in (it feeds the recommendations), in
-/// one transaction. Sessions idle longer than `idle` are swept on the way (sign-ins are
+/// Starts a session for `user` and records the sign-in (it feeds the recommendations) and
+/// its audit event, in one transaction. Sessions idle longer than `idle` are swept on the way (sign-ins are
 /// rare enough to carry that small cleanup). Returns the new session id.
 pub fn sign_in(
     conn: &mut DbConnection,
@@ -41,13 +42,25 @@ pub fn sign_in(
         store::sessions::delete_idle(conn, now - idle)?;
         store::sessions::create(conn, &sid, &user.id, now)?;
         store::sign_ins::record(conn, &user.id, None, now)?;
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(user, now, "SignIn", ("User", &user.id), serde_json::json!({ "upn": user.upn })),
+        )?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(sid)
 }
 
-/// Ends a session on the server: its cookie stops working everywhere.
-pub fn sign_out(conn: &mut DbConnection, sid: &str) -> Result<(), AppError> {
-    store::sessions::delete(conn, sid)?;
+/// Ends a session on the server (its cookie stops working everywhere) and records the
+/// sign-out, in one transaction.
+pub fn sign_out(conn: &mut DbConnection, sid: &str, user: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        store::sessions::delete(conn, sid)?;
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(user, now, "SignOut", ("User", &user.id), serde_json::json!({ "upn": user.upn })),
+        )?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
     Ok(())
 }

@@ -265,7 +265,9 @@ pub async fn oidc_callback(
 /// `POST /auth/sign-out`
 pub async fn sign_out(state: State, session: Session, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let sid = user.0.session_id.clone();
-    state.db(move |conn| sessions::sign_out(conn, &sid)).await?;
+    let who = user.0.user.clone();
+    let now = state.clock.now();
+    state.db(move |conn| sessions::sign_out(conn, &sid, &who, now)).await?;
     session.clear();
     session.renew();
     let _ = session.insert(csrf::CSRF_KEY, csrf::new_token());

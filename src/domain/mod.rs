@@ -1,7 +1,9 @@
 //! Pure rules: no I/O, no database, no clock calls. Everything here is unit-testable.
 
+pub mod audit;
 pub mod decision;
 pub mod directory;
+pub mod export;
 pub mod paging;
 pub mod recommendation;
 pub mod recurrence;

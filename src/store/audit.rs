@@ -205,3 +205,92 @@ pub fn verify(conn: &mut Conn) -> QueryResult<ChainCheck> {
     }
     Ok(ChainCheck::Intact { events, head: prev })
 }
+
+/// The filters of the audit log, as the store applies them.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Actor name or UPN contains this (lower-cased match), or the actor id is this.
+    pub actor: Option<String>,
+    /// Exactly this action.
+    pub action: Option<String>,
+    /// Exactly this target id.
+    pub target: Option<String>,
+    /// At or after.
+    pub from: Option<NaiveDateTime>,
+    /// Before.
+    pub until: Option<NaiveDateTime>,
+}
+
+type EventQuery<'a> = audit_events::BoxedQuery<'a, crate::db::MultiBackend>;
+
+fn filtered<'a>(filter: &EventFilter) -> EventQuery<'a> {
+    use crate::db::schema::users;
+    let mut q = audit_events::table.into_boxed();
+    if let Some(actor) = &filter.actor {
+        let pattern = super::contains_pattern(actor);
+        let by_upn = users::table.filter(super::lower(users::upn).like(pattern.clone()).escape('\\')).select(users::id);
+        q = q.filter(
+            super::lower(audit_events::actor_name)
+                .like(pattern)
+                .escape('\\')
+                .or(audit_events::actor_id.eq(actor.clone()))
+                .or(audit_events::actor_id.eq_any(by_upn.nullable())),
+        );
+    }
+    if let Some(action) = &filter.action {
+        q = q.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(target) = &filter.target {
+        q = q.filter(audit_events::target_id.eq(target.clone()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_events::at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(audit_events::at.lt(until));
+    }
+    q
+}
+
+/// Where a page of events starts, by event id.
+#[derive(Debug, Clone, Copy)]
+pub enum EventCursor {
+    /// The newest events.
+    Newest,
+    /// Events with a smaller id, newest first.
+    Before(i64),
+    /// Events with a larger id, fetched oldest first (the previous page).
+    After(i64),
+}
+
+/// Up to `limit + 1` events matching `filter` from `cursor` (by id, which is the chain's
+/// order): newest first, except `After`, which comes oldest first.
+pub fn page(conn: &mut Conn, filter: &EventFilter, cursor: EventCursor, limit: usize) -> QueryResult<Vec<EventRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+    let q = filtered(filter).select(EventRow::as_select()).limit(limit);
+    match cursor {
+        EventCursor::Newest => q.order(audit_events::id.desc()).load(conn),
+        EventCursor::Before(id) => q.filter(audit_events::id.lt(id)).order(audit_events::id.desc()).load(conn),
+        EventCursor::After(id) => q.filter(audit_events::id.gt(id)).order(audit_events::id.asc()).load(conn),
+    }
+}
+
+/// Events matching `filter` after `after` (by id, oldest first), `limit` of them: exports
+/// page through the log so that it never sits in memory whole.
+pub fn chunk_after(conn: &mut Conn, filter: &EventFilter, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    filtered(filter)
+        .filter(audit_events::id.gt(after))
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+/// The newest event's id and hash: the head of the chain.
+pub fn head(conn: &mut Conn) -> QueryResult<Option<(i64, String)>> {
+    audit_events::table
+        .order(audit_events::id.desc())
+        .select((audit_events::id, audit_events::hash))
+        .first(conn)
+        .optional()
+}

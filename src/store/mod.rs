@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod decisions;
+pub mod exports;
 pub mod groups;
 pub mod instances;
 pub mod reviews;

@@ -7,6 +7,7 @@ pub mod format;
 pub mod home;
 pub mod panel;
 pub mod static_files;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -85,6 +86,8 @@ pub enum Section {
     Directory,
     /// Access review administration.
     Reviews,
+    /// The audit log.
+    Audit,
     /// Anything else (error pages).
     None,
 }
@@ -159,6 +162,11 @@ impl Chrome {
     /// Whether the access review pages are the current navigation entry.
     pub fn at_reviews(&self) -> bool {
         self.section == Section::Reviews
+    }
+
+    /// Whether the audit log is the current navigation entry.
+    pub fn at_audit(&self) -> bool {
+        self.section == Section::Audit
     }
 
     /// Whether the directory pages are the current navigation entry.

@@ -1,7 +1,9 @@
 //! Admin pages. (Sign-in and the admin guard arrive with authentication; every handler
 //! here already takes its data through extractors, so a guard extractor slots in.)
 
+pub mod audit;
 pub mod directory;
+pub mod exports;
 pub mod reviews;
 
 use actix_web::web;
@@ -16,5 +18,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/applications/{id}", web::get().to(directory::app))
         .route("/roles", web::get().to(directory::roles))
         .route("/roles/{id}", web::get().to(directory::role))
+        .route("/audit", web::get().to(audit::index))
+        .route("/audit.csv", web::get().to(audit::csv))
+        // Registered before the `/access-reviews` scope, whose `/{id}` would otherwise
+        // take "history" for the id of a series.
+        .route("/access-reviews/history", web::get().to(exports::history_page))
+        .route("/access-reviews/history.csv", web::get().to(exports::history_csv))
+        .route(
+            "/access-reviews/{id}/instances/{instance}/results.csv",
+            web::get().to(exports::results_csv),
+        )
         .service(web::scope("/access-reviews").configure(reviews::routes));
 }

@@ -1,0 +1,102 @@
+//! Streamed downloads: a producer on a blocking thread writes the file while it reads the
+//! database, and the response sends it in chunks as they come. A bounded channel between
+//! them keeps at most a few chunks in memory, whatever the file's size; when the client
+//! goes away, the producer's next write fails and it stops.
+
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::HttpResponse;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::web::Bytes;
+use tokio::sync::mpsc;
+
+use crate::db::{DbConnection, PooledConn};
+use crate::error::AppError;
+
+/// Chunks in flight between the producer and the response.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The response body: chunks as the producer sends them; an error ends the response
+/// without its final chunk, so the client sees the file as incomplete.
+pub struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
+
+impl MessageBody for ChannelBody {
+    type Error = io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, io::Error>>> {
+        self.get_mut().0.poll_recv(cx)
+    }
+}
+
+/// The producer's end: each write becomes a chunk (callers write through a buffer of
+/// about a chunk's size), and a write waits while the channel is full.
+struct ChunkWriter(mpsc::Sender<Result<Bytes, io::Error>>);
+
+impl Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.0
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A CSV download named `file_name`, produced by `produce` with `conn` (taken from the
+/// pool before the answer starts, so a busy pool is an error page, not a broken file).
+pub fn csv<F>(conn: PooledConn, file_name: &str, produce: F) -> HttpResponse
+where
+    F: FnOnce(&mut DbConnection, &mut dyn Write) -> Result<u64, AppError> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let name = file_name.to_owned();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = conn;
+        let mut out = ChunkWriter(tx.clone());
+        match produce(&mut conn, &mut out) {
+            Ok(rows) => tracing::debug!(file = %name, rows, "export sent"),
+            Err(_) if tx.is_closed() => tracing::info!(file = %name, "export stopped: the client went away"),
+            Err(err) => {
+                tracing::error!(file = %name, error = %format!("{err:#}"), "export failed part way");
+                let _ = tx.blocking_send(Err(io::Error::other("the export failed")));
+            }
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file_name.to_owned())],
+        })
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .body(ChannelBody(rx))
+}
+
+/// Takes a connection from the pool and runs `check` with it on the blocking pool (the
+/// guard and validation of an export), handing back the connection for the producer.
+pub async fn checked<T, F>(pool: &crate::db::Pool, check: F) -> Result<(PooledConn, T), AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        let found = check(&mut conn)?;
+        Ok((conn, found))
+    })
+    .await?
+}

@@ -282,9 +282,6 @@ mod tests {
         let page = AuditParams { after: Some("42".into()), ..AuditParams::default() }.validate().unwrap().1;
         assert_eq!(page, EventPage::OlderThan(42));
         assert!(AuditParams { after: Some("x".into()), ..AuditParams::default() }.validate().is_err());
-        assert_eq!(
-            AuditParams { actor: "a&b c".into(), ..AuditParams::default() }.filter_query(),
-            "actor=a%26b%20c"
-        );
+        assert_eq!(AuditParams { actor: "a&b c".into(), ..AuditParams::default() }.filter_query(), "actor=a%26b%20c");
     }
 }

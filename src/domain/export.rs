@@ -216,10 +216,7 @@ impl HistoryParams {
                 Some(_) => {}
                 None => errors.push(FieldError {
                     field: "result",
-                    message: format!(
-                        "“{}” is not a result: choose Approve, Deny, Don't know or Not reviewed",
-                        clip(r)
-                    ),
+                    message: format!("“{}” is not a result: choose Approve, Deny, Don't know or Not reviewed", clip(r)),
                 }),
             }
         }
@@ -349,9 +346,10 @@ mod tests {
         assert_eq!(fields, vec!["from", "to", "kind", "result"]);
         assert!(bad[2].message.contains("“printer”"));
 
-        let backwards = params(&[("from", "2026-09-30"), ("to", "2026-09-01"), ("kind", "role"), ("result", "Approve")])
-            .validate()
-            .unwrap_err();
+        let backwards =
+            params(&[("from", "2026-09-30"), ("to", "2026-09-01"), ("kind", "role"), ("result", "Approve")])
+                .validate()
+                .unwrap_err();
         assert_eq!(backwards[0].field, "to");
         assert!(backwards[0].message.contains("on or after"));
 

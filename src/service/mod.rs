@@ -1,7 +1,7 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
-pub mod onboarding;
 pub mod exports;
+pub mod onboarding;
 pub mod panel;
 pub mod reviews;
 pub mod sessions;

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod demo;
 mod directory;
+mod exports;
 mod helpers;
 mod oidc_provider;
 mod panel;

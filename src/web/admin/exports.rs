@@ -69,7 +69,9 @@ pub async fn results_csv(
             AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
         })?;
         if i.status == "NotStarted" {
-            return Err(AppError::Conflict("This review has not started yet, so it has no results to download.".into()));
+            return Err(AppError::Conflict(
+                "This review has not started yet, so it has no results to download.".into(),
+            ));
         }
         Ok((i, d))
     })
@@ -192,7 +194,9 @@ pub async fn history_csv(
     let params = history_params(&req);
     let filter: HistoryFilter = match params.validate() {
         Ok(filter) => filter,
-        Err(errors) => return Ok(Either::Right((HistoryPage::new(chrome, params, errors, None), StatusCode::BAD_REQUEST))),
+        Err(errors) => {
+            return Ok(Either::Right((HistoryPage::new(chrome, params, errors, None), StatusCode::BAD_REQUEST)));
+        }
     };
     let (conn, ()) = stream::checked(&state.pool, |_| Ok(())).await?;
     let file = filter.file_name();

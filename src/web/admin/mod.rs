@@ -24,9 +24,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // take "history" for the id of a series.
         .route("/access-reviews/history", web::get().to(exports::history_page))
         .route("/access-reviews/history.csv", web::get().to(exports::history_csv))
-        .route(
-            "/access-reviews/{id}/instances/{instance}/results.csv",
-            web::get().to(exports::results_csv),
-        )
+        .route("/access-reviews/{id}/instances/{instance}/results.csv", web::get().to(exports::results_csv))
         .service(web::scope("/access-reviews").configure(reviews::routes));
 }

@@ -1,0 +1,283 @@
+//! CSV exports: one review's results, the review-history report, who may download them,
+//! formula escaping, and streaming in bounded memory.
+
+use attest::demo::personas;
+use attest::domain::export::RESULT_COLUMNS;
+use attest::store::instances::ItemRow;
+
+use crate::helpers::{Spawn, TestApp, spawn_admin_app, spawn_demo_app};
+
+const FALCON: &str = "Project Falcon guests";
+const VPN: &str = "VPN Users: confirm your access";
+
+async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
+    let viewer = TestApp { client: Spawn::client(), ..app.share() };
+    viewer.sign_in(persona).await;
+    viewer
+}
+
+/// The series of an instance.
+fn series_of(app: &TestApp, instance: &str) -> String {
+    use attest::db::schema::review_instances::dsl::*;
+    use diesel::prelude::*;
+    review_instances.find(instance).select(definition_id).first(&mut *app.conn()).unwrap()
+}
+
+fn results_url(app: &TestApp, instance: &str) -> String {
+    format!("/admin/access-reviews/{}/instances/{instance}/results.csv", series_of(app, instance))
+}
+
+/// The records of a CSV body, header first.
+fn records(body: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn column(name: &str) -> usize {
+    RESULT_COLUMNS.iter().position(|c| *c == name).unwrap()
+}
+
+#[tokio::test]
+async fn a_decided_review_downloads_as_csv_with_formulas_defused() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    let omar = as_persona(&app, "owner").await;
+    let panel = format!("/reviews/{falcon}");
+    let page = omar.get(&panel).await;
+    let items = page.attrs("input[name=item]", "value");
+    let people = page.texts("table.items tbody .person");
+    // A reason that a spreadsheet would run as a formula, and a name that would too.
+    let evil = "=HYPERLINK(\"http://evil.example\",\"click\")";
+    omar.post(&panel, &[("item", &items[0]), ("action", "Deny"), ("reason", evil)]).await;
+    omar.post(&panel, &[("item", &items[1]), ("action", "Approve"), ("reason", "Still on the project")]).await;
+    app.exec(&format!(
+        "UPDATE review_decision_items SET principal_name = '@SUM(1+1)' WHERE instance_id = '{falcon}' AND id = '{}'",
+        items[2]
+    ));
+
+    let dana = as_persona(&app, "admin").await;
+    let url = results_url(&app, &falcon);
+    let res = dana.get(&url).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        res.header("content-disposition"),
+        "attachment; filename=\"project-falcon-guests-project-falcon-2026-11-28.csv\""
+    );
+    let rows = records(&res.body);
+    assert_eq!(rows[0], RESULT_COLUMNS.map(str::to_owned).to_vec(), "Entra's columns");
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"));
+    assert_eq!(rows.len() - 1, usize::try_from(total).unwrap(), "one row per person");
+    let series = series_of(&app, &falcon);
+    for row in &rows[1..] {
+        assert_eq!(row.len(), RESULT_COLUMNS.len());
+        assert_eq!((row[0].as_str(), row[1].as_str(), row[2].as_str()), (falcon.as_str(), series.as_str(), "group"));
+        assert_eq!((row[3].as_str(), row[4].as_str()), ("Project Falcon", FALCON));
+        assert_eq!((row[5].as_str(), row[7].as_str()), ("2026-11-28T00:00:00Z", "InProgress"));
+        assert_eq!(row[column("PrincipalType")], "Guest");
+    }
+    let by_name = |name: &str| rows.iter().find(|r| r[column("PrincipalName")] == name).unwrap().clone();
+    let denied = by_name(&people[0]);
+    assert_eq!(denied[column("ReviewResult")], "Deny");
+    assert_eq!(denied[column("Justification")], format!("'{evil}"), "a formula is written as text");
+    assert_eq!(denied[column("ReviewerName")], "Omar Haddad");
+    assert_eq!(denied[column("ReviewerUPN")], personas::OWNER);
+    assert_eq!(denied[column("ReviewerId")], app.user_id(personas::OWNER));
+    assert_eq!(denied[column("ReviewDate")], "2026-11-28T09:00:00Z");
+    assert!(["Approve", "Deny", "NoInfoAvailable"].contains(&denied[column("AccessRecommendation")].as_str()));
+    assert_eq!(denied[column("ApplyResult")], "New");
+    let approved = by_name(&people[1]);
+    assert_eq!((approved[13].as_str(), approved[14].as_str()), ("Approve", "Still on the project"));
+    assert_eq!(by_name("'@SUM(1+1)")[column("ReviewResult")], "NotReviewed");
+    let undecided = rows.iter().filter(|r| r[column("ReviewResult")] == "NotReviewed").count();
+    assert_eq!(undecided, rows.len() - 3);
+    assert!(rows.iter().skip(1).filter(|r| r[13] == "NotReviewed").all(|r| r[12].is_empty() && r[16].is_empty()));
+}
+
+#[tokio::test]
+async fn only_admins_and_owners_managing_the_series_download_results() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    let vpn = app.instance_of(VPN);
+    let (falcon_url, vpn_url) = (results_url(&app, &falcon), results_url(&app, &vpn));
+    assert_eq!(app.get(&vpn_url).await.status, 200);
+
+    let anonymous = TestApp { client: Spawn::client(), ..app.share() };
+    let page = anonymous.get(&falcon_url).await;
+    assert_eq!(page.status, 303, "sign in first");
+    let tom = as_persona(&app, "user").await;
+    assert_eq!(tom.get(&falcon_url).await.status, 403);
+    let omar = as_persona(&app, "owner").await;
+    assert_eq!(omar.get(&falcon_url).await.status, 403, "owners while the tenant setting is off");
+
+    app.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    assert_eq!(omar.get(&falcon_url).await.status, 200, "his own group's review");
+    let other = omar.get(&vpn_url).await;
+    assert_eq!(other.status, 404, "a series he does not manage does not exist for him");
+    assert!(!other.body.contains("PrincipalName"));
+    // An instance of another series under his series' id.
+    let mixed = format!("/admin/access-reviews/{}/instances/{vpn}/results.csv", series_of(&app, &falcon));
+    assert_eq!(omar.get(&mixed).await.status, 404);
+    assert_eq!(app.get(&mixed).await.status, 404);
+    assert_eq!(app.get("/admin/access-reviews/nope/instances/x'y/results.csv").await.status, 404);
+}
+
+fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
+    (0..n)
+        .map(|k| ItemRow {
+            id: format!("bulk-{k:06}"),
+            instance_id: instance.to_owned(),
+            principal_id: format!("bulk-user-{k:06}"),
+            principal_name: format!("Bulk Person {k:06}"),
+            principal_upn: format!("bulk.{k:06}@contoso.example"),
+            principal_type: "Member".into(),
+            access_path: "Direct".into(),
+            access_direct: true,
+            access_detail: String::new(),
+            reviewer_id: None,
+            last_sign_in: None,
+            recommendation: "Approve".into(),
+            recommendation_reason: "Signed in recently".into(),
+            decision: if k % 3 == 0 { "Deny" } else { "NotReviewed" }.into(),
+            justification: if k % 3 == 0 { "Left the company, replaced by a contractor".into() } else { String::new() },
+            reviewed_by: None,
+            reviewed_at: None,
+            apply_result: "New".into(),
+            apply_detail: String::new(),
+            applied_by: None,
+            applied_at: None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_100k_row_export_streams_while_the_database_is_read() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    const N: usize = 100_000;
+    attest::store::instances::insert_items(&mut app.conn(), &bulk_items(&falcon, N)).unwrap();
+    let total = usize::try_from(app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"))).unwrap();
+
+    let url = format!("{}{}", app.address, results_url(&app, &falcon));
+    let mut res = app.client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.content_length(), None, "no length: the body is sent as it is produced");
+    assert_eq!(res.headers().get("transfer-encoding").unwrap(), "chunked");
+    let first = res.chunk().await.unwrap().expect("a first chunk");
+    assert!(first.starts_with(b"AccessReviewId,SeriesId,"));
+    // Stop reading for longer than the whole export takes. A buffered export (or one
+    // whose channel had no bound) would meanwhile read every row and hand its connection
+    // back; a streamed one stays blocked on the full channel, holding it: the file is far
+    // bigger than the channel and the socket buffers together.
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let state = app.pool.state();
+        assert_eq!(state.connections - state.idle_connections, 1, "the producer waits for the reader");
+    }
+
+    let mut body = first.to_vec();
+    let mut chunks = 1;
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+        chunks += 1;
+    }
+    assert!(body.len() > 10_000_000, "{} bytes", body.len());
+    assert!(chunks > 50, "{chunks} chunks");
+    let text = String::from_utf8(body).unwrap();
+    let rows = records(&text);
+    assert_eq!(rows.len(), total + 1);
+    assert_eq!(
+        rows.iter().filter(|r| r[column("Justification")] == "Left the company, replaced by a contractor").count(),
+        N.div_ceil(3)
+    );
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[column("PrincipalName")].as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
+    // Done: the connection goes back to the pool.
+    for _ in 0..50 {
+        let s = app.pool.state();
+        if s.connections == s.idle_connections {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the export kept its connection after the end");
+}
+
+#[tokio::test]
+async fn the_history_report_filters_by_period_kind_and_result() {
+    let app = spawn_admin_app().await;
+    // Its route is matched before the series' `/{id}`.
+    let page = app.get("/admin/access-reviews/history").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text("h1"), "Review history report");
+    for id in ["from", "to", "kind-group", "kind-application", "kind-role", "result-Deny"] {
+        assert_eq!(page.attrs(&format!("label[for={id}]"), "for").len(), 1, "a label for {id}");
+    }
+    assert_eq!(page.attrs("input[type=checkbox][checked]", "id").len(), 7, "everything by default");
+    assert!(page.texts("table.history").is_empty(), "nothing listed before the form is sent");
+
+    let omar = as_persona(&app, "owner").await;
+    assert_eq!(omar.get("/admin/access-reviews/history").await.status, 403);
+    assert_eq!(omar.get("/admin/access-reviews/history.csv").await.status, 403);
+
+    // Deny one Falcon guest, so the report has a decision.
+    let falcon = app.instance_of(FALCON);
+    let item = omar.get(&format!("/reviews/{falcon}")).await.attrs("input[name=item]", "value")[0].clone();
+    omar.post(&format!("/reviews/{falcon}"), &[("item", &item), ("action", "Deny"), ("reason", "Gone")]).await;
+
+    let shown = app.get("/admin/access-reviews/history?from=2026-11-01&to=2026-11-30&kind=group&result=Deny").await;
+    assert_eq!(shown.status, 200);
+    let listed = shown.texts("table.history tbody tr");
+    assert!(listed.iter().any(|r| r.contains(FALCON)), "{listed:?}");
+    assert!(listed.iter().all(|r| r.contains("Groups")), "{listed:?}");
+    let link = shown.link("Download CSV of these reviews");
+    let csv = app.get(&link).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.header("content-disposition"),
+        "attachment; filename=\"access-review-history-2026-11-01-to-2026-11-30.csv\""
+    );
+    let rows = records(&csv.body);
+    assert_eq!(rows[0].len(), RESULT_COLUMNS.len());
+    assert_eq!(rows.len(), 2, "the one denial: {rows:?}");
+    assert_eq!((rows[1][0].as_str(), rows[1][13].as_str(), rows[1][14].as_str()), (falcon.as_str(), "Deny", "Gone"));
+
+    // Every result of every kind: each item of each instance once.
+    let all = records(&app.get("/admin/access-reviews/history.csv").await.body);
+    assert_eq!(all.len() - 1, usize::try_from(app.count("review_decision_items")).unwrap());
+    let roles = records(&app.get("/admin/access-reviews/history.csv?kind=role&result=NotReviewed").await.body);
+    assert!(roles.len() > 1 && roles[1..].iter().all(|r| r[2] == "role" && r[13] == "NotReviewed"));
+    // A period before any review: the header only.
+    let before = app.get("/admin/access-reviews/history.csv?to=2025-01-01&kind=group&result=Deny").await;
+    assert_eq!(records(&before.body).len(), 1);
+    let empty = app.get("/admin/access-reviews/history?to=2025-01-01&kind=group&result=Deny").await;
+    assert!(empty.text(".empty").starts_with("No review ran in this period"));
+}
+
+#[tokio::test]
+async fn bad_history_filters_get_the_form_back_with_what_to_fix() {
+    let app = spawn_admin_app().await;
+    for path in ["/admin/access-reviews/history", "/admin/access-reviews/history.csv"] {
+        let page = app.get(&format!("{path}?from=2026-11-30&to=2026-11-01&kind=group&result=Deny")).await;
+        assert_eq!(page.status, 400, "{path}");
+        assert_eq!(page.text("#to-error"), "Error: Enter an end date on or after the start date (2026-11-30)");
+        assert_eq!(page.attrs(".error-summary a", "href"), vec!["#to"]);
+        assert_eq!(page.attrs("input#from", "value"), vec!["2026-11-30"], "values kept");
+
+        let page = app.get(&format!("{path}?from=30%2F11%2F2026&kind=printer&result=Maybe")).await;
+        assert_eq!(page.status, 400);
+        assert_eq!(page.text("#from-error"), "Error: Enter the start date as year-month-day, for example 2026-09-30");
+        assert!(page.text("#kind-error").contains("“printer” is not a kind of resource"));
+        assert!(page.text("#result-error").contains("“Maybe” is not a result"));
+
+        let page = app.get(&format!("{path}?from=&to=")).await;
+        assert_eq!(page.status, 400);
+        assert_eq!(page.text("#kind-error"), "Error: Select at least one kind of resource");
+        assert_eq!(page.text("#result-error"), "Error: Select at least one result");
+        assert!(!page.body.contains("AccessReviewId"));
+    }
+}

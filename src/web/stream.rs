@@ -19,9 +19,20 @@ use crate::error::AppError;
 /// Chunks in flight between the producer and the response.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// The response body: chunks as the producer sends them; an error ends the response
-/// without its final chunk, so the client sees the file as incomplete.
-pub struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
+/// The response body: chunks as the producer sends them. An error — or a producer that
+/// stopped without saying it finished (a panic) — ends the response without its final
+/// chunk, so the client sees the file as incomplete rather than as a shorter file.
+pub struct ChannelBody {
+    rx: mpsc::Receiver<Message>,
+    finished: bool,
+}
+
+/// What the producer sends: a chunk, the end of the file, or a failure.
+enum Message {
+    Chunk(Bytes),
+    Done,
+    Failed(io::Error),
+}
 
 impl MessageBody for ChannelBody {
     type Error = io::Error;
@@ -31,13 +42,32 @@ impl MessageBody for ChannelBody {
     }
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, io::Error>>> {
-        self.get_mut().0.poll_recv(cx)
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        match this.rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Message::Chunk(bytes))) => Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(Some(Message::Done)) => {
+                this.finished = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Message::Failed(err))) => {
+                this.finished = true;
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.finished = true;
+                Poll::Ready(Some(Err(io::Error::other("the export stopped before its end"))))
+            }
+        }
     }
 }
 
 /// The producer's end: each write becomes a chunk (callers write through a buffer of
 /// about a chunk's size), and a write waits while the channel is full.
-struct ChunkWriter(mpsc::Sender<Result<Bytes, io::Error>>);
+struct ChunkWriter(mpsc::Sender<Message>);
 
 impl Write for ChunkWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -45,7 +75,7 @@ impl Write for ChunkWriter {
             return Ok(0);
         }
         self.0
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .blocking_send(Message::Chunk(Bytes::copy_from_slice(buf)))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))?;
         Ok(buf.len())
     }
@@ -67,11 +97,14 @@ where
         let mut conn = conn;
         let mut out = ChunkWriter(tx.clone());
         match produce(&mut conn, &mut out) {
-            Ok(rows) => tracing::debug!(file = %name, rows, "export sent"),
+            Ok(rows) => {
+                tracing::debug!(file = %name, rows, "export sent");
+                let _ = tx.blocking_send(Message::Done);
+            }
             Err(_) if tx.is_closed() => tracing::info!(file = %name, "export stopped: the client went away"),
             Err(err) => {
                 tracing::error!(file = %name, error = %format!("{err:#}"), "export failed part way");
-                let _ = tx.blocking_send(Err(io::Error::other("the export failed")));
+                let _ = tx.blocking_send(Message::Failed(io::Error::other("the export failed")));
             }
         }
     });
@@ -82,7 +115,7 @@ where
             parameters: vec![DispositionParam::Filename(file_name.to_owned())],
         })
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .body(ChannelBody(rx))
+        .body(ChannelBody { rx, finished: false })
 }
 
 /// Takes a connection from the pool and runs `check` with it on the blocking pool (the

@@ -97,7 +97,7 @@ pub struct HistoryItem {
 const PREVIEW: i64 = 50;
 
 #[derive(Template, WebTemplate)]
-#[template(path = "admin/reviews/history.html")]
+#[template(path = "admin/history.html")]
 pub struct HistoryPage {
     chrome: Chrome,
     params: HistoryParams,

@@ -156,10 +156,11 @@ fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
 
 #[tokio::test]
 async fn a_100k_row_export_streams_while_the_database_is_read() {
-    let app = spawn_admin_app().await;
+    let app = spawn_demo_app().await;
     let falcon = app.instance_of(FALCON);
     const N: usize = 100_000;
     attest::store::instances::insert_items(&mut app.conn(), &bulk_items(&falcon, N)).unwrap();
+    app.sign_in("admin").await;
     let total = usize::try_from(app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"))).unwrap();
 
     let url = format!("{}{}", app.address, results_url(&app, &falcon));

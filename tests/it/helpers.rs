@@ -131,9 +131,16 @@ impl Spawn {
         TestApp { address, client: Self::client(), pool, clock, db: Arc::new(db) }
     }
 
-    /// A client that keeps cookies and does not follow redirects.
+    /// A client that keeps cookies and does not follow redirects. It drops idle
+    /// connections well before the server's keep-alive of 5 s would close them: reusing one
+    /// just as the server closes it fails the request (seen after a test's long insert).
     pub fn client() -> reqwest::Client {
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap()
     }
 }
 

@@ -61,18 +61,11 @@ pub async fn identify(
         let idle = state.auth.idle_timeout;
         let found = state
             .db(move |conn| {
-                let Some(row) = store::sessions::get(conn, &sid)? else { return Ok(None) };
-                if row.last_seen_at + idle < now {
+                let Some((row, user)) = store::sessions::get_with_user(conn, &sid)? else { return Ok(None) };
+                if row.last_seen_at + idle < now || !user.enabled {
                     store::sessions::delete(conn, &sid)?;
                     return Ok(None);
                 }
-                let user = match store::users::get(conn, &row.user_id)? {
-                    Some(user) if user.enabled => user,
-                    _ => {
-                        store::sessions::delete(conn, &sid)?;
-                        return Ok(None);
-                    }
-                };
                 // Writing on every request would serialise readers behind SQLite's one
                 // writer; a minute's precision is plenty for an idle timeout of hours.
                 if now - row.last_seen_at > chrono::TimeDelta::minutes(1) {

@@ -38,8 +38,7 @@ impl Access {
 /// snapshotted reviewers (fallbacks included) nor a person it assigns items to. Callers
 /// answer 404 then, so an instance's existence is not revealed.
 pub fn access(conn: &mut DbConnection, id: &str, user: &str) -> Result<Option<Access>, AppError> {
-    let Some(instance) = store::instances::get(conn, id)? else { return Ok(None) };
-    let Some(definition) = store::reviews::get(conn, &instance.definition_id)? else { return Ok(None) };
+    let Some((instance, definition)) = store::instances::get_with_definition(conn, id)? else { return Ok(None) };
     let role = store::instances::reviewer_role(conn, id, user)?;
     let found = match definition.reviewer_kind.as_str() {
         "Managers" => {

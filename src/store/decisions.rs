@@ -9,7 +9,6 @@ use super::{Conn, Keyset, contains_pattern, keyset_page, lower};
 use crate::db::MultiBackend;
 use crate::db::schema::{review_decision_items as items, review_instances};
 use crate::domain::decision::{Change, Decision, Tally};
-use crate::store::instances::ItemRow;
 
 /// The items of an instance a reviewer may see and decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +72,27 @@ fn query<'a>(instance: &str, scope: &ItemScope, filter: &ItemFilter) -> items::B
     q
 }
 
+/// An item as the review and results pages list it: only the columns they show (a page
+/// reads 50 of these on every request, and each column read is an allocation).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = items)]
+pub struct ListedItem {
+    pub id: String,
+    pub principal_name: String,
+    pub principal_upn: String,
+    pub principal_type: String,
+    pub access_path: String,
+    pub last_sign_in: Option<NaiveDateTime>,
+    pub recommendation: String,
+    pub recommendation_reason: String,
+    pub decision: String,
+    pub justification: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub apply_result: String,
+    pub apply_detail: String,
+}
+
 /// One page of items, by principal name, as the reviewer may see them.
 pub fn page(
     conn: &mut Conn,
@@ -81,8 +101,8 @@ pub fn page(
     filter: &ItemFilter,
     keyset: &Keyset,
     limit: usize,
-) -> QueryResult<Vec<ItemRow>> {
-    let q = query(instance, scope, filter).select(ItemRow::as_select());
+) -> QueryResult<Vec<ListedItem>> {
+    let q = query(instance, scope, filter).select(ListedItem::as_select());
     keyset_page!(q, keyset, items::principal_name, items::id, limit).load(conn)
 }
 

@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Conn, batch_size, bulk_insert, per_backend};
-use crate::db::schema::{review_decision_items, review_definitions, review_instance_reviewers, review_instances};
+use crate::db::schema::{
+    review_decision_items, review_definitions, review_instance_reviewers, review_instances, users,
+};
 use crate::store::reviews::DefinitionRow;
 
 /// An instance as stored.
@@ -199,11 +201,14 @@ pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryRes
     Ok(())
 }
 
-/// An instance's snapshotted reviewers: (user id, fallback).
-pub fn reviewers(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, bool)>> {
+/// The display names of an instance's snapshotted reviewers other than `except`, by name.
+pub fn other_reviewer_names(conn: &mut Conn, instance: &str, except: &str) -> QueryResult<Vec<String>> {
     review_instance_reviewers::table
+        .inner_join(users::table)
         .filter(review_instance_reviewers::instance_id.eq(instance))
-        .select((review_instance_reviewers::user_id, review_instance_reviewers::fallback))
+        .filter(review_instance_reviewers::user_id.ne(except))
+        .order((users::display_name, users::id))
+        .select(users::display_name)
         .load(conn)
 }
 
@@ -235,6 +240,16 @@ pub fn progress(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(Str
 /// An instance by id.
 pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<InstanceRow>> {
     review_instances::table.find(id).select(InstanceRow::as_select()).first(conn).optional()
+}
+
+/// An instance with its series, in one query.
+pub fn get_with_definition(conn: &mut Conn, id: &str) -> QueryResult<Option<(InstanceRow, DefinitionRow)>> {
+    review_instances::table
+        .inner_join(review_definitions::table)
+        .filter(review_instances::id.eq(id))
+        .select((InstanceRow::as_select(), DefinitionRow::as_select()))
+        .first(conn)
+        .optional()
 }
 
 /// Instances by id with their series, in one query (any order).

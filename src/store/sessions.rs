@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::Conn;
-use crate::db::schema::web_sessions;
+use crate::db::schema::{users, web_sessions};
+use crate::store::users::UserRow;
 
 /// A session as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -14,6 +15,16 @@ pub struct SessionRow {
     pub user_id: String,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
+}
+
+/// A session with its user, in one query (this runs on every signed-in request).
+pub fn get_with_user(conn: &mut Conn, id: &str) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    web_sessions::table
+        .inner_join(users::table)
+        .filter(web_sessions::id.eq(id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
 }
 
 /// Records a new session.
@@ -27,11 +38,6 @@ pub fn create(conn: &mut Conn, id: &str, user: &str, now: NaiveDateTime) -> Quer
         ))
         .execute(conn)?;
     Ok(())
-}
-
-/// A session by id.
-pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<SessionRow>> {
-    web_sessions::table.find(id).select(SessionRow::as_select()).first(conn).optional()
 }
 
 /// Notes activity on a session.

@@ -21,7 +21,7 @@ use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Selection};
 use crate::store::decisions::ItemFilter;
-use crate::store::instances::ItemRow;
+use crate::store::decisions::ListedItem;
 use crate::store::{self, Keyset};
 
 /// A signed-in reviewer of the instance named in the path: one of its snapshotted
@@ -165,7 +165,7 @@ pub struct ItemView {
 }
 
 impl ItemView {
-    fn new(row: ItemRow, names: &HashMap<String, String>, now: NaiveDateTime) -> Self {
+    fn new(row: ListedItem, names: &HashMap<String, String>, now: NaiveDateTime) -> Self {
         let decision = Decision::parse(&row.decision).unwrap_or(Decision::NotReviewed);
         let (recommendation, recommendation_class) = match row.recommendation.as_str() {
             "Approve" => ("Approve", "rec-approve"),
@@ -351,12 +351,7 @@ pub async fn table_page(
             let page = Page::from_rows(rows, &at, PAGE_SIZE, |r| r.id.clone());
             let names = reviewer_names(conn, &page.items)?;
             let counts = panel::counts(conn, &access_for_counts)?;
-            let ids: Vec<String> = store::instances::reviewers(conn, &instance)?
-                .into_iter()
-                .map(|(u, _)| u)
-                .filter(|u| *u != me)
-                .collect();
-            let others = store::users::refs(conn, &ids)?.into_iter().map(|u| u.display_name).collect::<Vec<_>>();
+            let others = store::instances::other_reviewer_names(conn, &instance, &me)?;
             Ok((page, names, counts, others))
         })
         .await?;
@@ -411,11 +406,11 @@ pub async fn table_page(
     })
 }
 
-fn reviewer_names(conn: &mut store::Conn, rows: &[ItemRow]) -> Result<HashMap<String, String>, AppError> {
+fn reviewer_names(conn: &mut store::Conn, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
     let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
     ids.sort();
     ids.dedup();
-    Ok(store::users::refs(conn, &ids)?.into_iter().map(|u| (u.id, u.display_name)).collect())
+    Ok(store::users::display_names(conn, &ids)?)
 }
 
 /// `POST /reviews/{id}`: a decision on ticked rows, on every row matching the current

@@ -20,6 +20,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("OccurrencesSkipped", "Occurrences skipped"),
     ("RecordDecision", "Recorded a decision"),
     ("ReviewEnded", "Review ended"),
+    ("ReviewStopped", "Review stopped"),
+    ("ResetDecisions", "Reset the decisions"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

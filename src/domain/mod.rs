@@ -1,6 +1,7 @@
 //! Pure rules: no I/O, no database, no clock calls. Everything here is unit-testable.
 
 pub mod audit;
+pub mod chart;
 pub mod decision;
 pub mod directory;
 pub mod export;

@@ -3,5 +3,6 @@
 pub mod exports;
 pub mod onboarding;
 pub mod panel;
+pub mod results;
 pub mod reviews;
 pub mod sessions;

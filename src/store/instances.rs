@@ -193,6 +193,32 @@ pub fn recount(conn: &mut Conn, instance: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Puts every decided item of an instance back to not reviewed (decision, reason, reviewer
+/// and time cleared); returns how many changed. The audit trail keeps what they were.
+pub fn reset_decisions(conn: &mut Conn, instance: &str) -> QueryResult<usize> {
+    diesel::update(
+        review_decision_items::table
+            .filter(review_decision_items::instance_id.eq(instance))
+            .filter(review_decision_items::decision.ne("NotReviewed")),
+    )
+    .set((
+        review_decision_items::decision.eq("NotReviewed"),
+        review_decision_items::justification.eq(""),
+        review_decision_items::reviewed_by.eq(None::<String>),
+        review_decision_items::reviewed_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}
+
+/// How many items of an instance have this apply result.
+pub fn count_apply_result(conn: &mut Conn, instance: &str, result: &str) -> QueryResult<i64> {
+    review_decision_items::table
+        .filter(review_decision_items::instance_id.eq(instance))
+        .filter(review_decision_items::apply_result.eq(result))
+        .count()
+        .get_result(conn)
+}
+
 /// Marks an instance completed.
 pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(review_instances::table.find(instance))

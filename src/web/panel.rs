@@ -162,6 +162,12 @@ pub struct ItemView {
     decided_by: String,
     decided_at: String,
     justification: String,
+    /// What applying the decision did, in words ("" before apply).
+    apply_result: &'static str,
+    /// `apply-ok`, `apply-warning` (not applied: shown loudly) or empty.
+    apply_class: &'static str,
+    /// Why it was not applied, naming the path that really grants the access.
+    apply_detail: String,
 }
 
 impl ItemView {
@@ -189,6 +195,19 @@ impl ItemView {
             decided_by: row.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default(),
             decided_at: row.reviewed_at.map(format::datetime).unwrap_or_default(),
             justification: row.justification,
+            apply_result: match row.apply_result.as_str() {
+                "AppliedSuccessfully" => "Removed",
+                "AppliedSuccessfullyButObjectNotFound" => "Already gone",
+                "ApplyNotSupported" => "Not applied: remove it where it is granted",
+                "NotApplied" => "Not applied",
+                _ => "",
+            },
+            apply_class: match row.apply_result.as_str() {
+                "AppliedSuccessfully" | "AppliedSuccessfullyButObjectNotFound" => "apply-ok",
+                "ApplyNotSupported" | "NotApplied" => "apply-warning",
+                _ => "",
+            },
+            apply_detail: row.apply_detail,
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
@@ -237,6 +256,26 @@ pub struct ReviewPage {
     series: Option<(String, String)>,
     /// The instance has ended (decisions are final).
     ended: bool,
+    /// The results chart (admins' results page only).
+    chart: Vec<crate::domain::chart::Segment>,
+    /// What admins can do with the occurrence (results page only).
+    pub(crate) results: Option<ResultsPanel>,
+}
+
+/// The results page's status and actions.
+pub struct ResultsPanel {
+    /// The occurrence's status in words.
+    pub status: &'static str,
+    /// Its path (actions are below it).
+    pub path: String,
+    /// Running: it can be stopped and its decisions reset.
+    pub running: bool,
+    /// Ended and denials not yet applied (or applying was interrupted).
+    pub can_apply: bool,
+    /// Denials have been applied.
+    pub applied: bool,
+    /// Items whose denial could not be applied here.
+    pub not_applied: i64,
 }
 
 /// The self-review page: "Do you still need access?"
@@ -401,6 +440,8 @@ pub async fn table_page(
         pager_next: link(&page.next, "after"),
         items: page.items.into_iter().map(|r| ItemView::new(r, &names, now)).collect(),
         max_reason: MAX_REASON_LEN,
+        chart: if series.is_some() { crate::domain::chart::decision_bar(&tally) } else { Vec::new() },
+        results: None,
         base_path,
         series,
     })

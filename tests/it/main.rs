@@ -10,6 +10,7 @@ mod exports;
 mod helpers;
 mod oidc_provider;
 mod panel;
+mod results;
 mod reviews;
 mod scheduler;
 mod schema;

@@ -13,11 +13,14 @@ use crate::domain::recurrence::Frequency;
 use crate::domain::review::{FieldError, ReviewForm, ReviewerKind, ScopeKind};
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
+use crate::service::results;
 use crate::service::reviews::{Owned, managed};
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
 use crate::store::{self, Keyset};
 use crate::web::admin::directory::Pager;
 use crate::web::format;
-use crate::web::{Chrome, Section, State, flash};
+use crate::web::{Chrome, Section, State, flash, flash_error};
 
 /// Routes under `/admin/access-reviews`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,7 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/edit", web::post().to(edit))
         .route("/{id}/delete", web::get().to(delete_page))
         .route("/{id}/delete", web::post().to(delete))
-        .route("/{id}/instances/{instance}", web::get().to(results));
+        .route("/{id}/instances/{instance}", web::get().to(results))
+        .route("/{id}/instances/{instance}/stop", web::get().to(stop_page))
+        .route("/{id}/instances/{instance}/stop", web::post().to(stop))
+        .route("/{id}/instances/{instance}/reset", web::get().to(reset_page))
+        .route("/{id}/instances/{instance}/reset", web::post().to(reset));
 }
 
 /// A series as the list shows it.
@@ -607,8 +614,8 @@ pub async fn save_settings(
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish())
 }
 
-/// `GET /admin/access-reviews/{id}/instances/{instance}`: the decisions of one instance,
-/// read-only, with the reviewers' filters and search.
+/// `GET /admin/access-reviews/{id}/instances/{instance}`: the results of one occurrence —
+/// the chart, the decisions with their apply results, and what can be done with it.
 pub async fn results(
     manager: ReviewManager,
     state: State,
@@ -621,29 +628,195 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let access = state
+    let (access, not_applied) = state
         .db(move |conn| {
             let d = managed(conn, &scope, &def_id)?;
-            let i = store::instances::get(conn, &inst_id)?.filter(|i| i.definition_id == d.id).ok_or_else(|| {
-                AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
-            })?;
-            Ok(crate::service::panel::Access {
+            let i = results::occurrence(conn, &d, &inst_id)?;
+            // Counted only once applying has begun: until then nothing can have failed.
+            let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
+                store::instances::count_apply_result(conn, &i.id, "ApplyNotSupported")?
+                    + store::instances::count_apply_result(conn, &i.id, "NotApplied")?
+            } else {
+                0
+            };
+            let access = crate::service::panel::Access {
                 instance: i,
                 definition: d,
                 scope: crate::store::decisions::ItemScope::All,
                 self_review: false,
-            })
+            };
+            Ok((access, not_applied))
         })
         .await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
-    crate::web::panel::table_page(
+    let status = access.instance.status.clone();
+    let path = format!("/admin/access-reviews/{definition}/instances/{instance}");
+    let mut page = crate::web::panel::table_page(
         &state,
         chrome.in_section(Section::Reviews),
         access,
         view,
         manager.identity.user.id.clone(),
-        format!("/admin/access-reviews/{definition}/instances/{instance}"),
+        path.clone(),
         Some(series),
     )
-    .await
+    .await?;
+    page.results = Some(crate::web::panel::ResultsPanel {
+        status: match status.as_str() {
+            "InProgress" => "In progress",
+            "Completed" => "Completed — denials not applied yet",
+            "Applying" => "Applying the denials",
+            "Applied" => "Completed and applied",
+            _ => "Not started",
+        },
+        running: status == "InProgress",
+        can_apply: matches!(status.as_str(), "Completed" | "Applying"),
+        applied: status == "Applied",
+        not_applied,
+        path,
+    });
+    Ok(page)
+}
+
+/// A question before an action that cannot be undone (stop, reset).
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/confirm.html")]
+pub struct ConfirmPage {
+    chrome: Chrome,
+    series: (String, String),
+    results_path: String,
+    title: String,
+    consequences: Vec<String>,
+    action: String,
+    button: &'static str,
+}
+
+/// The series and occurrence named in a results path, if `manager` may manage them.
+async fn occurrence_of(
+    state: &State,
+    manager: &ReviewManager,
+    path: (ObjectId, ObjectId),
+) -> Result<(DefinitionRow, InstanceRow), AppError> {
+    let (definition, instance) = (path.0.into_string(), path.1.into_string());
+    let scope = manager.scope.clone();
+    state
+        .db(move |conn| {
+            let d = managed(conn, &scope, &definition)?;
+            let i = results::occurrence(conn, &d, &instance)?;
+            Ok((d, i))
+        })
+        .await
+}
+
+fn results_path(d: &DefinitionRow, i: &InstanceRow) -> String {
+    format!("/admin/access-reviews/{}/instances/{}", d.id, i.id)
+}
+
+fn confirm_page(
+    chrome: Chrome,
+    d: &DefinitionRow,
+    i: &InstanceRow,
+    verb: &str,
+    title: String,
+    consequences: Vec<String>,
+    button: &'static str,
+) -> Result<ConfirmPage, AppError> {
+    if i.status != "InProgress" {
+        return Err(AppError::BadRequest(format!(
+            "This review has already ended, so it cannot be {verb}. Go back to its results."
+        )));
+    }
+    let results_path = results_path(d, i);
+    Ok(ConfirmPage {
+        chrome: chrome.in_section(Section::Reviews),
+        series: (d.display_name.clone(), format!("/admin/access-reviews/{}", d.id)),
+        action: format!("{results_path}/{}", if verb == "stopped" { "stop" } else { "reset" }),
+        results_path,
+        title,
+        consequences,
+        button,
+    })
+}
+
+/// `GET …/instances/{instance}/stop`: what stopping does, and the button.
+pub async fn stop_page(
+    manager: ReviewManager,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<ConfirmPage, AppError> {
+    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let default = match d.default_decision.as_str() {
+        "Approve" => "approved, as the review's settings say",
+        "Deny" => "denied, as the review's settings say",
+        "Recommendation" => "decided as recommended, as the review's settings say",
+        _ => "left not reviewed (the review has no default decision)",
+    };
+    let mut consequences = vec![
+        "Reviewers can no longer decide; the decisions made so far become final.".to_owned(),
+        format!("The {} people nobody reviewed are {default}.", i.not_reviewed),
+        "A stopped review cannot be restarted.".to_owned(),
+    ];
+    if d.auto_apply {
+        consequences.push("Denied access is then removed automatically (auto-apply is on).".to_owned());
+    }
+    confirm_page(chrome, &d, &i, "stopped", format!("Stop “{}” now?", d.display_name), consequences, "Stop the review")
+}
+
+/// `POST …/instances/{instance}/stop`
+pub async fn stop(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<HttpResponse, AppError> {
+    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let back = results_path(&d, &i);
+    let (now, actor) = (state.clock.now(), manager.identity.user.clone());
+    match state.db(move |conn| results::stop(conn, &d, &i, &actor, now)).await? {
+        Ok(()) => flash(&session, "The review was stopped. Its decisions are final."),
+        Err(refused) => flash_error(&session, &refused.0),
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
+}
+
+/// `GET …/instances/{instance}/reset`: what resetting does, and the button.
+pub async fn reset_page(
+    manager: ReviewManager,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<ConfirmPage, AppError> {
+    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let decided = i.total_items - i.not_reviewed;
+    let consequences = vec![
+        format!("All {decided} decisions made so far go back to “not reviewed”; reviewers start over."),
+        "The audit trail keeps every decision that was made, with who made it and why.".to_owned(),
+        "The review keeps running until its end date.".to_owned(),
+    ];
+    let title = format!("Reset the decisions of “{}”?", d.display_name);
+    confirm_page(chrome, &d, &i, "reset", title, consequences, "Reset all decisions")
+}
+
+/// `POST …/instances/{instance}/reset`
+pub async fn reset(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let back = format!("/admin/access-reviews/{}/instances/{}", i.definition_id, i.id);
+    let (now, actor) = (state.clock.now(), manager.identity.user.clone());
+    match state.db(move |conn| results::reset(conn, &i, &actor, now)).await? {
+        Ok(n) => flash(
+            &session,
+            &format!(
+                "{} reset to not reviewed.",
+                format::count(i64::try_from(n).unwrap_or(i64::MAX), "decision was", "decisions were")
+            ),
+        ),
+        Err(refused) => flash_error(&session, &refused.0),
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
 }

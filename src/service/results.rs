@@ -1,0 +1,85 @@
+//! What admins (and owners who manage a review) do with an occurrence from its results
+//! page: stop it early, or reset its decisions while it runs.
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::service::panel::Refused;
+use crate::store;
+use crate::store::audit::NewEvent;
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
+
+/// The occurrence `instance` of the series `definition` (already checked to be one the
+/// caller manages), or 404.
+pub fn occurrence(
+    conn: &mut DbConnection,
+    definition: &DefinitionRow,
+    instance: &str,
+) -> Result<InstanceRow, AppError> {
+    store::instances::get(conn, instance)?
+        .filter(|i| i.definition_id == definition.id)
+        .ok_or_else(|| AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into()))
+}
+
+fn refuse_unless_running(instance: &InstanceRow, what: &str) -> Result<(), Refused> {
+    if instance.status == "InProgress" {
+        Ok(())
+    } else {
+        Err(Refused(format!("This review has already ended, so it cannot be {what}. Its decisions are final.")))
+    }
+}
+
+/// Stops a running occurrence now: the default decision goes to the people nobody
+/// reviewed, and it can never be restarted.
+pub fn stop(
+    conn: &mut DbConnection,
+    definition: &DefinitionRow,
+    instance: &InstanceRow,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Result<(), Refused>, AppError> {
+    if let Err(refused) = refuse_unless_running(instance, "stopped") {
+        return Ok(Err(refused));
+    }
+    if !crate::scheduler::complete_instance(conn, instance, definition, Some(actor), now)? {
+        return Ok(Err(Refused("This review had already ended meanwhile. Its decisions are final.".into())));
+    }
+    Ok(Ok(()))
+}
+
+/// Puts every decision of a running occurrence back to not reviewed, so reviewers start
+/// over; the audit trail keeps the decisions that were made. Returns how many were reset.
+pub fn reset(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Result<usize, Refused>, AppError> {
+    if let Err(refused) = refuse_unless_running(instance, "reset") {
+        return Ok(Err(refused));
+    }
+    conn.transaction(|conn| {
+        // Re-read inside the transaction: the scheduler may have completed it meanwhile.
+        let fresh = store::instances::get(conn, &instance.id)?;
+        if fresh.is_none_or(|i| i.status != "InProgress") {
+            return Ok(Err(Refused("This review has already ended, so it cannot be reset.".into())));
+        }
+        let reset = store::instances::reset_decisions(conn, &instance.id)?;
+        store::instances::recount(conn, &instance.id)?;
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(
+                actor,
+                now,
+                "ResetDecisions",
+                ("AccessReviewInstance", &instance.id),
+                serde_json::json!({ "resource": instance.resource_name, "decisionsReset": reset }),
+            ),
+        )?;
+        Ok(Ok(reset))
+    })
+}

@@ -1,0 +1,170 @@
+//! An occurrence's results page for admins: the chart, stopping it early and resetting its
+//! decisions — who may, what changes, and what is refused.
+
+use crate::helpers::{Spawn, TestApp, spawn_demo_app};
+
+const FALCON: &str = "Project Falcon guests";
+const VPN: &str = "VPN Users: confirm your access";
+
+async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
+    let viewer = TestApp { client: Spawn::client(), ..app.share() };
+    viewer.sign_in(persona).await;
+    viewer
+}
+
+fn results_url(app: &TestApp, instance: &str) -> String {
+    use attest::db::schema::review_instances::dsl::*;
+    use diesel::prelude::*;
+    let series: String = review_instances.find(instance).select(definition_id).first(&mut *app.conn()).unwrap();
+    format!("/admin/access-reviews/{series}/instances/{instance}")
+}
+
+fn status_of(app: &TestApp, instance: &str) -> String {
+    use attest::db::schema::review_instances::dsl::*;
+    use diesel::prelude::*;
+    review_instances.find(instance).select(status).first(&mut *app.conn()).unwrap()
+}
+
+/// The owner denies the first person and approves the second; returns their item ids.
+async fn owner_decides_two(app: &TestApp, falcon: &str) -> (String, String) {
+    let omar = as_persona(app, "owner").await;
+    let url = format!("/reviews/{falcon}");
+    let items = omar.get(&url).await.attrs("input[name=item]", "value");
+    omar.post(&url, &[("item", &items[0]), ("action", "Deny"), ("reason", "Left the project")]).await;
+    omar.post(&url, &[("item", &items[1]), ("action", "Approve"), ("reason", "Still on it")]).await;
+    (items[0].clone(), items[1].clone())
+}
+
+#[tokio::test]
+async fn the_results_page_charts_the_decisions() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    owner_decides_two(&app, &falcon).await;
+    let dana = as_persona(&app, "admin").await;
+    let page = dana.get(&results_url(&app, &falcon)).await;
+    assert_eq!(page.status, 200);
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"));
+    let legend = page.texts(".chart .legend li");
+    assert_eq!(legend.len(), 4, "{legend:?}");
+    assert!(legend[0].starts_with("Approved 1") && legend[1].starts_with("Denied 1"), "{legend:?}");
+    assert!(legend[3].starts_with(&format!("Not reviewed {}", total - 2)), "{legend:?}");
+    let title = page.text(".chart svg title");
+    assert!(title.contains("Approved: 1") && title.contains("Denied: 1") && title.contains("Don't know: 0"));
+    // One bar segment per decision that has items, widths in proportion.
+    let widths: Vec<f64> =
+        page.attrs(".chart svg rect:not(.chart-track)", "width").iter().map(|w| w.parse().unwrap()).collect();
+    assert_eq!(widths.len(), 3, "approved, denied, not reviewed");
+    assert!((widths.iter().sum::<f64>() - 100.0).abs() < 0.01);
+    assert!(page.text(".results h2").contains("In progress"));
+    assert!(page.texts("table.items thead th").iter().any(|h| h == "Applied"));
+    let links = page.attrs(".results a", "href");
+    let url = results_url(&app, &falcon);
+    for action in ["results.csv", "stop", "reset"] {
+        assert!(links.contains(&format!("{url}/{action}")), "{action} in {links:?}");
+    }
+}
+
+#[tokio::test]
+async fn stopping_ends_the_review_with_the_default_decision_and_cannot_be_undone() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    app.exec("UPDATE review_definitions SET default_decision = 'Deny' WHERE display_name = 'Project Falcon guests'");
+    let (_, approved) = owner_decides_two(&app, &falcon).await;
+    let dana = as_persona(&app, "admin").await;
+    let url = results_url(&app, &falcon);
+
+    let confirm = dana.get(&format!("{url}/stop")).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.text("h1").starts_with("Stop “Project Falcon guests”"));
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"));
+    assert!(confirm.text(".notice").contains(&format!("The {} people nobody reviewed are denied", total - 2)));
+    assert!(confirm.text(".notice").contains("cannot be restarted"));
+
+    let done = dana.post(&format!("{url}/stop"), &[]).await;
+    assert_eq!(done.status, 303);
+    assert_eq!(done.header("location"), url);
+    let page = dana.get(&url).await;
+    assert_eq!(page.text(".banner-success"), "The review was stopped. Its decisions are final.");
+    assert!(page.text(".results h2").contains("Completed"));
+    assert!(page.attrs(".results a", "href").iter().all(|h| !h.ends_with("/stop") && !h.ends_with("/reset")));
+    assert_eq!(status_of(&app, &falcon), "Completed");
+    assert_eq!(
+        app.count(&format!("review_decision_items WHERE instance_id = '{falcon}' AND decision = 'Deny'")),
+        total - 1
+    );
+    assert_eq!(app.count(&format!("review_decision_items WHERE id = '{approved}' AND decision = 'Approve'")), 1);
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{falcon}' AND action = 'ReviewStopped'")), 1);
+
+    // Reviewers can no longer decide; stopping or resetting again is refused.
+    let omar = as_persona(&app, "owner").await;
+    omar.post(&format!("/reviews/{falcon}"), &[("item", &approved), ("action", "Deny")]).await;
+    assert_eq!(app.count(&format!("review_decision_items WHERE id = '{approved}' AND decision = 'Approve'")), 1);
+    assert_eq!(dana.get(&format!("{url}/stop")).await.status, 400);
+    dana.post(&format!("{url}/stop"), &[]).await;
+    assert!(dana.get(&url).await.text(".banner-error").contains("already ended"));
+    dana.post(&format!("{url}/reset"), &[]).await;
+    assert!(dana.get(&url).await.text(".banner-error").contains("cannot be reset"));
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{falcon}' AND action = 'ReviewStopped'")), 1);
+    assert_eq!(app.count("audit_events WHERE action = 'ResetDecisions'"), 0);
+    // The scheduler does not complete it a second time.
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{falcon}' AND action = 'ReviewEnded'")), 0);
+}
+
+#[tokio::test]
+async fn resetting_puts_every_decision_back_and_the_audit_trail_keeps_them() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    let (denied, _) = owner_decides_two(&app, &falcon).await;
+    let dana = as_persona(&app, "admin").await;
+    let url = results_url(&app, &falcon);
+    let confirm = dana.get(&format!("{url}/reset")).await;
+    assert!(confirm.text(".notice").contains("All 2 decisions made so far go back"));
+    dana.post(&format!("{url}/reset"), &[]).await;
+    let page = dana.get(&url).await;
+    assert_eq!(page.text(".banner-success"), "2 decisions were reset to not reviewed.");
+    assert_eq!(
+        app.count(&format!("review_decision_items WHERE instance_id = '{falcon}' AND decision <> 'NotReviewed'")),
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "review_decision_items WHERE id = '{denied}' AND justification = '' AND reviewed_by IS NULL AND reviewed_at IS NULL"
+        )),
+        1
+    );
+    assert!(page.texts(".chart .legend li")[1].starts_with("Denied 0"), "counters follow");
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{denied}' AND action = 'RecordDecision'")), 1);
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{falcon}' AND action = 'ResetDecisions'")), 1);
+    assert_eq!(status_of(&app, &falcon), "InProgress", "the review keeps running");
+    // The reviewer sees everyone to review again.
+    let omar = as_persona(&app, "owner").await;
+    assert!(
+        omar.get(&format!("/reviews/{falcon}"))
+            .await
+            .texts("table.items .decision")
+            .iter()
+            .all(|d| d == "Not reviewed")
+    );
+}
+
+#[tokio::test]
+async fn only_those_who_manage_the_review_may_stop_or_reset_it() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    let url = results_url(&app, &falcon);
+    let omar = as_persona(&app, "owner").await;
+    assert_eq!(omar.get(&format!("{url}/stop")).await.status, 403, "owners need the tenant setting");
+    assert_eq!(omar.post(&format!("{url}/stop"), &[]).await.status, 403);
+    let tom = as_persona(&app, "user").await;
+    assert_eq!(tom.post(&format!("{url}/reset"), &[]).await.status, 403);
+    let dana = as_persona(&app, "admin").await;
+    // An occurrence of another series under this series' path, and junk ids: 404.
+    let vpn = app.instance_of(VPN);
+    let series = url.split('/').nth(3).unwrap().to_owned();
+    assert_eq!(dana.post(&format!("/admin/access-reviews/{series}/instances/{vpn}/stop"), &[]).await.status, 404);
+    assert_eq!(dana.get("/admin/access-reviews/x'y/instances/z/reset").await.status, 404);
+    // Without the form's CSRF token nothing happens.
+    assert_eq!(dana.post_form(&format!("{url}/stop"), &[]).await.status, 403);
+    assert_eq!(status_of(&app, &falcon), "InProgress");
+    assert_eq!(status_of(&app, &vpn), "InProgress");
+}

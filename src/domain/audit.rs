@@ -20,6 +20,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("OccurrencesSkipped", "Occurrences skipped"),
     ("RecordDecision", "Recorded a decision"),
     ("ReviewEnded", "Review ended"),
+    ("ApplyStarted", "Started applying results"),
+    ("ApplyDecision", "Applied a decision"),
+    ("ApplyCompleted", "Finished applying results"),
+    ("GuestDeleted", "Deleted a blocked guest"),
+    ("GuestDeletionCancelled", "Kept a re-enabled guest"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -36,6 +36,22 @@ pub enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply a completed review's results: remove the denied access (resumes an apply that
+    /// was interrupted; an applied review is left as it is).
+    Apply(ApplyArgs),
+}
+
+/// Flags of `attest apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The id of the review instance (shown on its results page).
+    #[arg(long)]
+    pub instance: String,
+
+    /// Items applied per transaction (small values let tests stop a run half-way).
+    #[arg(long, env = "ATTEST_APPLY_BATCH", default_value_t = 5_000, hide = true,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
 }
 
 /// Subcommands of `attest audit`.

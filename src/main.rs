@@ -81,6 +81,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
         }
+        Command::Apply(args) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let by = attest::service::apply::AppliedBy::CommandLine;
+            let batch = args.batch_size as usize;
+            match attest::service::apply::apply_in_batches(&mut conn, &args.instance, by, clock.now(), batch)? {
+                Ok(s) => {
+                    println!(
+                        "review instance {}: {} removed, {} already gone, {} not supported, {} refused",
+                        args.instance, s.applied, s.not_found, s.not_supported, s.refused
+                    );
+                    Ok(())
+                }
+                Err(refused) => anyhow::bail!("{}", refused.0),
+            }
+        }
         Command::DemoData(args) => {
             let mut conn = db::establish(&database)?;
             db::migrate(&mut conn)?;

@@ -264,6 +264,16 @@ diesel::joinable!(app_group_assignments -> applications (app_id));
 diesel::joinable!(app_group_assignments -> groups (group_id));
 diesel::joinable!(app_owners -> applications (app_id));
 diesel::joinable!(app_owners -> users (user_id));
+diesel::table! {
+    guest_deletions (user_id) {
+        user_id -> Text,
+        instance_id -> Text,
+        disabled_at -> Timestamp,
+        delete_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(guest_deletions -> users (user_id));
 diesel::joinable!(app_user_assignments -> applications (app_id));
 diesel::joinable!(app_user_assignments -> users (user_id));
 diesel::joinable!(group_member_users -> groups (group_id));
@@ -303,4 +313,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_instances,
     review_instance_reviewers,
     review_decision_items,
+    guest_deletions,
 );

@@ -22,6 +22,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ReviewEnded", "Review ended"),
     ("ReviewStopped", "Review stopped"),
     ("ResetDecisions", "Reset the decisions"),
+    ("ApplyStarted", "Started applying results"),
+    ("ApplyDecision", "Applied a decision"),
+    ("ApplyCompleted", "Finished applying results"),
+    ("GuestDeleted", "Deleted a blocked guest"),
+    ("GuestDeletionCancelled", "Kept a re-enabled guest"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -1,6 +1,8 @@
 //! The scheduler: on each tick, starts the instances whose occurrence has come (with the
 //! population, reviewers and recommendations snapshotted), and completes the instances
-//! whose end has come (applying the default decision to items nobody reviewed).
+//! whose end has come (applying the default decision to items nobody reviewed), then
+//! applies results: it finishes applies that were interrupted, applies completed instances
+//! of series with auto-apply on, and deletes the blocked guests whose 30 days have passed.
 //!
 //! It is idempotent: a unique key on (series, occurrence, resource) and a lock per series
 //! mean the same tick twice, or two attest processes on one PostgreSQL, never create an
@@ -33,13 +35,31 @@ pub struct TickReport {
     pub started: usize,
     /// Instances completed.
     pub completed: usize,
+    /// Instances whose results were applied (auto-apply, or an interrupted apply finished).
+    pub applied: usize,
+    /// Blocked guests deleted.
+    pub guests_deleted: usize,
 }
 
-/// Runs one tick: start what is due, complete what has ended.
+/// Runs one tick: start what is due, complete what has ended, apply what is to be applied.
 pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, AppError> {
     let started = start_due(conn, now)?;
     let completed = complete_ended(conn, now)?;
-    Ok(TickReport { started, completed })
+    let (applied, guests_deleted) = apply_results(conn, now)?;
+    Ok(TickReport { started, completed, applied, guests_deleted })
+}
+
+/// Applies what is to be applied (see the module's doc); returns (instances applied,
+/// guests deleted). An instance that cannot be applied is logged and left for an admin.
+fn apply_results(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
+    let mut applied = 0;
+    for instance in store::apply::to_apply(conn)? {
+        match crate::service::apply::apply(conn, &instance, None, now)? {
+            Ok(_) => applied += 1,
+            Err(refused) => tracing::warn!(instance = %instance, reason = %refused.0, "results not applied"),
+        }
+    }
+    Ok((applied, crate::service::apply::delete_due_guests(conn, now)?))
 }
 
 /// Takes the series' lock for the rest of the transaction: on PostgreSQL an advisory
@@ -146,7 +166,13 @@ pub fn spawn(pool: Pool, clock: SharedClock, interval: Duration) {
             .await;
             match result {
                 Ok(Ok(report)) if report != TickReport::default() => {
-                    tracing::info!(started = report.started, completed = report.completed, "scheduler tick");
+                    tracing::info!(
+                        started = report.started,
+                        completed = report.completed,
+                        applied = report.applied,
+                        guests_deleted = report.guests_deleted,
+                        "scheduler tick"
+                    );
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => tracing::error!(error = %err, "scheduler tick failed"),

@@ -1,5 +1,6 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
+pub mod apply;
 pub mod exports;
 pub mod onboarding;
 pub mod panel;

@@ -1,5 +1,6 @@
 //! SQL, per aggregate. Functions take a connection and return rows; rules live in domain/.
 
+pub mod apply;
 pub mod apps;
 pub mod audit;
 pub mod decisions;

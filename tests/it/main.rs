@@ -1,6 +1,7 @@
 //! attest's one integration-test binary. Every test starts a real server on a random port
 //! with a fresh database; set ATTEST_TEST_POSTGRES_URL to run the same suite on PostgreSQL.
 
+mod apply;
 mod audit;
 mod auth;
 mod cli;

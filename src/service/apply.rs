@@ -1,0 +1,541 @@
+//! Applying a completed review: each denied item's access is removed (or the guest
+//! disabled, then deleted 30 days later), and its apply result stored. Items are applied in
+//! batches, each one transaction holding the removals, the results and one audit event per
+//! item, so a process stopped half-way keeps what it finished and a second run finishes the
+//! rest without applying anything twice (only items still `New` are looked at).
+//!
+//! Approved, "don't know" and not-reviewed items keep the result `New`, as in Entra: apply
+//! results describe what applying did, and it does nothing to them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::Connection;
+
+use crate::db::DbConnection;
+use crate::domain::apply::{
+    GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanState, Resource, Step, Verdict, plan,
+    result,
+};
+use crate::error::AppError;
+use crate::service::panel::Refused;
+use crate::store;
+use crate::store::apply::DeniedItem;
+use crate::store::audit::NewEvent;
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
+
+/// Items applied per transaction when nothing else is asked for.
+pub const DEFAULT_BATCH: usize = 5_000;
+
+/// How many planned items a preview lists.
+const PREVIEW_ITEMS: usize = 200;
+
+/// What applying would do, without changing anything (dry run).
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    /// Denied items whose access will be removed (or guest disabled).
+    pub will_remove: i64,
+    /// Access no longer there (will be `AppliedSuccessfullyButObjectNotFound`).
+    pub already_gone: i64,
+    /// Cannot be removed here (nested group, dynamic group, synced group, app via group).
+    pub not_supported: i64,
+    /// Refused, e.g. the last active Global Administrator.
+    pub refused: i64,
+    /// Denied items that already have an apply result.
+    pub already_applied: i64,
+    /// Privileged roles being removed; the acting admin's own access being removed; …
+    pub warnings: Vec<String>,
+    /// The first 200 denied, not yet applied items by principal name.
+    pub items: Vec<PlannedItem>,
+}
+
+/// One denied item as the preview lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedItem {
+    /// The decision item.
+    pub item_id: String,
+    /// The principal's display name.
+    pub principal_name: String,
+    /// The principal's UPN.
+    pub principal_upn: String,
+    /// What applying does, in words ("Remove from the group Project Falcon").
+    pub action: String,
+    /// What will come of it.
+    pub outcome: Planned,
+}
+
+/// What will come of applying one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// The access will be removed.
+    Remove,
+    /// The access is already gone.
+    AlreadyGone,
+    /// It cannot be removed here: the reason, naming the path that really grants it.
+    NotSupported(String),
+    /// It will not be removed: why.
+    Refused(String),
+}
+
+/// What one call of [`apply`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// Items applied successfully (access removed, guest disabled).
+    pub applied: i64,
+    /// Items whose access was already gone.
+    pub not_found: i64,
+    /// Items whose access attest cannot remove.
+    pub not_supported: i64,
+    /// Items refused (the last Global Administrator).
+    pub refused: i64,
+}
+
+impl ApplySummary {
+    fn add(&mut self, verdict: &Verdict) {
+        match verdict {
+            Verdict::Remove(..) => self.applied += 1,
+            Verdict::AlreadyGone(_) => self.not_found += 1,
+            Verdict::NotSupported(_) => self.not_supported += 1,
+            Verdict::Refused(_) => self.refused += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.applied += other.applied;
+        self.not_found += other.not_found;
+        self.not_supported += other.not_supported;
+        self.refused += other.refused;
+    }
+}
+
+/// Who applies: recorded as `applied_by` and as the audit events' actor.
+#[derive(Debug, Clone, Copy)]
+pub enum AppliedBy<'a> {
+    /// A signed-in admin.
+    Admin(&'a UserRow),
+    /// The scheduler (auto-apply, or resuming an interrupted apply).
+    Scheduler,
+    /// An operator running `attest apply`.
+    CommandLine,
+}
+
+impl<'a> AppliedBy<'a> {
+    fn id(&self) -> Option<&'a str> {
+        match self {
+            Self::Admin(u) => Some(&u.id),
+            Self::Scheduler | Self::CommandLine => None,
+        }
+    }
+
+    fn event(
+        &self,
+        at: NaiveDateTime,
+        action: &'a str,
+        target: (&'a str, &'a str),
+        details: serde_json::Value,
+    ) -> NewEvent<'a> {
+        match self {
+            Self::Admin(u) => NewEvent::by_user(u, at, action, target, details),
+            Self::Scheduler => NewEvent::by_system(at, action, target, details),
+            Self::CommandLine => NewEvent {
+                actor_name: "attest apply (command line)",
+                ..NewEvent::by_system(at, action, target, details)
+            },
+        }
+    }
+}
+
+/// The resource of an instance as the directory holds it now.
+fn resource_now(conn: &mut DbConnection, instance: &InstanceRow) -> Result<Resource, AppError> {
+    let name = instance.resource_name.clone();
+    Ok(match instance.resource_type.as_str() {
+        "Group" => match store::groups::get(conn, &instance.resource_id)? {
+            Some(g) => Resource::Group {
+                name: g.display_name,
+                found: true,
+                rule: g.membership_rule,
+                synced: g.on_premises_sync,
+                mail_enabled_security: g.mail_enabled && g.group_type == "Security",
+            },
+            None => Resource::Group { name, found: false, rule: None, synced: false, mail_enabled_security: false },
+        },
+        "Application" => match store::apps::get(conn, &instance.resource_id)? {
+            Some(a) => Resource::Application { name: a.display_name, found: true },
+            None => Resource::Application { name, found: false },
+        },
+        _ => match store::roles::get(conn, &instance.resource_id)? {
+            Some(r) => Resource::Role {
+                global_admin: r.role_kind == "Directory" && r.display_name == GLOBAL_ADMINISTRATOR,
+                name: r.display_name,
+                found: true,
+                privileged: r.privileged,
+            },
+            None => Resource::Role { name, found: false, privileged: false, global_admin: false },
+        },
+    })
+}
+
+/// Where the planner starts: how many active Global Administrators there are now (only
+/// counted when the instance reviews that role).
+fn initial_state(conn: &mut DbConnection, resource: &Resource, now: NaiveDateTime) -> Result<PlanState, AppError> {
+    let active_global_admins = match resource {
+        Resource::Role { global_admin: true, .. } => store::apply::active_global_admins(conn, now)?,
+        _ => 0,
+    };
+    Ok(PlanState { active_global_admins })
+}
+
+/// Plans a batch of denied items: the facts of all of them in a few queries, then the
+/// rules per item.
+fn plan_batch(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    definition: &DefinitionRow,
+    resource: &Resource,
+    items: &[DeniedItem],
+    state: &mut PlanState,
+    now: NaiveDateTime,
+) -> Result<Vec<ItemPlan>, AppError> {
+    let ids: Vec<&str> = items.iter().map(|i| i.principal_id.as_str()).collect();
+    let users = store::apply::existing_users(conn, &ids)?;
+    let block = definition.guest_denied_action == "BlockThenDelete";
+    let mut direct: HashSet<String> = HashSet::new();
+    let mut held: HashMap<String, Vec<Held>> = HashMap::new();
+    match resource {
+        Resource::Group { found: true, .. } => {
+            direct = store::apply::direct_members(conn, &instance.resource_id, &ids)?
+        }
+        Resource::Application { found: true, .. } => {
+            direct = store::apply::direct_assignees(conn, &instance.resource_id, &ids)?;
+        }
+        Resource::Role { found: true, .. } => {
+            let types: &[&str] = match definition.role_assignment_types.as_deref() {
+                Some("Active") => &["Active"],
+                Some("Eligible") => &["Eligible"],
+                _ => &["Active", "Eligible"],
+            };
+            let rows = store::apply::held_roles(
+                conn,
+                &instance.resource_id,
+                &ids,
+                instance.resource_scope.as_deref(),
+                types,
+                instance.created_at,
+                now,
+            )?;
+            for (user, h) in rows {
+                held.entry(user).or_default().push(h);
+            }
+        }
+        _ => {}
+    }
+    let none: Vec<Held> = Vec::new();
+    Ok(items
+        .iter()
+        .map(|item| {
+            let facts = ItemFacts {
+                access_path: &item.access_path,
+                access_direct: item.access_direct,
+                block_guest: block && item.principal_type == "Guest",
+                user_found: users.contains(&item.principal_id),
+                direct_link: direct.contains(&item.principal_id),
+                held: held.get(&item.principal_id).unwrap_or(&none),
+            };
+            plan(resource, &facts, state)
+        })
+        .collect())
+}
+
+/// What applying would do, without changing anything. `None`: no such instance.
+pub fn preview(
+    conn: &mut DbConnection,
+    instance: &str,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Option<Preview>, AppError> {
+    let Some((inst, definition)) = store::instances::get_with_definition(conn, instance)? else { return Ok(None) };
+    let mut out = Preview::default();
+    for (result, n) in store::apply::denied_results(conn, instance)? {
+        if result != result::NEW {
+            out.already_applied += n;
+        }
+    }
+    if !matches!(inst.status.as_str(), "Completed" | "Applying" | "Applied") {
+        out.warnings.push("This review is still in progress: its results can be applied once it has ended.".into());
+    }
+    let resource = resource_now(conn, &inst)?;
+    let mut state = initial_state(conn, &resource, now)?;
+    let mut own: Vec<String> = Vec::new();
+    let mut guests = 0;
+    let mut cursor: Option<(String, String)> = None;
+    loop {
+        let items = store::apply::pending_denied(conn, instance, cursor.as_ref(), DEFAULT_BATCH)?;
+        let Some(last) = items.last() else { break };
+        cursor = Some((last.principal_name.clone(), last.id.clone()));
+        let plans = plan_batch(conn, &inst, &definition, &resource, &items, &mut state, now)?;
+        for (item, p) in items.into_iter().zip(plans) {
+            let outcome = match &p.verdict {
+                Verdict::Remove(step, _) => {
+                    out.will_remove += 1;
+                    if *step == Step::BlockGuest {
+                        guests += 1;
+                    }
+                    if item.principal_id == actor.id {
+                        own.push(p.action.clone());
+                    }
+                    Planned::Remove
+                }
+                Verdict::AlreadyGone(_) => {
+                    out.already_gone += 1;
+                    Planned::AlreadyGone
+                }
+                Verdict::NotSupported(reason) => {
+                    out.not_supported += 1;
+                    Planned::NotSupported(reason.clone())
+                }
+                Verdict::Refused(reason) => {
+                    out.refused += 1;
+                    Planned::Refused(reason.clone())
+                }
+            };
+            if out.items.len() < PREVIEW_ITEMS {
+                out.items.push(PlannedItem {
+                    item_id: item.id,
+                    principal_name: item.principal_name,
+                    principal_upn: item.principal_upn,
+                    action: p.action,
+                    outcome,
+                });
+            }
+        }
+    }
+    if let Resource::Role { privileged: true, name, .. } = &resource
+        && out.will_remove > guests
+    {
+        out.warnings.push(format!("{name} is a privileged role: {} person(s) will lose it.", out.will_remove - guests));
+    }
+    if guests > 0 {
+        out.warnings.push(format!(
+            "{guests} guest account(s) will be disabled now and deleted after {GUEST_DELETE_AFTER_DAYS} days."
+        ));
+    }
+    for action in own {
+        out.warnings.push(format!("Your own access is among the removals: {action}."));
+    }
+    Ok(Some(out))
+}
+
+/// Applies the instance's denials; resumable and idempotent. `actor` `None` is the
+/// scheduler (auto-apply).
+pub fn apply(
+    conn: &mut DbConnection,
+    instance: &str,
+    actor: Option<&UserRow>,
+    now: NaiveDateTime,
+) -> Result<Result<ApplySummary, Refused>, AppError> {
+    let by = actor.map_or(AppliedBy::Scheduler, AppliedBy::Admin);
+    apply_in_batches(conn, instance, by, now, DEFAULT_BATCH)
+}
+
+/// [`apply`] with the applier named and the batch size chosen (`attest apply`; tests use
+/// small batches to stop a process half-way).
+pub fn apply_in_batches(
+    conn: &mut DbConnection,
+    instance: &str,
+    by: AppliedBy<'_>,
+    now: NaiveDateTime,
+    batch: usize,
+) -> Result<Result<ApplySummary, Refused>, AppError> {
+    let batch = batch.max(1);
+    let not_found = || AppError::NotFound("This review was not found.".into());
+    let begun = conn.transaction(|conn| {
+        if !store::apply::lock_instance(conn, instance)? {
+            return Err(not_found());
+        }
+        let (inst, definition) = store::instances::get_with_definition(conn, instance)?.ok_or_else(not_found)?;
+        match inst.status.as_str() {
+            "Applied" => Ok(Ok(None)),
+            "Completed" | "Applying" => {
+                let resumed = inst.status == "Applying";
+                store::apply::set_status(conn, instance, "Applying")?;
+                let event = by.event(
+                    now,
+                    "ApplyStarted",
+                    ("AccessReviewInstance", instance),
+                    serde_json::json!({
+                        "definitionId": definition.id,
+                        "resource": inst.resource_name,
+                        "denied": inst.denied,
+                        "resumed": resumed,
+                    }),
+                );
+                store::audit::append(conn, &event)?;
+                Ok(Ok(Some((inst, definition))))
+            }
+            "InProgress" | "NotStarted" => Ok(Err(Refused(
+                "This review is still in progress: stop it or wait for its end before applying.".into(),
+            ))),
+            other => Ok(Err(Refused(format!("This review cannot be applied while it is {other}.")))),
+        }
+    })?;
+    let (inst, definition) = match begun {
+        Err(refused) => return Ok(Err(refused)),
+        // Already applied: nothing changes, nothing is recorded.
+        Ok(None) => return Ok(Ok(ApplySummary::default())),
+        Ok(Some(found)) => found,
+    };
+
+    let mut summary = ApplySummary::default();
+    let mut cursor: Option<(String, String)> = None;
+    loop {
+        let done = conn.transaction(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now))?;
+        let Some((next, counts)) = done else { break };
+        summary.merge(counts);
+        cursor = Some(next);
+    }
+
+    conn.transaction(|conn| {
+        store::apply::lock_instance(conn, instance)?;
+        let Some(fresh) = store::instances::get(conn, instance)? else { return Err(not_found()) };
+        if fresh.status != "Applying" {
+            // Another applier finished it meanwhile.
+            return Ok(());
+        }
+        if !store::apply::pending_denied(conn, instance, None, 1)?.is_empty() {
+            tracing::warn!(instance, "denied items are left to apply; the scheduler will resume");
+            return Ok(());
+        }
+        let totals: BTreeMap<String, i64> = store::apply::denied_results(conn, instance)?.into_iter().collect();
+        store::apply::set_status(conn, instance, "Applied")?;
+        let event = by.event(
+            now,
+            "ApplyCompleted",
+            ("AccessReviewInstance", instance),
+            serde_json::json!({
+                "definitionId": definition.id,
+                "resource": inst.resource_name,
+                "results": totals,
+            }),
+        );
+        store::audit::append(conn, &event)?;
+        Ok::<_, AppError>(())
+    })?;
+    Ok(Ok(summary))
+}
+
+/// Applies the next batch after `cursor` in the caller's transaction; `None` when nothing
+/// is left (or another applier finished the instance).
+fn apply_batch(
+    conn: &mut DbConnection,
+    inst: &InstanceRow,
+    definition: &DefinitionRow,
+    by: AppliedBy<'_>,
+    cursor: Option<&(String, String)>,
+    batch: usize,
+    now: NaiveDateTime,
+) -> Result<Option<((String, String), ApplySummary)>, AppError> {
+    store::apply::lock_instance(conn, &inst.id)?;
+    // Read under the lock: only items still `New` now are applied, whoever else runs.
+    match store::instances::get(conn, &inst.id)? {
+        Some(fresh) if fresh.status == "Applying" => {}
+        _ => return Ok(None),
+    }
+    let items = store::apply::pending_denied(conn, &inst.id, cursor, batch)?;
+    let Some(last) = items.last() else { return Ok(None) };
+    let next = (last.principal_name.clone(), last.id.clone());
+    let resource = resource_now(conn, inst)?;
+    let mut state = initial_state(conn, &resource, now)?;
+    let plans = plan_batch(conn, inst, definition, &resource, &items, &mut state, now)?;
+
+    let mut members: Vec<&str> = Vec::new();
+    let mut assignees: Vec<&str> = Vec::new();
+    let mut role_ids: Vec<&str> = Vec::new();
+    let mut guests: Vec<&str> = Vec::new();
+    let mut by_result: BTreeMap<(&'static str, &str), Vec<&str>> = BTreeMap::new();
+    let mut summary = ApplySummary::default();
+    for (item, p) in items.iter().zip(&plans) {
+        if let Verdict::Remove(step, _) = &p.verdict {
+            match step {
+                Step::RemoveMembership => members.push(&item.principal_id),
+                Step::RemoveAppAssignment => assignees.push(&item.principal_id),
+                Step::RemoveRoleAssignments(ids) => role_ids.extend(ids.iter().map(String::as_str)),
+                Step::BlockGuest => guests.push(&item.principal_id),
+            }
+        }
+        summary.add(&p.verdict);
+        by_result.entry((p.verdict.result(), p.verdict.detail())).or_default().push(&item.id);
+    }
+    // Set-based: one statement per kind of change (per chunk on SQLite), not one per item.
+    store::apply::delete_members(conn, &inst.resource_id, &members)?;
+    store::apply::delete_app_assignments(conn, &inst.resource_id, &assignees)?;
+    store::apply::delete_role_assignments(conn, &role_ids)?;
+    if !guests.is_empty() {
+        let delete_at = now + TimeDelta::days(GUEST_DELETE_AFTER_DAYS);
+        store::apply::block_guests(conn, &guests, &inst.id, now, delete_at)?;
+    }
+    for ((apply_result, detail), ids) in &by_result {
+        store::apply::record(conn, ids, apply_result, detail, by.id(), now)?;
+    }
+    let resource_name = resource.name().to_owned();
+    let events: Vec<NewEvent<'_>> = items
+        .iter()
+        .zip(&plans)
+        .map(|(item, p)| {
+            by.event(
+                now,
+                "ApplyDecision",
+                ("AccessReviewDecisionItem", &item.id),
+                serde_json::json!({
+                    "instanceId": inst.id,
+                    "principalId": item.principal_id,
+                    "principal": item.principal_name,
+                    "resource": resource_name,
+                    "resourceType": inst.resource_type,
+                    "action": p.action,
+                    "result": p.verdict.result(),
+                    "reason": p.verdict.detail(),
+                }),
+            )
+        })
+        .collect();
+    store::audit::append_all(conn, &events)?;
+    Ok(Some((next, summary)))
+}
+
+/// Deletes the guests whose 30 days have passed since a review blocked them; returns how
+/// many. A guest an admin enabled again meanwhile is kept (the deletion is cancelled).
+/// Each guest is its own transaction: one that cannot be deleted does not hold up others.
+pub fn delete_due_guests(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut deleted = 0;
+    for (due, (upn, name, _)) in store::apply::due_guest_deletions(conn, now)? {
+        let done = conn.transaction(|conn| {
+            // A write first: the lock before the reads (see store::apply::lock_instance).
+            let n = store::apply::delete_disabled_user(conn, &due.user_id)?;
+            let details = serde_json::json!({
+                "upn": upn,
+                "displayName": name,
+                "instanceId": due.instance_id,
+                "disabledAt": due.disabled_at,
+            });
+            if n == 1 {
+                let event = NewEvent::by_system(now, "GuestDeleted", ("User", &due.user_id), details);
+                store::audit::append(conn, &event)?;
+                return Ok::<_, AppError>(true);
+            }
+            if store::apply::deletion_due(conn, &due.user_id, now)? {
+                store::apply::cancel_deletion(conn, &due.user_id)?;
+                let event = NewEvent::by_system(now, "GuestDeletionCancelled", ("User", &due.user_id), details);
+                store::audit::append(conn, &event)?;
+            }
+            Ok(false)
+        });
+        match done {
+            Ok(true) => deleted += 1,
+            Ok(false) => {}
+            Err(err) => tracing::error!(user = %due.user_id, error = %err, "a blocked guest could not be deleted"),
+        }
+    }
+    Ok(deleted)
+}

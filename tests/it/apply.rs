@@ -1,0 +1,451 @@
+//! Applying results: each apply result, the last Global Administrator, idempotence, the
+//! preview, guests blocked then deleted, auto-apply, refusals, and an apply killed half-way
+//! in a separate process that finishes on the next run without applying anything twice.
+
+use std::process::Command;
+
+use attest::demo::personas;
+use attest::scheduler;
+use attest::service::apply::{self, ApplySummary, Planned};
+use attest::service::panel::Refused;
+use attest::store;
+use attest::store::instances::ItemRow;
+use attest::store::users::UserRow;
+use chrono::TimeDelta;
+
+use crate::helpers::{TestApp, spawn_admin_app};
+use crate::scheduler::{create, tick};
+
+/// Creates each review (name, extra form fields, SQL condition on the items to deny),
+/// starts them, denies the chosen items and lets the reviews end. Returns the instances.
+async fn completed(app: &TestApp, reviews: &[(&str, &[(&str, &str)], &str)]) -> Vec<String> {
+    for (name, extra, _) in reviews {
+        let mut fields = vec![("name", *name)];
+        fields.extend_from_slice(extra);
+        create(app, &fields).await;
+    }
+    tick(app);
+    let ids: Vec<String> = reviews.iter().map(|(name, _, _)| app.instance_of(name)).collect();
+    for (id, (_, _, deny)) in ids.iter().zip(reviews) {
+        app.exec(&format!(
+            "UPDATE review_decision_items SET decision = 'Deny' WHERE instance_id = '{id}' AND ({deny})"
+        ));
+    }
+    app.clock.advance(TimeDelta::days(8));
+    tick(app);
+    for id in &ids {
+        assert_eq!(status(app, id), "Completed");
+    }
+    ids
+}
+
+fn admin(app: &TestApp) -> UserRow {
+    store::users::by_upn(&mut app.conn(), personas::ADMIN).unwrap().unwrap()
+}
+
+fn run(app: &TestApp, instance: &str) -> Result<ApplySummary, Refused> {
+    let admin = admin(app);
+    apply::apply(&mut app.conn(), instance, Some(&admin), app.clock_now()).unwrap()
+}
+
+fn items(app: &TestApp, instance: &str) -> Vec<ItemRow> {
+    store::instances::items(&mut app.conn(), instance, 100_000).unwrap()
+}
+
+fn status(app: &TestApp, instance: &str) -> String {
+    store::instances::get(&mut app.conn(), instance).unwrap().unwrap().status
+}
+
+fn events(app: &TestApp, action: &str) -> i64 {
+    app.count(&format!("audit_events WHERE action = '{action}'"))
+}
+
+#[tokio::test]
+async fn group_results_each_say_what_happened() {
+    let app = spawn_admin_app().await;
+    let tom = app.user_id(personas::USER);
+    let ids = completed(
+        &app,
+        &[
+            // Tom is approved; everyone else denied.
+            ("Direct", &[("groups", "VPN Users")], &format!("principal_id <> '{tom}'")),
+            ("Nested", &[("groups", "Engineering All")], "1 = 1"),
+            ("Dynamic", &[("groups", "Sales – Dynamic")], "1 = 1"),
+            ("Synced", &[("groups", "SG-VPN-Users")], "1 = 1"),
+        ],
+    )
+    .await;
+    let (direct, nested, dynamic, synced) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let vpn = app.group_id("VPN Users");
+    // One denied member left the group before the apply.
+    let gone = items(&app, direct).into_iter().find(|i| i.principal_id != tom).unwrap();
+    app.exec(&format!("DELETE FROM group_member_users WHERE group_id = '{vpn}' AND user_id = '{}'", gone.principal_id));
+    let members_before = app.count(&format!("group_member_users WHERE group_id = '{vpn}'"));
+
+    let summary = run(&app, direct).unwrap();
+    let all = items(&app, direct);
+    let denied = i64::try_from(all.iter().filter(|i| i.decision == "Deny").count()).unwrap();
+    assert_eq!(summary, ApplySummary { applied: denied - 1, not_found: 1, not_supported: 0, refused: 0 });
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{vpn}'")), members_before - (denied - 1));
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{vpn}' AND user_id = '{tom}'")), 1);
+    let dana = admin(&app);
+    for i in &all {
+        match (i.decision.as_str(), i.principal_id == gone.principal_id) {
+            ("Deny", true) => {
+                assert_eq!(i.apply_result, "AppliedSuccessfullyButObjectNotFound");
+                assert_eq!(i.apply_detail, "No longer a direct member of VPN Users");
+            }
+            ("Deny", false) => {
+                assert_eq!(i.apply_result, "AppliedSuccessfully");
+                assert!(i.apply_detail.starts_with("Removed from the group VPN Users"), "{}", i.apply_detail);
+            }
+            // Not denied: untouched, as in Entra.
+            _ => assert_eq!((i.apply_result.as_str(), i.applied_at), ("New", None)),
+        }
+        if i.decision == "Deny" {
+            assert_eq!(i.applied_by.as_deref(), Some(dana.id.as_str()));
+            assert_eq!(i.applied_at, Some(app.clock_now()));
+        }
+    }
+    assert_eq!(status(&app, direct), "Applied");
+    assert_eq!(events(&app, "ApplyDecision"), denied);
+    assert_eq!((events(&app, "ApplyStarted"), events(&app, "ApplyCompleted")), (1, 1));
+
+    let summary = run(&app, nested).unwrap();
+    let nested_items = items(&app, nested);
+    let via: Vec<&ItemRow> = nested_items.iter().filter(|i| !i.access_direct).collect();
+    assert!(!via.is_empty());
+    assert_eq!(summary.not_supported, i64::try_from(via.len()).unwrap());
+    assert_eq!(summary.applied, 1, "the head of Engineering is its one direct member");
+    let backend = via.iter().find(|i| i.access_path == "Via Backend Developers").unwrap();
+    assert_eq!(backend.apply_result, "ApplyNotSupported");
+    assert!(
+        backend.apply_detail.starts_with("Membership through the nested group Backend Developers"),
+        "{}",
+        backend.apply_detail
+    );
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{}'", app.group_id("Engineering All"))), 0);
+    assert!(app.count(&format!("group_member_users WHERE group_id = '{}'", app.group_id("Backend Developers"))) > 0);
+
+    for (id, words) in [(dynamic, "dynamic rule of Sales – Dynamic"), (synced, "synced from on-premises")] {
+        let members = app.count("group_member_users");
+        let s = run(&app, id).unwrap();
+        assert!(s.not_supported > 0 && s.applied == 0, "{s:?}");
+        assert_eq!(app.count("group_member_users"), members);
+        for i in items(&app, id) {
+            assert_eq!(i.apply_result, "ApplyNotSupported");
+            assert!(i.apply_detail.contains(words), "{}", i.apply_detail);
+        }
+    }
+}
+
+#[tokio::test]
+async fn applications_and_roles() {
+    let app = spawn_admin_app().await;
+    let ids = completed(
+        &app,
+        &[
+            ("Jira", &[("scope", "Applications"), ("applications", "Jira")], "1 = 1"),
+            (
+                "Security admins",
+                &[
+                    ("scope", "DirectoryRoles"),
+                    ("roles", "Security Administrator"),
+                    ("reviewer_kind", "Selected"),
+                    ("reviewers", personas::ADMIN),
+                ],
+                "1 = 1",
+            ),
+        ],
+    )
+    .await;
+    let jira = app.app_id("Jira");
+    let s = run(&app, &ids[0]).unwrap();
+    assert!(s.applied > 0 && s.not_supported > 0, "{s:?}");
+    assert_eq!(app.count(&format!("app_user_assignments WHERE app_id = '{jira}'")), 0);
+    assert!(app.count(&format!("app_group_assignments WHERE app_id = '{jira}'")) > 0, "group assignments stay");
+    let via = items(&app, &ids[0]).into_iter().find(|i| !i.access_direct).unwrap();
+    assert!(
+        via.apply_detail.starts_with("Access through the group Engineering All assigned to Jira"),
+        "{}",
+        via.apply_detail
+    );
+
+    let role = app.role_id("Security Administrator");
+    let kinds =
+        app.count(&format!("role_assignments WHERE role_id = '{role}' AND assignment_type IN ('Active', 'Eligible')"));
+    assert_eq!(kinds, 2, "one active, one eligible in the demo");
+    let s = run(&app, &ids[1]).unwrap();
+    assert_eq!(s, ApplySummary { applied: 2, ..ApplySummary::default() });
+    assert_eq!(app.count(&format!("role_assignments WHERE role_id = '{role}'")), 0);
+    let details: Vec<String> = items(&app, &ids[1]).into_iter().map(|i| i.apply_detail).collect();
+    assert!(
+        details.iter().any(|d| d == "Removed the Active assignment of Security Administrator at Directory"),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d == "Removed the Eligible assignment of Security Administrator at Directory"),
+        "{details:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_last_global_administrator_is_never_removed_and_preview_matches() {
+    let app = spawn_admin_app().await;
+    let ga = app.role_id("Global Administrator");
+    let ids = completed(
+        &app,
+        &[(
+            "Admins",
+            &[
+                ("scope", "DirectoryRoles"),
+                ("roles", "Global Administrator"),
+                ("reviewer_kind", "Selected"),
+                ("reviewers", personas::ADMIN),
+            ],
+            "1 = 1",
+        )],
+    )
+    .await;
+    let active =
+        |app: &TestApp| app.count(&format!("role_assignments WHERE role_id = '{ga}' AND assignment_type = 'Active'"));
+    assert_eq!(active(&app), 2);
+    let dana = admin(&app);
+    let events_before = app.count("audit_events");
+    let preview = apply::preview(&mut app.conn(), &ids[0], &dana, app.clock_now()).unwrap().unwrap();
+    assert_eq!((preview.will_remove, preview.refused, preview.already_applied), (2, 1, 0), "{preview:?}");
+    assert!(
+        preview.warnings.iter().any(|w| w.contains("Global Administrator is a privileged role")),
+        "{:?}",
+        preview.warnings
+    );
+    let hers = preview.items.iter().find(|i| i.principal_upn == personas::ADMIN).unwrap();
+    if hers.outcome == Planned::Remove {
+        assert!(preview.warnings.iter().any(|w| w.starts_with("Your own access is among the removals")));
+    }
+    let refused = preview.items.iter().find(|i| matches!(i.outcome, Planned::Refused(_))).unwrap();
+    assert!(matches!(&refused.outcome, Planned::Refused(r) if r.contains("last active Global Administrator")));
+    assert_eq!(app.count("audit_events"), events_before, "a preview changes nothing");
+    assert_eq!(status(&app, &ids[0]), "Completed");
+
+    let s = run(&app, &ids[0]).unwrap();
+    assert_eq!(
+        s,
+        ApplySummary {
+            applied: preview.will_remove,
+            not_found: preview.already_gone,
+            not_supported: preview.not_supported,
+            refused: preview.refused
+        }
+    );
+    assert_eq!(active(&app), 1, "one active Global Administrator is left");
+    let kept = items(&app, &ids[0]).into_iter().find(|i| i.apply_result == "NotApplied").unwrap();
+    assert_eq!(kept.id, refused.item_id);
+    assert!(kept.apply_detail.contains("last active Global Administrator"));
+
+    // Applying again changes nothing and records nothing.
+    let events_after = app.count("audit_events");
+    assert_eq!(run(&app, &ids[0]).unwrap(), ApplySummary::default());
+    assert_eq!(app.count("audit_events"), events_after);
+    let again = apply::preview(&mut app.conn(), &ids[0], &dana, app.clock_now()).unwrap().unwrap();
+    assert_eq!((again.will_remove, again.already_applied, again.items.len()), (0, 3, 0));
+}
+
+#[tokio::test]
+async fn an_instance_in_progress_is_refused_and_unknown_ones_are_not_found() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of("Project Falcon guests");
+    let refused = run(&app, &falcon).unwrap_err();
+    assert_eq!(refused.0, "This review is still in progress: stop it or wait for its end before applying.");
+    assert_eq!(events(&app, "ApplyStarted"), 0);
+    let dana = admin(&app);
+    assert!(apply::preview(&mut app.conn(), "no-such-id", &dana, app.clock_now()).unwrap().is_none());
+    let err = apply::apply(&mut app.conn(), "no-such-id", Some(&dana), app.clock_now()).unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+}
+
+#[tokio::test]
+async fn denied_guests_are_blocked_then_deleted_after_30_days() {
+    let app = spawn_admin_app().await;
+    let ids = completed(
+        &app,
+        &[(
+            "Guests",
+            &[("groups", "Project Falcon"), ("user_scope", "Guests"), ("guest_denied_action", "BlockThenDelete")],
+            "1 = 1",
+        )],
+    )
+    .await;
+    let guests: Vec<String> = items(&app, &ids[0]).into_iter().map(|i| i.principal_id).collect();
+    assert!(!guests.is_empty());
+    let s = run(&app, &ids[0]).unwrap();
+    assert_eq!(s.applied, i64::try_from(guests.len()).unwrap());
+    let list = guests.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(", ");
+    assert_eq!(app.count(&format!("users WHERE id IN ({list}) AND enabled = FALSE")), s.applied);
+    assert_eq!(app.count(&format!("guest_deletions WHERE user_id IN ({list})")), s.applied);
+    // Blocked, not yet removed: their memberships wait for the deletion.
+    assert!(app.count(&format!("group_member_users WHERE user_id IN ({list})")) >= s.applied);
+
+    app.clock.advance(TimeDelta::days(29));
+    assert_eq!(tick(&app).guests_deleted, 0, "not before 30 days");
+    assert_eq!(app.count(&format!("users WHERE id IN ({list})")), s.applied);
+    app.clock.advance(TimeDelta::days(1));
+    let report = tick(&app);
+    assert_eq!(report.guests_deleted, guests.len());
+    assert_eq!(app.count(&format!("users WHERE id IN ({list})")), 0);
+    for table in ["group_member_users", "app_user_assignments", "role_assignments", "sign_ins", "guest_deletions"] {
+        assert_eq!(app.count(&format!("{table} WHERE user_id IN ({list})")), 0, "{table}");
+    }
+    assert_eq!(events(&app, "GuestDeleted"), s.applied);
+    assert_eq!(tick(&app).guests_deleted, 0);
+}
+
+#[tokio::test]
+async fn a_guest_enabled_again_is_kept() {
+    let app = spawn_admin_app().await;
+    let ids = completed(
+        &app,
+        &[(
+            "Guests",
+            &[("groups", "Project Falcon"), ("user_scope", "Guests"), ("guest_denied_action", "BlockThenDelete")],
+            "1 = 1",
+        )],
+    )
+    .await;
+    run(&app, &ids[0]).unwrap();
+    let lena = items(&app, &ids[0]).into_iter().next().unwrap().principal_id;
+    app.exec(&format!("UPDATE users SET enabled = TRUE WHERE id = '{lena}'"));
+    app.clock.advance(TimeDelta::days(31));
+    tick(&app);
+    assert_eq!(app.count(&format!("users WHERE id = '{lena}'")), 1);
+    assert_eq!(app.count(&format!("guest_deletions WHERE user_id = '{lena}'")), 0);
+    assert_eq!(events(&app, "GuestDeletionCancelled"), 1);
+}
+
+#[tokio::test]
+async fn the_scheduler_applies_auto_apply_reviews() {
+    let app = spawn_admin_app().await;
+    create(&app, &[("name", "Auto"), ("groups", "VPN Users"), ("auto_apply", "on")]).await;
+    create(&app, &[("name", "Manual"), ("groups", "Finance Approvers")]).await;
+    tick(&app);
+    let (auto, manual) = (app.instance_of("Auto"), app.instance_of("Manual"));
+    app.exec("UPDATE review_decision_items SET decision = 'Deny'");
+    app.clock.advance(TimeDelta::days(8));
+    let report = tick(&app);
+    assert_eq!(report.applied, 1, "{report:?}");
+    assert_eq!(status(&app, &auto), "Applied");
+    assert_eq!(status(&app, &manual), "Completed");
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{}'", app.group_id("VPN Users"))), 0);
+    let by: Vec<Option<String>> = items(&app, &auto).into_iter().map(|i| i.applied_by).collect();
+    assert!(by.iter().all(Option::is_none), "applied by the scheduler");
+    assert_eq!(tick(&app), scheduler::TickReport::default());
+}
+
+/// A group of `n` direct members, none of them in anything else.
+fn big_group(app: &TestApp, name: &str, n: usize) {
+    use attest::store::groups::GroupRow;
+    let now = app.clock_now();
+    let mut conn = app.conn();
+    let group = uuid::Uuid::new_v4().to_string();
+    store::groups::insert_batch(
+        &mut conn,
+        &[GroupRow {
+            id: group.clone(),
+            display_name: name.into(),
+            description: None,
+            group_type: "Security".into(),
+            membership_rule: None,
+            on_premises_sync: false,
+            mail_enabled: false,
+            created_at: now,
+        }],
+    )
+    .unwrap();
+    let users: Vec<UserRow> = (0..n)
+        .map(|k| UserRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            upn: format!("kill.{k}@contoso.example"),
+            display_name: format!("Kill Test {k:05}"),
+            mail: None,
+            user_type: "Member".into(),
+            enabled: true,
+            manager_id: None,
+            department: None,
+            job_title: None,
+            created_at: now,
+            last_sign_in_at: None,
+        })
+        .collect();
+    for chunk in users.chunks(2_000) {
+        store::users::insert_batch(&mut conn, chunk).unwrap();
+        let pairs: Vec<(String, String)> = chunk.iter().map(|u| (group.clone(), u.id.clone())).collect();
+        store::groups::insert_member_users(&mut conn, &pairs).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_apply_killed_half_way_finishes_on_the_next_run_without_applying_twice() {
+    const N: i64 = 10_000;
+    let app = spawn_admin_app().await;
+    big_group(&app, "Kill Test", 10_000);
+    let ids = completed(&app, &[("Kill", &[("groups", "Kill Test")], "1 = 1")]).await;
+    let id = &ids[0];
+    let group = app.group_id("Kill Test");
+    let applied = |app: &TestApp| {
+        app.count(&format!("review_decision_items WHERE instance_id = '{id}' AND apply_result <> 'New'"))
+    };
+    let attest = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_attest"));
+        cmd.args(["apply", "--instance", id])
+            .env("DATABASE_URL", app.db.url())
+            .env("ATTEST_LOG", "warn")
+            // Small batches: hundreds of transactions, so the kill lands between two.
+            .env("ATTEST_APPLY_BATCH", "20");
+        cmd
+    };
+
+    let mut child = attest().stdout(std::process::Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while applied(&app) == 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to finish the batch or clean up
+    child.wait().unwrap();
+    let half = applied(&app);
+    assert!(half > 0 && half < N, "the kill landed half-way: {half} of {N} applied");
+    assert_eq!(half % 20, 0, "whole batches only: {half}");
+    assert_eq!(status(&app, id), "Applying");
+    assert_eq!(events(&app, "ApplyDecision"), half);
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{group}'")), N - half);
+
+    let out = attest().output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains(&format!("{} removed, 0 already gone", N - half)), "{line}");
+
+    // Every item applied exactly once: all removed by someone (none "already gone", which
+    // a removal without its result would have left), one event each, all memberships gone.
+    assert_eq!(
+        app.count(&format!(
+            "review_decision_items WHERE instance_id = '{id}' AND apply_result = 'AppliedSuccessfully'"
+        )),
+        N
+    );
+    assert_eq!(events(&app, "ApplyDecision"), N);
+    assert_eq!(app.count("(SELECT DISTINCT target_id FROM audit_events WHERE action = 'ApplyDecision') AS t"), N);
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{group}'")), 0);
+    assert_eq!(status(&app, id), "Applied");
+    assert_eq!((events(&app, "ApplyStarted"), events(&app, "ApplyCompleted")), (2, 1));
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", app.db.url())
+        .env("ATTEST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("the audit trail is intact"));
+    // A third run finds nothing to do.
+    let out = attest().output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 removed, 0 already gone, 0 not supported, 0 refused"));
+}

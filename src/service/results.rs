@@ -48,6 +48,11 @@ pub fn stop(
     if !crate::scheduler::complete_instance(conn, instance, definition, Some(actor), now)? {
         return Ok(Err(Refused("This review had already ended meanwhile. Its decisions are final.".into())));
     }
+    if definition.auto_apply {
+        // Auto-apply runs as soon as the review ends, as at its scheduled end; a refusal
+        // cannot happen for a review that just completed.
+        let _ = crate::service::apply::apply(conn, &instance.id, Some(actor), now)?;
+    }
     Ok(Ok(()))
 }
 

@@ -266,8 +266,6 @@ pub struct ReviewPage {
 pub struct ResultsPanel {
     /// The occurrence's status in words.
     pub status: &'static str,
-    /// Its path (actions are below it).
-    pub path: String,
     /// Running: it can be stopped and its decisions reset.
     pub running: bool,
     /// Ended and denials not yet applied (or applying was interrupted).

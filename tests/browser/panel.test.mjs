@@ -95,6 +95,15 @@ test('create, review, self-review, and see the results', async () => {
   row = omar.locator('tbody tr', { hasText: person });
   assert.match(await row.innerText(), /Approved[\s\S]*Back on the project/);
 
+  // And denies the last person for good (applied by the admin below).
+  const last = omar.locator('tbody tr').last();
+  const leaver = await last.locator('.person').innerText();
+  await last.locator('input[type=checkbox]').check();
+  await omar.getByLabel(/Reason/).fill('No longer with the agency');
+  await omar.getByRole('button', { name: 'Deny' }).click();
+  await omar.waitForSelector('.banner');
+  assert.equal(await omar.locator('.banner').innerText(), 'Denied for 1 person.');
+
   // 3. A self-reviewer answers No.
   const tom = await as('Tom Becker');
   await tom.getByRole('link', { name: 'VPN Users: confirm your access' }).click();
@@ -112,5 +121,33 @@ test('create, review, self-review, and see the results', async () => {
   await dana.getByRole('link', { name: /of \d+ reviewed/ }).first().click();
   const adminRow = dana.locator('tbody tr', { hasText: person });
   assert.match(await adminRow.innerText(), /Approved[\s\S]*by Omar Haddad[\s\S]*Back on the project/);
+  const legend = await dana.locator('.chart .legend li').allInnerTexts();
+  assert.equal(legend.length, 4);
+  assert.match(legend[0], /^Approved \d+/);
+  assert.ok(await dana.locator('.chart svg[role=img] title').count() === 1, 'the chart has a text alternative');
+  await noSeriousViolations(dana, 'the results page');
   await screenshot(dana, 'results');
+
+  // 5. The admin stops the review early, after a confirmation.
+  await dana.getByRole('link', { name: 'Stop review…' }).click();
+  assert.match(await dana.locator('h1').innerText(), /^Stop “Falcon members Q4” now\?/);
+  await noSeriousViolations(dana, 'the stop confirmation');
+  await dana.getByRole('button', { name: 'Stop the review' }).click();
+  await dana.waitForSelector('.banner');
+  assert.equal(await dana.locator('.banner').innerText(), 'The review was stopped. Its decisions are final.');
+  assert.match(await dana.locator('.results h2').innerText(), /Completed/);
+  assert.equal(await dana.getByRole('link', { name: 'Stop review…' }).count(), 0, 'a stopped review cannot be stopped again');
+
+  // 6. Preview, then apply the denials.
+  await dana.getByRole('link', { name: 'Review and apply the denials…' }).click();
+  assert.match(await dana.locator('h1').innerText(), /^Apply the denials of “Falcon members Q4”\?/);
+  const planned = dana.locator('tbody tr', { hasText: leaver });
+  assert.match(await planned.innerText(), /Remove[\s\S]*Will be removed/);
+  await noSeriousViolations(dana, 'the apply preview');
+  await screenshot(dana, 'apply-preview');
+  await dana.getByRole('button', { name: /^Apply \d+ denials?$/ }).click();
+  await dana.waitForSelector('.banner');
+  assert.match(await dana.locator('.banner').innerText(), /^Denials applied: \d+ removed/);
+  assert.match(await dana.locator('.results h2').innerText(), /Completed and applied/);
+  assert.match(await dana.locator('tbody tr', { hasText: leaver }).innerText(), /Denied[\s\S]*Removed/);
 });

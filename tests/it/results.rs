@@ -168,3 +168,58 @@ async fn only_those_who_manage_the_review_may_stop_or_reset_it() {
     assert_eq!(status_of(&app, &falcon), "InProgress");
     assert_eq!(status_of(&app, &vpn), "InProgress");
 }
+
+#[tokio::test]
+async fn denials_are_previewed_then_applied_once() {
+    let app = spawn_demo_app().await;
+    let falcon = app.instance_of(FALCON);
+    let (denied, approved) = owner_decides_two(&app, &falcon).await;
+    let dana = as_persona(&app, "admin").await;
+    let url = results_url(&app, &falcon);
+    let member = |item: &str| {
+        app.count(&format!(
+            "group_member_users m JOIN review_decision_items i ON i.principal_id = m.user_id \
+             WHERE i.id = '{item}' AND m.group_id = (SELECT resource_id FROM review_instances WHERE id = '{falcon}')"
+        ))
+    };
+    assert_eq!(member(&denied), 1);
+
+    // Not while the review runs.
+    assert_eq!(dana.get(&format!("{url}/apply")).await.status, 400);
+    dana.post(&format!("{url}/apply"), &[]).await;
+    assert!(dana.get(&url).await.text(".banner-error").contains("still in progress"));
+    assert_eq!(member(&denied), 1);
+
+    dana.post(&format!("{url}/stop"), &[]).await;
+    let results = dana.get(&url).await;
+    assert!(results.attrs(".results a", "href").contains(&format!("{url}/apply")));
+    let preview = dana.get(&format!("{url}/apply")).await;
+    assert_eq!(preview.status, 200);
+    assert!(preview.text("h1").starts_with("Apply the denials of “Project Falcon guests”"));
+    let rows = preview.texts("table.items tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("Will be removed") && rows[0].contains("Project Falcon"), "{rows:?}");
+    assert_eq!(member(&denied), 1, "the preview changes nothing");
+
+    let done = dana.post(&format!("{url}/apply"), &[]).await;
+    assert_eq!(done.status, 303);
+    let page = dana.get(&url).await;
+    assert_eq!(page.text(".banner-success"), "Denials applied: 1 removed.");
+    assert!(page.text(".results h2").contains("Completed and applied"));
+    let row = page.texts("table.items tbody tr").into_iter().find(|r| r.contains("Denied")).unwrap();
+    assert!(row.contains("Removed"), "{row}");
+    assert_eq!(member(&denied), 0);
+    assert_eq!(member(&approved), 1, "approved access stays");
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{denied}' AND action = 'ApplyDecision'")), 1);
+
+    // Applying again changes nothing.
+    dana.post(&format!("{url}/apply"), &[]).await;
+    assert_eq!(
+        dana.get(&url).await.text(".banner-success"),
+        "Nothing left to apply: every denial had been applied already."
+    );
+    assert_eq!(app.count(&format!("audit_events WHERE target_id = '{denied}' AND action = 'ApplyDecision'")), 1);
+    let again = dana.get(&format!("{url}/apply")).await;
+    assert!(again.text(".notice").contains("nothing left to apply"));
+    assert!(again.attrs("form[action$='/apply'] button", "type").is_empty(), "no button when nothing is left");
+}

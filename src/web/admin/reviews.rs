@@ -12,11 +12,14 @@ use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
 use crate::domain::recurrence::Frequency;
 use crate::domain::review::{FieldError, ReviewForm, ReviewerKind, ScopeKind};
 use crate::error::AppError;
+use crate::service::apply::Planned;
 use crate::service::onboarding::{self, Onboarded};
-use crate::service::results;
+use crate::service::panel::Refused;
 use crate::service::reviews::{Owned, managed};
+use crate::service::{apply, results};
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
 use crate::store::{self, Keyset};
 use crate::web::admin::directory::Pager;
 use crate::web::format;
@@ -40,7 +43,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/instances/{instance}/stop", web::get().to(stop_page))
         .route("/{id}/instances/{instance}/stop", web::post().to(stop))
         .route("/{id}/instances/{instance}/reset", web::get().to(reset_page))
-        .route("/{id}/instances/{instance}/reset", web::post().to(reset));
+        .route("/{id}/instances/{instance}/reset", web::post().to(reset))
+        .route("/{id}/instances/{instance}/apply", web::get().to(apply_page))
+        .route("/{id}/instances/{instance}/apply", web::post().to(apply_denials));
 }
 
 /// A series as the list shows it.
@@ -650,14 +655,13 @@ pub async fn results(
         .await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
     let status = access.instance.status.clone();
-    let path = format!("/admin/access-reviews/{definition}/instances/{instance}");
     let mut page = crate::web::panel::table_page(
         &state,
         chrome.in_section(Section::Reviews),
         access,
         view,
         manager.identity.user.id.clone(),
-        path.clone(),
+        format!("/admin/access-reviews/{definition}/instances/{instance}"),
         Some(series),
     )
     .await?;
@@ -673,7 +677,6 @@ pub async fn results(
         can_apply: matches!(status.as_str(), "Completed" | "Applying"),
         applied: status == "Applied",
         not_applied,
-        path,
     });
     Ok(page)
 }
@@ -770,11 +773,35 @@ pub async fn stop(
     session: Session,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
+    occurrence_action(state, manager, session, path, results::stop, |()| {
+        "The review was stopped. Its decisions are final.".to_owned()
+    })
+    .await
+}
+
+/// Runs an action on an occurrence the person manages, then goes back to its results page
+/// with a message saying what happened, or why nothing did.
+async fn occurrence_action<T: Send + 'static>(
+    state: State,
+    manager: ReviewManager,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+    action: impl FnOnce(
+        &mut crate::db::DbConnection,
+        &DefinitionRow,
+        &InstanceRow,
+        &UserRow,
+        chrono::NaiveDateTime,
+    ) -> Result<Result<T, Refused>, AppError>
+    + Send
+    + 'static,
+    done: impl FnOnce(T) -> String,
+) -> Result<HttpResponse, AppError> {
     let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
     let back = results_path(&d, &i);
-    let (now, actor) = (state.clock.now(), manager.identity.user.clone());
-    match state.db(move |conn| results::stop(conn, &d, &i, &actor, now)).await? {
-        Ok(()) => flash(&session, "The review was stopped. Its decisions are final."),
+    let (now, actor) = (state.clock.now(), manager.identity.user);
+    match state.db(move |conn| action(conn, &d, &i, &actor, now)).await? {
+        Ok(outcome) => flash(&session, &done(outcome)),
         Err(refused) => flash_error(&session, &refused.0),
     }
     Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
@@ -805,18 +832,85 @@ pub async fn reset(
     session: Session,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
-    let back = format!("/admin/access-reviews/{}/instances/{}", i.definition_id, i.id);
-    let (now, actor) = (state.clock.now(), manager.identity.user.clone());
-    match state.db(move |conn| results::reset(conn, &i, &actor, now)).await? {
-        Ok(n) => flash(
-            &session,
-            &format!(
-                "{} reset to not reviewed.",
-                format::count(i64::try_from(n).unwrap_or(i64::MAX), "decision was", "decisions were")
-            ),
-        ),
-        Err(refused) => flash_error(&session, &refused.0),
+    let reset =
+        |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| results::reset(conn, i, actor, now);
+    occurrence_action(state, manager, session, path, reset, |n| {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        format!("{} reset to not reviewed.", format::count(n, "decision was", "decisions were"))
+    })
+    .await
+}
+
+/// The dry run before applying: what will be removed, per item, with warnings.
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/reviews/apply.html")]
+pub struct ApplyPage {
+    chrome: Chrome,
+    series: (String, String),
+    results_path: String,
+    resource: String,
+    p: apply::Preview,
+    /// Denials not applied yet (what the button applies).
+    pending: i64,
+    /// How many of them the table lists.
+    listed: i64,
+}
+
+/// `GET …/instances/{instance}/apply`: the preview (a dry run; changes nothing).
+pub async fn apply_page(
+    manager: ReviewManager,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<ApplyPage, AppError> {
+    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    if i.status == "InProgress" {
+        return Err(AppError::BadRequest(
+            "This review is still in progress: stop it or wait for its end before applying its denials.".into(),
+        ));
     }
-    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
+    let (now, actor, id) = (state.clock.now(), manager.identity.user.clone(), i.id.clone());
+    let preview = state.db(move |conn| apply::preview(conn, &id, &actor, now)).await?.ok_or_else(|| {
+        AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
+    })?;
+    Ok(ApplyPage {
+        chrome: chrome.in_section(Section::Reviews),
+        series: (d.display_name.clone(), format!("/admin/access-reviews/{}", d.id)),
+        results_path: results_path(&d, &i),
+        resource: i.resource_name.clone(),
+        pending: preview.will_remove + preview.already_gone + preview.not_supported + preview.refused,
+        listed: i64::try_from(preview.items.len()).unwrap_or(i64::MAX),
+        p: preview,
+    })
+}
+
+/// `POST …/instances/{instance}/apply`: applies the denials and says what came of it.
+pub async fn apply_denials(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<HttpResponse, AppError> {
+    let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
+        apply::apply(conn, &i.id, Some(actor), now)
+    };
+    occurrence_action(state, manager, session, path, run, |summary| applied_message(&summary)).await
+}
+
+/// "Applied: 3 removed, 1 already gone, 2 could not be removed here."
+fn applied_message(s: &apply::ApplySummary) -> String {
+    if *s == apply::ApplySummary::default() {
+        return "Nothing left to apply: every denial had been applied already.".into();
+    }
+    let mut parts = vec![format!("{} removed", s.applied)];
+    if s.not_found > 0 {
+        parts.push(format!("{} already gone", s.not_found));
+    }
+    if s.not_supported > 0 {
+        parts.push(format!("{} could not be removed here (see the rows marked below)", s.not_supported));
+    }
+    if s.refused > 0 {
+        parts.push(format!("{} refused", s.refused));
+    }
+    format!("Denials applied: {}.", parts.join(", "))
 }

@@ -444,6 +444,9 @@ pub fn apply_in_batches(
     Ok(Ok(summary))
 }
 
+/// Where the next batch starts: the last item's (principal name, id).
+type Cursor = (String, String);
+
 /// Time spent per phase of an apply, summed over its batches.
 #[derive(Debug, Default)]
 struct Phases {
@@ -465,7 +468,7 @@ fn apply_batch(
     batch: usize,
     now: NaiveDateTime,
     phases: &mut Phases,
-) -> Result<Option<((String, String), ApplySummary)>, AppError> {
+) -> Result<Option<(Cursor, ApplySummary)>, AppError> {
     let t = Instant::now();
     store::apply::lock_instance(conn, &inst.id)?;
     // Read under the lock: only items still `New` now are applied, whoever else runs.
@@ -547,7 +550,7 @@ fn apply_batch(
 /// Each guest is its own transaction: one that cannot be deleted does not hold up others.
 pub fn delete_due_guests(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut deleted = 0;
-    for (due, (upn, name, _)) in store::apply::due_guest_deletions(conn, now)? {
+    for (due, upn, name) in store::apply::due_guest_deletions(conn, now)? {
         let done = conn.transaction(|conn| {
             // A write first: the lock before the reads (see store::apply::lock_instance).
             let n = store::apply::delete_disabled_user(conn, &due.user_id)?;

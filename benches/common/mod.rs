@@ -63,3 +63,21 @@ pub fn create_everyone_review(conn: &mut attest::db::DbConnection, name: &str, n
     let draft = form.validate(now.date()).unwrap();
     attest::service::reviews::create(conn, &draft, &ReviewScope::All, &admin, now).unwrap().unwrap();
 }
+
+/// Creates a one-time review of the groups `groups` (one per line) reviewed by the demo
+/// admin, starting on `now`'s date (the directory must be onboarded).
+#[allow(dead_code)] // only the apply bench
+pub fn create_group_review(conn: &mut attest::db::DbConnection, name: &str, groups: &str, now: chrono::NaiveDateTime) {
+    use attest::demo::personas;
+    use attest::domain::review::{ReviewForm, ReviewScope};
+    let admin = attest::store::users::by_upn(conn, personas::ADMIN).unwrap().unwrap();
+    let form = ReviewForm {
+        name: name.into(),
+        groups: groups.into(),
+        reviewer_kind: "Selected".into(),
+        reviewers: personas::ADMIN.into(),
+        ..ReviewForm::with_defaults(now.date())
+    };
+    let draft = form.validate(now.date()).unwrap();
+    attest::service::reviews::create(conn, &draft, &ReviewScope::All, &admin, now).unwrap().unwrap();
+}

@@ -50,13 +50,15 @@ pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, A
 }
 
 /// Applies what is to be applied (see the module's doc); returns (instances applied,
-/// guests deleted). An instance that cannot be applied is logged and left for an admin.
+/// guests deleted). An instance that cannot be applied is logged and tried again on the
+/// next tick, without holding up the others or the guest deletions.
 fn apply_results(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
     let mut applied = 0;
     for instance in store::apply::to_apply(conn)? {
-        match crate::service::apply::apply(conn, &instance, None, now)? {
-            Ok(_) => applied += 1,
-            Err(refused) => tracing::warn!(instance = %instance, reason = %refused.0, "results not applied"),
+        match crate::service::apply::apply(conn, &instance, None, now) {
+            Ok(Ok(_)) => applied += 1,
+            Ok(Err(refused)) => tracing::warn!(instance = %instance, reason = %refused.0, "results not applied"),
+            Err(err) => tracing::error!(instance = %instance, error = %err, "applying results failed"),
         }
     }
     Ok((applied, crate::service::apply::delete_due_guests(conn, now)?))

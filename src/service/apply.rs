@@ -8,6 +8,7 @@
 //! results describe what applying did, and it does nothing to them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
@@ -388,13 +389,31 @@ pub fn apply_in_batches(
     };
 
     let mut summary = ApplySummary::default();
+    let mut phases = Phases::default();
     let mut cursor: Option<(String, String)> = None;
+    let began = Instant::now();
     loop {
-        let done = conn.transaction(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now))?;
+        let done = conn
+            .transaction(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now, &mut phases))?;
         let Some((next, counts)) = done else { break };
         summary.merge(counts);
         cursor = Some(next);
     }
+    // Phase timings go to the log, as for starting an instance: an operator should see
+    // where the time of a big apply went.
+    tracing::info!(
+        instance,
+        applied = summary.applied,
+        not_found = summary.not_found,
+        not_supported = summary.not_supported,
+        refused = summary.refused,
+        total_ms = began.elapsed().as_millis(),
+        plan_ms = phases.plan.as_millis(),
+        remove_ms = phases.remove.as_millis(),
+        record_ms = phases.record.as_millis(),
+        audit_ms = phases.audit.as_millis(),
+        "review results applied"
+    );
 
     conn.transaction(|conn| {
         store::apply::lock_instance(conn, instance)?;
@@ -425,8 +444,21 @@ pub fn apply_in_batches(
     Ok(Ok(summary))
 }
 
+/// Where the next batch starts: the last item's (principal name, id).
+type Cursor = (String, String);
+
+/// Time spent per phase of an apply, summed over its batches.
+#[derive(Debug, Default)]
+struct Phases {
+    plan: Duration,
+    remove: Duration,
+    record: Duration,
+    audit: Duration,
+}
+
 /// Applies the next batch after `cursor` in the caller's transaction; `None` when nothing
 /// is left (or another applier finished the instance).
+#[allow(clippy::too_many_arguments)]
 fn apply_batch(
     conn: &mut DbConnection,
     inst: &InstanceRow,
@@ -435,7 +467,9 @@ fn apply_batch(
     cursor: Option<&(String, String)>,
     batch: usize,
     now: NaiveDateTime,
-) -> Result<Option<((String, String), ApplySummary)>, AppError> {
+    phases: &mut Phases,
+) -> Result<Option<(Cursor, ApplySummary)>, AppError> {
+    let t = Instant::now();
     store::apply::lock_instance(conn, &inst.id)?;
     // Read under the lock: only items still `New` now are applied, whoever else runs.
     match store::instances::get(conn, &inst.id)? {
@@ -467,6 +501,8 @@ fn apply_batch(
         summary.add(&p.verdict);
         by_result.entry((p.verdict.result(), p.verdict.detail())).or_default().push(&item.id);
     }
+    let planned = Instant::now();
+    phases.plan += planned - t;
     // Set-based: one statement per kind of change (per chunk on SQLite), not one per item.
     store::apply::delete_members(conn, &inst.resource_id, &members)?;
     store::apply::delete_app_assignments(conn, &inst.resource_id, &assignees)?;
@@ -475,9 +511,13 @@ fn apply_batch(
         let delete_at = now + TimeDelta::days(GUEST_DELETE_AFTER_DAYS);
         store::apply::block_guests(conn, &guests, &inst.id, now, delete_at)?;
     }
+    let removed = Instant::now();
+    phases.remove += removed - planned;
     for ((apply_result, detail), ids) in &by_result {
         store::apply::record(conn, ids, apply_result, detail, by.id(), now)?;
     }
+    let recorded = Instant::now();
+    phases.record += recorded - removed;
     let resource_name = resource.name().to_owned();
     let events: Vec<NewEvent<'_>> = items
         .iter()
@@ -501,6 +541,7 @@ fn apply_batch(
         })
         .collect();
     store::audit::append_all(conn, &events)?;
+    phases.audit += recorded.elapsed();
     Ok(Some((next, summary)))
 }
 
@@ -509,7 +550,7 @@ fn apply_batch(
 /// Each guest is its own transaction: one that cannot be deleted does not hold up others.
 pub fn delete_due_guests(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut deleted = 0;
-    for (due, (upn, name, _)) in store::apply::due_guest_deletions(conn, now)? {
+    for (due, upn, name) in store::apply::due_guest_deletions(conn, now)? {
         let done = conn.transaction(|conn| {
             // A write first: the lock before the reads (see store::apply::lock_instance).
             let n = store::apply::delete_disabled_user(conn, &due.user_id)?;

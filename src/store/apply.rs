@@ -317,16 +317,13 @@ pub struct GuestDeletion {
     pub delete_at: NaiveDateTime,
 }
 
-/// Guests whose deletion is due at `now`, with their account (UPN, name, enabled).
-pub fn due_guest_deletions(
-    conn: &mut Conn,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<(GuestDeletion, (String, String, bool))>> {
+/// Guests whose deletion is due at `now`, with their account's UPN and name.
+pub fn due_guest_deletions(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<(GuestDeletion, String, String)>> {
     guest_deletions::table
         .inner_join(users::table)
         .filter(guest_deletions::delete_at.le(now))
         .order(guest_deletions::delete_at)
-        .select((GuestDeletion::as_select(), (users::upn, users::display_name, users::enabled)))
+        .select((GuestDeletion::as_select(), users::upn, users::display_name))
         .load(conn)
 }
 

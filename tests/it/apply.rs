@@ -16,9 +16,12 @@ use chrono::TimeDelta;
 use crate::helpers::{TestApp, spawn_admin_app};
 use crate::scheduler::{create, tick};
 
-/// Creates each review (name, extra form fields, SQL condition on the items to deny),
-/// starts them, denies the chosen items and lets the reviews end. Returns the instances.
-async fn completed(app: &TestApp, reviews: &[(&str, &[(&str, &str)], &str)]) -> Vec<String> {
+/// A review to create: its name, extra form fields, and the SQL condition on the items to deny.
+type ReviewSpec<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+/// Creates each review, starts them, denies the chosen items and lets the reviews end.
+/// Returns the instances.
+async fn completed(app: &TestApp, reviews: &[ReviewSpec<'_>]) -> Vec<String> {
     for (name, extra, _) in reviews {
         let mut fields = vec![("name", *name)];
         fields.extend_from_slice(extra);

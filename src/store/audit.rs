@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{Conn, per_backend};
+use super::Conn;
 use crate::db::schema::audit_events;
 
 /// The hash before the first event.
@@ -97,24 +97,43 @@ pub fn append_all(conn: &mut Conn, events: &[NewEvent<'_>]) -> QueryResult<()> {
     let mut rows = Vec::with_capacity(events.len());
     for event in events {
         let hash = event_hash(&prev, event);
-        rows.push((
-            audit_events::at.eq(event.at),
-            audit_events::actor_id.eq(event.actor_id),
-            audit_events::actor_name.eq(event.actor_name),
-            audit_events::action.eq(event.action),
-            audit_events::target_type.eq(event.target_type),
-            audit_events::target_id.eq(event.target_id),
-            audit_events::details.eq(&event.details),
-            audit_events::prev_hash.eq(prev),
-            audit_events::hash.eq(hash.clone()),
-        ));
+        rows.push(EventInsert {
+            at: event.at,
+            actor_id: event.actor_id,
+            actor_name: event.actor_name,
+            action: event.action,
+            target_type: event.target_type,
+            target_id: event.target_id,
+            details: &event.details,
+            prev_hash: prev,
+            hash: hash.clone(),
+        });
         prev = hash;
     }
-    // Batches stay under each backend's limit of bound parameters (9 per row).
-    for chunk in rows.chunks(super::batch_size(conn, 9)) {
-        per_backend!(conn, c => diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+    // A bulk decision or an apply writes thousands of events: `bulk_insert!` sends them by
+    // binary COPY on PostgreSQL, several times faster than INSERT (ids follow the order of
+    // `rows` either way); SQLite batches stay under its limit of bound parameters.
+    let batch = if conn.is_sqlite() { super::batch_size(conn, 9) } else { rows.len() };
+    for chunk in rows.chunks(batch) {
+        super::bulk_insert!(conn, audit_events::table, chunk)?;
     }
     Ok(())
+}
+
+/// A chained event as written.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+#[diesel(treat_none_as_default_value = false)]
+struct EventInsert<'a> {
+    at: NaiveDateTime,
+    actor_id: Option<&'a str>,
+    actor_name: &'a str,
+    action: &'a str,
+    target_type: &'a str,
+    target_id: &'a str,
+    details: &'a str,
+    prev_hash: String,
+    hash: String,
 }
 
 /// How many events name `target_id` with `action` (for tests and pages).

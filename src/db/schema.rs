@@ -264,6 +264,37 @@ diesel::joinable!(app_group_assignments -> applications (app_id));
 diesel::joinable!(app_group_assignments -> groups (group_id));
 diesel::joinable!(app_owners -> applications (app_id));
 diesel::joinable!(app_owners -> users (user_id));
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        kind -> Text,
+        instance_id -> Text,
+        recipient_id -> Nullable<Text>,
+        recipient_name -> Text,
+        recipient_address -> Text,
+        subject -> Text,
+        facts -> Text,
+        once_key -> Nullable<Text>,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reminder_rounds (instance_id, round) {
+        instance_id -> Text,
+        round -> Text,
+        at -> Timestamp,
+        recipients -> Integer,
+    }
+}
+
 diesel::joinable!(app_user_assignments -> applications (app_id));
 diesel::joinable!(app_user_assignments -> users (user_id));
 diesel::joinable!(group_member_users -> groups (group_id));
@@ -280,6 +311,8 @@ diesel::joinable!(review_instances -> review_definitions (definition_id));
 diesel::joinable!(review_instance_reviewers -> review_instances (instance_id));
 diesel::joinable!(review_instance_reviewers -> users (user_id));
 diesel::joinable!(review_decision_items -> review_instances (instance_id));
+diesel::joinable!(outbox -> review_instances (instance_id));
+diesel::joinable!(reminder_rounds -> review_instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -303,4 +336,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_instances,
     review_instance_reviewers,
     review_decision_items,
+    outbox,
+    reminder_rounds,
 );

@@ -22,6 +22,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ReviewEnded", "Review ended"),
     ("ReviewStopped", "Review stopped"),
     ("ResetDecisions", "Reset the decisions"),
+    ("RemindersSent", "Reminders sent"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -1,6 +1,7 @@
 //! The scheduler: on each tick, starts the instances whose occurrence has come (with the
 //! population, reviewers and recommendations snapshotted), and completes the instances
-//! whose end has come (applying the default decision to items nobody reviewed).
+//! whose end has come (applying the default decision to items nobody reviewed), and runs
+//! the reminder rounds that are due.
 //!
 //! It is idempotent: a unique key on (series, occurrence, resource) and a lock per series
 //! mean the same tick twice, or two attest processes on one PostgreSQL, never create an
@@ -35,10 +36,11 @@ pub struct TickReport {
     pub completed: usize,
 }
 
-/// Runs one tick: start what is due, complete what has ended.
+/// Runs one tick: start what is due, complete what has ended, remind who is late.
 pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, AppError> {
     let started = start_due(conn, now)?;
     let completed = complete_ended(conn, now)?;
+    crate::service::notify::remind_due(conn, now)?;
     Ok(TickReport { started, completed })
 }
 
@@ -111,6 +113,7 @@ pub fn complete_instance(
             Some(user) => NewEvent::by_user(user, now, "ReviewStopped", target, details),
         };
         store::audit::append(conn, &event)?;
+        crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
         if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
             store::reviews::set_status(conn, &definition.id, "Completed", now)?;
         }

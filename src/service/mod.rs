@@ -1,6 +1,7 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
 pub mod exports;
+pub mod notify;
 pub mod onboarding;
 pub mod panel;
 pub mod results;

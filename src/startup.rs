@@ -105,6 +105,7 @@ impl Application {
             oidc,
             sign_in_limiter: SignInLimiter::new(settings.auth.sign_in_per_minute),
             directory_counts: std::sync::Mutex::new(None),
+            mail_configured: settings.mail.smtp.is_some(),
         });
         let auth_settings = settings.auth.clone();
         let mut server = HttpServer::new(move || {

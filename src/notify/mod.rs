@@ -9,13 +9,13 @@
 use std::time::Duration;
 
 use askama::Template;
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 
-use crate::clock::SharedClock;
+use crate::clock::{Clock, SharedClock};
 use crate::config::{SmtpSettings, TlsMode};
 use crate::db::{DbConnection, Pool};
 use crate::domain::notify::{MailFacts, MailKind, error_summary, retry_delay};
@@ -155,7 +155,12 @@ impl Sender {
     /// mails that are due, oldest first. A failure the server calls permanent fails the
     /// mail for good; any other failure is retried after a back-off and ends the pass (the
     /// server is likely down, and the other mails should not spend their attempts on it).
-    pub fn send_due(&self, conn: &mut DbConnection, now: NaiveDateTime) -> Result<SendReport, AppError> {
+    ///
+    /// Each claim and outcome carries the clock's time of that moment, not of the pass's
+    /// start: a slow pass must not make its own later claims look abandoned to another
+    /// attest process.
+    pub fn send_due(&self, conn: &mut DbConnection, clock: &dyn Clock) -> Result<SendReport, AppError> {
+        let now = clock.now();
         let abandoned = store::outbox::fail_abandoned(
             conn,
             now - ABANDONED_AFTER,
@@ -167,6 +172,7 @@ impl Sender {
         }
         let mut report = SendReport::default();
         for id in store::outbox::due(conn, now, BATCH)? {
+            let now = clock.now();
             if !store::outbox::claim(conn, id, now)? {
                 continue;
             }
@@ -179,7 +185,9 @@ impl Sender {
                     continue;
                 }
             };
-            match self.transport.send(&message) {
+            let result = self.transport.send(&message);
+            let now = clock.now();
+            match result {
                 Ok(_) => {
                     store::outbox::mark_sent(conn, id, now)?;
                     report.sent += 1;
@@ -211,10 +219,10 @@ pub fn spawn(pool: Pool, clock: SharedClock, sender: Sender, interval: Duration)
             timer.tick().await;
             let pool = pool.clone();
             let sender = sender.clone();
-            let now = clock.now();
+            let clock = clock.clone();
             let result = tokio::task::spawn_blocking(move || -> Result<SendReport, AppError> {
                 let mut conn = pool.get()?;
-                sender.send_due(&mut conn, now)
+                sender.send_due(&mut conn, clock.as_ref())
             })
             .await;
             match result {

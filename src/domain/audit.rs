@@ -23,6 +23,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ReviewStopped", "Review stopped"),
     ("ResetDecisions", "Reset the decisions"),
     ("RemindersSent", "Reminders sent"),
+    ("MailResent", "Sent a mail again"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

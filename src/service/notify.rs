@@ -213,6 +213,39 @@ pub fn send_reminder(
     })
 }
 
+/// "Send again" on a failed mail, by an admin: back in the queue, audited in the same
+/// transaction. A mail to someone without an address, or one that is not failed (any
+/// more), is refused with a message for the page.
+pub fn resend(conn: &mut DbConnection, id: i64, actor: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let Some(mail) = store::outbox::get(conn, id)? else {
+            return Err(AppError::NotFound("There is no such mail in the outbox.".into()));
+        };
+        if mail.recipient_address.is_empty() {
+            return Err(AppError::Conflict(NO_ADDRESS.into()));
+        }
+        if !store::outbox::requeue(conn, id, now)? {
+            return Err(AppError::Conflict("Only a mail that failed can be sent again.".into()));
+        }
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(
+                actor,
+                now,
+                "MailResent",
+                ("OutboxMail", &id.to_string()),
+                serde_json::json!({
+                    "kind": mail.kind,
+                    "instanceId": mail.instance_id,
+                    "to": mail.recipient_name,
+                    "previousError": mail.last_error,
+                }),
+            ),
+        )?;
+        Ok(())
+    })
+}
+
 /// A reviewer an instance's mails went to (Entra's contactedReviewers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactedReviewer {

@@ -140,6 +140,21 @@ pub fn fail_pending(conn: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Puts a failed mail back in the queue, due now, with its attempts counted afresh; false
+/// when it is not (or no longer) failed.
+pub fn requeue(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("Failed")))
+        .set((
+            outbox::status.eq("Pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::claimed_at.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// A mail by id.
 pub fn get(conn: &mut Conn, id: i64) -> QueryResult<Option<MailRow>> {
     outbox::table.find(id).select(MailRow::as_select()).first(conn).optional()

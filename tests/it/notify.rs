@@ -362,12 +362,29 @@ async fn the_outbox_survives_a_restart_and_never_sends_twice() {
     assert_eq!(interrupted.len(), 1, "{interrupted:?}");
     assert!(interrupted[0].last_error.as_deref().unwrap_or_default().contains("may or may not have been delivered"));
     assert!(sink.with_id(&interrupted[0].message_id).is_empty());
+    let id = interrupted[0].id;
     let sent: Vec<Mail> = all.into_iter().filter(|m| m.status == "Sent").collect();
     assert_eq!(sent.len(), pending.len() - 1);
     received_once(&sink, &sent);
     assert_eq!(sink.received.lock().unwrap().len(), sent.len());
     let falcon_mail = mails(&second, &format!("instance_id = '{falcon}'"));
     assert_eq!(falcon_mail[0].status, "Sent");
+
+    // An admin who knows it did not go out sends it again, once.
+    let admin = as_persona(&second, "admin").await;
+    let page = admin.get(&format!("/admin/outbox/{id}")).await;
+    assert!(page.text("dl.facts").contains("may or may not have been delivered"));
+    assert_eq!(page.texts("form button"), vec!["Sign out", "Send again"]);
+    assert_eq!(admin.post(&format!("/admin/outbox/{id}/resend"), &[]).await.status, 303);
+    let resent = settled(&second, &format!("id = {id}")).await;
+    received_once(&sink, &resent);
+    assert_eq!(second.count(&format!("audit_events WHERE action = 'MailResent' AND target_id = '{id}'")), 1);
+    assert_eq!(admin.post(&format!("/admin/outbox/{id}/resend"), &[]).await.status, 303);
+    let page = admin.get(&format!("/admin/outbox/{id}")).await;
+    assert_eq!(page.text(".banner-error"), "Only a mail that failed can be sent again.");
+    assert_eq!(page.texts("form button"), vec!["Sign out"]);
+    let omar = as_persona(&second, "owner").await;
+    assert_eq!(omar.post(&format!("/admin/outbox/{id}/resend"), &[]).await.status, 403);
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/audit.csv", web::get().to(audit::csv))
         .route("/outbox", web::get().to(outbox::index))
         .route("/outbox/{id}", web::get().to(outbox::show))
+        .route("/outbox/{id}/resend", web::post().to(outbox::resend))
         // Registered before the `/access-reviews` scope, whose `/{id}` would otherwise
         // take "history" for the id of a series.
         .route("/access-reviews/history", web::get().to(exports::history_page))

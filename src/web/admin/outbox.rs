@@ -1,7 +1,8 @@
 //! The outbox for admins: mails waiting, sent and failed (with the error), newest first
 //! with keyset paging, and each mail readable as it is (or was) sent.
 
-use actix_web::web;
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use crate::error::AppError;
 use crate::notify::{Rendered, render};
 use crate::store;
 use crate::store::outbox::{Folder, MailCursor, MailRow};
-use crate::web::{Chrome, Section, State, format};
+use crate::web::{Chrome, Section, State, flash, flash_error, format};
 
 /// The outbox page's query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -139,10 +140,14 @@ pub struct MailPage {
     parts: Rendered,
 }
 
+fn mail_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::NotFound("There is no such mail in the outbox.".into()))
+}
+
 /// `GET /admin/outbox/{id}`: one mail, its parts as text (the HTML part as its source).
 pub async fn show(_admin: Admin, state: State, chrome: Chrome, id: web::Path<String>) -> Result<MailPage, AppError> {
     let not_found = || AppError::NotFound("There is no such mail in the outbox.".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let id = mail_id(&id)?;
     let row = state.db(move |conn| Ok(store::outbox::get(conn, id)?)).await?.ok_or_else(not_found)?;
     let parts = render(&row, &state.auth.public_url)?;
     Ok(MailPage {
@@ -151,4 +156,21 @@ pub async fn show(_admin: Admin, state: State, chrome: Chrome, id: web::Path<Str
         mail: MailItem::new(row),
         parts,
     })
+}
+
+/// `POST /admin/outbox/{id}/resend`: "Send again" on a failed mail.
+pub async fn resend(
+    admin: Admin,
+    state: State,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = mail_id(&id)?;
+    let (now, actor) = (state.clock.now(), admin.0.user.clone());
+    match state.db(move |conn| crate::service::notify::resend(conn, id, &actor, now)).await {
+        Ok(()) => flash(&session, "The mail is back in the queue and will be sent again shortly."),
+        Err(AppError::Conflict(message)) => flash_error(&session, &message),
+        Err(other) => return Err(other),
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/admin/outbox/{id}"))).finish())
 }

@@ -16,12 +16,14 @@ pub enum MailKind {
     Reminder,
     /// A review ended: to the series' creator.
     ReviewCompleted,
+    /// A review's denials were applied: to the series' creator.
+    ResultsApplied,
 }
 
 impl MailKind {
-    /// Every kind, in the order pages list them.
-    pub const ALL: [MailKind; 4] =
-        [Self::ReviewStarted, Self::SelfReviewStarted, Self::Reminder, Self::ReviewCompleted];
+    /// Every kind.
+    pub const ALL: [MailKind; 5] =
+        [Self::ReviewStarted, Self::SelfReviewStarted, Self::Reminder, Self::ReviewCompleted, Self::ResultsApplied];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -30,12 +32,21 @@ impl MailKind {
             Self::SelfReviewStarted => "SelfReviewStarted",
             Self::Reminder => "Reminder",
             Self::ReviewCompleted => "ReviewCompleted",
+            Self::ResultsApplied => "ResultsApplied",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        // A match, not a search of ALL: a kind added to the enum cannot be forgotten here.
+        Some(match s {
+            "ReviewStarted" => Self::ReviewStarted,
+            "SelfReviewStarted" => Self::SelfReviewStarted,
+            "Reminder" => Self::Reminder,
+            "ReviewCompleted" => Self::ReviewCompleted,
+            "ResultsApplied" => Self::ResultsApplied,
+            _ => return None,
+        })
     }
 
     /// In words, for the outbox page.
@@ -45,6 +56,7 @@ impl MailKind {
             Self::SelfReviewStarted => "Self-review started",
             Self::Reminder => "Reminder",
             Self::ReviewCompleted => "Review completed",
+            Self::ResultsApplied => "Results applied",
         }
     }
 }
@@ -58,6 +70,22 @@ pub struct Outcome {
     pub not_reviewed: i64,
     /// The series' default decision for people nobody reviewed ("None" when off).
     pub default_decision: String,
+    /// Denied items by apply result, in words (results-applied mails).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<(String, i64)>,
+}
+
+/// An apply result in words, as the results page says it.
+pub fn apply_result_label(result: &str) -> &str {
+    match result {
+        "AppliedSuccessfully" => "Removed",
+        "AppliedSuccessfullyButObjectNotFound" => "Already gone",
+        "ApplyNotSupported" => "Not applied: remove it where it is granted",
+        "AppliedWithUnknownFailure" => "Failed",
+        "NotApplied" => "Not applied",
+        "New" => "Not applied yet",
+        other => other,
+    }
 }
 
 /// What a mail says, fixed when it is enqueued (stored as JSON beside it). The parts are
@@ -93,7 +121,7 @@ impl MailFacts {
     /// for the series' owner.
     pub fn link_path(&self, kind: MailKind) -> String {
         match kind {
-            MailKind::ReviewCompleted => {
+            MailKind::ReviewCompleted | MailKind::ResultsApplied => {
                 format!("/admin/access-reviews/{}/instances/{}", self.definition_id, self.instance_id)
             }
             _ => format!("/reviews/{}", self.instance_id),
@@ -121,6 +149,9 @@ impl MailFacts {
             ),
             MailKind::ReviewCompleted => {
                 format!("Review completed: {} ({})", self.review_name, self.resource_name)
+            }
+            MailKind::ResultsApplied => {
+                format!("Results applied: {} ({})", self.review_name, self.resource_name)
             }
         }
     }
@@ -271,6 +302,9 @@ mod tests {
         assert_eq!(facts.link_path(MailKind::Reminder), "/reviews/i1");
         assert_eq!(facts.link_path(MailKind::ReviewCompleted), "/admin/access-reviews/d1/instances/i1");
         assert_eq!(MailKind::parse("Reminder"), Some(MailKind::Reminder));
+        assert!(MailKind::ALL.iter().all(|k| MailKind::parse(k.as_str()) == Some(*k)));
+        assert_eq!(facts.link_path(MailKind::ResultsApplied), "/admin/access-reviews/d1/instances/i1");
+        assert_eq!(apply_result_label("ApplyNotSupported"), "Not applied: remove it where it is granted");
         assert_eq!(error_summary("a\n  b"), "a b");
         assert_eq!(error_summary(&"x".repeat(600)).chars().count(), 501);
     }

@@ -1,5 +1,6 @@
 //! Notifications: mails enqueued in the transaction of what causes them (an instance
-//! started or completed, a reminder round, an admin's "Send reminder"), and the list of
+//! started or completed, its results applied, a reminder round, an admin's "Send
+//! reminder"), and the list of
 //! reviewers an instance's mails went to. The sender worker ([`crate::notify`]) delivers
 //! them later.
 
@@ -7,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::Connection;
 
 use crate::db::DbConnection;
-use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, reminder_due};
+use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, apply_result_label, reminder_due};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -102,18 +103,55 @@ pub fn instance_completed(
         return Ok(0);
     }
     let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
-    let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(0) };
-    let mut f = facts(d, &instance, &creator.display_name, i64::from(instance.total_items));
+    let Some((who, f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    let key = format!("completed:{}:{}", instance.id, who.0);
+    let m = mail(MailKind::ReviewCompleted, &who, &f, Some(key), now)?;
+    Ok(store::outbox::enqueue(conn, &[m])?)
+}
+
+/// The facts of a mail to the series' creator about how `instance` ended, with its
+/// recipient; `None` when the creator is no longer in the directory.
+fn outcome_mail_facts(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance: &InstanceRow,
+) -> Result<Option<(Recipient, MailFacts)>, AppError> {
+    let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(None) };
+    let mut f = facts(d, instance, &creator.display_name, i64::from(instance.total_items));
     f.outcome = Some(Outcome {
         approved: i64::from(instance.approved),
         denied: i64::from(instance.denied),
         dont_know: i64::from(instance.dont_know),
         not_reviewed: i64::from(instance.not_reviewed),
         default_decision: d.default_decision.clone(),
+        applied: Vec::new(),
     });
-    let who = (creator.id.clone(), creator.display_name.clone(), creator.mail.clone());
-    let key = format!("completed:{}:{}", instance.id, creator.id);
-    let m = mail(MailKind::ReviewCompleted, &who, &f, Some(key), now)?;
+    Ok(Some(((creator.id, creator.display_name, creator.mail), f)))
+}
+
+/// Enqueues the "results applied" mail to the series' creator: the denied items by apply
+/// result, with those attest could not remove called out. Call in the transaction that
+/// applies the results; once per instance (a second apply of the same instance, e.g. a
+/// retry, sends nothing more). Nothing when the series' mails are off.
+pub fn results_applied(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications {
+        return Ok(0);
+    }
+    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
+    let Some((who, mut f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    if let Some(outcome) = f.outcome.as_mut() {
+        outcome.applied = store::outbox::denied_by_apply_result(conn, instance_id)?
+            .into_iter()
+            .map(|(result, n)| (apply_result_label(&result).to_owned(), n))
+            .collect();
+    }
+    let key = format!("applied:{}:{}", instance.id, who.0);
+    let m = mail(MailKind::ResultsApplied, &who, &f, Some(key), now)?;
     Ok(store::outbox::enqueue(conn, &[m])?)
 }
 

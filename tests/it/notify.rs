@@ -452,3 +452,41 @@ async fn send_reminder_mails_who_has_not_finished_and_lists_the_contacted() {
     let err = send_reminder(&mut conn, &instance, &admin, end).unwrap_err();
     assert!(err.to_string().contains("has ended"), "{err}");
 }
+
+#[tokio::test]
+async fn the_results_applied_mail_says_what_was_removed_and_what_was_not() {
+    let app = spawn(None, None).await;
+    let falcon = app.instance_of(FALCON);
+    let omar = as_persona(&app, "owner").await;
+    let url = format!("/reviews/{falcon}");
+    let items = omar.get(&url).await.attrs("input[name=item]", "value");
+    for item in &items[..2] {
+        omar.post(&url, &[("item", item), ("action", "Deny"), ("reason", "Left the project")]).await;
+    }
+    app.clock.set(end_of(&app, &falcon) + TimeDelta::minutes(1));
+    tick(&app);
+    // What applying did, as the apply step records it on the items.
+    app.exec(&format!(
+        "UPDATE review_decision_items SET apply_result = 'AppliedSuccessfully' WHERE id = '{}'",
+        items[0]
+    ));
+    app.exec(&format!("UPDATE review_decision_items SET apply_result = 'ApplyNotSupported' WHERE id = '{}'", items[1]));
+    let mut conn = app.conn();
+    let instance = attest::store::instances::get(&mut conn, &falcon).unwrap().unwrap();
+    let series = attest::store::reviews::get(&mut conn, &instance.definition_id).unwrap().unwrap();
+    let now = app.clock_now();
+    assert_eq!(attest::service::notify::results_applied(&mut conn, &series, &falcon, now).unwrap(), 1);
+    assert_eq!(attest::service::notify::results_applied(&mut conn, &series, &falcon, now).unwrap(), 0, "once");
+    drop(conn);
+    let applied = mails(&app, &format!("instance_id = '{falcon}' AND kind = 'ResultsApplied'"));
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].recipient_address, personas::ADMIN);
+    let admin = as_persona(&app, "admin").await;
+    let page = admin.get(&format!("/admin/outbox/{}", applied[0].id)).await;
+    assert_eq!(page.status, 200);
+    let text = page.text("pre.mail-text");
+    assert!(text.contains("Denied: 2"), "{text}");
+    assert!(text.contains("- Removed: 1"), "{text}");
+    assert!(text.contains("- Not applied: remove it where it is granted: 1"), "{text}");
+    assert!(text.contains(&format!("/instances/{falcon}")), "{text}");
+}

@@ -1,10 +1,10 @@
 -- The notification outbox. A mail is written in the transaction of what causes it (an
--- instance started, a reminder round, an instance completed) and sent later by the sender
+-- instance started, a reminder round, an instance completed, its results applied) and sent later by the sender
 -- worker, so a notification is never lost with a rolled-back change nor sent for one.
 CREATE TABLE outbox (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     created_at TIMESTAMP NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('ReviewStarted', 'SelfReviewStarted', 'Reminder', 'ReviewCompleted')),
+    kind TEXT NOT NULL CHECK (kind IN ('ReviewStarted', 'SelfReviewStarted', 'Reminder', 'ReviewCompleted', 'ResultsApplied')),
     instance_id TEXT NOT NULL REFERENCES review_instances (id) ON DELETE CASCADE,
     recipient_id TEXT,
     recipient_name TEXT NOT NULL,

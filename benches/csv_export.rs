@@ -33,6 +33,7 @@ async fn main() {
     println!("backend: {}", database.describe());
     let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let settings = Settings {
+        mail: attest::config::MailSettings::default(),
         auth: AuthSettings::new("http://127.0.0.1"),
         database: database.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),

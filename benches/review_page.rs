@@ -27,6 +27,7 @@ async fn main() {
     let now = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let clock = FixedClock::new(now);
     let settings = Settings {
+        mail: attest::config::MailSettings::default(),
         auth: AuthSettings::new("http://127.0.0.1"),
         database,
         bind: "127.0.0.1:0".parse().unwrap(),

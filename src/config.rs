@@ -128,6 +128,142 @@ pub struct ServeArgs {
     /// Sign-in attempts allowed per minute from one client address.
     #[arg(long, env = "ATTEST_SIGN_IN_RATE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub sign_in_rate: u32,
+
+    /// SMTP server that delivers attest's mails. Without it, mails wait in the outbox
+    /// (readable by admins under Outbox).
+    #[arg(long, env = "ATTEST_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port. Default: 587 for starttls, 465 for tls, 25 for none.
+    #[arg(long, env = "ATTEST_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// How the SMTP connection is secured: starttls, tls (implicit TLS) or none.
+    #[arg(long, env = "ATTEST_SMTP_TLS", default_value = "starttls")]
+    pub smtp_tls: String,
+
+    /// SMTP user name, when the server wants authentication.
+    #[arg(long, env = "ATTEST_SMTP_USER")]
+    pub smtp_user: Option<String>,
+
+    /// SMTP password.
+    #[arg(long, env = "ATTEST_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+
+    /// Sender of attest's mails, e.g. "Access reviews <reviews@example.com>".
+    #[arg(long, env = "ATTEST_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Seconds between passes of the mail sender over the outbox.
+    #[arg(long, env = "ATTEST_MAIL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub mail_seconds: u64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text (a relay on the same host or network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required, never skipped).
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+impl TlsMode {
+    /// Parses ATTEST_SMTP_TLS.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            "none" => Ok(Self::None),
+            other => Err(format!("ATTEST_SMTP_TLS: unknown mode '{other}'; use starttls, tls or none")),
+        }
+    }
+
+    /// The usual port of the mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::StartTls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+/// The SMTP server attest sends through.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Connection security.
+    pub tls: TlsMode,
+    /// User name, when the server wants authentication.
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// The sender address.
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    // Hand-written so the password never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// Mail delivery settings.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The SMTP server; `None` keeps mails in the outbox.
+    pub smtp: Option<SmtpSettings>,
+    /// How often the sender looks at the outbox.
+    pub interval: std::time::Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { smtp: None, interval: std::time::Duration::from_secs(10) }
+    }
+}
+
+impl MailSettings {
+    /// Validates the mail flags of `serve`; errors name the variable to fix.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        let interval = std::time::Duration::from_secs(args.mail_seconds);
+        let tls = TlsMode::parse(&args.smtp_tls)?;
+        let Some(host) = args.smtp_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+            return Ok(Self { smtp: None, interval });
+        };
+        let from = args.mail_from.as_deref().map(str::trim).filter(|f| !f.is_empty()).ok_or_else(|| {
+            "ATTEST_MAIL_FROM: set the sender address that goes with ATTEST_SMTP_HOST, e.g. reviews@example.com"
+                .to_owned()
+        })?;
+        if args.smtp_password.is_some() && args.smtp_user.is_none() {
+            return Err("ATTEST_SMTP_USER: set the user name that goes with ATTEST_SMTP_PASSWORD".into());
+        }
+        Ok(Self {
+            smtp: Some(SmtpSettings {
+                host: host.to_owned(),
+                port: args.smtp_port.unwrap_or(tls.default_port()),
+                tls,
+                user: args.smtp_user.clone().filter(|u| !u.is_empty()),
+                password: args.smtp_password.clone(),
+                from: from.to_owned(),
+            }),
+            interval,
+        })
+    }
 }
 
 /// Which ID-token claim names the directory user.
@@ -369,6 +505,31 @@ mod tests {
         assert_eq!(parse_session_key(&long).unwrap().len(), 66);
         assert_eq!(parse_user_claims("email, sub").unwrap(), vec![UserClaim::Email, UserClaim::Subject]);
         assert!(parse_user_claims("upn").unwrap_err().contains("unknown claim 'upn'"));
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_never_show_the_password() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["attest", "serve"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(args) => MailSettings::from_args(&args),
+                _ => unreachable!(),
+            }
+        };
+        assert!(parse(&[]).unwrap().smtp.is_none());
+        assert!(parse(&["--smtp-host", "mail"]).unwrap_err().starts_with("ATTEST_MAIL_FROM"));
+        assert!(parse(&["--smtp-tls", "ssl"]).unwrap_err().contains("unknown mode 'ssl'"));
+        let s =
+            parse(&["--smtp-host", "mail", "--mail-from", "a@b.c", "--smtp-user", "u", "--smtp-password", "hunter2"])
+                .unwrap()
+                .smtp
+                .unwrap();
+        assert_eq!((s.port, s.tls), (587, TlsMode::StartTls));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = parse(&["--smtp-host", "mail", "--mail-from", "a@b.c", "--smtp-tls", "tls"]).unwrap().smtp.unwrap();
+        assert_eq!(s.port, 465);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod scheduler;
 pub mod service;
 pub mod startup;

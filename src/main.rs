@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
-use attest::config::{AuditCommand, AuthSettings, Cli, Command, DatabaseTarget};
+use attest::config::{AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings};
 use attest::demo::{self, DemoOptions};
 use attest::startup::{Application, Settings};
 use attest::{db, store};
@@ -131,8 +131,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let auth = AuthSettings::from_args(&args).map_err(anyhow::Error::msg)?;
+            let mail = MailSettings::from_args(&args).map_err(anyhow::Error::msg)?;
             let settings = Settings {
                 auth,
+                mail,
                 scheduler_interval: Some(std::time::Duration::from_secs(args.scheduler_seconds)),
                 database: database.clone(),
                 bind: args.bind,

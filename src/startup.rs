@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::auth::{self, SignInLimiter, oidc::Oidc};
 use crate::clock::SharedClock;
-use crate::config::{AuthSettings, DatabaseTarget};
+use crate::config::{AuthSettings, DatabaseTarget, MailSettings};
 use crate::db::{self, Pool};
 use crate::demo::{self, DemoOptions};
 use crate::store;
@@ -36,6 +36,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// How often the scheduler ticks; `None` leaves it off (tests drive it themselves).
     pub scheduler_interval: Option<std::time::Duration>,
+    /// Mail delivery: without an SMTP server, mails stay in the outbox.
+    pub mail: MailSettings,
 }
 
 /// A built, bound, not yet running portal.
@@ -87,6 +89,13 @@ impl Application {
         if let Some(interval) = settings.scheduler_interval {
             crate::scheduler::spawn(pool.clone(), clock.clone(), interval);
         }
+        match &settings.mail.smtp {
+            Some(smtp) => {
+                let sender = crate::notify::Sender::new(smtp, &settings.auth.public_url).map_err(anyhow::Error::msg)?;
+                crate::notify::spawn(pool.clone(), clock.clone(), sender, settings.mail.interval);
+            }
+            None => tracing::info!("no SMTP server is configured (ATTEST_SMTP_HOST): mails wait in the outbox"),
+        }
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock,
@@ -96,6 +105,7 @@ impl Application {
             oidc,
             sign_in_limiter: SignInLimiter::new(settings.auth.sign_in_per_minute),
             directory_counts: std::sync::Mutex::new(None),
+            mail_configured: settings.mail.smtp.is_some(),
         });
         let auth_settings = settings.auth.clone();
         let mut server = HttpServer::new(move || {

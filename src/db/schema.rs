@@ -273,6 +273,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        kind -> Text,
+        instance_id -> Text,
+        recipient_id -> Nullable<Text>,
+        recipient_name -> Text,
+        recipient_address -> Text,
+        subject -> Text,
+        facts -> Text,
+        once_key -> Nullable<Text>,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reminder_rounds (instance_id, round) {
+        instance_id -> Text,
+        round -> Text,
+        at -> Timestamp,
+        recipients -> Integer,
+    }
+}
+
 diesel::joinable!(guest_deletions -> users (user_id));
 diesel::joinable!(app_user_assignments -> applications (app_id));
 diesel::joinable!(app_user_assignments -> users (user_id));
@@ -290,6 +321,8 @@ diesel::joinable!(review_instances -> review_definitions (definition_id));
 diesel::joinable!(review_instance_reviewers -> review_instances (instance_id));
 diesel::joinable!(review_instance_reviewers -> users (user_id));
 diesel::joinable!(review_decision_items -> review_instances (instance_id));
+diesel::joinable!(outbox -> review_instances (instance_id));
+diesel::joinable!(reminder_rounds -> review_instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -314,4 +347,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_instance_reviewers,
     review_decision_items,
     guest_deletions,
+    outbox,
+    reminder_rounds,
 );

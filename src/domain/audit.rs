@@ -27,6 +27,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ApplyCompleted", "Finished applying results"),
     ("GuestDeleted", "Deleted a blocked guest"),
     ("GuestDeletionCancelled", "Kept a re-enabled guest"),
+    ("RemindersSent", "Reminders sent"),
+    ("MailResent", "Sent a mail again"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod decision;
 pub mod directory;
 pub mod export;
+pub mod notify;
 pub mod paging;
 pub mod recommendation;
 pub mod recurrence;

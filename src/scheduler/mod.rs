@@ -2,7 +2,8 @@
 //! population, reviewers and recommendations snapshotted), and completes the instances
 //! whose end has come (applying the default decision to items nobody reviewed), then
 //! applies results: it finishes applies that were interrupted, applies completed instances
-//! of series with auto-apply on, and deletes the blocked guests whose 30 days have passed.
+//! of series with auto-apply on, and deletes the blocked guests whose 30 days have passed;
+//! last it runs the reminder rounds that are due.
 //!
 //! It is idempotent: a unique key on (series, occurrence, resource) and a lock per series
 //! mean the same tick twice, or two attest processes on one PostgreSQL, never create an
@@ -41,11 +42,13 @@ pub struct TickReport {
     pub guests_deleted: usize,
 }
 
-/// Runs one tick: start what is due, complete what has ended, apply what is to be applied.
+/// Runs one tick: start what is due, complete what has ended, apply what is to be applied,
+/// remind who is late.
 pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, AppError> {
     let started = start_due(conn, now)?;
     let completed = complete_ended(conn, now)?;
     let (applied, guests_deleted) = apply_results(conn, now)?;
+    crate::service::notify::remind_due(conn, now)?;
     Ok(TickReport { started, completed, applied, guests_deleted })
 }
 
@@ -133,6 +136,7 @@ pub fn complete_instance(
             Some(user) => NewEvent::by_user(user, now, "ReviewStopped", target, details),
         };
         store::audit::append(conn, &event)?;
+        crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
         if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
             store::reviews::set_status(conn, &definition.id, "Completed", now)?;
         }

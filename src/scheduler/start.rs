@@ -367,6 +367,10 @@ fn start_occurrence(
         store::instances::insert_reviewers(conn, &instance_id, &instance_reviewers)?;
         let items_built = Instant::now();
         store::instances::insert_items(conn, &items)?;
+        // The start mails go out with the instance or not at all: same transaction.
+        if let Some(started) = store::instances::get(conn, &instance_id)? {
+            crate::service::notify::instance_started(conn, d, &started, now)?;
+        }
         let written = Instant::now();
         tracing::info!(
             instance = %instance_id,

@@ -439,6 +439,8 @@ pub fn apply_in_batches(
             }),
         );
         store::audit::append(conn, &event)?;
+        // The series' creator hears what was removed and what attest could not remove.
+        crate::service::notify::results_applied(conn, &definition, instance, now)?;
         Ok::<_, AppError>(())
     })?;
     Ok(Ok(summary))

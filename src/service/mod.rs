@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod exports;
+pub mod notify;
 pub mod onboarding;
 pub mod panel;
 pub mod results;

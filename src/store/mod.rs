@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod exports;
 pub mod groups;
 pub mod instances;
+pub mod outbox;
 pub mod reviews;
 pub mod roles;
 pub mod sessions;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub sign_in_limiter: SignInLimiter,
     /// The admin panel's directory totals and when they were counted.
     pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, home::DirectoryCounts)>>,
+    /// Whether an SMTP server is configured (the outbox page says so when not).
+    pub mail_configured: bool,
 }
 
 /// Shared state as handlers extract it.
@@ -88,6 +90,8 @@ pub enum Section {
     Reviews,
     /// The audit log.
     Audit,
+    /// The mail outbox.
+    Outbox,
     /// Anything else (error pages).
     None,
 }
@@ -167,6 +171,11 @@ impl Chrome {
     /// Whether the audit log is the current navigation entry.
     pub fn at_audit(&self) -> bool {
         self.section == Section::Audit
+    }
+
+    /// Whether the outbox is the current navigation entry.
+    pub fn at_outbox(&self) -> bool {
+        self.section == Section::Outbox
     }
 
     /// Whether the directory pages are the current navigation entry.

@@ -274,6 +274,20 @@ pub struct ResultsPanel {
     pub applied: bool,
     /// Items whose denial could not be applied here.
     pub not_applied: i64,
+    /// The reviewers mailed about it (first 50 by name), with when.
+    pub contacted: Vec<Contacted>,
+}
+
+/// A reviewer the occurrence's mails went to.
+pub struct Contacted {
+    /// Name and address.
+    pub name: String,
+    /// Mail address ("" when the directory has none).
+    pub address: String,
+    /// When the last mail was written.
+    pub notified: String,
+    /// When the mail server took it, or why not yet.
+    pub delivered: String,
 }
 
 /// The self-review page: "Do you still need access?"

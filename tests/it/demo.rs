@@ -11,6 +11,7 @@ use crate::helpers::{Spawn, TestDb, test_now};
 async fn demo_is_seeded_once_and_kept_on_restart() {
     let db = TestDb::new();
     let settings = Settings {
+        mail: attest::config::MailSettings::default(),
         database: db.target.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),
         demo: true,

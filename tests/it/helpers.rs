@@ -107,6 +107,8 @@ pub struct Spawn {
     pub db: Option<TestDb>,
     pub auth: Option<AuthSettings>,
     pub clock: Option<FixedClock>,
+    /// Mail delivery (default: none, mails stay in the outbox).
+    pub mail: Option<attest::config::MailSettings>,
 }
 
 impl Spawn {
@@ -123,6 +125,7 @@ impl Spawn {
             pool_size: 2,
             workers: Some(1),
             scheduler_interval: None,
+            mail: self.mail.unwrap_or_default(),
         };
         let app = Application::build(&settings, Arc::new(clock.clone())).expect("the app starts");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -9,6 +9,7 @@ mod demo;
 mod directory;
 mod exports;
 mod helpers;
+mod notify;
 mod oidc_provider;
 mod panel;
 mod results;

@@ -62,6 +62,21 @@ async fn the_results_page_charts_the_decisions() {
     for action in ["results.csv", "stop", "reset"] {
         assert!(links.contains(&format!("{url}/{action}")), "{action} in {links:?}");
     }
+
+    // Send reminder: the owner still has people to review.
+    let sent = dana.post(&format!("{url}/remind"), &[]).await;
+    assert_eq!(sent.status, 303);
+    let page = dana.get(&url).await;
+    assert_eq!(page.text(".banner-success"), "A reminder was sent to 1 reviewer.");
+    let contacted = page.texts(".contacted tbody tr");
+    assert!(contacted.len() == 1 && contacted[0].contains("Omar Haddad"), "{contacted:?}");
+    assert!(contacted[0].contains("Waiting in the outbox"), "no SMTP server in this test: {contacted:?}");
+    dana.post(&format!("{url}/stop"), &[]).await;
+    dana.post(&format!("{url}/remind"), &[]).await;
+    assert_eq!(
+        dana.get(&url).await.text(".banner-error"),
+        "This review has ended: reminders go only to reviews in progress."
+    );
 }
 
 #[tokio::test]

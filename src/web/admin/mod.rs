@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod directory;
 pub mod exports;
+pub mod outbox;
 pub mod reviews;
 
 use actix_web::web;
@@ -20,6 +21,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}", web::get().to(directory::role))
         .route("/audit", web::get().to(audit::index))
         .route("/audit.csv", web::get().to(audit::csv))
+        .route("/outbox", web::get().to(outbox::index))
+        .route("/outbox/{id}", web::get().to(outbox::show))
+        .route("/outbox/{id}/resend", web::post().to(outbox::resend))
         // Registered before the `/access-reviews` scope, whose `/{id}` would otherwise
         // take "history" for the id of a series.
         .route("/access-reviews/history", web::get().to(exports::history_page))

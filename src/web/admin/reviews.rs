@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/instances/{instance}/stop", web::post().to(stop))
         .route("/{id}/instances/{instance}/reset", web::get().to(reset_page))
         .route("/{id}/instances/{instance}/reset", web::post().to(reset))
+        .route("/{id}/instances/{instance}/remind", web::post().to(remind))
         .route("/{id}/instances/{instance}/apply", web::get().to(apply_page))
         .route("/{id}/instances/{instance}/apply", web::post().to(apply_denials));
 }
@@ -633,7 +634,7 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let (access, not_applied) = state
+    let (access, not_applied, contacted) = state
         .db(move |conn| {
             let d = managed(conn, &scope, &def_id)?;
             let i = results::occurrence(conn, &d, &inst_id)?;
@@ -644,13 +645,14 @@ pub async fn results(
             } else {
                 0
             };
+            let contacted = crate::service::notify::contacted_reviewers(conn, &i.id, 50)?;
             let access = crate::service::panel::Access {
                 instance: i,
                 definition: d,
                 scope: crate::store::decisions::ItemScope::All,
                 self_review: false,
             };
-            Ok((access, not_applied))
+            Ok((access, not_applied, contacted))
         })
         .await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
@@ -677,6 +679,15 @@ pub async fn results(
         can_apply: matches!(status.as_str(), "Completed" | "Applying"),
         applied: status == "Applied",
         not_applied,
+        contacted: contacted
+            .into_iter()
+            .map(|c| crate::web::panel::Contacted {
+                name: c.display_name,
+                address: c.address,
+                notified: format::datetime(c.last_notified_at),
+                delivered: c.last_sent_at.map_or_else(|| "Waiting in the outbox".to_owned(), format::datetime),
+            })
+            .collect(),
     });
     Ok(page)
 }
@@ -805,6 +816,30 @@ async fn occurrence_action<T: Send + 'static>(
         Err(refused) => flash_error(&session, &refused.0),
     }
     Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
+}
+
+/// `POST …/instances/{instance}/remind`: mails a reminder now to every reviewer who still
+/// has people to review (Entra's sendReminder).
+pub async fn remind(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<HttpResponse, AppError> {
+    let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
+        if i.status != "InProgress" {
+            return Ok(Err(Refused("This review has ended: reminders go only to reviews in progress.".into())));
+        }
+        crate::service::notify::send_reminder(conn, i, actor, now).map(Ok)
+    };
+    occurrence_action(state, manager, session, path, run, |n| match n {
+        0 => "Every reviewer has finished: nobody needed a reminder.".to_owned(),
+        n => format!(
+            "A reminder was sent to {}.",
+            format::count(i64::try_from(n).unwrap_or(i64::MAX), "reviewer", "reviewers")
+        ),
+    })
+    .await
 }
 
 /// `GET …/instances/{instance}/reset`: what resetting does, and the button.

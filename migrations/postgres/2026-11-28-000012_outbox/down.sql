@@ -1,0 +1,2 @@
+DROP TABLE reminder_rounds;
+DROP TABLE outbox;

@@ -1,0 +1,311 @@
+//! Notification rules: which mails exist, what they say in their subject, where their
+//! links lead, when reminder rounds are due, and how long the sender waits before trying
+//! a failed mail again.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+/// What a mail is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// A review started: to each of its reviewers.
+    ReviewStarted,
+    /// A self-review started: to each person asked about their own access.
+    SelfReviewStarted,
+    /// A reminder to a reviewer who still has people to review.
+    Reminder,
+    /// A review ended: to the series' creator.
+    ReviewCompleted,
+    /// A review's denials were applied: to the series' creator.
+    ResultsApplied,
+}
+
+impl MailKind {
+    /// Every kind.
+    pub const ALL: [MailKind; 5] =
+        [Self::ReviewStarted, Self::SelfReviewStarted, Self::Reminder, Self::ReviewCompleted, Self::ResultsApplied];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReviewStarted => "ReviewStarted",
+            Self::SelfReviewStarted => "SelfReviewStarted",
+            Self::Reminder => "Reminder",
+            Self::ReviewCompleted => "ReviewCompleted",
+            Self::ResultsApplied => "ResultsApplied",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        // A match, not a search of ALL: a kind added to the enum cannot be forgotten here.
+        Some(match s {
+            "ReviewStarted" => Self::ReviewStarted,
+            "SelfReviewStarted" => Self::SelfReviewStarted,
+            "Reminder" => Self::Reminder,
+            "ReviewCompleted" => Self::ReviewCompleted,
+            "ResultsApplied" => Self::ResultsApplied,
+            _ => return None,
+        })
+    }
+
+    /// In words, for the outbox page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ReviewStarted => "Review started",
+            Self::SelfReviewStarted => "Self-review started",
+            Self::Reminder => "Reminder",
+            Self::ReviewCompleted => "Review completed",
+            Self::ResultsApplied => "Results applied",
+        }
+    }
+}
+
+/// How an instance ended, for the completion mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub approved: i64,
+    pub denied: i64,
+    pub dont_know: i64,
+    pub not_reviewed: i64,
+    /// The series' default decision for people nobody reviewed ("None" when off).
+    pub default_decision: String,
+    /// Denied items by apply result, in words (results-applied mails).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<(String, i64)>,
+}
+
+/// An apply result in words, as the results page says it.
+pub fn apply_result_label(result: &str) -> &str {
+    match result {
+        "AppliedSuccessfully" => "Removed",
+        "AppliedSuccessfullyButObjectNotFound" => "Already gone",
+        "ApplyNotSupported" => "Not applied: remove it where it is granted",
+        "AppliedWithUnknownFailure" => "Failed",
+        "NotApplied" => "Not applied",
+        "New" => "Not applied yet",
+        other => other,
+    }
+}
+
+/// What a mail says, fixed when it is enqueued (stored as JSON beside it). The parts are
+/// rendered from these facts and the public URL when the mail is sent or read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailFacts {
+    /// The recipient's display name, for the greeting.
+    pub recipient_name: String,
+    /// The series' name.
+    pub review_name: String,
+    /// The group, application or role reviewed.
+    pub resource_name: String,
+    /// "Group", "Application" or "Role".
+    pub resource_type: String,
+    /// The series' description for reviewers (at most 256 characters).
+    pub description: String,
+    pub definition_id: String,
+    pub instance_id: String,
+    /// When the review ends (UTC).
+    pub due: NaiveDateTime,
+    /// People for this recipient to review (started), still to review (reminder), or in
+    /// the review (completed).
+    pub items: i64,
+    /// The recipient answers for their own access only.
+    pub self_review: bool,
+    /// How the review ended (completion mails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+impl MailFacts {
+    /// The path a mail's button leads to: the review page for reviewers, the results page
+    /// for the series' owner.
+    pub fn link_path(&self, kind: MailKind) -> String {
+        match kind {
+            MailKind::ReviewCompleted | MailKind::ResultsApplied => {
+                format!("/admin/access-reviews/{}/instances/{}", self.definition_id, self.instance_id)
+            }
+            _ => format!("/reviews/{}", self.instance_id),
+        }
+    }
+
+    /// The subject line.
+    pub fn subject(&self, kind: MailKind) -> String {
+        let due = self.due.format("%Y-%m-%d");
+        match kind {
+            MailKind::ReviewStarted => {
+                format!("Review access to {}: {} (due {due})", self.resource_name, self.review_name)
+            }
+            MailKind::SelfReviewStarted => {
+                format!("Do you still need access to {}? Please answer by {due}", self.resource_name)
+            }
+            MailKind::Reminder if self.self_review => {
+                format!("Reminder: do you still need access to {}? Please answer by {due}", self.resource_name)
+            }
+            MailKind::Reminder => format!(
+                "Reminder: {} {} left to review in {} (due {due})",
+                self.items,
+                if self.items == 1 { "person" } else { "people" },
+                self.review_name
+            ),
+            MailKind::ReviewCompleted => {
+                format!("Review completed: {} ({})", self.review_name, self.resource_name)
+            }
+            MailKind::ResultsApplied => {
+                format!("Results applied: {} ({})", self.review_name, self.resource_name)
+            }
+        }
+    }
+}
+
+/// A reminder round of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderRound {
+    /// Half of the review's time has passed.
+    HalfTime,
+    /// Two days before the end.
+    BeforeEnd,
+}
+
+impl ReminderRound {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HalfTime => "HalfTime",
+            Self::BeforeEnd => "BeforeEnd",
+        }
+    }
+}
+
+/// How long before the end the last reminder goes out.
+pub const BEFORE_END: TimeDelta = TimeDelta::days(2);
+
+/// The reminder round due at `now` for an instance running from `start` to `end` and
+/// created at `created`: the latest round whose time has come, or `None`. After downtime
+/// only the latest round is due, so reviewers never get two reminders at once; a round
+/// that had passed when the instance was created (it started late) is not due; and in a
+/// review of four days or less only the half-time round exists.
+pub fn reminder_due(
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    created: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Option<ReminderRound> {
+    if now >= end || end <= start {
+        return None;
+    }
+    let half = start + (end - start) / 2;
+    let before = end - BEFORE_END;
+    let mut rounds = vec![(half, ReminderRound::HalfTime)];
+    if before > half {
+        rounds.push((before, ReminderRound::BeforeEnd));
+    }
+    rounds.into_iter().rev().find(|(at, _)| *at <= now).filter(|(at, _)| *at > created).map(|(_, round)| round)
+}
+
+/// Attempts after which a mail is given up (and shown as failed).
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// When to try again after `attempts` failed attempts: 1, 2, 5, 10, 30 minutes, then 1,
+/// 2 hours; `None` once [`MAX_ATTEMPTS`] have failed (about 4 hours in all, long enough
+/// to outlast a mail server's maintenance window).
+pub fn retry_delay(attempts: i32) -> Option<TimeDelta> {
+    let minutes = match attempts {
+        ..=1 => 1,
+        2 => 2,
+        3 => 5,
+        4 => 10,
+        5 => 30,
+        6 => 60,
+        7 => 120,
+        _ => return None,
+    };
+    (attempts < MAX_ATTEMPTS).then(|| TimeDelta::minutes(minutes))
+}
+
+/// A sending error as stored and shown: one line, at most 500 characters.
+pub fn error_summary(error: &str) -> String {
+    let line = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(500) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn at(day: u32, hour: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, day).unwrap().and_hms_opt(hour, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn reminders_at_half_time_and_two_days_before_the_end() {
+        let (start, end) = (at(1, 0), at(15, 0));
+        let due = |now| reminder_due(start, end, start, now);
+        assert_eq!(due(at(7, 23)), None);
+        assert_eq!(due(at(8, 0)), Some(ReminderRound::HalfTime));
+        assert_eq!(due(at(12, 23)), Some(ReminderRound::HalfTime));
+        assert_eq!(due(at(13, 0)), Some(ReminderRound::BeforeEnd));
+        assert_eq!(due(at(14, 23)), Some(ReminderRound::BeforeEnd));
+        assert_eq!(due(at(15, 0)), None, "not at or after the end");
+    }
+
+    #[test]
+    fn short_reviews_have_one_round_and_late_starts_skip_passed_rounds() {
+        let (start, end) = (at(1, 0), at(4, 0));
+        assert_eq!(reminder_due(start, end, start, at(2, 12)), Some(ReminderRound::HalfTime));
+        assert_eq!(reminder_due(start, end, start, at(3, 23)), Some(ReminderRound::HalfTime));
+        // Created after half-time (the scheduler was down): no reminder right after the start mail.
+        assert_eq!(reminder_due(start, end, at(3, 0), at(3, 1)), None);
+        let (start, end) = (at(1, 0), at(15, 0));
+        assert_eq!(reminder_due(start, end, at(10, 0), at(10, 1)), None);
+        assert_eq!(reminder_due(start, end, at(10, 0), at(13, 1)), Some(ReminderRound::BeforeEnd));
+    }
+
+    #[test]
+    fn retries_back_off_then_give_up() {
+        assert_eq!(retry_delay(1), Some(TimeDelta::minutes(1)));
+        assert_eq!(retry_delay(3), Some(TimeDelta::minutes(5)));
+        assert_eq!(retry_delay(7), Some(TimeDelta::minutes(120)));
+        assert_eq!(retry_delay(MAX_ATTEMPTS), None);
+        let mut delays = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).unwrap());
+        let first = delays.next().unwrap();
+        assert!(delays.all(|d| d >= first));
+    }
+
+    #[test]
+    fn subjects_and_links() {
+        let facts = MailFacts {
+            recipient_name: "Omar".into(),
+            review_name: "Falcon guests".into(),
+            resource_name: "Project Falcon".into(),
+            resource_type: "Group".into(),
+            description: String::new(),
+            definition_id: "d1".into(),
+            instance_id: "i1".into(),
+            due: at(15, 0),
+            items: 1,
+            self_review: false,
+            outcome: None,
+        };
+        assert_eq!(
+            facts.subject(MailKind::ReviewStarted),
+            "Review access to Project Falcon: Falcon guests (due 2026-12-15)"
+        );
+        assert_eq!(
+            facts.subject(MailKind::Reminder),
+            "Reminder: 1 person left to review in Falcon guests (due 2026-12-15)"
+        );
+        assert_eq!(facts.link_path(MailKind::Reminder), "/reviews/i1");
+        assert_eq!(facts.link_path(MailKind::ReviewCompleted), "/admin/access-reviews/d1/instances/i1");
+        assert_eq!(MailKind::parse("Reminder"), Some(MailKind::Reminder));
+        assert!(MailKind::ALL.iter().all(|k| MailKind::parse(k.as_str()) == Some(*k)));
+        assert_eq!(facts.link_path(MailKind::ResultsApplied), "/admin/access-reviews/d1/instances/i1");
+        assert_eq!(apply_result_label("ApplyNotSupported"), "Not applied: remove it where it is granted");
+        assert_eq!(error_summary("a\n  b"), "a b");
+        assert_eq!(error_summary(&"x".repeat(600)).chars().count(), 501);
+    }
+}

@@ -1,0 +1,322 @@
+//! Notifications: mails enqueued in the transaction of what causes them (an instance
+//! started or completed, its results applied, a reminder round, an admin's "Send
+//! reminder"), and the list of
+//! reviewers an instance's mails went to. The sender worker ([`crate::notify`]) delivers
+//! them later.
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+
+use crate::db::DbConnection;
+use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, apply_result_label, reminder_due};
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+use crate::store::instances::InstanceRow;
+use crate::store::outbox::{NewMail, Recipient};
+use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
+
+/// Why a mail cannot go out to someone without an address.
+const NO_ADDRESS: &str = "This person has no mail address in the directory; nothing was sent.";
+
+fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -> MailFacts {
+    MailFacts {
+        recipient_name: recipient_name.to_owned(),
+        review_name: d.display_name.clone(),
+        resource_name: i.resource_name.clone(),
+        resource_type: i.resource_type.clone(),
+        description: d.description_for_reviewers.clone(),
+        definition_id: d.id.clone(),
+        instance_id: i.id.clone(),
+        due: i.end_at,
+        items,
+        self_review: d.reviewer_kind == "Self",
+        outcome: None,
+    }
+}
+
+/// A mail for `recipient`, pending from `now` (failed at once when they have no address).
+fn mail(
+    kind: MailKind,
+    recipient: &Recipient,
+    facts: &MailFacts,
+    once_key: Option<String>,
+    now: NaiveDateTime,
+) -> Result<NewMail, AppError> {
+    let (id, name, address) = recipient;
+    let address = address.clone().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    Ok(NewMail {
+        created_at: now,
+        kind: kind.as_str().to_owned(),
+        instance_id: facts.instance_id.clone(),
+        recipient_id: Some(id.clone()),
+        recipient_name: name.clone(),
+        status: if address.is_some() { "Pending" } else { "Failed" }.to_owned(),
+        last_error: address.is_none().then(|| NO_ADDRESS.to_owned()),
+        recipient_address: address.unwrap_or_default(),
+        subject: facts.subject(kind),
+        facts: serde_json::to_string(facts).map_err(AppError::internal)?,
+        once_key,
+        message_id: format!("<{}@attest>", uuid::Uuid::new_v4().simple()),
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_at: None,
+        sent_at: None,
+    })
+}
+
+/// Enqueues the "review started" mails of a new instance (call in its transaction): one
+/// to each reviewer with the number of people they review, and for a self-review one to
+/// each person asked about their own access. Nothing when the series' mails are off.
+/// Returns how many were enqueued.
+pub fn instance_started(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance: &InstanceRow,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications {
+        return Ok(0);
+    }
+    let kind = if d.reviewer_kind == "Self" { MailKind::SelfReviewStarted } else { MailKind::ReviewStarted };
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, d.reviewer_kind == "Managers", false)?;
+    let mails = people
+        .iter()
+        .map(|(who, n)| {
+            let key = format!("started:{}:{}", instance.id, who.0);
+            mail(kind, who, &facts(d, instance, &who.1, *n), Some(key), now)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(store::outbox::enqueue(conn, &mails)?)
+}
+
+/// Enqueues the "review completed" mail to the series' creator (call in the transaction
+/// that completes the instance). Nothing when the series' mails are off.
+pub fn instance_completed(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications {
+        return Ok(0);
+    }
+    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
+    let Some((who, f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    let key = format!("completed:{}:{}", instance.id, who.0);
+    let m = mail(MailKind::ReviewCompleted, &who, &f, Some(key), now)?;
+    Ok(store::outbox::enqueue(conn, &[m])?)
+}
+
+/// The facts of a mail to the series' creator about how `instance` ended, with its
+/// recipient; `None` when the creator is no longer in the directory.
+fn outcome_mail_facts(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance: &InstanceRow,
+) -> Result<Option<(Recipient, MailFacts)>, AppError> {
+    let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(None) };
+    let mut f = facts(d, instance, &creator.display_name, i64::from(instance.total_items));
+    f.outcome = Some(Outcome {
+        approved: i64::from(instance.approved),
+        denied: i64::from(instance.denied),
+        dont_know: i64::from(instance.dont_know),
+        not_reviewed: i64::from(instance.not_reviewed),
+        default_decision: d.default_decision.clone(),
+        applied: Vec::new(),
+    });
+    Ok(Some(((creator.id, creator.display_name, creator.mail), f)))
+}
+
+/// Enqueues the "results applied" mail to the series' creator: the denied items by apply
+/// result, with those attest could not remove called out. Call in the transaction that
+/// applies the results; once per instance (a second apply of the same instance, e.g. a
+/// retry, sends nothing more). Nothing when the series' mails are off.
+pub fn results_applied(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications {
+        return Ok(0);
+    }
+    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
+    let Some((who, mut f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    if let Some(outcome) = f.outcome.as_mut() {
+        outcome.applied = store::outbox::denied_by_apply_result(conn, instance_id)?
+            .into_iter()
+            .map(|(result, n)| (apply_result_label(&result).to_owned(), n))
+            .collect();
+    }
+    let key = format!("applied:{}:{}", instance.id, who.0);
+    let m = mail(MailKind::ResultsApplied, &who, &f, Some(key), now)?;
+    Ok(store::outbox::enqueue(conn, &[m])?)
+}
+
+/// Reminder mails to the people of `instance` who still have undecided items.
+fn reminders(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance: &InstanceRow,
+    key: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Vec<NewMail>, AppError> {
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, d.reviewer_kind == "Managers", true)?;
+    people
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(who, n)| {
+            let once = key.map(|k| format!("reminder:{}:{k}:{}", instance.id, who.0));
+            mail(MailKind::Reminder, who, &facts(d, instance, &who.1, *n), once, now)
+        })
+        .collect()
+}
+
+/// The scheduler's reminder step: for each instance in progress of a series with mail and
+/// reminders on, runs the round that is due (half-time, then two days before the end),
+/// once, mailing only the reviewers who still have people to review. Each round is
+/// recorded, enqueued and audited in one transaction. Returns how many mails were
+/// enqueued.
+pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let candidates = store::outbox::reminder_candidates(conn, now)?;
+    let due: Vec<(InstanceRow, DefinitionRow, ReminderRound)> = candidates
+        .into_iter()
+        .filter_map(|(i, d)| reminder_due(i.start_at, i.end_at, i.created_at, now).map(|r| (i, d, r)))
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = due.iter().map(|(i, _, _)| i.id.clone()).collect();
+    let done = store::outbox::rounds(conn, &ids)?;
+    let mut enqueued = 0;
+    for (instance, d, round) in due {
+        if done.iter().any(|(i, r)| *i == instance.id && r == round.as_str()) {
+            continue;
+        }
+        enqueued += conn.transaction(|conn| {
+            let mails = reminders(conn, &d, &instance, Some(round.as_str()), now)?;
+            let count = i32::try_from(mails.len()).unwrap_or(i32::MAX);
+            if !store::outbox::record_round(conn, &instance.id, round.as_str(), now, count)? {
+                return Ok::<_, AppError>(0);
+            }
+            let n = store::outbox::enqueue(conn, &mails)?;
+            store::audit::append(
+                conn,
+                &NewEvent::by_system(
+                    now,
+                    "RemindersSent",
+                    ("AccessReviewInstance", &instance.id),
+                    serde_json::json!({ "round": round.as_str(), "reviewers": n }),
+                ),
+            )?;
+            Ok(n)
+        })?;
+    }
+    Ok(enqueued)
+}
+
+/// "Send reminder" (Entra's sendReminder) on an instance in progress, by `actor`: a
+/// reminder mail now to every reviewer who still has people to review, audited in the
+/// same transaction. Returns how many reviewers were reminded (0: everyone has finished).
+/// A review that has ended answers [`AppError::Conflict`] with a message for the page.
+pub fn send_reminder(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    conn.transaction(|conn| {
+        let Some((fresh, d)) = store::instances::get_with_definition(conn, &instance.id)? else {
+            return Err(AppError::NotFound("This review no longer exists.".into()));
+        };
+        if fresh.status != "InProgress" || now >= fresh.end_at {
+            return Err(AppError::Conflict("This review has ended: reminders go only to reviews in progress.".into()));
+        }
+        let mails = reminders(conn, &d, &fresh, None, now)?;
+        let n = store::outbox::enqueue(conn, &mails)?;
+        let names: Vec<&str> = mails.iter().map(|m| m.recipient_name.as_str()).collect();
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(
+                actor,
+                now,
+                "RemindersSent",
+                ("AccessReviewInstance", &fresh.id),
+                serde_json::json!({ "round": "Manual", "reviewers": n, "to": names }),
+            ),
+        )?;
+        Ok(n)
+    })
+}
+
+/// "Send again" on a failed mail, by an admin: back in the queue, audited in the same
+/// transaction. A mail to someone without an address, or one that is not failed (any
+/// more), is refused with a message for the page.
+pub fn resend(conn: &mut DbConnection, id: i64, actor: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let Some(mail) = store::outbox::get(conn, id)? else {
+            return Err(AppError::NotFound("There is no such mail in the outbox.".into()));
+        };
+        if mail.recipient_address.is_empty() {
+            return Err(AppError::Conflict(NO_ADDRESS.into()));
+        }
+        if !store::outbox::requeue(conn, id, now)? {
+            return Err(AppError::Conflict("Only a mail that failed can be sent again.".into()));
+        }
+        store::audit::append(
+            conn,
+            &NewEvent::by_user(
+                actor,
+                now,
+                "MailResent",
+                ("OutboxMail", &id.to_string()),
+                serde_json::json!({
+                    "kind": mail.kind,
+                    "instanceId": mail.instance_id,
+                    "to": mail.recipient_name,
+                    "previousError": mail.last_error,
+                }),
+            ),
+        )?;
+        Ok(())
+    })
+}
+
+/// A reviewer an instance's mails went to (Entra's contactedReviewers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactedReviewer {
+    /// The directory user's id.
+    pub user_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// The address the mails went to (empty when the directory has none).
+    pub address: String,
+    /// When the last mail to them (start or reminder) was written to the outbox.
+    pub last_notified_at: NaiveDateTime,
+    /// When the last of those mails was delivered to the mail server, if any was.
+    pub last_sent_at: Option<NaiveDateTime>,
+}
+
+/// The reviewers (and self-reviewing people) an instance's start and reminder mails went
+/// to, by name, with when each was last notified; at most `limit` (a self-review of
+/// everyone mails everyone).
+pub fn contacted_reviewers(
+    conn: &mut DbConnection,
+    instance: &str,
+    limit: i64,
+) -> Result<Vec<ContactedReviewer>, AppError> {
+    Ok(store::outbox::contacted(conn, instance, limit)?
+        .into_iter()
+        .filter_map(|r| {
+            Some(ContactedReviewer {
+                user_id: r.user_id?,
+                display_name: r.display_name,
+                address: r.address,
+                last_notified_at: r.last_notified_at?,
+                last_sent_at: r.last_sent_at,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,362 @@
+//! The notification outbox and the reminder rounds done per instance.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Conn, batch_size, per_backend};
+use crate::db::schema::{
+    outbox, reminder_rounds, review_decision_items as items, review_definitions, review_instance_reviewers,
+    review_instances, users,
+};
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+
+/// A mail to enqueue.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewMail {
+    pub created_at: NaiveDateTime,
+    pub kind: String,
+    pub instance_id: String,
+    pub recipient_id: Option<String>,
+    pub recipient_name: String,
+    pub recipient_address: String,
+    pub subject: String,
+    pub facts: String,
+    pub once_key: Option<String>,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+impl NewMail {
+    /// How many values a row binds.
+    pub const COLUMNS: usize = 16;
+}
+
+/// A mail as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct MailRow {
+    pub id: i64,
+    pub created_at: NaiveDateTime,
+    pub kind: String,
+    pub instance_id: String,
+    pub recipient_id: Option<String>,
+    pub recipient_name: String,
+    pub recipient_address: String,
+    pub subject: String,
+    pub facts: String,
+    pub once_key: Option<String>,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// Enqueues mails; a mail whose `once_key` is already in the outbox is skipped (a second
+/// scheduler got there first). Returns how many were added.
+pub fn enqueue(conn: &mut Conn, mails: &[NewMail]) -> QueryResult<usize> {
+    let mut added = 0;
+    for chunk in mails.chunks(batch_size(conn, NewMail::COLUMNS)) {
+        added += per_backend!(conn, c => diesel::insert_into(outbox::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(added)
+}
+
+/// Ids of the pending mails whose next attempt has come, oldest first.
+pub fn due(conn: &mut Conn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    outbox::table
+        .filter(outbox::status.eq("Pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::id)
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)
+}
+
+/// Claims a pending mail for sending: true when this caller got it. The claim is
+/// committed before the mail goes out, so no other sender (nor this one after a restart)
+/// takes it again.
+pub fn claim(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("Pending")))
+        .set((
+            outbox::status.eq("Sending"),
+            outbox::claimed_at.eq(Some(now)),
+            outbox::attempts.eq(outbox::attempts + 1),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks a claimed mail sent.
+pub fn mark_sent(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq("Sending")))
+        .set((outbox::status.eq("Sent"), outbox::sent_at.eq(Some(now)), outbox::last_error.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt of a claimed mail: pending again from `retry_at`, or failed
+/// for good when `retry_at` is `None`.
+pub fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<NaiveDateTime>) -> QueryResult<()> {
+    let target = outbox::table.find(id).filter(outbox::status.eq("Sending"));
+    match retry_at {
+        Some(at) => diesel::update(target)
+            .set((outbox::status.eq("Pending"), outbox::next_attempt_at.eq(at), outbox::last_error.eq(Some(error))))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Marks failed, with `error`, every mail claimed before `before` and never marked: its
+/// sender stopped between claiming and recording the outcome, so it may or may not have
+/// gone out. Sending it again could deliver it twice; an admin decides. Returns how many.
+pub fn fail_abandoned(conn: &mut Conn, before: NaiveDateTime, error: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::status.eq("Sending")).filter(outbox::claimed_at.lt(before)))
+        .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+        .execute(conn)
+}
+
+/// Fails a pending mail for good without trying (no address to send to).
+pub fn fail_pending(conn: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq("Pending")))
+        .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts a failed mail back in the queue, due now, with its attempts counted afresh; false
+/// when it is not (or no longer) failed.
+pub fn requeue(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("Failed")))
+        .set((
+            outbox::status.eq("Pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::claimed_at.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A mail by id.
+pub fn get(conn: &mut Conn, id: i64) -> QueryResult<Option<MailRow>> {
+    outbox::table.find(id).select(MailRow::as_select()).first(conn).optional()
+}
+
+/// Which mails a page of the outbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    /// Waiting to be sent (or being sent now).
+    Pending,
+    /// Sent.
+    Sent,
+    /// Given up, with the error.
+    Failed,
+}
+
+impl Folder {
+    fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Self::Pending => &["Pending", "Sending"],
+            Self::Sent => &["Sent"],
+            Self::Failed => &["Failed"],
+        }
+    }
+}
+
+/// Where a page of the outbox starts, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailCursor {
+    /// The newest mails.
+    Newest,
+    /// Mails older than this id.
+    Before(i64),
+    /// Mails newer than this id (read oldest first; the caller reverses).
+    After(i64),
+}
+
+/// A page of one box, newest first (for [`MailCursor::After`], oldest first), fetching
+/// one row more than `limit` so the caller knows whether another page exists.
+pub fn page(conn: &mut Conn, which: Folder, cursor: MailCursor, limit: usize) -> QueryResult<Vec<MailRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+    let q = outbox::table.filter(outbox::status.eq_any(which.statuses().to_vec())).select(MailRow::as_select());
+    match cursor {
+        MailCursor::Newest => q.order(outbox::id.desc()).limit(limit).load(conn),
+        MailCursor::Before(id) => q.filter(outbox::id.lt(id)).order(outbox::id.desc()).limit(limit).load(conn),
+        MailCursor::After(id) => q.filter(outbox::id.gt(id)).order(outbox::id.asc()).limit(limit).load(conn),
+    }
+}
+
+/// How many mails each box holds: (pending, sent, failed).
+pub fn counts(conn: &mut Conn) -> QueryResult<(i64, i64, i64)> {
+    let rows: Vec<(String, i64)> =
+        outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
+    let get = |s: &str| rows.iter().filter(|(k, _)| k == s).map(|(_, n)| n).sum::<i64>();
+    Ok((get("Pending") + get("Sending"), get("Sent"), get("Failed")))
+}
+
+/// A reviewer an instance's mails went to, as [`contacted`] reads them.
+#[derive(Debug, Clone, Queryable)]
+pub struct ContactedRow {
+    /// The directory user (never `None` in what [`contacted`] returns).
+    pub user_id: Option<String>,
+    pub display_name: String,
+    pub address: String,
+    /// When the last mail to them was enqueued.
+    pub last_notified_at: Option<NaiveDateTime>,
+    /// When the last one was delivered.
+    pub last_sent_at: Option<NaiveDateTime>,
+}
+
+/// The reviewers an instance's start and reminder mails went to, by name.
+pub fn contacted(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<ContactedRow>> {
+    outbox::table
+        .filter(outbox::instance_id.eq(instance))
+        .filter(outbox::kind.ne("ReviewCompleted"))
+        .filter(outbox::recipient_id.is_not_null())
+        .group_by((outbox::recipient_id, outbox::recipient_name, outbox::recipient_address))
+        .select((
+            outbox::recipient_id,
+            outbox::recipient_name,
+            outbox::recipient_address,
+            diesel::dsl::max(outbox::created_at),
+            diesel::dsl::max(outbox::sent_at),
+        ))
+        .order((outbox::recipient_name, outbox::recipient_id))
+        .limit(limit)
+        .load(conn)
+}
+
+/// A person to notify: id, display name, mail address.
+pub type Recipient = (String, String, Option<String>);
+
+/// People with items of an instance to review, with how many: those assigned items of
+/// their own (managers, self-review) and, for items assigned to nobody, the instance's
+/// snapshotted reviewers (only the fallbacks of a manager review). With
+/// `only_not_reviewed`, only items still undecided count, so people who finished are left
+/// out. Ordered by name.
+pub fn reviewers_with_items(
+    conn: &mut Conn,
+    instance: &str,
+    managers_review: bool,
+    only_not_reviewed: bool,
+) -> QueryResult<Vec<(Recipient, i64)>> {
+    let here = items::table.filter(items::instance_id.eq(instance));
+    let counts: Vec<(Option<String>, i64)> = if only_not_reviewed {
+        here.filter(items::decision.eq("NotReviewed"))
+            .group_by(items::reviewer_id)
+            .select((items::reviewer_id, diesel::dsl::count_star()))
+            .load(conn)?
+    } else {
+        here.group_by(items::reviewer_id).select((items::reviewer_id, diesel::dsl::count_star())).load(conn)?
+    };
+    let mut by_user: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (reviewer, n) in &counts {
+        match reviewer {
+            Some(user) => *by_user.entry(user.clone()).or_default() += n,
+            None => {
+                let mut whole = review_instance_reviewers::table
+                    .filter(review_instance_reviewers::instance_id.eq(instance))
+                    .select(review_instance_reviewers::user_id)
+                    .into_boxed::<crate::db::MultiBackend>();
+                if managers_review {
+                    whole = whole.filter(review_instance_reviewers::fallback.eq(true));
+                }
+                for user in whole.load::<String>(conn)? {
+                    *by_user.entry(user).or_default() += n;
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = by_user.keys().cloned().collect();
+    let mut people: Vec<(Recipient, i64)> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(String, String, Option<String>)> = users::table
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::display_name, users::mail))
+            .load(conn)?;
+        for (id, name, mail) in rows {
+            let n = by_user.get(&id).copied().unwrap_or(0);
+            people.push(((id, name, mail), n));
+        }
+    }
+    people.sort_by(|a, b| (&a.0.1, &a.0.0).cmp(&(&b.0.1, &b.0.0)));
+    Ok(people)
+}
+
+/// Records a reminder round of an instance; false when it was recorded already (by an
+/// earlier tick or another scheduler), and then nothing is written.
+pub fn record_round(
+    conn: &mut Conn,
+    instance: &str,
+    round: &str,
+    at: NaiveDateTime,
+    recipients: i32,
+) -> QueryResult<bool> {
+    let row = (
+        reminder_rounds::instance_id.eq(instance),
+        reminder_rounds::round.eq(round),
+        reminder_rounds::at.eq(at),
+        reminder_rounds::recipients.eq(recipients),
+    );
+    let n = per_backend!(conn, c => diesel::insert_into(reminder_rounds::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// The reminder rounds recorded for these instances: (instance, round).
+pub fn rounds(conn: &mut Conn, instances: &[String]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in instances.chunks(5_000) {
+        out.extend(
+            reminder_rounds::table
+                .filter(reminder_rounds::instance_id.eq_any(chunk))
+                .select((reminder_rounds::instance_id, reminder_rounds::round))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Instances in progress, before their end, of series with mail and reminders on, with
+/// their series: the ones a reminder round may be due for.
+pub fn reminder_candidates(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<(InstanceRow, DefinitionRow)>> {
+    review_instances::table
+        .inner_join(review_definitions::table)
+        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::end_at.gt(now))
+        .filter(review_definitions::mail_notifications.eq(true))
+        .filter(review_definitions::reminders.eq(true))
+        .select((InstanceRow::as_select(), DefinitionRow::as_select()))
+        .load(conn)
+}
+
+/// How many denied items of an instance have each apply result: (result, count).
+pub fn denied_by_apply_result(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, i64)>> {
+    items::table
+        .filter(items::instance_id.eq(instance))
+        .filter(items::decision.eq("Deny"))
+        .group_by(items::apply_result)
+        .select((items::apply_result, diesel::dsl::count_star()))
+        .order(items::apply_result)
+        .load(conn)
+}

@@ -176,6 +176,7 @@ diesel::table! {
         justification_required -> Bool,
         mail_notifications -> Bool,
         reminders -> Bool,
+        additional_recipients -> Text,
         status -> Text,
         next_occurrence -> Integer,
         next_start_at -> Nullable<Timestamp>,

@@ -168,6 +168,8 @@ pub struct ReviewForm {
     pub justification_required: Option<String>,
     pub mail_notifications: Option<String>,
     pub reminders: Option<String>,
+    /// User principal names, one per line.
+    pub additional_recipients: String,
 }
 
 impl ReviewForm {
@@ -231,6 +233,8 @@ pub struct DefinitionDraft {
     pub justification_required: bool,
     pub mail_notifications: bool,
     pub reminders: bool,
+    /// Who else gets the completion mail: user principal names.
+    pub additional_recipients: Vec<String>,
 }
 
 /// The longest name, and the longest description for reviewers (it goes into mails).
@@ -466,6 +470,7 @@ impl ReviewForm {
                     justification_required: self.justification_required.is_some(),
                     mail_notifications: self.mail_notifications.is_some(),
                     reminders: self.reminders.is_some(),
+                    additional_recipients: lines(&self.additional_recipients),
                 })
             }
             _ => Err(errors),

@@ -103,10 +103,28 @@ pub fn instance_completed(
         return Ok(0);
     }
     let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
-    let Some((who, f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
-    let key = format!("completed:{}:{}", instance.id, who.0);
-    let m = mail(MailKind::ReviewCompleted, &who, &f, Some(key), now)?;
-    Ok(store::outbox::enqueue(conn, &[m])?)
+    let Some((creator, f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    // The creator, then the series' additional recipients (each once, enabled ones only).
+    let mut to = vec![creator];
+    for upn in d.additional_recipients.lines().filter(|l| !l.is_empty()) {
+        if let Some(u) = store::users::by_upn(conn, upn)?.filter(|u| u.enabled && !to.iter().any(|t| t.0 == u.id)) {
+            to.push((u.id, u.display_name, u.mail));
+        }
+    }
+    let mails = to
+        .iter()
+        .map(|who| {
+            let key = format!("completed:{}:{}", instance.id, who.0);
+            mail(
+                MailKind::ReviewCompleted,
+                who,
+                &MailFacts { recipient_name: who.1.clone(), ..f.clone() },
+                Some(key),
+                now,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
 /// The facts of a mail to the series' creator about how `instance` ended, with its

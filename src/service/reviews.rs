@@ -94,6 +94,7 @@ pub fn create(
             }
         }
     }
+    let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -135,6 +136,7 @@ pub fn create(
         justification_required: draft.justification_required,
         mail_notifications: draft.mail_notifications,
         reminders: draft.reminders,
+        additional_recipients,
         status: "Active".into(),
         next_occurrence: 0,
         next_start_at: schedule.occurrence(0).map(|o| o.start),
@@ -190,6 +192,24 @@ impl Owned {
             apps: apps.into_iter().map(|a| a.id).collect(),
         })
     }
+}
+
+/// The additional recipients of the completion mail, checked against the directory: their
+/// user principal names as the directory spells them, one per line. Unknown or disabled
+/// people are reported against the field.
+fn recipients(conn: &mut DbConnection, upns: &[String], errors: &mut Vec<FieldError>) -> Result<String, AppError> {
+    let field = "additional_recipients";
+    let mut found: Vec<String> = Vec::new();
+    for upn in upns {
+        match store::users::by_upn(conn, upn)? {
+            Some(u) if u.enabled => found.push(u.upn),
+            Some(_) => errors.push(FieldError { field, message: format!("{upn} is disabled and could not read mail") }),
+            None => errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") }),
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found.join("\n"))
 }
 
 /// The series `id` if `manager` may manage it. A series outside an owner's scope is
@@ -261,6 +281,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         justification_required: on(d.justification_required),
         mail_notifications: on(d.mail_notifications),
         reminders: on(d.reminders),
+        additional_recipients: d.additional_recipients.clone(),
     })
 }
 
@@ -322,6 +343,7 @@ pub fn update(
             }
         }
     }
+    let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -347,6 +369,7 @@ pub fn update(
         justification_required: draft.justification_required,
         mail_notifications: draft.mail_notifications,
         reminders: draft.reminders,
+        additional_recipients,
         next_start_at,
         updated_at: now,
         ..old.clone()
@@ -377,6 +400,11 @@ pub fn update(
         "notifications",
         format!("{} {}", old.mail_notifications, old.reminders),
         format!("{} {}", new.mail_notifications, new.reminders),
+    );
+    note(
+        "additionalRecipients",
+        old.additional_recipients.replace('\n', ", "),
+        new.additional_recipients.replace('\n', ", "),
     );
     let mut before: Vec<String> = store::reviews::reviewers(conn, &old.id)?
         .into_iter()

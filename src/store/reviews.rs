@@ -37,6 +37,8 @@ pub struct DefinitionRow {
     pub justification_required: bool,
     pub mail_notifications: bool,
     pub reminders: bool,
+    /// Who else gets the completion mail: user principal names, one per line.
+    pub additional_recipients: String,
     pub status: String,
     pub next_occurrence: i32,
     pub next_start_at: Option<NaiveDateTime>,
@@ -221,6 +223,7 @@ pub fn replace(conn: &mut Conn, row: &DefinitionRow, reviewers: &[(String, bool)
             review_definitions::justification_required.eq(row.justification_required),
             review_definitions::mail_notifications.eq(row.mail_notifications),
             review_definitions::reminders.eq(row.reminders),
+            review_definitions::additional_recipients.eq(&row.additional_recipients),
             review_definitions::next_start_at.eq(row.next_start_at),
             review_definitions::updated_at.eq(row.updated_at),
         ))

@@ -150,4 +150,13 @@ test('create, review, self-review, and see the results', async () => {
   assert.match(await dana.locator('.banner').innerText(), /^Denials applied: \d+ removed/);
   assert.match(await dana.locator('.results h2').innerText(), /Completed and applied/);
   assert.match(await dana.locator('tbody tr', { hasText: leaver }).innerText(), /Denied[\s\S]*Removed/);
+
+  // 7. Without an SMTP server the mails wait in the outbox, where admins read them.
+  await dana.getByRole('link', { name: 'Outbox' }).click();
+  assert.equal(await dana.locator('h1').innerText(), 'Outbox');
+  await noSeriousViolations(dana, 'the outbox');
+  await dana.goto(portal.url + '/admin/audit');
+  await noSeriousViolations(dana, 'the audit log');
+  await dana.goto(portal.url + '/admin/access-reviews/history');
+  await noSeriousViolations(dana, 'the review-history report');
 });

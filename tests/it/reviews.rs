@@ -382,3 +382,55 @@ async fn owners_manage_reviews_of_what_they_own_only_when_the_tenant_allows_it()
     assert_eq!(owner.get("/admin/access-reviews").await.status, 403);
     assert_eq!(owner.get(&format!("/admin/access-reviews/{falcon}")).await.status, 403);
 }
+
+#[tokio::test]
+async fn the_completion_mail_also_goes_to_the_additional_recipients() {
+    let app = spawn_admin_app().await;
+    let today = app.clock_now().date().format("%Y-%m-%d").to_string();
+    let bad = app
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[("start_date", &today), ("additional_recipients", "nobody@contoso.example")]),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text("#additional_recipients-error")
+            .ends_with("No user has the user principal name nobody@contoso.example"),
+        "{}",
+        bad.text("#additional_recipients-error")
+    );
+    assert_eq!(
+        app.count("review_definitions WHERE display_name = 'Quarterly review of Sales Team'"),
+        0,
+        "nothing saved"
+    );
+
+    let recipients = format!("{}\n{}\n{}", personas::OWNER, personas::MANAGER, personas::OWNER.to_uppercase());
+    let created = app
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[("start_date", &today), ("frequency", "OneTime"), ("additional_recipients", &recipients)]),
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.text(".error-summary"));
+    let path = created.header("location");
+    let edit = app.get(&format!("{path}/edit")).await;
+    let saved = edit.text("textarea#additional_recipients");
+    assert_eq!(saved.split_whitespace().count(), 2, "each person once: {saved}");
+    assert!(app.get(&path).await.body.contains("the completion mail also goes to"));
+
+    attest::scheduler::tick(&mut app.conn(), app.clock_now()).unwrap();
+    let instance = app.instance_of("Quarterly review of Sales Team");
+    let results = format!("{path}/instances/{instance}");
+    assert_eq!(app.post(&format!("{results}/stop"), &[]).await.status, 303);
+    let completed = |to: &str| {
+        app.count(&format!(
+            "outbox WHERE instance_id = '{instance}' AND kind = 'ReviewCompleted' AND recipient_address = '{to}'"
+        ))
+    };
+    assert_eq!(completed(personas::ADMIN), 1, "the creator");
+    assert_eq!(completed(personas::OWNER), 1);
+    assert_eq!(completed(personas::MANAGER), 1);
+    assert_eq!(app.count(&format!("outbox WHERE instance_id = '{instance}' AND kind = 'ReviewCompleted'")), 3);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE review_definitions DROP COLUMN additional_recipients;

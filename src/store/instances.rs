@@ -210,15 +210,6 @@ pub fn reset_decisions(conn: &mut Conn, instance: &str) -> QueryResult<usize> {
     .execute(conn)
 }
 
-/// How many items of an instance have this apply result.
-pub fn count_apply_result(conn: &mut Conn, instance: &str, result: &str) -> QueryResult<i64> {
-    review_decision_items::table
-        .filter(review_decision_items::instance_id.eq(instance))
-        .filter(review_decision_items::apply_result.eq(result))
-        .count()
-        .get_result(conn)
-}
-
 /// Marks an instance completed.
 pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(review_instances::table.find(instance))

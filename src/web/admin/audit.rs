@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::service::exports;
 use crate::store;
 use crate::store::audit::{EventCursor, EventFilter, EventRow};
-use crate::web::admin::exports::FieldErrors;
+use crate::web::admin::FormErrors;
 use crate::web::{Chrome, Section, State, format, stream};
 
 /// An event as the table shows it.
@@ -53,7 +53,7 @@ impl EventItem {
 pub struct AuditPage {
     chrome: Chrome,
     params: AuditParams,
-    errors: FieldErrors,
+    errors: FormErrors,
     actions: &'static [(&'static str, &'static str)],
     events: Vec<EventItem>,
     /// The filters as a query string, for page links and the CSV link.
@@ -90,7 +90,7 @@ fn form_again(chrome: Chrome, params: AuditParams, errors: Vec<FieldError>) -> (
         AuditPage {
             chrome: chrome.in_section(Section::Audit),
             params,
-            errors: FieldErrors(errors),
+            errors: FormErrors(errors),
             actions: ACTIONS,
             events: Vec::new(),
             query,
@@ -145,7 +145,7 @@ pub async fn index(
         AuditPage {
             chrome: chrome.in_section(Section::Audit),
             params,
-            errors: FieldErrors(Vec::new()),
+            errors: FormErrors(Vec::new()),
             actions: ACTIONS,
             events: rows.into_iter().map(EventItem::new).collect(),
             query,

@@ -15,29 +15,9 @@ use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::exports;
 use crate::service::reviews::managed;
-use crate::store;
+use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::{Chrome, Section, State, stream};
-
-/// Field errors as a form template reads them.
-pub struct FieldErrors(pub Vec<FieldError>);
-
-impl FieldErrors {
-    /// The message for `field`, if any.
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
-    }
-
-    /// All errors, in form order, for the summary.
-    pub fn all(&self) -> &[FieldError] {
-        &self.0
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// `text` reduced to letters, digits and dashes, for a file name.
 fn slug(text: &str) -> String {
@@ -65,9 +45,7 @@ pub async fn results_csv(
     let (definition, instance) = (definition.into_string(), instance.into_string());
     let (conn, (i, d)) = stream::checked(&state.pool, move |conn| {
         let d = managed(conn, &manager.scope, &definition)?;
-        let i = store::instances::get(conn, &instance)?.filter(|i| i.definition_id == d.id).ok_or_else(|| {
-            AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
-        })?;
+        let i = crate::service::results::occurrence(conn, &d, &instance)?;
         if i.status == "NotStarted" {
             return Err(AppError::Conflict(
                 "This review has not started yet, so it has no results to download.".into(),
@@ -101,7 +79,7 @@ const PREVIEW: i64 = 50;
 pub struct HistoryPage {
     chrome: Chrome,
     params: HistoryParams,
-    errors: FieldErrors,
+    errors: FormErrors,
     kinds: Vec<(&'static str, &'static str)>,
     results: Vec<(&'static str, &'static str)>,
     /// The reviews the report covers (first [`PREVIEW`]), once the form was sent.
@@ -122,7 +100,7 @@ impl HistoryPage {
         }
         Self {
             chrome: chrome.in_section(Section::Reviews),
-            errors: FieldErrors(errors),
+            errors: FormErrors(errors),
             kinds: ResourceKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
             results: Decision::ALL.iter().map(|d| (d.as_str(), d.label())).collect(),
             items,

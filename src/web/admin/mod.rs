@@ -9,6 +9,29 @@ pub mod reviews;
 
 use actix_web::web;
 
+use crate::domain::review::FieldError;
+
+/// Field errors as a form template reads them (review forms, the history report, the audit
+/// filters).
+pub struct FormErrors(pub Vec<FieldError>);
+
+impl FormErrors {
+    /// The message for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+
+    /// All errors, in form order, for the summary.
+    pub fn all(&self) -> &[FieldError] {
+        &self.0
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Routes under `/admin`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(directory::users))

@@ -21,6 +21,7 @@ use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 use crate::store::{self, Keyset};
+use crate::web::admin::FormErrors;
 use crate::web::admin::directory::Pager;
 use crate::web::format;
 use crate::web::{Chrome, Section, State, flash, flash_error};
@@ -168,26 +169,6 @@ pub async fn onboard(admin: Admin, state: State, session: Session) -> Result<Htt
         },
     );
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
-}
-
-/// Field errors as the form template reads them.
-pub struct FormErrors(Vec<FieldError>);
-
-impl FormErrors {
-    /// The message for `field`, if any.
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
-    }
-
-    /// All errors, in form order, for the summary.
-    pub fn all(&self) -> &[FieldError] {
-        &self.0
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -640,8 +621,11 @@ pub async fn results(
             let i = results::occurrence(conn, &d, &inst_id)?;
             // Counted only once applying has begun: until then nothing can have failed.
             let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
-                store::instances::count_apply_result(conn, &i.id, "ApplyNotSupported")?
-                    + store::instances::count_apply_result(conn, &i.id, "NotApplied")?
+                store::apply::denied_results(conn, &i.id)?
+                    .into_iter()
+                    .filter(|(result, _)| matches!(result.as_str(), "ApplyNotSupported" | "NotApplied"))
+                    .map(|(_, n)| n)
+                    .sum()
             } else {
                 0
             };

@@ -99,11 +99,7 @@ pub fn instance_completed(
     instance_id: &str,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    if !d.mail_notifications {
-        return Ok(0);
-    }
-    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
-    let Some((creator, f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    let Some((creator, f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
     // The creator, then the series' additional recipients (each once, enabled ones only).
     let mut to = vec![creator];
     for upn in d.additional_recipients.lines().filter(|l| !l.is_empty()) {
@@ -114,7 +110,7 @@ pub fn instance_completed(
     let mails = to
         .iter()
         .map(|who| {
-            let key = format!("completed:{}:{}", instance.id, who.0);
+            let key = format!("completed:{instance_id}:{}", who.0);
             mail(
                 MailKind::ReviewCompleted,
                 who,
@@ -127,15 +123,20 @@ pub fn instance_completed(
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
-/// The facts of a mail to the series' creator about how `instance` ended, with its
-/// recipient; `None` when the creator is no longer in the directory.
+/// The facts of a mail to the series' creator about how an instance ended, with its
+/// recipient; `None` when the series' mails are off, or the instance or the creator is
+/// gone.
 fn outcome_mail_facts(
     conn: &mut DbConnection,
     d: &DefinitionRow,
-    instance: &InstanceRow,
+    instance_id: &str,
 ) -> Result<Option<(Recipient, MailFacts)>, AppError> {
+    if !d.mail_notifications {
+        return Ok(None);
+    }
+    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(None) };
     let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(None) };
-    let mut f = facts(d, instance, &creator.display_name, i64::from(instance.total_items));
+    let mut f = facts(d, &instance, &creator.display_name, i64::from(instance.total_items));
     f.outcome = Some(Outcome {
         approved: i64::from(instance.approved),
         denied: i64::from(instance.denied),
@@ -157,18 +158,14 @@ pub fn results_applied(
     instance_id: &str,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    if !d.mail_notifications {
-        return Ok(0);
-    }
-    let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(0) };
-    let Some((who, mut f)) = outcome_mail_facts(conn, d, &instance)? else { return Ok(0) };
+    let Some((who, mut f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
     if let Some(outcome) = f.outcome.as_mut() {
-        outcome.applied = store::outbox::denied_by_apply_result(conn, instance_id)?
+        outcome.applied = store::apply::denied_results(conn, instance_id)?
             .into_iter()
             .map(|(result, n)| (apply_result_label(&result).to_owned(), n))
             .collect();
     }
-    let key = format!("applied:{}:{}", instance.id, who.0);
+    let key = format!("applied:{instance_id}:{}", who.0);
     let m = mail(MailKind::ResultsApplied, &who, &f, Some(key), now)?;
     Ok(store::outbox::enqueue(conn, &[m])?)
 }

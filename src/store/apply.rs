@@ -92,13 +92,14 @@ pub fn pending_denied(
     q.load(conn)
 }
 
-/// Denied items of `instance` per apply result: (result, count).
+/// Denied items of `instance` per apply result: (result, count), by result.
 pub fn denied_results(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, i64)>> {
     items::table
         .filter(items::instance_id.eq(instance))
         .filter(items::decision.eq("Deny"))
         .group_by(items::apply_result)
         .select((items::apply_result, diesel::dsl::count_star()))
+        .order(items::apply_result)
         .load(conn)
 }
 

@@ -349,14 +349,3 @@ pub fn reminder_candidates(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<V
         .select((InstanceRow::as_select(), DefinitionRow::as_select()))
         .load(conn)
 }
-
-/// How many denied items of an instance have each apply result: (result, count).
-pub fn denied_by_apply_result(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, i64)>> {
-    items::table
-        .filter(items::instance_id.eq(instance))
-        .filter(items::decision.eq("Deny"))
-        .group_by(items::apply_result)
-        .select((items::apply_result, diesel::dsl::count_star()))
-        .order(items::apply_result)
-        .load(conn)
-}

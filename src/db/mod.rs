@@ -157,3 +157,94 @@ impl DbConnection {
         matches!(self, Self::Sqlite(_))
     }
 }
+
+/// An error that may say "the database gave up because of a concurrent writer; running the
+/// same transaction again will work" (PostgreSQL's serialization failures and deadlocks).
+pub trait Retryable {
+    /// Whether the transaction that failed with this error may simply be run again.
+    fn is_retryable(&self) -> bool;
+}
+
+impl Retryable for diesel::result::Error {
+    fn is_retryable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+            // 40P01 has no kind of its own in diesel.
+            Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+            _ => false,
+        }
+    }
+}
+
+impl Retryable for crate::error::AppError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Internal(cause) => cause.downcast_ref::<diesel::result::Error>().is_some_and(Retryable::is_retryable),
+            _ => false,
+        }
+    }
+}
+
+impl Retryable for anyhow::Error {
+    fn is_retryable(&self) -> bool {
+        self.downcast_ref::<diesel::result::Error>().is_some_and(Retryable::is_retryable)
+    }
+}
+
+/// How often a PostgreSQL write transaction is run again after a serialization failure.
+const WRITE_RETRIES: usize = 5;
+
+impl DbConnection {
+    /// Runs `work` in a transaction that writes.
+    ///
+    /// On SQLite it begins with `BEGIN IMMEDIATE`: a deferred transaction starts as a
+    /// reader and must upgrade to the one writer later, which fails at once with "database
+    /// is locked" (the busy timeout cannot help a reader whose snapshot another writer has
+    /// moved past). Taking the write lock first makes concurrent writers queue on the busy
+    /// timeout instead. On PostgreSQL it keeps the default isolation and runs the
+    /// transaction again (up to [`WRITE_RETRIES`] times) when it failed with a
+    /// serialization failure or a deadlock. Inside an open transaction it is a savepoint.
+    pub fn write<T, E, F>(&mut self, mut work: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error> + Retryable,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        let nested = match Manager::transaction_manager_status_mut(self).transaction_depth() {
+            Ok(depth) => depth.is_some(),
+            Err(e) => return Err(e.into()),
+        };
+        if nested {
+            return self.transaction(work);
+        }
+        match self {
+            DbConnection::Sqlite(inner) => {
+                AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+                match work(self) {
+                    Ok(value) => {
+                        Manager::commit_transaction(self)?;
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        Manager::rollback_transaction(self)?;
+                        Err(e)
+                    }
+                }
+            }
+            DbConnection::Pg(_) => {
+                let mut attempt = 0;
+                loop {
+                    match self.transaction(&mut work) {
+                        Err(e) if e.is_retryable() && attempt < WRITE_RETRIES => {
+                            attempt += 1;
+                            tracing::debug!(attempt, "a write transaction met a concurrent writer; running it again");
+                        }
+                        other => return other,
+                    }
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,6 @@ mod names;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -799,7 +798,7 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
 
 /// Writes a generated directory in batches, inside one transaction.
 pub fn seed(conn: &mut DbConnection, d: &DemoDirectory) -> Result<SeedCounts, diesel::result::Error> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let counts = SeedCounts {
             users: in_batches(conn, &d.users, UserRow::COLUMNS, store::users::insert_batch)?,
             groups: in_batches(conn, &d.groups, 8, store::groups::insert_batch)?,

@@ -15,7 +15,6 @@ mod start;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
 use crate::clock::SharedClock;
@@ -103,7 +102,7 @@ pub fn complete_instance(
     actor: Option<&UserRow>,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         lock_series(conn, &definition.id)?;
         if store::instances::get(conn, &instance.id)?.is_none_or(|i| i.status != "InProgress") {
             return Ok::<_, AppError>(false);

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 
 use super::{audit, lock_series};
 use crate::db::DbConnection;
@@ -53,7 +52,7 @@ pub fn schedule_of(d: &DefinitionRow) -> Option<Schedule> {
 pub fn start_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut created = 0;
     for due in store::reviews::due(conn, now)? {
-        created += conn.transaction(|conn| {
+        created += conn.write(|conn| {
             lock_series(conn, &due.id)?;
             // Read again under the lock: another scheduler may have moved the series on.
             let Some(d) = store::reviews::get(conn, &due.id)? else { return Ok::<_, AppError>(0) };

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::apply::{
@@ -351,7 +350,7 @@ pub fn apply_in_batches(
 ) -> Result<Result<ApplySummary, Refused>, AppError> {
     let batch = batch.max(1);
     let not_found = || AppError::NotFound("This review was not found.".into());
-    let begun = conn.transaction(|conn| {
+    let begun = conn.write(|conn| {
         if !store::apply::lock_instance(conn, instance)? {
             return Err(not_found());
         }
@@ -393,8 +392,8 @@ pub fn apply_in_batches(
     let mut cursor: Option<(String, String)> = None;
     let began = Instant::now();
     loop {
-        let done = conn
-            .transaction(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now, &mut phases))?;
+        let done =
+            conn.write(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now, &mut phases))?;
         let Some((next, counts)) = done else { break };
         summary.merge(counts);
         cursor = Some(next);
@@ -415,7 +414,7 @@ pub fn apply_in_batches(
         "review results applied"
     );
 
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::apply::lock_instance(conn, instance)?;
         let Some(fresh) = store::instances::get(conn, instance)? else { return Err(not_found()) };
         if fresh.status != "Applying" {
@@ -553,7 +552,7 @@ fn apply_batch(
 pub fn delete_due_guests(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut deleted = 0;
     for (due, upn, name) in store::apply::due_guest_deletions(conn, now)? {
-        let done = conn.transaction(|conn| {
+        let done = conn.write(|conn| {
             // A write first: the lock before the reads (see store::apply::lock_instance).
             let n = store::apply::delete_disabled_user(conn, &due.user_id)?;
             let details = serde_json::json!({

@@ -5,7 +5,6 @@
 //! them later.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, apply_result_label, reminder_due};
@@ -210,7 +209,7 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
         if done.iter().any(|(i, r)| *i == instance.id && r == round.as_str()) {
             continue;
         }
-        enqueued += conn.transaction(|conn| {
+        enqueued += conn.write(|conn| {
             let mails = reminders(conn, &d, &instance, Some(round.as_str()), now)?;
             let count = i32::try_from(mails.len()).unwrap_or(i32::MAX);
             if !store::outbox::record_round(conn, &instance.id, round.as_str(), now, count)? {
@@ -242,7 +241,7 @@ pub fn send_reminder(
     actor: &UserRow,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let Some((fresh, d)) = store::instances::get_with_definition(conn, &instance.id)? else {
             return Err(AppError::NotFound("This review no longer exists.".into()));
         };
@@ -270,7 +269,7 @@ pub fn send_reminder(
 /// transaction. A mail to someone without an address, or one that is not failed (any
 /// more), is refused with a message for the page.
 pub fn resend(conn: &mut DbConnection, id: i64, actor: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let Some(mail) = store::outbox::get(conn, id)? else {
             return Err(AppError::NotFound("There is no such mail in the outbox.".into()));
         };

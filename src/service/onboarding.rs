@@ -3,7 +3,6 @@
 //! and audited, as is every change of a setting.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -47,7 +46,7 @@ pub fn onboard(conn: &mut DbConnection, actor: &UserRow, now: NaiveDateTime) -> 
     if !may_onboard(conn, &actor.id, now)? {
         return Err(AppError::Forbidden);
     }
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         if status(conn)?.is_some() {
             return Ok(false);
         }
@@ -80,7 +79,7 @@ pub fn set_owners_manage_reviews(
     on: bool,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let old = owners_manage_reviews(conn)?;
         if old == on {
             return Ok(false);

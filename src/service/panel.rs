@@ -2,7 +2,6 @@
 //! person's reviews, and decisions (checked, written, counted and audited together).
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::decision::{Action, Change, Current, Decision, PlanError, Tally, plan};
@@ -149,7 +148,7 @@ pub fn decide(
     now: NaiveDateTime,
 ) -> Result<Result<usize, Refused>, AppError> {
     let instance = &access.instance;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         // Read the instance again inside the transaction: it may have ended meanwhile.
         let Some(fresh) = store::instances::get(conn, &instance.id)? else {
             return Ok(Err(Refused("This review no longer exists.".into())));

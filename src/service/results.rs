@@ -2,7 +2,6 @@
 //! page: stop it early, or reset its decisions while it runs.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -67,7 +66,7 @@ pub fn reset(
     if let Err(refused) = refuse_unless_running(instance, "reset") {
         return Ok(Err(refused));
     }
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         // Re-read inside the transaction: the scheduler may have completed it meanwhile.
         let fresh = store::instances::get(conn, &instance.id)?;
         if fresh.is_none_or(|i| i.status != "InProgress") {

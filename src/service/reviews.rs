@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::recurrence::SeriesEnd;
@@ -153,11 +152,11 @@ pub fn create(
         "durationInDays": row.duration_days,
         "startDate": row.start_date.to_string(),
     });
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::reviews::insert(conn, &row, &resources, &reviewers)?;
         store::audit::append(
             conn,
-            &NewEvent::by_user(actor, now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details),
+            &NewEvent::by_user(actor, now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
         )
     })?;
     Ok(Ok(id))
@@ -419,7 +418,7 @@ pub fn update(
         .collect();
     after.sort();
     note("reviewers", before.join(", ").to_lowercase(), after.join(", "));
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::reviews::replace(conn, &new, &reviewers)?;
         store::audit::append(
             conn,
@@ -428,7 +427,7 @@ pub fn update(
                 now,
                 "UpdateReviewDefinition",
                 ("AccessReviewDefinition", id),
-                serde_json::Value::Object(changes),
+                serde_json::Value::Object(changes.clone()),
             ),
         )
     })?;
@@ -448,7 +447,7 @@ pub fn delete(
     if d.status == "Deleted" {
         return Ok(());
     }
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::reviews::advance(conn, id, d.next_occurrence, None, now)?;
         store::reviews::set_status(conn, id, "Deleted", now)?;
         store::audit::append(

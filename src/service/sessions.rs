@@ -1,7 +1,6 @@
 //! Signing in and out.
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -38,7 +37,7 @@ pub fn sign_in(
     idle: TimeDelta,
 ) -> Result<String, AppError> {
     let sid = crate::auth::csrf::new_token();
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::sessions::delete_idle(conn, now - idle)?;
         store::sessions::create(conn, &sid, &user.id, now)?;
         store::sign_ins::record(conn, &user.id, None, now)?;
@@ -54,7 +53,7 @@ pub fn sign_in(
 /// Ends a session on the server (its cookie stops working everywhere) and records the
 /// sign-out, in one transaction.
 pub fn sign_out(conn: &mut DbConnection, sid: &str, user: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         store::sessions::delete(conn, sid)?;
         store::audit::append(
             conn,

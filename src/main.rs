@@ -112,6 +112,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let directory = demo::generate(options, clock.now());
             let generated = started.elapsed();
             let counts = demo::seed(&mut conn, &directory).context("writing the demo directory failed")?;
+            // The same ready-to-try state as `serve --demo`: onboarded, with live reviews.
+            demo::seed_reviews(&mut conn, clock.now())
+                .map_err(|e| anyhow::anyhow!("seeding the demo reviews failed: {e}"))?;
             println!(
                 "{}: {} users, {} groups, {} memberships, {} applications, {} app assignments, {} roles, {} role assignments, {} sign-ins in {:.2} s (generate {:.2} s, write {:.2} s)",
                 database.describe(),
@@ -126,6 +129,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64(),
                 generated.as_secs_f64(),
                 (started.elapsed() - generated).as_secs_f64(),
+            );
+            println!(
+                "Access reviews are on, with four demo reviews running. Next: attest serve --demo \
+                 (the demo people sign in from the sign-in page; without --demo, sign-in needs your identity provider: ATTEST_OIDC_ISSUER)"
             );
             Ok(())
         }

@@ -160,3 +160,23 @@ async fn audit_verify_passes_a_clean_chain_and_names_the_first_broken_link() {
     .await;
     fails_with(&inserted, "deleted or inserted");
 }
+
+/// A newcomer who loads the demo with `demo-data` and then serves it finds the same
+/// ready-to-try portal as `serve --demo`: onboarded, reviews running, personas to sign in.
+#[tokio::test]
+async fn demo_data_then_serve_is_ready_to_try() {
+    let db = TestDb::new();
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || attest(&["demo-data", "--users", "150"], &url)).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("attest serve --demo"), "says what to run next: {stdout}");
+    let app = crate::helpers::Spawn { demo: true, db: Some(db), ..Default::default() }.start().await;
+    app.sign_in("owner").await;
+    let panel = app.get("/").await;
+    assert!(panel.texts("table.my-reviews tbody tr").iter().any(|r| r.contains("Project Falcon guests")));
+    app.sign_in("admin").await;
+    let reviews = app.get("/admin/access-reviews").await;
+    assert_eq!(reviews.status, 200);
+    assert!(reviews.body.contains("Global Administrators"), "onboarded with its reviews");
+}

@@ -2,6 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -61,6 +62,13 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
+/// The redirect to `return_to` once it is made safe, built before anything is written so
+/// a sign-in either completes with this answer or writes nothing.
+fn redirect_after_sign_in(return_to: &str) -> HttpResponse {
+    let location = HeaderValue::from_str(&safe_return_to(return_to)).unwrap_or(HeaderValue::from_static("/"));
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
 /// `GET /auth/sign-in`
 pub async fn sign_in_page(
     state: State,
@@ -104,13 +112,14 @@ async fn complete_sign_in(
     user: UserRow,
     return_to: &str,
 ) -> Result<HttpResponse, AppError> {
+    let answer = redirect_after_sign_in(return_to);
     let now = state.clock.now();
     let upn = user.upn.clone();
     let idle = state.auth.idle_timeout;
     let sid = state.db(move |conn| sessions::sign_in(conn, &user, now, idle)).await?;
     start_session(session, &sid)?;
     tracing::info!(user = %upn, "signed in");
-    Ok(see_other(return_to))
+    Ok(answer)
 }
 
 fn refused(refusal: &Refusal) -> HttpResponse {
@@ -162,9 +171,7 @@ pub async fn demo_sign_in(
     let names = vec![(*upn).to_owned()];
     let matched = state.db(move |conn| sessions::match_user(conn, &names)).await?;
     match matched {
-        Ok(user) => {
-            complete_sign_in(&state, &session, user, &safe_return_to(form.return_to.as_deref().unwrap_or("/"))).await
-        }
+        Ok(user) => complete_sign_in(&state, &session, user, form.return_to.as_deref().unwrap_or("/")).await,
         Err(refusal) => Ok(refused(&refusal)),
     }
 }

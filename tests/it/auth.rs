@@ -26,6 +26,8 @@ async fn oidc_app_with(username: &str, demo: bool) -> (TestApp, TestProvider) {
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         user_claims: vec![UserClaim::PreferredUsername, UserClaim::Email],
     });
+    // Some tests sign in more often than the default rate limit allows.
+    auth.sign_in_per_minute = 1000;
     // Tests that need a directory without --demo load the same generated one.
     let app = Spawn { demo: true, auth: Some(auth.clone()), ..Spawn::default() }.start().await;
     if demo {
@@ -293,14 +295,97 @@ async fn only_active_unexpired_admin_roles_make_an_admin() {
     assert_eq!(app.get("/admin/users").await.status, 403, "expired");
 }
 
+/// `return_to` values that must never lead off the site (or break the answer), as they
+/// arrive once the query string or form is decoded.
+const HOSTILE_RETURN_TO: &[&str] = &[
+    "//evil.example/x",
+    "https://evil.example",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\t\\evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/\r\n/evil.example",
+    "/\0",
+    "/\u{7f}/evil.example",
+    "/\u{85}/evil.example",
+    "/.//evil.example",
+    "/a/..//evil.example",
+    " //evil.example",
+    "javascript:alert(1)",
+    "/\u{202e}elpmaxe.live//",
+];
+
+/// Counts of what a sign-in writes: sessions and SignIn audit events.
+fn sign_in_rows(app: &TestApp) -> (i64, i64) {
+    (app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'"))
+}
+
+/// A sign-in answered with `page` either went through to "/" with one session and one
+/// SignIn event, or was refused (4xx) with nothing written; never a 5xx.
+fn assert_safe_sign_in(page: &Page, before: (i64, i64), after: (i64, i64), what: &str) {
+    match page.status {
+        303 => {
+            assert_eq!(page.header("location"), "/", "{what}");
+            assert_eq!(after, (before.0 + 1, before.1 + 1), "{what}: one session and one SignIn event");
+        }
+        400..=499 => assert_eq!(after, before, "{what}: a refused sign-in writes nothing"),
+        other => panic!("{what}: answered {other}: {}", page.body),
+    }
+}
+
 #[tokio::test]
 async fn return_to_stays_on_this_site() {
     let app = spawn_demo_app().await;
-    for target in ["//evil.example/x", "https://evil.example", "/\\evil.example"] {
+    for target in HOSTILE_RETURN_TO {
+        let before = sign_in_rows(&app);
         let page = app.post("/auth/demo", &[("persona", "user"), ("return_to", target)]).await;
-        assert_eq!(page.header("location"), "/", "{target}");
+        assert_safe_sign_in(&page, before, sign_in_rows(&app), &format!("{target:?}"));
+        if page.status == 303 {
+            app.sign_out().await;
+        }
+    }
+    // The sign-in page keeps only a safe value in its forms and links.
+    for target in HOSTILE_RETURN_TO {
+        let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        let page = app.get(&format!("/auth/sign-in?{query}")).await;
+        assert_eq!(page.status, 200, "{target:?}");
+        assert_eq!(page.attrs("input[name=return_to]", "value")[0], "/", "{target:?}");
+    }
+    // A local path with a query is kept as it is.
+    let page = app.post("/auth/demo", &[("persona", "user"), ("return_to", "/admin/users?q=Tom%20Becker&x=1")]).await;
+    assert_eq!(page.header("location"), "/admin/users?q=Tom%20Becker&x=1");
+    // Signed-in visitors of the sign-in page are sent on, to this site only.
+    assert_eq!(app.get("/auth/sign-in?return_to=%2F%09%2Fevil.example").await.header("location"), "/");
+}
+
+#[tokio::test]
+async fn oidc_return_to_stays_on_this_site_and_writes_nothing_for_a_refusal() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    for target in HOSTILE_RETURN_TO {
+        let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        let before = sign_in_rows(&app);
+        let start = app.get(&format!("/auth/oidc?{query}")).await;
+        assert_eq!(start.status, 303, "{target:?}: {}", start.body);
+        let at_provider = app.get(&start.header("location")).await;
+        let back = at_provider.header("location").replace(REDIRECT, &format!("{}/auth/callback", app.address));
+        let page = app.get(&back).await;
+        assert_safe_sign_in(&page, before, sign_in_rows(&app), &format!("{target:?}"));
         app.sign_out().await;
     }
+    // A refused callback (a forged token) with a hostile return_to writes nothing.
+    provider.set_mode(Mode::Forged);
+    let before = sign_in_rows(&app);
+    let start = app.get("/auth/oidc?return_to=%2F%0A%2Fevil.example").await;
+    let at_provider = app.get(&start.header("location")).await;
+    let back = at_provider.header("location").replace(REDIRECT, &format!("{}/auth/callback", app.address));
+    let page = app.get(&back).await;
+    assert_eq!(page.status, 401);
+    assert_eq!(sign_in_rows(&app), before);
 }
 
 #[tokio::test]

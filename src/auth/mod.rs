@@ -2,6 +2,7 @@
 //! and the extractors that guard handlers. Authorization lives in extractor types
 //! ([`CurrentUser`], [`Admin`]), so a handler cannot forget it.
 
+pub mod client;
 pub mod csrf;
 pub mod oidc;
 pub mod session;
@@ -190,7 +191,8 @@ impl FromRequest for ReviewManager {
     }
 }
 
-/// Limits sign-in attempts per client address.
+/// Limits sign-in attempts per client address ([`client::ClientAddr`]: behind a trusted
+/// reverse proxy, the address it forwards).
 pub struct SignInLimiter(DefaultKeyedRateLimiter<IpAddr>);
 
 impl SignInLimiter {
@@ -209,7 +211,7 @@ impl FromRequest for SignInAttempt {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let ip = client::ClientAddr::of(req).0;
         let allowed = req.app_data::<State>().is_none_or(|state| state.sign_in_limiter.0.check_key(&ip).is_ok());
         ready(if allowed { Ok(Self) } else { Err(AppError::TooManyRequests) })
     }

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::auth::client::ClientAddr;
 use crate::auth::oidc::{OidcError, PendingSignIn};
 use crate::auth::{CurrentUser, SESSION_ID, SignInAttempt, csrf, safe_return_to};
 use crate::demo::personas;
@@ -109,6 +110,7 @@ fn start_session(session: &Session, sid: &str) -> Result<(), AppError> {
 async fn complete_sign_in(
     state: &State,
     session: &Session,
+    client: ClientAddr,
     user: UserRow,
     return_to: &str,
 ) -> Result<HttpResponse, AppError> {
@@ -118,14 +120,14 @@ async fn complete_sign_in(
     let idle = state.auth.idle_timeout;
     let sid = state.db(move |conn| sessions::sign_in(conn, &user, now, idle)).await?;
     start_session(session, &sid)?;
-    tracing::info!(user = %upn, "signed in");
+    tracing::info!(user = %upn, %client, "signed in");
     Ok(answer)
 }
 
-fn refused(refusal: &Refusal) -> HttpResponse {
+fn refused(refusal: &Refusal, client: ClientAddr) -> HttpResponse {
     match refusal {
         Refusal::NotInDirectory(names) => {
-            tracing::warn!(?names, "sign-in refused: not in the directory");
+            tracing::warn!(?names, %client, "sign-in refused: not in the directory");
             let tried = if names.is_empty() { "no user name".to_owned() } else { names.join(", ") };
             titled_error_page(
                 StatusCode::FORBIDDEN,
@@ -137,7 +139,7 @@ fn refused(refusal: &Refusal) -> HttpResponse {
             )
         }
         Refusal::Disabled(upn) => {
-            tracing::warn!(user = %upn, "sign-in refused: account disabled");
+            tracing::warn!(user = %upn, %client, "sign-in refused: account disabled");
             titled_error_page(
                 StatusCode::FORBIDDEN,
                 "Your account is disabled",
@@ -160,6 +162,7 @@ pub async fn demo_sign_in(
     state: State,
     session: Session,
     _attempt: SignInAttempt,
+    client: ClientAddr,
     form: web::Form<DemoForm>,
 ) -> Result<HttpResponse, AppError> {
     if !state.demo {
@@ -171,8 +174,8 @@ pub async fn demo_sign_in(
     let names = vec![(*upn).to_owned()];
     let matched = state.db(move |conn| sessions::match_user(conn, &names)).await?;
     match matched {
-        Ok(user) => complete_sign_in(&state, &session, user, form.return_to.as_deref().unwrap_or("/")).await,
-        Err(refusal) => Ok(refused(&refusal)),
+        Ok(user) => complete_sign_in(&state, &session, client, user, form.return_to.as_deref().unwrap_or("/")).await,
+        Err(refusal) => Ok(refused(&refusal, client)),
     }
 }
 
@@ -186,8 +189,8 @@ fn provider_unavailable(err: &OidcError) -> HttpResponse {
     )
 }
 
-fn verification_failed(err: &OidcError) -> HttpResponse {
-    tracing::warn!(error = %err, "sign-in refused");
+fn verification_failed(err: &OidcError, client: ClientAddr) -> HttpResponse {
+    tracing::warn!(error = %err, %client, "sign-in refused");
     titled_error_page(
         StatusCode::UNAUTHORIZED,
         "Sign-in did not work",
@@ -229,6 +232,7 @@ pub async fn oidc_callback(
     state: State,
     session: Session,
     _attempt: SignInAttempt,
+    client: ClientAddr,
     query: web::Query<Callback>,
 ) -> Result<HttpResponse, AppError> {
     let Some(oidc) = state.oidc.clone() else {
@@ -243,7 +247,7 @@ pub async fn oidc_callback(
     };
     if let Some(error) = &query.error {
         let detail = query.error_description.as_deref().unwrap_or(error);
-        tracing::warn!(%error, detail, "the identity provider refused the sign-in");
+        tracing::warn!(%error, detail, %client, "the identity provider refused the sign-in");
         return Ok(titled_error_page(
             StatusCode::UNAUTHORIZED,
             "Sign-in did not work",
@@ -260,12 +264,12 @@ pub async fn oidc_callback(
     let names = match oidc.finish(pending, code, returned_state).await {
         Ok(names) => names,
         Err(err @ OidcError::Provider(_)) => return Ok(provider_unavailable(&err)),
-        Err(err) => return Ok(verification_failed(&err)),
+        Err(err) => return Ok(verification_failed(&err, client)),
     };
     let matched = state.db(move |conn| sessions::match_user(conn, &names)).await?;
     match matched {
-        Ok(user) => complete_sign_in(&state, &session, user, &return_to).await,
-        Err(refusal) => Ok(refused(&refusal)),
+        Ok(user) => complete_sign_in(&state, &session, client, user, &return_to).await,
+        Err(refusal) => Ok(refused(&refusal, client)),
     }
 }
 

@@ -2,7 +2,7 @@
 //! provider (good and bad ID tokens), CSRF, cookies, sign-out, idle timeout, rate limit,
 //! and which role may open which page.
 
-use attest::config::{AuthSettings, OidcSettings, UserClaim};
+use attest::config::{AuthSettings, OidcSettings, TrustedProxies, UserClaim};
 use attest::demo::personas;
 use chrono::TimeDelta;
 
@@ -270,6 +270,53 @@ async fn sign_in_attempts_are_rate_limited() {
     assert_eq!(page.status, 429);
     assert_eq!(page.text("h1"), "Too many attempts");
     assert_eq!(app.count("web_sessions"), 0);
+}
+
+/// One demo sign-in attempt (for nobody, so it is refused with 400 unless rate-limited)
+/// carrying `forwarded_for` as X-Forwarded-For; its status.
+async fn attempt_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    let token = app.csrf_token().await;
+    let res = app
+        .client
+        .post(format!("{}/auth/demo", app.address))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("csrf_token", token.as_str()), ("persona", "nobody")])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+async fn limited_app(trusted: &str) -> TestApp {
+    let mut auth = AuthSettings::new("http://127.0.0.1");
+    auth.sign_in_per_minute = 2;
+    auth.trusted_proxies = TrustedProxies::parse(trusted).unwrap();
+    Spawn { demo: true, auth: Some(auth), ..Spawn::default() }.start().await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit() {
+    // The test connects from 127.0.0.1: that is the reverse proxy here.
+    let app = limited_app("127.0.0.1, 10.0.0.0/8").await;
+    // One client, through two trusted hops.
+    assert_eq!(attempt_from(&app, "198.51.100.7, 10.1.2.3").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.7").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.7").await, 429, "the same client, however many trusted hops");
+    // Another client behind the same proxy has a bucket of its own.
+    assert_eq!(attempt_from(&app, "203.0.113.9").await, 400);
+    assert_eq!(attempt_from(&app, "2001:db8::9").await, 400);
+    // Writing another address in front of the one the proxy appends does not help.
+    assert_eq!(attempt_from(&app, "192.0.2.1, 198.51.100.7").await, 429);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // Only 10.0.0.0/8 is trusted: the test's own address (127.0.0.1) is a client.
+    let app = limited_app("10.0.0.0/8").await;
+    assert_eq!(attempt_from(&app, "198.51.100.1").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.2").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.3").await, 429, "a spoofed X-Forwarded-For opens no new bucket");
+    assert_eq!(attempt_from(&app, "10.0.0.7").await, 429);
 }
 
 #[tokio::test]

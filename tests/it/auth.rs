@@ -7,7 +7,7 @@ use attest::demo::personas;
 use chrono::TimeDelta;
 
 use crate::helpers::{Page, Spawn, TestApp, spawn_demo_app, test_now};
-use crate::oidc_provider::{Mode, TestProvider};
+use crate::oidc_provider::{Mode, TestProvider, UserInfo};
 
 const REDIRECT: &str = "http://127.0.0.1/auth/callback";
 
@@ -449,6 +449,53 @@ async fn oidc_sign_in_lands_on_the_page_asked_for_and_records_the_sign_in() {
     // The sign-in shows as the user's last sign-in.
     let detail = app.get(&format!("/admin/users/{}", app.user_id(personas::ADMIN))).await;
     assert!(detail.text(".facts").contains("2026-11-28 (today)"), "{}", detail.text(".facts"));
+}
+
+#[tokio::test]
+async fn claims_in_the_id_token_need_no_userinfo_request() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
+    assert_eq!(app.get("/").await.text(".user-name"), "Tom Becker");
+    assert_eq!(provider.userinfo_calls(), 0);
+}
+
+#[tokio::test]
+async fn claims_only_in_userinfo_are_fetched_from_it() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.header("location"), "/admin/users");
+    assert_eq!(app.get("/").await.text(".user-name"), "Dana Whitfield");
+    assert_eq!(provider.userinfo_calls(), 1);
+    assert_eq!(app.count("audit_events WHERE action = 'SignIn'"), 1);
+}
+
+#[tokio::test]
+async fn userinfo_about_another_subject_is_refused() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    provider.set_userinfo(UserInfo::OtherSubject);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 401, "{}", page.body);
+    assert_eq!(page.text("h1"), "Sign-in did not work");
+    assert_eq!(provider.userinfo_calls(), 1);
+    assert_eq!(app.get("/").await.status, 303, "not signed in");
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+}
+
+#[tokio::test]
+async fn userinfo_that_is_down_is_explained() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    provider.set_userinfo(UserInfo::Down);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert_eq!(page.text("h1"), "Your identity provider could not be reached");
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+    // Back up: the next attempt works.
+    provider.set_userinfo(UserInfo::Good);
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
 }
 
 #[tokio::test]

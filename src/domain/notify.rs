@@ -157,6 +157,18 @@ impl MailFacts {
     }
 }
 
+/// Text made safe for a mail header (a subject, a name in To): control characters, which
+/// could end the header and start another, and line separators become spaces, bidi
+/// embeddings and overrides are dropped, runs of spaces become one.
+pub fn header_text(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}'))
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A reminder round of an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReminderRound {
@@ -274,6 +286,17 @@ mod tests {
         let mut delays = (1..MAX_ATTEMPTS).map(|a| retry_delay(a).unwrap());
         let first = delays.next().unwrap();
         assert!(delays.all(|d| d >= first));
+    }
+
+    #[test]
+    fn headers_hold_one_line() {
+        assert_eq!(header_text("Omar Haddad\r\nBcc: x@evil.example"), "Omar Haddad Bcc: x@evil.example");
+        assert_eq!(header_text("a\u{0}\u{85}\u{2028}b\tc"), "a b c");
+        assert_eq!(header_text("Review \u{202e}x"), "Review x");
+        assert_eq!(
+            header_text("Review access to Sales Team (due 2026-12-15)"),
+            "Review access to Sales Team (due 2026-12-15)"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::auth::client::ClientAddr;
 use crate::auth::oidc::{OidcError, PendingSignIn};
 use crate::auth::{CurrentUser, SESSION_ID, SignInAttempt, csrf, safe_return_to};
 use crate::demo::personas;
+use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
 use crate::service::sessions::{self, Refusal};
 use crate::store::users::UserRow;
@@ -246,8 +247,9 @@ pub async fn oidc_callback(
         ));
     };
     if let Some(error) = &query.error {
-        let detail = query.error_description.as_deref().unwrap_or(error);
-        tracing::warn!(%error, detail, %client, "the identity provider refused the sign-in");
+        // The provider's words, but they travel in a URL anyone can write: shown cleaned.
+        let detail = clean_display_text(query.error_description.as_deref().unwrap_or(error));
+        tracing::warn!(error = %clean_display_text(error), %detail, %client, "the identity provider refused the sign-in");
         return Ok(titled_error_page(
             StatusCode::UNAUTHORIZED,
             "Sign-in did not work",

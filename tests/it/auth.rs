@@ -529,6 +529,27 @@ async fn unknown_people_are_told_they_are_not_in_the_directory() {
 }
 
 #[tokio::test]
+async fn claims_with_control_or_bidi_characters_match_nobody_and_are_shown_clean() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    for hostile in [
+        "tom.becker@contoso.example\u{0}",
+        "tom.becker@contoso.example\u{202e}",
+        "tom.becker@contoso.example\r\nX: y",
+        "\u{2066}tom.becker@contoso.example",
+    ] {
+        provider.set_username(hostile);
+        let page = oidc_sign_in(&app).await;
+        assert_eq!(page.status, 403, "{hostile:?}: {}", page.body);
+        assert_eq!(page.text("h1"), "Your account is not in this directory", "{hostile:?}");
+        assert!(page.text(".lead").contains("tom.becker@contoso.example"), "{hostile:?}");
+        assert!(!page.body.contains(['\u{0}', '\u{202e}', '\u{2066}', '\r']), "{hostile:?}: shown cleaned");
+    }
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+    provider.set_username(personas::USER);
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
+}
+
+#[tokio::test]
 async fn tampered_or_replayed_callbacks_are_refused() {
     let (app, provider) = oidc_app(personas::USER).await;
     let start = app.get("/auth/oidc").await;

@@ -490,3 +490,58 @@ async fn the_results_applied_mail_says_what_was_removed_and_what_was_not() {
     assert!(text.contains("- Not applied: remove it where it is granted: 1"), "{text}");
     assert!(text.contains(&format!("/instances/{falcon}")), "{text}");
 }
+
+#[tokio::test]
+async fn a_name_with_a_line_break_adds_no_header_and_stops_no_other_mail() {
+    use attest::db::schema::{outbox, users};
+    use diesel::prelude::*;
+    const HOSTILE: &str = "Omar Haddad\r\nBcc: x@evil.example";
+    // First run without a mail server: the demo's start mails wait in the outbox.
+    let first = spawn(None, None).await;
+    let falcon = first.instance_of(FALCON);
+    // Hostile data already in the database: a line break in a directory name, and in the
+    // name of a mail that waits.
+    diesel::update(users::table.filter(users::upn.eq(personas::OWNER)))
+        .set(users::display_name.eq(HOSTILE))
+        .execute(&mut *first.conn())
+        .unwrap();
+    diesel::update(outbox::table.filter(outbox::instance_id.eq(&falcon)))
+        .set(outbox::recipient_name.eq(HOSTILE))
+        .execute(&mut *first.conn())
+        .unwrap();
+    // A review that starts now mails its reviewer, whose name holds the line break: the
+    // name is cleaned on its way into the outbox.
+    let admin = as_persona(&first, "admin").await;
+    let extra = [("name", "Falcon members"), ("groups", "Project Falcon"), ("mail_notifications", "on")];
+    crate::scheduler::create(&admin, &extra).await;
+    tick(&first);
+    let members = first.instance_of("Falcon members");
+    let stored: Vec<String> = outbox::table
+        .filter(outbox::instance_id.eq(&members))
+        .select(outbox::recipient_name)
+        .load(&mut *first.conn())
+        .unwrap();
+    assert_eq!(stored, vec!["Omar Haddad Bcc: x@evil.example".to_owned()]);
+
+    // Second run, with a mail server: every mail goes out and none is left sending.
+    let sink = Sink::start();
+    let second = spawn(Some(TestDb::reuse(&first.db)), Some(sink.settings())).await;
+    let all = settled(&second, "1 = 1").await;
+    assert!(all.len() > 3, "{all:?}");
+    assert!(
+        all.iter().all(|m| m.status == "Sent"),
+        "{:?}",
+        all.iter().filter(|m| m.status != "Sent").collect::<Vec<_>>()
+    );
+    received_once(&sink, &all);
+    for instance in [&falcon, &members] {
+        let mails = mails(&second, &format!("instance_id = '{instance}'"));
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let got = &received_once(&sink, &mails)[0];
+        assert_eq!(got.to, vec![personas::OWNER.to_owned()], "the only recipient is the reviewer");
+        let headers: Vec<&str> = got.data.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(!headers.iter().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{headers:?}");
+        assert!(got.header("To").ends_with(&format!("<{}>", personas::OWNER)), "{}", got.header("To"));
+    }
+    assert!(sink.received.lock().unwrap().iter().all(|r| !r.to.iter().any(|t| t.contains("evil"))));
+}

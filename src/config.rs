@@ -107,8 +107,9 @@ pub struct ServeArgs {
     #[arg(long, env = "ATTEST_OIDC_SCOPES", default_value = "openid profile email")]
     pub oidc_scopes: String,
 
-    /// ID-token claims matched against the user principal name, tried in order
-    /// (comma-separated; from preferred_username, email, sub).
+    /// Claims matched against the user principal name, tried in order (comma-separated;
+    /// from preferred_username, email, sub); from the ID token, or from the provider's
+    /// UserInfo endpoint when the ID token lacks them.
     #[arg(long, env = "ATTEST_OIDC_USER_CLAIM", default_value = "preferred_username,email")]
     pub oidc_user_claim: String,
 

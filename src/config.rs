@@ -1,7 +1,7 @@
 //! Settings, from command-line flags and `ATTEST_*` / `DATABASE_URL` environment variables.
 //! Every parse error names the flag or variable to fix.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -107,8 +107,9 @@ pub struct ServeArgs {
     #[arg(long, env = "ATTEST_OIDC_SCOPES", default_value = "openid profile email")]
     pub oidc_scopes: String,
 
-    /// ID-token claims matched against the user principal name, tried in order
-    /// (comma-separated; from preferred_username, email, sub).
+    /// Claims matched against the user principal name, tried in order (comma-separated;
+    /// from preferred_username, email, sub); from the ID token, or from the provider's
+    /// UserInfo endpoint when the ID token lacks them.
     #[arg(long, env = "ATTEST_OIDC_USER_CLAIM", default_value = "preferred_username,email")]
     pub oidc_user_claim: String,
 
@@ -128,6 +129,11 @@ pub struct ServeArgs {
     /// Sign-in attempts allowed per minute from one client address.
     #[arg(long, env = "ATTEST_SIGN_IN_RATE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub sign_in_rate: u32,
+
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated IP addresses and
+    /// CIDR ranges (e.g. "10.0.0.0/8, ::1"). Without it the peer's address is the client's.
+    #[arg(long, env = "ATTEST_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 
     /// SMTP server that delivers attest's mails. Without it, mails wait in the outbox
     /// (readable by admins under Outbox).
@@ -309,6 +315,8 @@ pub struct AuthSettings {
     pub idle_timeout: chrono::TimeDelta,
     /// Sign-in attempts per minute per client.
     pub sign_in_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AuthSettings {
@@ -322,6 +330,7 @@ impl AuthSettings {
             session_key: None,
             idle_timeout: chrono::TimeDelta::minutes(480),
             sign_in_per_minute: 30,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -339,6 +348,9 @@ impl AuthSettings {
         let mut settings = Self::new(&public_url);
         settings.idle_timeout = chrono::TimeDelta::minutes(i64::from(args.session_idle_minutes));
         settings.sign_in_per_minute = args.sign_in_rate;
+        if let Some(text) = &args.trusted_proxies {
+            settings.trusted_proxies = TrustedProxies::parse(text)?;
+        }
         if let Some(key) = &args.session_key {
             settings.session_key = Some(parse_session_key(key)?);
         }
@@ -373,6 +385,92 @@ impl AuthSettings {
             }
         };
         Ok(settings)
+    }
+}
+
+/// An IP address range in CIDR notation (a single address is a range of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    /// The first address of the range (host bits cleared).
+    network: IpAddr,
+    /// Leading bits that must match.
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Parses `10.0.0.0/8`, `192.0.2.7`, `fd00::/8` or `::1`; bits after the prefix are
+    /// ignored (`10.1.2.3/8` is `10.0.0.0/8`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr.parse::<IpAddr>().ok()?, Some(prefix)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            // Digits only: `u8::from_str` would also take "+8".
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().ok()?,
+            Some(_) => return None,
+            None => max,
+        };
+        if prefix > max {
+            return None;
+        }
+        Some(Self { network: Self::masked(addr, prefix), prefix })
+    }
+
+    fn masked(addr: IpAddr, prefix: u8) -> IpAddr {
+        match addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::from((u32::from(a) & mask).to_be_bytes())
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::from((u128::from(a) & mask).to_be_bytes())
+            }
+        }
+    }
+
+    /// Whether `addr` is in the range (an IPv4 address is never in an IPv6 range, nor the
+    /// other way round; IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        addr.is_ipv4() == self.network.is_ipv4() && Self::masked(addr, self.prefix) == self.network
+    }
+}
+
+/// The reverse proxies whose `X-Forwarded-For` header is believed (ATTEST_TRUSTED_PROXIES);
+/// empty by default, so that no client can choose the address it is known by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses a comma-separated list of addresses and CIDR ranges; the error names the
+    /// variable and the entry to fix.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                IpNet::parse(entry).ok_or_else(|| {
+                    let shown: String = entry.chars().take(60).filter(|c| !c.is_control()).collect();
+                    format!(
+                        "ATTEST_TRUSTED_PROXIES: '{shown}' is not an IP address or CIDR range; use e.g. 10.0.0.5, 10.0.0.0/8 or fd00::/8, separated by commas"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Whether `addr` belongs to a trusted proxy.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(addr))
+    }
+
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -530,6 +628,51 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         let s = parse(&["--smtp-host", "mail", "--mail-from", "a@b.c", "--smtp-tls", "tls"]).unwrap().smtp.unwrap();
         assert_eq!(s.port, 465);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let t = TrustedProxies::parse(" 10.0.0.0/8, 192.0.2.7,::1, fd00::/8 ,, 172.16.5.9/12").unwrap();
+        for inside in ["10.0.0.0", "10.255.255.255", "192.0.2.7", "::1", "fd12::3", "172.31.0.1", "::ffff:10.1.2.3"] {
+            assert!(t.contains(ip(inside)), "{inside}");
+        }
+        for outside in ["11.0.0.0", "192.0.2.8", "::2", "fe80::1", "172.32.0.1", "0.0.0.0", "::ffff:192.0.2.8"] {
+            assert!(!t.contains(ip(outside)), "{outside}");
+        }
+        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("203.0.113.1")));
+        assert!(!TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("2001:db8::1")));
+        assert!(TrustedProxies::parse("::/0").unwrap().contains(ip("2001:db8::1")));
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        for bad in [
+            "proxy.example",
+            "10.0.0.0/33",
+            "fd00::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/8/8",
+            "10.0.0",
+            "10.0.0.0/-1",
+        ] {
+            let err = TrustedProxies::parse(&format!("127.0.0.1, {bad}")).unwrap_err();
+            assert!(err.starts_with("ATTEST_TRUSTED_PROXIES: '"), "{bad}: {err}");
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_ends_start_up_naming_the_variable() {
+        use clap::Parser;
+        let args =
+            |value: &str| match Cli::try_parse_from(["attest", "serve", "--trusted-proxies", value]).unwrap().command {
+                Command::Serve(args) => args,
+                _ => unreachable!(),
+            };
+        assert!(
+            AuthSettings::from_args(&args("10.0.0.0/8")).unwrap().trusted_proxies.contains("10.9.9.9".parse().unwrap())
+        );
+        let err = AuthSettings::from_args(&args("10.0.0.0/8, nginx")).unwrap_err();
+        assert!(err.starts_with("ATTEST_TRUSTED_PROXIES: 'nginx'"), "{err}");
     }
 
     #[test]

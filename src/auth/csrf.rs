@@ -66,7 +66,8 @@ pub async fn verify(
     }
     let valid = matches!((&expected, &provided), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
     if !valid {
-        tracing::warn!(path = %req.path(), "refused a request without a valid CSRF token");
+        let client = super::client::ClientAddr::of(req.request());
+        tracing::warn!(path = %req.path(), %client, "refused a request without a valid CSRF token");
         let page = error_page(
             StatusCode::FORBIDDEN,
             "This form has expired or did not come from attest, so nothing was changed. Go back, reload the page and try again.",

@@ -2,6 +2,7 @@
 //! and the extractors that guard handlers. Authorization lives in extractor types
 //! ([`CurrentUser`], [`Admin`]), so a handler cannot forget it.
 
+pub mod client;
 pub mod csrf;
 pub mod oidc;
 pub mod session;
@@ -96,13 +97,38 @@ fn return_to(req: &HttpRequest) -> String {
     safe_return_to(target)
 }
 
-/// Keeps only local paths, so `return_to` cannot send people to another site.
+/// The longest `return_to` kept; anything longer falls back to `/`. It travels in the
+/// session cookie during an OpenID Connect sign-in, and browsers cap a cookie at 4 KiB.
+pub const MAX_RETURN_TO: usize = 1024;
+
+/// Where to send someone after sign-in: `target` if it is a path of this site, else `/`.
+///
+/// Only a relative URL made of a path and an optional query is kept, written as this site
+/// writes its links: visible ASCII only (no control characters, spaces or backslashes,
+/// which browsers strip or read as `/`, so `/\t/evil.example` would become
+/// `//evil.example`), no scheme, no authority, and no path that starts with `//` once
+/// resolved the way a browser resolves it (`/.//evil.example` does). The answer is the
+/// resolved path and query, so what was checked is what is sent.
 pub fn safe_return_to(target: &str) -> String {
-    if target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\") && !target.contains("://") {
-        target.to_owned()
-    } else {
-        "/".to_owned()
+    local_path(target).unwrap_or_else(|| "/".to_owned())
+}
+
+fn local_path(target: &str) -> Option<String> {
+    if target.len() > MAX_RETURN_TO
+        || !target.starts_with('/')
+        || !target.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    {
+        return None;
     }
+    let base = openidconnect::url::Url::parse("http://attest.invalid/").ok()?;
+    let url = base.join(target).ok()?;
+    if url.origin() != base.origin() || url.path().starts_with("//") {
+        return None;
+    }
+    Some(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    })
 }
 
 /// Any signed-in user. Anonymous requests are sent to the sign-in page.
@@ -165,7 +191,8 @@ impl FromRequest for ReviewManager {
     }
 }
 
-/// Limits sign-in attempts per client address.
+/// Limits sign-in attempts per client address ([`client::ClientAddr`]: behind a trusted
+/// reverse proxy, the address it forwards).
 pub struct SignInLimiter(DefaultKeyedRateLimiter<IpAddr>);
 
 impl SignInLimiter {
@@ -184,8 +211,65 @@ impl FromRequest for SignInAttempt {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let ip = client::ClientAddr::of(req).0;
         let allowed = req.app_data::<State>().is_none_or(|state| state.sign_in_limiter.0.check_key(&ip).is_ok());
         ready(if allowed { Ok(Self) } else { Err(AppError::TooManyRequests) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_keeps_local_paths() {
+        for (target, kept) in [
+            ("/", "/"),
+            ("/admin/users", "/admin/users"),
+            ("/admin/users?q=Tom%20Becker&after=x", "/admin/users?q=Tom%20Becker&after=x"),
+            ("/reviews/abc#row-3", "/reviews/abc"),
+            ("/a/../admin/roles", "/admin/roles"),
+            ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+        ] {
+            assert_eq!(safe_return_to(target), kept, "{target:?}");
+        }
+    }
+
+    #[test]
+    fn return_to_refuses_everything_else() {
+        let long = format!("/{}", "a".repeat(MAX_RETURN_TO));
+        for target in [
+            "",
+            "admin/users",
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "\t//evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\r\n/evil.example",
+            "/\0",
+            "/x\0y",
+            "/\u{7f}/evil.example",
+            "/\u{85}/evil.example",
+            "/\u{9b}",
+            " /admin",
+            "/admin users",
+            "/\u{202e}elpmaxe.live//",
+            "/caf\u{e9}",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e%2e//evil.example",
+            "https://evil.example",
+            "http:/evil.example",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            &long,
+        ] {
+            assert_eq!(safe_return_to(target), "/", "{target:?}");
+        }
     }
 }

@@ -1,14 +1,18 @@
 //! OpenID Connect sign-in: authorization code flow with PKCE (S256), state and nonce. The
 //! ID token's signature, issuer, audience, expiry and nonce are verified by `openidconnect`
-//! against the provider's published keys, with attest's clock.
+//! against the provider's published keys, with attest's clock. Claims the ID token lacks
+//! are read from the provider's UserInfo endpoint (OpenID Connect Core §5.3), whose answer
+//! must be about the ID token's subject.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SubjectIdentifier, TokenResponse, UserInfoError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +46,17 @@ pub struct PendingSignIn {
     /// Where to go after signing in.
     pub return_to: String,
 }
+
+/// A client made from discovery: authorization endpoint set; token and UserInfo endpoints
+/// as the provider publishes them.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 /// A configured provider, with its discovery document cached.
 pub struct Oidc {
@@ -80,19 +95,7 @@ impl Oidc {
         Ok(meta)
     }
 
-    async fn client(
-        &self,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcError,
-    > {
+    async fn client(&self) -> Result<Client, OidcError> {
         let meta = self.metadata().await?;
         let redirect =
             RedirectUrl::new(self.settings.redirect_url.clone()).map_err(|e| OidcError::Provider(e.to_string()))?;
@@ -124,7 +127,8 @@ impl Oidc {
     }
 
     /// Finishes a sign-in: checks `state`, redeems the code, verifies the ID token and
-    /// returns the values of the configured claims, in order.
+    /// returns the values of the configured claims, in order. Claims the ID token lacks
+    /// are taken from the UserInfo endpoint when the provider has one (one more request).
     pub async fn finish(&self, pending: PendingSignIn, code: &str, state: &str) -> Result<Vec<String>, OidcError> {
         if !constant_time_eq(state.as_bytes(), pending.state.as_bytes()) {
             return Err(OidcError::Verification("the state does not match this browser's sign-in".into()));
@@ -144,16 +148,56 @@ impl Oidc {
         let claims: &CoreIdTokenClaims = id_token
             .claims(&verifier, &Nonce::new(pending.nonce))
             .map_err(|e| OidcError::Verification(e.to_string()))?;
-        Ok(self
-            .settings
-            .user_claims
-            .iter()
-            .filter_map(|claim| match claim {
-                UserClaim::PreferredUsername => claims.preferred_username().map(|v| v.as_str().to_owned()),
-                UserClaim::Email => claims.email().map(|v| v.as_str().to_owned()),
-                UserClaim::Subject => Some(claims.subject().as_str().to_owned()),
-            })
-            .collect())
+        let wanted = &self.settings.user_claims;
+        let mut values: Vec<Option<String>> = wanted.iter().map(|claim| id_token_claim(claims, *claim)).collect();
+        if values.iter().any(Option::is_none) {
+            let info = self.user_info(&client, response.access_token(), claims.subject()).await?;
+            if let Some(info) = info {
+                for (value, claim) in values.iter_mut().zip(wanted) {
+                    if value.is_none() {
+                        *value = user_info_claim(&info, *claim);
+                    }
+                }
+            }
+        }
+        Ok(values.into_iter().flatten().collect())
+    }
+
+    /// The provider's UserInfo answer for `subject`, or `None` when it has no UserInfo
+    /// endpoint. An answer about another subject fails verification (a token meant for
+    /// someone else must not sign this browser in as them).
+    async fn user_info(
+        &self,
+        client: &Client,
+        access_token: &AccessToken,
+        subject: &SubjectIdentifier,
+    ) -> Result<Option<CoreUserInfoClaims>, OidcError> {
+        let Ok(request) = client.user_info(access_token.clone(), Some(subject.clone())) else { return Ok(None) };
+        match request.request_async(&self.http).await {
+            Ok(info) => Ok(Some(info)),
+            Err(UserInfoError::ClaimsVerification(e)) => {
+                Err(OidcError::Verification(format!("the UserInfo answer did not verify: {e}")))
+            }
+            Err(e) => Err(OidcError::Provider(format!("the UserInfo endpoint could not be read: {e}"))),
+        }
+    }
+}
+
+/// A claim's value in the ID token (`sub` is always there).
+fn id_token_claim(claims: &CoreIdTokenClaims, claim: UserClaim) -> Option<String> {
+    match claim {
+        UserClaim::PreferredUsername => claims.preferred_username().map(|v| v.as_str().to_owned()),
+        UserClaim::Email => claims.email().map(|v| v.as_str().to_owned()),
+        UserClaim::Subject => Some(claims.subject().as_str().to_owned()),
+    }
+}
+
+/// A claim's value in a UserInfo answer.
+fn user_info_claim(info: &CoreUserInfoClaims, claim: UserClaim) -> Option<String> {
+    match claim {
+        UserClaim::PreferredUsername => info.preferred_username().map(|v| v.as_str().to_owned()),
+        UserClaim::Email => info.email().map(|v| v.as_str().to_owned()),
+        UserClaim::Subject => Some(info.subject().as_str().to_owned()),
     }
 }
 

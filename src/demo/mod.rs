@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::DbConnection;
+use crate::domain::directory::clean_display_text;
 use crate::store;
 use crate::store::apps::{AppRow, NewAssignment};
 use crate::store::groups::GroupRow;
@@ -283,7 +284,22 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
     // Inserting in key order appends to the indexes instead of scattering writes over them.
     d.group_member_users.sort_unstable();
     d.sign_ins.sort_unstable_by(|a, b| (&a.user_id, a.signed_in_at).cmp(&(&b.user_id, b.signed_in_at)));
+    clean_names(&mut d);
     d
+}
+
+/// Passes every name through [`clean_display_text`], the one way in for directory text:
+/// generated names are clean already, but the demo is where importers copy from.
+fn clean_names(d: &mut DemoDirectory) {
+    let clean = |text: &mut String| *text = clean_display_text(text);
+    for user in &mut d.users {
+        clean(&mut user.display_name);
+        user.department.iter_mut().for_each(clean);
+        user.job_title.iter_mut().for_each(clean);
+    }
+    d.groups.iter_mut().for_each(|g| clean(&mut g.display_name));
+    d.apps.iter_mut().for_each(|a| clean(&mut a.display_name));
+    d.roles.iter_mut().for_each(|r| clean(&mut r.display_name));
 }
 
 /// Orders users so that every manager comes before their reports: batches are inserted in

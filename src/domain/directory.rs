@@ -136,6 +136,49 @@ impl TryFrom<String> for ObjectId {
     }
 }
 
+/// The longest name kept, in characters (Entra's limit for display names).
+pub const MAX_DISPLAY_TEXT: usize = 256;
+
+/// A one-line name from outside (a display name, department, job title, a claim shown back
+/// to its owner) made safe to store and show: control characters (C0, DEL, C1) are
+/// dropped, those that break lines (CR, LF, tab, NEL, U+2028, U+2029) become spaces, bidi
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are dropped so a
+/// name cannot reverse the text around it, runs of spaces become one, the ends are
+/// trimmed, and at most [`MAX_DISPLAY_TEXT`] characters are kept.
+///
+/// Every way directory data comes in goes through this one function: the demo generator
+/// today, and the SCIM, CSV and LDAP importers when they come. Identifiers are never
+/// cleaned to make them match: a sign-in name that this function would change is refused
+/// instead (see `service::sessions::match_user`).
+pub fn clean_display_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_DISPLAY_TEXT * 4));
+    let mut kept = 0;
+    let mut space = false;
+    for c in text.chars() {
+        let c = match c {
+            '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}' => ' ',
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => continue,
+            c if c.is_control() => continue,
+            c => c,
+        };
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if kept + usize::from(space) + 1 > MAX_DISPLAY_TEXT {
+            break;
+        }
+        if space {
+            out.push(' ');
+            kept += 1;
+            space = false;
+        }
+        out.push(c);
+        kept += 1;
+    }
+    out
+}
+
 /// Whether a role assignment is in force at `now`: started and not yet ended.
 pub fn assignment_in_force(start: NaiveDateTime, end: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
     start <= now && end.is_none_or(|end| now < end)
@@ -184,6 +227,35 @@ mod tests {
         for bad in ["", "a'b", "a\0b", "a/b", &"x".repeat(65)] {
             assert!(ObjectId::try_from(bad.to_owned()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn display_text_is_cleaned_of_controls_and_bidi_overrides() {
+        for (raw, clean) in [
+            ("Omar Haddad", "Omar Haddad"),
+            ("  Omar \t Haddad  ", "Omar Haddad"),
+            ("Omar Haddad\r\nBcc: x@evil.example", "Omar Haddad Bcc: x@evil.example"),
+            ("Omar\nHaddad", "Omar Haddad"),
+            ("Omar\u{2028}Haddad\u{85}", "Omar Haddad"),
+            ("Om\0ar\u{7}\u{1b}[31m", "Omar[31m"),
+            ("Omar\u{7f}\u{9b}", "Omar"),
+            ("Omar \u{202e}dadd\u{202c}aH", "Omar daddaH"),
+            ("\u{2066}\u{2067}\u{2068}Omar\u{2069}\u{202a}\u{202b}\u{202d}", "Omar"),
+            // Right-to-left names and marks are names, not attacks.
+            ("عمر حداد", "عمر حداد"),
+            ("Ørsted \u{200f}", "Ørsted \u{200f}"),
+            ("Åsa Sørensen-Łukasz", "Åsa Sørensen-Łukasz"),
+            ("\r\n\t", ""),
+            ("", ""),
+        ] {
+            assert_eq!(clean_display_text(raw), clean, "{raw:?}");
+        }
+        let long = "é".repeat(MAX_DISPLAY_TEXT + 10);
+        assert_eq!(clean_display_text(&long).chars().count(), MAX_DISPLAY_TEXT);
+        let words = "ab ".repeat(MAX_DISPLAY_TEXT);
+        let cut = clean_display_text(&words);
+        assert!(cut.chars().count() <= MAX_DISPLAY_TEXT && !cut.ends_with(' '), "{cut:?}");
+        assert_eq!(clean_display_text(&clean_display_text("a\r\n b")), clean_display_text("a\r\n b"), "idempotent");
     }
 
     #[test]

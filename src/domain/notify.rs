@@ -5,6 +5,8 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::directory::clean_display_text;
+
 /// What a mail is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
@@ -128,33 +130,61 @@ impl MailFacts {
         }
     }
 
-    /// The subject line.
+    /// The subject line; names in it are [isolated](isolate).
     pub fn subject(&self, kind: MailKind) -> String {
         let due = self.due.format("%Y-%m-%d");
+        let (resource, review) = (isolate(&self.resource_name), isolate(&self.review_name));
         match kind {
-            MailKind::ReviewStarted => {
-                format!("Review access to {}: {} (due {due})", self.resource_name, self.review_name)
-            }
-            MailKind::SelfReviewStarted => {
-                format!("Do you still need access to {}? Please answer by {due}", self.resource_name)
-            }
+            MailKind::ReviewStarted => format!("Review access to {resource}: {review} (due {due})"),
+            MailKind::SelfReviewStarted => format!("Do you still need access to {resource}? Please answer by {due}"),
             MailKind::Reminder if self.self_review => {
-                format!("Reminder: do you still need access to {}? Please answer by {due}", self.resource_name)
+                format!("Reminder: do you still need access to {resource}? Please answer by {due}")
             }
             MailKind::Reminder => format!(
-                "Reminder: {} {} left to review in {} (due {due})",
+                "Reminder: {} {} left to review in {review} (due {due})",
                 self.items,
                 if self.items == 1 { "person" } else { "people" },
-                self.review_name
             ),
-            MailKind::ReviewCompleted => {
-                format!("Review completed: {} ({})", self.review_name, self.resource_name)
-            }
-            MailKind::ResultsApplied => {
-                format!("Results applied: {} ({})", self.review_name, self.resource_name)
-            }
+            MailKind::ReviewCompleted => format!("Review completed: {review} ({resource})"),
+            MailKind::ResultsApplied => format!("Results applied: {review} ({resource})"),
         }
     }
+
+    /// The recipient's name for the text part ([isolated](isolate)).
+    pub fn recipient_text(&self) -> String {
+        isolate(&self.recipient_name)
+    }
+
+    /// The reviewed resource's name for the text part ([isolated](isolate)).
+    pub fn resource_text(&self) -> String {
+        isolate(&self.resource_name)
+    }
+
+    /// The series' name for the text part ([isolated](isolate)).
+    pub fn review_text(&self) -> String {
+        isolate(&self.review_name)
+    }
+}
+
+/// A name as a mail's subject and text part show it: [cleaned](clean_display_text) and
+/// between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE, so that its
+/// direction — a right-to-left name, or a U+202E planted in it — cannot reorder the text
+/// around it. (The HTML part uses `<bdi>` instead.)
+pub fn isolate(name: &str) -> String {
+    format!("\u{2068}{}\u{2069}", clean_display_text(name))
+}
+
+/// Text made safe for a mail header (a subject, a name in To): control characters, which
+/// could end the header and start another, and line separators become spaces, bidi
+/// embeddings and overrides are dropped, runs of spaces become one. The isolates that
+/// [`isolate`] puts around names stay.
+pub fn header_text(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}'))
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A reminder round of an instance.
@@ -277,6 +307,44 @@ mod tests {
     }
 
     #[test]
+    fn headers_hold_one_line() {
+        assert_eq!(header_text("Omar Haddad\r\nBcc: x@evil.example"), "Omar Haddad Bcc: x@evil.example");
+        assert_eq!(header_text("a\u{0}\u{85}\u{2028}b\tc"), "a b c");
+        assert_eq!(header_text("Review \u{202e}x"), "Review x");
+        assert_eq!(
+            header_text("Review access to Sales Team (due 2026-12-15)"),
+            "Review access to Sales Team (due 2026-12-15)"
+        );
+    }
+
+    #[test]
+    fn names_are_isolated() {
+        assert_eq!(isolate("Omar Haddad"), "\u{2068}Omar Haddad\u{2069}");
+        // A planted override, or an isolate closed early, cannot get out of its isolate.
+        assert_eq!(isolate("Omar \u{202e}dadd\u{2069}aH"), "\u{2068}Omar daddaH\u{2069}");
+        assert_eq!(isolate("عمر"), "\u{2068}عمر\u{2069}");
+        let subject = format!("Review access to {}", isolate("Sales\r\nBcc: x"));
+        assert_eq!(header_text(&subject), subject, "isolated names are header-safe already");
+        let facts = MailFacts {
+            recipient_name: "Omar".into(),
+            review_name: "Guests\n\u{202e}".into(),
+            resource_name: "Sales\r\nBcc: x@evil.example".into(),
+            resource_type: "Group".into(),
+            description: String::new(),
+            definition_id: "d1".into(),
+            instance_id: "i1".into(),
+            due: at(15, 0),
+            items: 2,
+            self_review: false,
+            outcome: None,
+        };
+        for kind in MailKind::ALL {
+            let subject = facts.subject(kind);
+            assert!(!subject.contains(|c: char| c.is_control() || c == '\u{202e}'), "{kind:?}: {subject:?}");
+        }
+    }
+
+    #[test]
     fn subjects_and_links() {
         let facts = MailFacts {
             recipient_name: "Omar".into(),
@@ -293,11 +361,11 @@ mod tests {
         };
         assert_eq!(
             facts.subject(MailKind::ReviewStarted),
-            "Review access to Project Falcon: Falcon guests (due 2026-12-15)"
+            "Review access to \u{2068}Project Falcon\u{2069}: \u{2068}Falcon guests\u{2069} (due 2026-12-15)"
         );
         assert_eq!(
             facts.subject(MailKind::Reminder),
-            "Reminder: 1 person left to review in Falcon guests (due 2026-12-15)"
+            "Reminder: 1 person left to review in \u{2068}Falcon guests\u{2069} (due 2026-12-15)"
         );
         assert_eq!(facts.link_path(MailKind::Reminder), "/reviews/i1");
         assert_eq!(facts.link_path(MailKind::ReviewCompleted), "/admin/access-reviews/d1/instances/i1");

@@ -18,7 +18,8 @@ use lettre::{Message, SmtpTransport, Transport};
 use crate::clock::{Clock, SharedClock};
 use crate::config::{SmtpSettings, TlsMode};
 use crate::db::{DbConnection, Pool};
-use crate::domain::notify::{MailFacts, MailKind, error_summary, retry_delay};
+use crate::domain::directory::clean_display_text;
+use crate::domain::notify::{MailFacts, MailKind, error_summary, header_text, retry_delay};
 use crate::error::AppError;
 use crate::store;
 use crate::store::outbox::MailRow;
@@ -87,6 +88,14 @@ fn tidy(text: &str) -> String {
     out
 }
 
+/// Runs `build`, turning a panic into an error. The mail library panics on header values
+/// it cannot encode (a name with a line break did); one such mail must fail alone, with a
+/// message, instead of ending the sender's pass and leaving the mail in `Sending`.
+fn without_panic<T>(build: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build))
+        .unwrap_or_else(|_| Err("the mail could not be built: the mail library refused one of its headers".into()))
+}
+
 /// What one pass of the sender did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SendReport {
@@ -134,21 +143,30 @@ impl Sender {
         Ok(Self { transport: builder.build(), from, base_url: base_url.trim_end_matches('/').to_owned() })
     }
 
+    /// Builds the message of an outbox row. Header values are cleaned here, whatever the
+    /// row holds (rows written before names were cleaned on the way in, or hostile data
+    /// put in the database some other way): a line break in a name must never start a
+    /// header of its own.
     fn message(&self, row: &MailRow) -> Result<Message, String> {
         let parts = render(row, &self.base_url).map_err(|e| format!("the mail could not be rendered: {e}"))?;
+        let name = clean_display_text(&row.recipient_name);
+        let address = row.recipient_address.trim();
         let to = Mailbox::new(
-            Some(row.recipient_name.clone()),
-            row.recipient_address
-                .parse()
-                .map_err(|e| format!("'{}' is not a mail address ({e})", row.recipient_address))?,
+            (!name.is_empty()).then_some(name),
+            address.parse().map_err(|e| format!("'{}' is not a mail address ({e})", header_text(address)))?,
         );
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(parts.subject)
-            .message_id(Some(row.message_id.clone()))
+            .subject(header_text(&parts.subject))
+            .message_id(Some(header_text(&row.message_id)))
             .multipart(MultiPart::alternative_plain_html(parts.text, parts.html))
             .map_err(|e| format!("the mail could not be built: {e}"))
+    }
+
+    /// [`Self::message`], with a panic turned into an error (see [`without_panic`]).
+    fn message_or_error(&self, row: &MailRow) -> Result<Message, String> {
+        without_panic(|| self.message(row))
     }
 
     /// One pass: gives up on mails whose sender stopped mid-send, then sends the pending
@@ -177,9 +195,10 @@ impl Sender {
                 continue;
             }
             let Some(row) = store::outbox::get(conn, id)? else { continue };
-            let message = match self.message(&row) {
+            let message = match self.message_or_error(&row) {
                 Ok(m) => m,
                 Err(error) => {
+                    tracing::warn!(mail = id, error = %error, "a mail could not be built; it is failed, the others go on");
                     store::outbox::mark_attempt_failed(conn, id, &error_summary(&error), None)?;
                     report.failed += 1;
                     continue;
@@ -235,4 +254,17 @@ pub fn spawn(pool: Pool, clock: SharedClock, sender: Sender, interval: Duration)
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_building_a_mail_is_an_error() {
+        assert_eq!(without_panic(|| Ok::<_, String>(1)), Ok(1));
+        assert_eq!(without_panic(|| Err::<u8, _>("no".to_owned())), Err("no".to_owned()));
+        let err = without_panic::<u8>(|| panic!("writing `Mailbox` returned an error")).unwrap_err();
+        assert!(err.starts_with("the mail could not be built"), "{err}");
+    }
 }

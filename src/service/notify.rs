@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::directory::clean_display_text;
 use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, apply_result_label, reminder_due};
 use crate::error::AppError;
 use crate::store;
@@ -19,11 +20,14 @@ use crate::store::users::UserRow;
 /// Why a mail cannot go out to someone without an address.
 const NO_ADDRESS: &str = "This person has no mail address in the directory; nothing was sent.";
 
+/// The facts of a mail about instance `i` of `d`. Names are cleaned on the way in, as
+/// anything from the directory or a form: whatever the database holds, a mail never
+/// carries a control or bidi override character in a name.
 fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -> MailFacts {
     MailFacts {
-        recipient_name: recipient_name.to_owned(),
-        review_name: d.display_name.clone(),
-        resource_name: i.resource_name.clone(),
+        recipient_name: clean_display_text(recipient_name),
+        review_name: clean_display_text(&d.display_name),
+        resource_name: clean_display_text(&i.resource_name),
         resource_type: i.resource_type.clone(),
         description: d.description_for_reviewers.clone(),
         definition_id: d.id.clone(),
@@ -35,7 +39,8 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
     }
 }
 
-/// A mail for `recipient`, pending from `now` (failed at once when they have no address).
+/// A mail for `recipient` (their name cleaned and used in the facts), pending from `now`
+/// (failed at once when they have no address).
 fn mail(
     kind: MailKind,
     recipient: &Recipient,
@@ -45,17 +50,19 @@ fn mail(
 ) -> Result<NewMail, AppError> {
     let (id, name, address) = recipient;
     let address = address.clone().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    let name = clean_display_text(name);
+    let facts = MailFacts { recipient_name: name.clone(), ..facts.clone() };
     Ok(NewMail {
         created_at: now,
         kind: kind.as_str().to_owned(),
         instance_id: facts.instance_id.clone(),
         recipient_id: Some(id.clone()),
-        recipient_name: name.clone(),
+        recipient_name: name,
         status: if address.is_some() { "Pending" } else { "Failed" }.to_owned(),
         last_error: address.is_none().then(|| NO_ADDRESS.to_owned()),
         recipient_address: address.unwrap_or_default(),
         subject: facts.subject(kind),
-        facts: serde_json::to_string(facts).map_err(AppError::internal)?,
+        facts: serde_json::to_string(&facts).map_err(AppError::internal)?,
         once_key,
         message_id: format!("<{}@attest>", uuid::Uuid::new_v4().simple()),
         attempts: 0,

@@ -3,6 +3,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::db::DbConnection;
+use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -18,13 +19,20 @@ pub enum Refusal {
 }
 
 /// Finds the directory user for the names a provider vouched for, trying each in order.
+/// Claims are data from outside: a name holding control or bidi characters (one that
+/// [`clean_display_text`] would change) is no user principal name and matches nobody; it
+/// is never cleaned to make it match someone. The refusal names them cleaned, for the
+/// page and the log.
 pub fn match_user(conn: &mut DbConnection, names: &[String]) -> Result<Result<UserRow, Refusal>, AppError> {
     for name in names {
+        if clean_display_text(name) != *name {
+            continue;
+        }
         if let Some(user) = store::users::by_upn(conn, name)? {
             return Ok(if user.enabled { Ok(user) } else { Err(Refusal::Disabled(user.upn)) });
         }
     }
-    Ok(Err(Refusal::NotInDirectory(names.to_vec())))
+    Ok(Err(Refusal::NotInDirectory(names.iter().map(|n| clean_display_text(n)).collect())))
 }
 
 /// Starts a session for `user` and records the sign-in (it feeds the recommendations) and

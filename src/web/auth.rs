@@ -2,14 +2,17 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::auth::client::ClientAddr;
 use crate::auth::oidc::{OidcError, PendingSignIn};
 use crate::auth::{CurrentUser, SESSION_ID, SignInAttempt, csrf, safe_return_to};
 use crate::demo::personas;
+use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
 use crate::service::sessions::{self, Refusal};
 use crate::store::users::UserRow;
@@ -61,6 +64,13 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location.to_owned())).finish()
 }
 
+/// The redirect to `return_to` once it is made safe, built before anything is written so
+/// a sign-in either completes with this answer or writes nothing.
+fn redirect_after_sign_in(return_to: &str) -> HttpResponse {
+    let location = HeaderValue::from_str(&safe_return_to(return_to)).unwrap_or(HeaderValue::from_static("/"));
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
 /// `GET /auth/sign-in`
 pub async fn sign_in_page(
     state: State,
@@ -101,22 +111,24 @@ fn start_session(session: &Session, sid: &str) -> Result<(), AppError> {
 async fn complete_sign_in(
     state: &State,
     session: &Session,
+    client: ClientAddr,
     user: UserRow,
     return_to: &str,
 ) -> Result<HttpResponse, AppError> {
+    let answer = redirect_after_sign_in(return_to);
     let now = state.clock.now();
     let upn = user.upn.clone();
     let idle = state.auth.idle_timeout;
     let sid = state.db(move |conn| sessions::sign_in(conn, &user, now, idle)).await?;
     start_session(session, &sid)?;
-    tracing::info!(user = %upn, "signed in");
-    Ok(see_other(return_to))
+    tracing::info!(user = %upn, %client, "signed in");
+    Ok(answer)
 }
 
-fn refused(refusal: &Refusal) -> HttpResponse {
+fn refused(refusal: &Refusal, client: ClientAddr) -> HttpResponse {
     match refusal {
         Refusal::NotInDirectory(names) => {
-            tracing::warn!(?names, "sign-in refused: not in the directory");
+            tracing::warn!(?names, %client, "sign-in refused: not in the directory");
             let tried = if names.is_empty() { "no user name".to_owned() } else { names.join(", ") };
             titled_error_page(
                 StatusCode::FORBIDDEN,
@@ -128,7 +140,7 @@ fn refused(refusal: &Refusal) -> HttpResponse {
             )
         }
         Refusal::Disabled(upn) => {
-            tracing::warn!(user = %upn, "sign-in refused: account disabled");
+            tracing::warn!(user = %upn, %client, "sign-in refused: account disabled");
             titled_error_page(
                 StatusCode::FORBIDDEN,
                 "Your account is disabled",
@@ -151,6 +163,7 @@ pub async fn demo_sign_in(
     state: State,
     session: Session,
     _attempt: SignInAttempt,
+    client: ClientAddr,
     form: web::Form<DemoForm>,
 ) -> Result<HttpResponse, AppError> {
     if !state.demo {
@@ -162,10 +175,8 @@ pub async fn demo_sign_in(
     let names = vec![(*upn).to_owned()];
     let matched = state.db(move |conn| sessions::match_user(conn, &names)).await?;
     match matched {
-        Ok(user) => {
-            complete_sign_in(&state, &session, user, &safe_return_to(form.return_to.as_deref().unwrap_or("/"))).await
-        }
-        Err(refusal) => Ok(refused(&refusal)),
+        Ok(user) => complete_sign_in(&state, &session, client, user, form.return_to.as_deref().unwrap_or("/")).await,
+        Err(refusal) => Ok(refused(&refusal, client)),
     }
 }
 
@@ -179,8 +190,8 @@ fn provider_unavailable(err: &OidcError) -> HttpResponse {
     )
 }
 
-fn verification_failed(err: &OidcError) -> HttpResponse {
-    tracing::warn!(error = %err, "sign-in refused");
+fn verification_failed(err: &OidcError, client: ClientAddr) -> HttpResponse {
+    tracing::warn!(error = %err, %client, "sign-in refused");
     titled_error_page(
         StatusCode::UNAUTHORIZED,
         "Sign-in did not work",
@@ -222,6 +233,7 @@ pub async fn oidc_callback(
     state: State,
     session: Session,
     _attempt: SignInAttempt,
+    client: ClientAddr,
     query: web::Query<Callback>,
 ) -> Result<HttpResponse, AppError> {
     let Some(oidc) = state.oidc.clone() else {
@@ -235,8 +247,9 @@ pub async fn oidc_callback(
         ));
     };
     if let Some(error) = &query.error {
-        let detail = query.error_description.as_deref().unwrap_or(error);
-        tracing::warn!(%error, detail, "the identity provider refused the sign-in");
+        // The provider's words, but they travel in a URL anyone can write: shown cleaned.
+        let detail = clean_display_text(query.error_description.as_deref().unwrap_or(error));
+        tracing::warn!(error = %clean_display_text(error), %detail, %client, "the identity provider refused the sign-in");
         return Ok(titled_error_page(
             StatusCode::UNAUTHORIZED,
             "Sign-in did not work",
@@ -253,12 +266,12 @@ pub async fn oidc_callback(
     let names = match oidc.finish(pending, code, returned_state).await {
         Ok(names) => names,
         Err(err @ OidcError::Provider(_)) => return Ok(provider_unavailable(&err)),
-        Err(err) => return Ok(verification_failed(&err)),
+        Err(err) => return Ok(verification_failed(&err, client)),
     };
     let matched = state.db(move |conn| sessions::match_user(conn, &names)).await?;
     match matched {
-        Ok(user) => complete_sign_in(&state, &session, user, &return_to).await,
-        Err(refusal) => Ok(refused(&refusal)),
+        Ok(user) => complete_sign_in(&state, &session, client, user, &return_to).await,
+        Err(refusal) => Ok(refused(&refusal, client)),
     }
 }
 

@@ -2,12 +2,12 @@
 //! provider (good and bad ID tokens), CSRF, cookies, sign-out, idle timeout, rate limit,
 //! and which role may open which page.
 
-use attest::config::{AuthSettings, OidcSettings, UserClaim};
+use attest::config::{AuthSettings, OidcSettings, TrustedProxies, UserClaim};
 use attest::demo::personas;
 use chrono::TimeDelta;
 
 use crate::helpers::{Page, Spawn, TestApp, spawn_demo_app, test_now};
-use crate::oidc_provider::{Mode, TestProvider};
+use crate::oidc_provider::{Mode, TestProvider, UserInfo};
 
 const REDIRECT: &str = "http://127.0.0.1/auth/callback";
 
@@ -26,6 +26,8 @@ async fn oidc_app_with(username: &str, demo: bool) -> (TestApp, TestProvider) {
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         user_claims: vec![UserClaim::PreferredUsername, UserClaim::Email],
     });
+    // Some tests sign in more often than the default rate limit allows.
+    auth.sign_in_per_minute = 1000;
     // Tests that need a directory without --demo load the same generated one.
     let app = Spawn { demo: true, auth: Some(auth.clone()), ..Spawn::default() }.start().await;
     if demo {
@@ -270,6 +272,53 @@ async fn sign_in_attempts_are_rate_limited() {
     assert_eq!(app.count("web_sessions"), 0);
 }
 
+/// One demo sign-in attempt (for nobody, so it is refused with 400 unless rate-limited)
+/// carrying `forwarded_for` as X-Forwarded-For; its status.
+async fn attempt_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    let token = app.csrf_token().await;
+    let res = app
+        .client
+        .post(format!("{}/auth/demo", app.address))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("csrf_token", token.as_str()), ("persona", "nobody")])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+async fn limited_app(trusted: &str) -> TestApp {
+    let mut auth = AuthSettings::new("http://127.0.0.1");
+    auth.sign_in_per_minute = 2;
+    auth.trusted_proxies = TrustedProxies::parse(trusted).unwrap();
+    Spawn { demo: true, auth: Some(auth), ..Spawn::default() }.start().await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit() {
+    // The test connects from 127.0.0.1: that is the reverse proxy here.
+    let app = limited_app("127.0.0.1, 10.0.0.0/8").await;
+    // One client, through two trusted hops.
+    assert_eq!(attempt_from(&app, "198.51.100.7, 10.1.2.3").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.7").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.7").await, 429, "the same client, however many trusted hops");
+    // Another client behind the same proxy has a bucket of its own.
+    assert_eq!(attempt_from(&app, "203.0.113.9").await, 400);
+    assert_eq!(attempt_from(&app, "2001:db8::9").await, 400);
+    // Writing another address in front of the one the proxy appends does not help.
+    assert_eq!(attempt_from(&app, "192.0.2.1, 198.51.100.7").await, 429);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // Only 10.0.0.0/8 is trusted: the test's own address (127.0.0.1) is a client.
+    let app = limited_app("10.0.0.0/8").await;
+    assert_eq!(attempt_from(&app, "198.51.100.1").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.2").await, 400);
+    assert_eq!(attempt_from(&app, "198.51.100.3").await, 429, "a spoofed X-Forwarded-For opens no new bucket");
+    assert_eq!(attempt_from(&app, "10.0.0.7").await, 429);
+}
+
 #[tokio::test]
 async fn disabled_accounts_cannot_sign_in_and_are_signed_out() {
     let app = spawn_demo_app().await;
@@ -293,14 +342,97 @@ async fn only_active_unexpired_admin_roles_make_an_admin() {
     assert_eq!(app.get("/admin/users").await.status, 403, "expired");
 }
 
+/// `return_to` values that must never lead off the site (or break the answer), as they
+/// arrive once the query string or form is decoded.
+const HOSTILE_RETURN_TO: &[&str] = &[
+    "//evil.example/x",
+    "https://evil.example",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\t\\evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/\r\n/evil.example",
+    "/\0",
+    "/\u{7f}/evil.example",
+    "/\u{85}/evil.example",
+    "/.//evil.example",
+    "/a/..//evil.example",
+    " //evil.example",
+    "javascript:alert(1)",
+    "/\u{202e}elpmaxe.live//",
+];
+
+/// Counts of what a sign-in writes: sessions and SignIn audit events.
+fn sign_in_rows(app: &TestApp) -> (i64, i64) {
+    (app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'"))
+}
+
+/// A sign-in answered with `page` either went through to "/" with one session and one
+/// SignIn event, or was refused (4xx) with nothing written; never a 5xx.
+fn assert_safe_sign_in(page: &Page, before: (i64, i64), after: (i64, i64), what: &str) {
+    match page.status {
+        303 => {
+            assert_eq!(page.header("location"), "/", "{what}");
+            assert_eq!(after, (before.0 + 1, before.1 + 1), "{what}: one session and one SignIn event");
+        }
+        400..=499 => assert_eq!(after, before, "{what}: a refused sign-in writes nothing"),
+        other => panic!("{what}: answered {other}: {}", page.body),
+    }
+}
+
 #[tokio::test]
 async fn return_to_stays_on_this_site() {
     let app = spawn_demo_app().await;
-    for target in ["//evil.example/x", "https://evil.example", "/\\evil.example"] {
+    for target in HOSTILE_RETURN_TO {
+        let before = sign_in_rows(&app);
         let page = app.post("/auth/demo", &[("persona", "user"), ("return_to", target)]).await;
-        assert_eq!(page.header("location"), "/", "{target}");
+        assert_safe_sign_in(&page, before, sign_in_rows(&app), &format!("{target:?}"));
+        if page.status == 303 {
+            app.sign_out().await;
+        }
+    }
+    // The sign-in page keeps only a safe value in its forms and links.
+    for target in HOSTILE_RETURN_TO {
+        let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        let page = app.get(&format!("/auth/sign-in?{query}")).await;
+        assert_eq!(page.status, 200, "{target:?}");
+        assert_eq!(page.attrs("input[name=return_to]", "value")[0], "/", "{target:?}");
+    }
+    // A local path with a query is kept as it is.
+    let page = app.post("/auth/demo", &[("persona", "user"), ("return_to", "/admin/users?q=Tom%20Becker&x=1")]).await;
+    assert_eq!(page.header("location"), "/admin/users?q=Tom%20Becker&x=1");
+    // Signed-in visitors of the sign-in page are sent on, to this site only.
+    assert_eq!(app.get("/auth/sign-in?return_to=%2F%09%2Fevil.example").await.header("location"), "/");
+}
+
+#[tokio::test]
+async fn oidc_return_to_stays_on_this_site_and_writes_nothing_for_a_refusal() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    for target in HOSTILE_RETURN_TO {
+        let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        let before = sign_in_rows(&app);
+        let start = app.get(&format!("/auth/oidc?{query}")).await;
+        assert_eq!(start.status, 303, "{target:?}: {}", start.body);
+        let at_provider = app.get(&start.header("location")).await;
+        let back = at_provider.header("location").replace(REDIRECT, &format!("{}/auth/callback", app.address));
+        let page = app.get(&back).await;
+        assert_safe_sign_in(&page, before, sign_in_rows(&app), &format!("{target:?}"));
         app.sign_out().await;
     }
+    // A refused callback (a forged token) with a hostile return_to writes nothing.
+    provider.set_mode(Mode::Forged);
+    let before = sign_in_rows(&app);
+    let start = app.get("/auth/oidc?return_to=%2F%0A%2Fevil.example").await;
+    let at_provider = app.get(&start.header("location")).await;
+    let back = at_provider.header("location").replace(REDIRECT, &format!("{}/auth/callback", app.address));
+    let page = app.get(&back).await;
+    assert_eq!(page.status, 401);
+    assert_eq!(sign_in_rows(&app), before);
 }
 
 #[tokio::test]
@@ -317,6 +449,53 @@ async fn oidc_sign_in_lands_on_the_page_asked_for_and_records_the_sign_in() {
     // The sign-in shows as the user's last sign-in.
     let detail = app.get(&format!("/admin/users/{}", app.user_id(personas::ADMIN))).await;
     assert!(detail.text(".facts").contains("2026-11-28 (today)"), "{}", detail.text(".facts"));
+}
+
+#[tokio::test]
+async fn claims_in_the_id_token_need_no_userinfo_request() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
+    assert_eq!(app.get("/").await.text(".user-name"), "Tom Becker");
+    assert_eq!(provider.userinfo_calls(), 0);
+}
+
+#[tokio::test]
+async fn claims_only_in_userinfo_are_fetched_from_it() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.header("location"), "/admin/users");
+    assert_eq!(app.get("/").await.text(".user-name"), "Dana Whitfield");
+    assert_eq!(provider.userinfo_calls(), 1);
+    assert_eq!(app.count("audit_events WHERE action = 'SignIn'"), 1);
+}
+
+#[tokio::test]
+async fn userinfo_about_another_subject_is_refused() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    provider.set_userinfo(UserInfo::OtherSubject);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 401, "{}", page.body);
+    assert_eq!(page.text("h1"), "Sign-in did not work");
+    assert_eq!(provider.userinfo_calls(), 1);
+    assert_eq!(app.get("/").await.status, 303, "not signed in");
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+}
+
+#[tokio::test]
+async fn userinfo_that_is_down_is_explained() {
+    let (app, provider) = oidc_app(personas::ADMIN).await;
+    provider.set_claims_in_id_token(false);
+    provider.set_userinfo(UserInfo::Down);
+    let page = oidc_sign_in(&app).await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert_eq!(page.text("h1"), "Your identity provider could not be reached");
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+    // Back up: the next attempt works.
+    provider.set_userinfo(UserInfo::Good);
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
 }
 
 #[tokio::test]
@@ -347,6 +526,27 @@ async fn unknown_people_are_told_they_are_not_in_the_directory() {
     assert_eq!(page.text("h1"), "Your account is not in this directory");
     assert!(page.text(".lead").contains("stranger@elsewhere.example"));
     assert_eq!(app.count("web_sessions"), 0);
+}
+
+#[tokio::test]
+async fn claims_with_control_or_bidi_characters_match_nobody_and_are_shown_clean() {
+    let (app, provider) = oidc_app(personas::USER).await;
+    for hostile in [
+        "tom.becker@contoso.example\u{0}",
+        "tom.becker@contoso.example\u{202e}",
+        "tom.becker@contoso.example\r\nX: y",
+        "\u{2066}tom.becker@contoso.example",
+    ] {
+        provider.set_username(hostile);
+        let page = oidc_sign_in(&app).await;
+        assert_eq!(page.status, 403, "{hostile:?}: {}", page.body);
+        assert_eq!(page.text("h1"), "Your account is not in this directory", "{hostile:?}");
+        assert!(page.text(".lead").contains("tom.becker@contoso.example"), "{hostile:?}");
+        assert!(!page.body.contains(['\u{0}', '\u{202e}', '\u{2066}', '\r']), "{hostile:?}: shown cleaned");
+    }
+    assert_eq!((app.count("web_sessions"), app.count("audit_events WHERE action = 'SignIn'")), (0, 0));
+    provider.set_username(personas::USER);
+    assert_eq!(oidc_sign_in(&app).await.status, 303);
 }
 
 #[tokio::test]

@@ -39,6 +39,44 @@ impl Received {
             .unwrap_or_default()
     }
 
+    /// A header as a mail client shows it: unfolded, with RFC 2047 encoded words decoded
+    /// and runs of spaces made one.
+    fn decoded(&self, name: &str) -> String {
+        use base64::Engine;
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        let mut lines = self
+            .data
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .skip_while(|l| !l.to_ascii_lowercase().starts_with(&prefix));
+        let Some(first) = lines.next() else { return String::new() };
+        let mut value = first[prefix.len()..].to_owned();
+        for line in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+            value.push_str(line);
+        }
+        let mut out = String::new();
+        let mut after_encoded = false;
+        for word in value.split_whitespace() {
+            match word.strip_prefix("=?utf-8?b?").and_then(|w| w.strip_suffix("?=")) {
+                // Spaces between two encoded words are not part of the text.
+                Some(encoded) => {
+                    if !after_encoded {
+                        out.push(' ');
+                    }
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+                    out.push_str(&String::from_utf8(bytes).unwrap());
+                    after_encoded = true;
+                }
+                None => {
+                    out.push(' ');
+                    out.push_str(word);
+                    after_encoded = false;
+                }
+            }
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     /// The body with quoted-printable soft breaks undone (enough to find links).
     fn body(&self) -> String {
         self.data.replace("=\r\n", "").replace("=3D", "=")
@@ -239,7 +277,7 @@ async fn started_reminder_and_completed_mails_arrive_once_with_working_links() {
     assert_eq!(started.len(), 1, "{started:?}");
     assert_eq!((started[0].kind.as_str(), started[0].recipient_address.as_str()), ("ReviewStarted", omar));
     let mail = &received_once(&sink, &started)[0];
-    assert!(mail.header("Subject").contains("Project Falcon"), "{}", mail.header("Subject"));
+    assert!(mail.decoded("Subject").contains("\u{2068}Project Falcon\u{2069}"), "{}", mail.decoded("Subject"));
     assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"));
     let link = mail.link();
     assert_eq!(link, format!("{PUBLIC}/reviews/{falcon}"));
@@ -489,4 +527,121 @@ async fn the_results_applied_mail_says_what_was_removed_and_what_was_not() {
     assert!(text.contains("- Removed: 1"), "{text}");
     assert!(text.contains("- Not applied: remove it where it is granted: 1"), "{text}");
     assert!(text.contains(&format!("/instances/{falcon}")), "{text}");
+}
+
+#[tokio::test]
+async fn a_name_with_a_line_break_adds_no_header_and_stops_no_other_mail() {
+    use attest::db::schema::{outbox, users};
+    use diesel::prelude::*;
+    const HOSTILE: &str = "Omar Haddad\r\nBcc: x@evil.example";
+    // First run without a mail server: the demo's start mails wait in the outbox.
+    let first = spawn(None, None).await;
+    let falcon = first.instance_of(FALCON);
+    // Hostile data already in the database: a line break in a directory name, and in the
+    // name of a mail that waits.
+    diesel::update(users::table.filter(users::upn.eq(personas::OWNER)))
+        .set(users::display_name.eq(HOSTILE))
+        .execute(&mut *first.conn())
+        .unwrap();
+    diesel::update(outbox::table.filter(outbox::instance_id.eq(&falcon)))
+        .set(outbox::recipient_name.eq(HOSTILE))
+        .execute(&mut *first.conn())
+        .unwrap();
+    // A review that starts now mails its reviewer, whose name holds the line break: the
+    // name is cleaned on its way into the outbox.
+    let admin = as_persona(&first, "admin").await;
+    let extra = [("name", "Falcon members"), ("groups", "Project Falcon"), ("mail_notifications", "on")];
+    crate::scheduler::create(&admin, &extra).await;
+    tick(&first);
+    let members = first.instance_of("Falcon members");
+    let stored: Vec<String> = outbox::table
+        .filter(outbox::instance_id.eq(&members))
+        .select(outbox::recipient_name)
+        .load(&mut *first.conn())
+        .unwrap();
+    assert_eq!(stored, vec!["Omar Haddad Bcc: x@evil.example".to_owned()]);
+
+    // Second run, with a mail server: every mail goes out and none is left sending.
+    let sink = Sink::start();
+    let second = spawn(Some(TestDb::reuse(&first.db)), Some(sink.settings())).await;
+    let all = settled(&second, "1 = 1").await;
+    assert!(all.len() > 3, "{all:?}");
+    assert!(
+        all.iter().all(|m| m.status == "Sent"),
+        "{:?}",
+        all.iter().filter(|m| m.status != "Sent").collect::<Vec<_>>()
+    );
+    received_once(&sink, &all);
+    for instance in [&falcon, &members] {
+        let mails = mails(&second, &format!("instance_id = '{instance}'"));
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let got = &received_once(&sink, &mails)[0];
+        assert_eq!(got.to, vec![personas::OWNER.to_owned()], "the only recipient is the reviewer");
+        let headers: Vec<&str> = got.data.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(!headers.iter().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{headers:?}");
+        assert!(got.header("To").ends_with(&format!("<{}>", personas::OWNER)), "{}", got.header("To"));
+    }
+    assert!(sink.received.lock().unwrap().iter().all(|r| !r.to.iter().any(|t| t.contains("evil"))));
+}
+
+#[tokio::test]
+async fn names_in_mails_are_isolated_so_they_cannot_reverse_the_text_around_them() {
+    use attest::db::schema::{groups, outbox, review_definitions, users};
+    use diesel::prelude::*;
+    // Names holding U+202E RIGHT-TO-LEFT OVERRIDE, already in the directory and the series.
+    let first = spawn(None, None).await;
+    let admin = as_persona(&first, "admin").await;
+    diesel::update(users::table.filter(users::upn.eq(personas::OWNER)))
+        .set(users::display_name.eq("Omar \u{202e}raddaH"))
+        .execute(&mut *first.conn())
+        .unwrap();
+    let extra = [("name", "Falcon members"), ("groups", "Project Falcon"), ("mail_notifications", "on")];
+    crate::scheduler::create(&admin, &extra).await;
+    diesel::update(groups::table.filter(groups::display_name.eq("Project Falcon")))
+        .set(groups::display_name.eq("Project \u{202e}noclaF"))
+        .execute(&mut *first.conn())
+        .unwrap();
+    diesel::update(review_definitions::table.filter(review_definitions::display_name.eq("Falcon members")))
+        .set(review_definitions::display_name.eq("Falcon \u{202e}srebmem"))
+        .execute(&mut *first.conn())
+        .unwrap();
+    tick(&first);
+    let instance = first.instance_of("Falcon \u{202e}srebmem");
+    let id: i64 =
+        outbox::table.filter(outbox::instance_id.eq(&instance)).select(outbox::id).first(&mut *first.conn()).unwrap();
+
+    // The mail as it is sent: the subject and the text part isolate each name, the HTML
+    // part puts it in <bdi>; no override is left anywhere.
+    let subject = "Review access to \u{2068}Project noclaF\u{2069}: \u{2068}Falcon srebmem\u{2069} (due 2026-12-05)";
+    let page = admin.get(&format!("/admin/outbox/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text("h1"), subject);
+    let parts = page.texts("pre.mail-text");
+    let (text, html) = (&parts[0], &parts[1]);
+    assert!(text.starts_with("Hello \u{2068}Omar raddaH\u{2069},"), "{text}");
+    assert!(
+        text.contains(
+            "the group \u{2068}Project noclaF\u{2069}, as part of the access review \"\u{2068}Falcon srebmem\u{2069}\""
+        ),
+        "{text}"
+    );
+    assert!(html.contains("Hello <bdi>Omar raddaH</bdi>,"), "{html}");
+    assert!(html.contains("<strong><bdi>Project noclaF</bdi></strong>"), "{html}");
+    assert!(html.contains("“<bdi>Falcon srebmem</bdi>”"), "{html}");
+    assert!(!page.body.contains('\u{202e}'), "no override reaches the mail");
+
+    // A mail written before names were cleaned is isolated when it is read or sent.
+    let falcon = first.instance_of(FALCON);
+    first.exec(&format!(
+        "UPDATE outbox SET facts = REPLACE(facts, 'Project Falcon', 'Project \u{202e}noclaF') WHERE instance_id = '{falcon}'"
+    ));
+    let old = mails(&first, &format!("instance_id = '{falcon}'"))[0].id;
+    let text = admin.get(&format!("/admin/outbox/{old}")).await.texts("pre.mail-text")[0].clone();
+    assert!(text.contains("the group \u{2068}Project noclaF\u{2069},"), "{text}");
+
+    // What the reviewer's mail client shows as the subject.
+    let sink = Sink::start();
+    let second = spawn(Some(TestDb::reuse(&first.db)), Some(sink.settings())).await;
+    let sent = settled(&second, &format!("id = {id}")).await;
+    assert_eq!(received_once(&sink, &sent)[0].decoded("Subject"), subject);
 }

@@ -1,6 +1,8 @@
 //! A small OpenID provider for tests: discovery, keys, an authorize endpoint that signs the
-//! configured person in at once, and a token endpoint that checks PKCE and issues an ID
-//! token — correct, or broken in the way a test asks for.
+//! configured person in at once, a token endpoint that checks PKCE and issues an ID
+//! token — correct, or broken in the way a test asks for — and a UserInfo endpoint. The
+//! user's claims go into the ID token, or (as many providers do when an access token is
+//! issued, OpenID Connect Core §5.4) only to UserInfo.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +26,17 @@ pub enum Mode {
     WrongIssuer,
 }
 
+/// How the UserInfo endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserInfo {
+    /// The user's claims, for the ID token's subject.
+    Good,
+    /// Claims of another subject (a token substitution).
+    OtherSubject,
+    /// 503, as an endpoint that is down.
+    Down,
+}
+
 struct ProviderState {
     issuer: String,
     client_id: String,
@@ -32,6 +45,10 @@ struct ProviderState {
     username: String,
     challenge: Option<String>,
     nonce: Option<String>,
+    claims_in_id_token: bool,
+    userinfo: UserInfo,
+    userinfo_calls: usize,
+    access_token: Option<String>,
 }
 
 /// A running provider.
@@ -60,6 +77,10 @@ impl TestProvider {
             username: username.to_owned(),
             challenge: None,
             nonce: None,
+            claims_in_id_token: true,
+            userinfo: UserInfo::Good,
+            userinfo_calls: 0,
+            access_token: None,
         }));
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -69,6 +90,7 @@ impl TestProvider {
                 .route("/jwks", web::get().to(jwks))
                 .route("/authorize", web::get().to(authorize))
                 .route("/token", web::post().to(token))
+                .route("/userinfo", web::get().to(userinfo))
         })
         .workers(1)
         .listen(listener)
@@ -87,6 +109,22 @@ impl TestProvider {
     pub fn set_username(&self, username: &str) {
         self.state.lock().unwrap().username = username.to_owned();
     }
+
+    /// Puts `preferred_username` and `email` in the ID token (the default), or only in
+    /// the UserInfo answer.
+    pub fn set_claims_in_id_token(&self, yes: bool) {
+        self.state.lock().unwrap().claims_in_id_token = yes;
+    }
+
+    /// Makes the UserInfo endpoint answer this way.
+    pub fn set_userinfo(&self, userinfo: UserInfo) {
+        self.state.lock().unwrap().userinfo = userinfo;
+    }
+
+    /// How often the UserInfo endpoint was asked, with a valid access token.
+    pub fn userinfo_calls(&self) -> usize {
+        self.state.lock().unwrap().userinfo_calls
+    }
 }
 
 type Shared = web::Data<Arc<Mutex<ProviderState>>>;
@@ -98,6 +136,7 @@ async fn discovery(state: Shared) -> HttpResponse {
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -127,7 +166,7 @@ async fn authorize(state: Shared, query: web::Query<std::collections::HashMap<St
 }
 
 async fn token(state: Shared, form: web::Form<std::collections::HashMap<String, String>>) -> HttpResponse {
-    let s = state.lock().unwrap();
+    let mut s = state.lock().unwrap();
     let verifier = PkceCodeVerifier::new(form.get("code_verifier").cloned().unwrap_or_default());
     let expected = s.challenge.clone().unwrap_or_default();
     if PkceCodeChallenge::from_code_verifier_sha256(&verifier).as_str() != expected
@@ -175,23 +214,52 @@ async fn token(state: Shared, form: web::Form<std::collections::HashMap<String, 
             PROVIDER_KEY,
         ),
     };
+    let mut standard = StandardClaims::new(SubjectIdentifier::new(format!("sub-{}", s.username)));
+    if s.claims_in_id_token {
+        standard = standard
+            .set_preferred_username(Some(EndUserUsername::new(s.username.clone())))
+            .set_email(Some(EndUserEmail::new(s.username.clone())));
+    }
     let claims = CoreIdTokenClaims::new(
         IssuerUrl::new(issuer).unwrap(),
         vec![Audience::new(audience)],
         expires,
         issued,
-        StandardClaims::new(SubjectIdentifier::new(format!("sub-{}", s.username)))
-            .set_preferred_username(Some(EndUserUsername::new(s.username.clone())))
-            .set_email(Some(EndUserEmail::new(s.username.clone()))),
+        standard,
         EmptyAdditionalClaims {},
     )
     .set_nonce(nonce.map(Nonce::new));
+    let access_token = format!("at-{}", uuid::Uuid::new_v4().simple());
+    s.access_token = Some(access_token.clone());
     let id_token =
         CoreIdToken::new(claims, &signing_key(key), CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, None, None).unwrap();
     HttpResponse::Ok().json(serde_json::json!({
-        "access_token": "an-access-token",
+        "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": 300,
         "id_token": id_token.to_string(),
+    }))
+}
+
+async fn userinfo(state: Shared, req: actix_web::HttpRequest) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    let bearer =
+        req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if bearer.is_none() || bearer != s.access_token.as_deref() {
+        return HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""))
+            .finish();
+    }
+    s.userinfo_calls += 1;
+    let subject = match s.userinfo {
+        UserInfo::Down => return HttpResponse::ServiceUnavailable().body("maintenance"),
+        UserInfo::Good => format!("sub-{}", s.username),
+        UserInfo::OtherSubject => "sub-someone-else".to_owned(),
+    };
+    HttpResponse::Ok().json(serde_json::json!({
+        "sub": subject,
+        "preferred_username": s.username,
+        "email": s.username,
+        "name": "From UserInfo",
     }))
 }

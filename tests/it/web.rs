@@ -1,6 +1,8 @@
 //! The page frame: health check, static files, error pages, security headers.
 
-use crate::helpers::{spawn_admin_app, spawn_app};
+use attest::config::AuthSettings;
+
+use crate::helpers::{Spawn, spawn_admin_app, spawn_app};
 
 #[tokio::test]
 async fn health_check_reports_the_database() {
@@ -73,6 +75,41 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 }
 
 #[tokio::test]
+async fn pages_are_never_stored_and_powerful_browser_features_are_off() {
+    let app = spawn_admin_app().await;
+    let dana = app.user_id(attest::demo::personas::ADMIN);
+    let pages = ["/".to_owned(), "/admin/users".to_owned(), format!("/admin/users/{dana}"), "/no/such/page".to_owned()];
+    for path in pages.iter().map(String::as_str).chain(["/admin/audit.csv", "/auth/sign-in?return_to=/admin"]) {
+        let page = app.get(path).await;
+        assert_eq!(page.header("cache-control"), "no-store", "{path}");
+    }
+    // The refusal of a form without a token, and the sign-in page of someone signed out.
+    assert_eq!(app.post_form("/admin/access-reviews/settings", &[]).await.header("cache-control"), "no-store");
+    let anonymous = crate::helpers::TestApp { client: Spawn::client(), ..app.share() };
+    assert_eq!(anonymous.get("/auth/sign-in").await.header("cache-control"), "no-store");
+    // Static files may be cached; the health check is left alone.
+    assert_eq!(app.get("/static/app.css").await.header("cache-control"), "public, max-age=3600");
+    assert_eq!(app.get("/healthz").await.header("cache-control"), "");
+
+    for path in ["/", "/static/app.css", "/healthz", "/no/such/page"] {
+        let page = app.get(path).await;
+        let policy = page.header("permissions-policy");
+        for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()", "serial=()"] {
+            assert!(policy.split(", ").any(|f| f == feature), "{path}: {feature} in {policy}");
+        }
+        assert_eq!(page.header("strict-transport-security"), "", "{path}: no HSTS over plain http");
+    }
+}
+
+#[tokio::test]
+async fn an_https_portal_asks_browsers_to_keep_to_https() {
+    let app = Spawn { auth: Some(AuthSettings::new("https://attest.example")), ..Spawn::default() }.start().await;
+    for path in ["/auth/sign-in", "/healthz", "/static/app.css", "/no/such/page"] {
+        assert_eq!(app.get(path).await.header("strict-transport-security"), "max-age=31536000", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn internal_errors_show_a_request_id_and_never_the_cause() {
     let app = spawn_admin_app().await;
     // Break the database under the running server (an application's page reads sign-ins).
@@ -83,6 +120,10 @@ async fn internal_errors_show_a_request_id_and_never_the_cause() {
     assert_eq!(page.text("h1"), "Sorry, something went wrong");
     let id = page.text(".request-id");
     assert_eq!(id, page.header("x-request-id"));
+    // The page that replaces the error carries the same headers as every other page.
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(page.header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(page.header("permissions-policy").contains("camera=()"));
     let lower = page.body.to_lowercase();
     for leak in ["sign_ins", "no such table", "relation", "diesel", "sql"] {
         assert!(!lower.contains(leak), "the page reveals {leak:?}");

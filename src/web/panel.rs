@@ -681,3 +681,195 @@ pub fn progress_of(r: &panel::MyReview) -> String {
 pub fn percent(reviewed: i64, total: i64) -> i64 {
     if total == 0 { 100 } else { reviewed * 100 / total }
 }
+
+/// The person page: everything a reviewer may want before deciding on one person.
+#[derive(Template, WebTemplate)]
+#[template(path = "panel/item.html")]
+pub struct ItemPage {
+    chrome: Chrome,
+    /// The review's name and page.
+    review_name: String,
+    review_path: String,
+    /// What is reviewed, in words.
+    resource: String,
+    item: ItemView,
+    /// A self-review (the form asks Yes / No).
+    self_review: bool,
+    /// The reviewer may decide it now.
+    can_decide: bool,
+    justification_required: bool,
+    max_reason: usize,
+    /// The access paths to the resource, one per way the person has it.
+    paths: Vec<String>,
+    /// The application role or role assignment type, if any.
+    access_detail: String,
+    /// Member / Guest, enabled or not, in today's directory.
+    account: String,
+    /// Last sign-in to the tenant, today.
+    last_tenant: String,
+    /// Last sign-in to the reviewed application (application reviews).
+    last_app: Option<String>,
+    /// The latest sign-ins: (when, where).
+    sign_ins: Vec<(String, String)>,
+    /// Earlier decisions on this access.
+    earlier: Vec<EarlierView>,
+    /// This item's audit trail.
+    history: Vec<HistoryView>,
+}
+
+/// A decision on the same access in an earlier occurrence.
+pub struct EarlierView {
+    occurrence: i64,
+    period: String,
+    decision: &'static str,
+    decision_class: &'static str,
+    by: String,
+    at: String,
+    reason: String,
+    applied: String,
+}
+
+/// One event of the item's audit trail, in words.
+pub struct HistoryView {
+    at: String,
+    who: String,
+    what: String,
+    reason: String,
+}
+
+fn decision_class(d: Decision) -> &'static str {
+    match d {
+        Decision::NotReviewed => "decision-none",
+        Decision::Approve => "decision-approve",
+        Decision::Deny => "decision-deny",
+        Decision::DontKnow => "decision-unsure",
+    }
+}
+
+/// An audit event of an item in words ("Not reviewed → Denied", "Applied: Removed").
+fn history_view(e: crate::store::decisions::ItemEvent) -> HistoryView {
+    let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let label = |v: &serde_json::Value| v.as_str().and_then(Decision::parse).map_or("?", Decision::label);
+    let (what, reason) = match e.action.as_str() {
+        "RecordDecision" => {
+            let decision = &details["decision"];
+            let accepted =
+                if details["action"] == "AcceptRecommendations" { " (accepted the recommendation)" } else { "" };
+            (
+                format!("{} → {}{accepted}", label(&decision["old"]), label(&decision["new"])),
+                text(&details["justification"]),
+            )
+        }
+        "ApplyDecision" => (
+            format!("Applied: {}", crate::domain::notify::apply_result_label(details["result"].as_str().unwrap_or(""))),
+            text(&details["reason"]),
+        ),
+        other => (other.to_owned(), String::new()),
+    };
+    HistoryView { at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(), who: e.actor_name, what, reason }
+}
+
+/// `GET /reviews/{id}/items/{item}`: one person's access — every path to the resource,
+/// their sign-ins, earlier decisions on this access and this item's history — for a
+/// reviewer of the instance who sees that item (anyone else: 404, as for the review).
+pub async fn item(
+    reviewer: Reviewer,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(String, String)>,
+) -> Result<ItemPage, AppError> {
+    let (_, item) = path.into_inner();
+    let item = ObjectId::try_from(item).map_err(|_| review_not_found())?;
+    let now = state.clock.now();
+    let access = reviewer.access;
+    let for_detail = access.clone();
+    let detail = state
+        .db(move |conn| panel::item_detail(conn, &for_detail, item.as_str()))
+        .await?
+        .ok_or_else(review_not_found)?;
+    let id = access.instance.id.clone();
+    let review_path = format!("/reviews/{id}");
+    let row = &detail.item;
+    let paths: Vec<String> = row.access_path.split("; ").map(str::to_owned).collect();
+    let access_detail = row.access_detail.clone();
+    let account = match &detail.user {
+        None => "No longer in the directory".to_owned(),
+        Some(u) => format!(
+            "{}, {}",
+            if u.user_type == "Guest" { "Guest" } else { "Member" },
+            if u.enabled { "enabled" } else { "disabled" }
+        ),
+    };
+    let last_tenant = format::last_seen(detail.user.as_ref().and_then(|u| u.last_sign_in_at), now);
+    let last_app =
+        (access.instance.resource_type == "Application").then(|| format::last_seen(detail.last_app_sign_in, now));
+    let sign_ins = detail
+        .sign_ins
+        .iter()
+        .map(|(at, app)| (format::datetime(*at), app.clone().unwrap_or_else(|| "Directory".to_owned())))
+        .collect();
+    let name_of = |id: &Option<String>| id.as_ref().and_then(|id| detail.names.get(id).cloned());
+    let earlier = detail
+        .earlier
+        .iter()
+        .map(|e| {
+            let d = Decision::parse(&e.decision).unwrap_or(Decision::NotReviewed);
+            EarlierView {
+                occurrence: i64::from(e.occurrence) + 1,
+                period: format!("{} to {}", format::date(e.start_at), format::date(e.completed_at.unwrap_or(e.end_at))),
+                decision: d.label(),
+                decision_class: decision_class(d),
+                by: name_of(&e.reviewed_by).unwrap_or_else(|| {
+                    if e.reviewed_at.is_some() { "attest (no response)".to_owned() } else { String::new() }
+                }),
+                at: e.reviewed_at.map(format::datetime).unwrap_or_default(),
+                reason: e.justification.clone(),
+                applied: crate::domain::notify::apply_result_label(&e.apply_result).to_owned(),
+            }
+        })
+        .collect();
+    let history = detail.history.iter().cloned().map(history_view).collect();
+    let listed = ListedItem {
+        id: row.id.clone(),
+        principal_id: row.principal_id.clone(),
+        principal_name: row.principal_name.clone(),
+        principal_upn: row.principal_upn.clone(),
+        principal_type: row.principal_type.clone(),
+        principal_job_title: row.principal_job_title.clone(),
+        principal_department: row.principal_department.clone(),
+        principal_manager: row.principal_manager.clone(),
+        access_path: row.access_path.clone(),
+        last_sign_in: row.last_sign_in,
+        recommendation: row.recommendation.clone(),
+        recommendation_reason: row.recommendation_reason.clone(),
+        decision: row.decision.clone(),
+        justification: row.justification.clone(),
+        reviewed_by: row.reviewed_by.clone(),
+        reviewed_at: row.reviewed_at,
+        apply_result: row.apply_result.clone(),
+        apply_detail: row.apply_detail.clone(),
+        reviewer_id: row.reviewer_id.clone(),
+        reviewer_pool: row.reviewer_pool.clone(),
+    };
+    let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
+    Ok(ItemPage {
+        chrome: chrome.in_section(Section::Home),
+        review_name: access.definition.display_name.clone(),
+        resource: resource_label(&access),
+        can_decide: access.is_open(now) && detail.undecidable.is_none(),
+        self_review: access.self_review,
+        justification_required: access.instance.justification_required,
+        max_reason: MAX_REASON_LEN,
+        review_path,
+        item,
+        paths,
+        access_detail,
+        account,
+        last_tenant,
+        last_app,
+        sign_ins,
+        earlier,
+        history,
+    })
+}

@@ -895,3 +895,104 @@ async fn the_fallback_of_a_resource_without_owner_is_told_why() {
     let rows = dana.get("/").await.texts("table.my-reviews tbody tr");
     assert!(rows.iter().any(|r| r.contains("Ownerless") && r.contains(&format!("because {group} has no owner"))));
 }
+
+#[tokio::test]
+async fn a_person_page_shows_context_paths_sign_ins_earlier_decisions_and_history() {
+    let app = spawn_demo_app().await;
+    let first = app.instance_of(SALESFORCE);
+    let priya = as_persona(&app, "manager").await;
+    let url = format!("/reviews/{first}");
+    let page = priya.get(&url).await;
+    // Each row carries job title, department and manager, snapshotted at start.
+    let item = page.attrs("input[name=item]", "value")[0].clone();
+    let principal =
+        texts_of(&app, &format!("SELECT principal_id AS t FROM review_decision_items WHERE id = '{item}'")).remove(0);
+    let (title, department) = {
+        let row =
+            texts_of(&app, &format!("SELECT job_title || '|' || department AS t FROM users WHERE id = '{principal}'"))
+                .remove(0);
+        let (t, d) = row.split_once('|').unwrap();
+        (t.to_owned(), d.to_owned())
+    };
+    let cell = page.text(&format!("tr[data-item='{item}'] th[scope=row]"));
+    assert!(cell.contains(&format!("{title} · {department}")) && cell.contains("Manager: Priya Raman"), "{cell}");
+    // The name links to the person's page.
+    assert_eq!(page.attrs(&format!("tr[data-item='{item}'] a.person"), "href"), vec![format!("{url}/items/{item}")]);
+    priya.post(&url, &[("item", &item), ("action", "Deny"), ("reason", "Moved to HubSpot")]).await;
+
+    // A month later, the next occurrence: the earlier decision is on the person's page.
+    app.clock.advance(chrono::TimeDelta::days(31));
+    assert_eq!(crate::scheduler::tick(&app).started, 1);
+    let second = texts_of(
+        &app,
+        &format!(
+            "SELECT i.id AS t FROM review_instances i JOIN review_definitions d ON d.id = i.definition_id \
+             WHERE d.display_name = '{SALESFORCE}' AND i.occurrence = 1"
+        ),
+    )
+    .remove(0);
+    let again = texts_of(
+        &app,
+        &format!(
+            "SELECT id AS t FROM review_decision_items WHERE instance_id = '{second}' AND principal_id = '{principal}'"
+        ),
+    )
+    .remove(0);
+    let priya = as_persona(&app, "manager").await;
+    let person = format!("/reviews/{second}/items/{again}");
+    let page = priya.get(&person).await;
+    assert_eq!(page.status, 200);
+    let name = texts_of(&app, &format!("SELECT display_name AS t FROM users WHERE id = '{principal}'")).remove(0);
+    assert_eq!(page.text("h1"), name);
+    let facts = page.text(".facts");
+    assert!(facts.contains(&title) && facts.contains(&department) && facts.contains("Priya Raman"), "{facts}");
+    assert!(!page.texts(".paths li").is_empty());
+    let sign_ins = page.text("section[aria-labelledby=sign-ins-heading]");
+    assert!(sign_ins.contains("Last sign-in to the directory"), "{sign_ins}");
+    assert!(sign_ins.contains("Last sign-in to the application"), "an application review: {sign_ins}");
+    let earlier = page.texts("table.earlier tbody tr");
+    assert_eq!(earlier.len(), 1, "{earlier:?}");
+    assert!(
+        earlier[0].starts_with("#1") && earlier[0].contains("Denied") && earlier[0].contains("Priya Raman"),
+        "{}",
+        earlier[0]
+    );
+    assert!(earlier[0].contains("“Moved to HubSpot”"));
+    assert!(page.text("section[aria-labelledby=history-heading]").contains("No decision yet"));
+
+    // Deciding from the person's page comes back to it, and the history shows it.
+    let done = submit(&priya, &page, "form.decide-one", "Approve", &[("reason", "Back on the enterprise deals")]).await;
+    assert_eq!(done.header("location"), person);
+    let page = priya.get(&person).await;
+    assert_eq!(page.text(".banner"), "Approved for 1 person.");
+    let history = page.texts("table.history tbody tr");
+    assert_eq!(history.len(), 1);
+    assert!(
+        history[0].contains("Priya Raman")
+            && history[0].contains("Not reviewed → Approved")
+            && history[0].contains("Back on the enterprise deals"),
+        "{}",
+        history[0]
+    );
+
+    // Guarded like the review page: not her item, not this review, not an id, not hers: 404.
+    let not_hers = texts_of(
+        &app,
+        &format!(
+            "SELECT id AS t FROM review_decision_items WHERE instance_id = '{second}' \
+             AND (reviewer_id IS NULL OR reviewer_id <> '{}')",
+            app.user_id(personas::MANAGER)
+        ),
+    )
+    .remove(0);
+    for path in [
+        format!("/reviews/{second}/items/{not_hers}"),
+        format!("/reviews/{second}/items/{item}"),
+        format!("/reviews/{second}/items/x'y"),
+    ] {
+        let page = priya.get(&path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.text(".lead").contains("no access review here for you"));
+    }
+    assert_eq!(as_persona(&app, "user").await.get(&person).await.status, 404);
+}

@@ -237,14 +237,15 @@ pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryRes
     Ok(())
 }
 
-/// The display names of an instance's snapshotted reviewers other than `except`, by name.
-pub fn other_reviewer_names(conn: &mut Conn, instance: &str, except: &str) -> QueryResult<Vec<String>> {
+/// The display names of an instance's snapshotted reviewers other than `except`, by name,
+/// each with whether they are a fallback reviewer.
+pub fn other_reviewer_names(conn: &mut Conn, instance: &str, except: &str) -> QueryResult<Vec<(String, bool)>> {
     review_instance_reviewers::table
         .inner_join(users::table)
         .filter(review_instance_reviewers::instance_id.eq(instance))
         .filter(review_instance_reviewers::user_id.ne(except))
         .order((users::display_name, users::id))
-        .select(users::display_name)
+        .select((users::display_name, review_instance_reviewers::fallback))
         .load(conn)
 }
 

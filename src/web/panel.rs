@@ -466,7 +466,10 @@ pub async fn table_page(
             let counts = panel::counts(conn, &access_for_counts)?;
             // Only a reviewer's open page offers the button.
             let accept_count = if open { panel::acceptable(conn, &access_for_counts, &filter, &counts)? } else { 0 };
-            let others = store::instances::other_reviewer_names(conn, &instance, &me)?;
+            let others: Vec<String> = store::instances::other_reviewer_names(conn, &instance, &me)?
+                .into_iter()
+                .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
+                .collect();
             Ok((page, names, counts, accept_count, others))
         })
         .await?;

@@ -654,6 +654,7 @@ async fn an_owner_who_is_a_member_never_decides_their_own_access() {
     assert!(!page.attrs("input[name=item]", "value").contains(&own));
     let total = app.count(&format!("review_decision_items WHERE instance_id = '{id}'"));
     assert_eq!(page.text(".tabs a[aria-current=page]"), format!("All {total}"), "the owner sees everyone");
+    assert!(page.text(".facts").contains("Dana Whitfield (fallback reviewer)"), "{}", page.text(".facts"));
 
     // Accepting recommendations (the page's form as it comes) leaves his own access out.
     let done = submit(&omar, &page, "form#decide", "Accept", &[]).await;

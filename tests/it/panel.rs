@@ -997,3 +997,49 @@ async fn a_person_page_shows_context_paths_sign_ins_earlier_decisions_and_histor
     }
     assert_eq!(as_persona(&app, "user").await.get(&person).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_accept_count_is_what_accepting_decides_for_an_admin_who_reviews() {
+    let app = spawn_admin_app().await;
+    // Dana and Priya review everyone, both are in the group, no fallback: both their items
+    // go to the admins. Dana, an admin, decides Priya's; nobody but another admin, Dana's.
+    let reviewers = format!("{}\n{}", personas::ADMIN, personas::MANAGER);
+    let id = start_review(
+        &app,
+        "Everyone, no fallback",
+        &[
+            ("groups", "All Employees"),
+            ("reviewer_kind", "Selected"),
+            ("reviewers", reviewers.as_str()),
+            ("fallback_reviewers", ""),
+        ],
+    )
+    .await;
+    assert_eq!(app.count(&format!("review_instances WHERE id = '{id}' AND routed_to_admins = 2")), 1);
+    let (dana_item, priya_item) = (item_of(&app, &id, personas::ADMIN), item_of(&app, &id, personas::MANAGER));
+    app.exec(&format!(
+        "UPDATE review_decision_items SET recommendation = 'Approve' WHERE id IN ('{dana_item}', '{priya_item}')"
+    ));
+    app.exec(&format!(
+        "UPDATE review_instances SET pending_approve = (SELECT COUNT(*) FROM review_decision_items t \
+         WHERE t.instance_id = '{id}' AND t.recommendation = 'Approve') WHERE id = '{id}'"
+    ));
+    let pending = app
+        .count(&format!("review_decision_items WHERE instance_id = '{id}' AND recommendation IN ('Approve', 'Deny')"));
+    let dana = as_persona(&app, "admin").await;
+    let url = format!("/reviews/{id}?show=notreviewed");
+    let page = dana.get(&url).await;
+    assert_eq!(page.text("#accept"), format!("Accept {} recommendations", pending - 1), "all but her own");
+    assert!(page.texts(".why").iter().any(|w| w.starts_with("As an administrator")));
+    submit(&dana, &page, "form#decide", "Accept", &[("reason", "Quarterly check")]).await;
+    assert_eq!(decided_in(&app, &id), pending - 1);
+    assert_eq!(decision_of(&app, &priya_item), "Approve");
+    assert_eq!(decision_of(&app, &dana_item), "NotReviewed");
+    // Priya, not an admin, decides neither her own item nor Dana's.
+    let priya = as_persona(&app, "manager").await;
+    let page = priya.get(&format!("/reviews/{id}?q=Dana+Whitfield")).await;
+    assert!(
+        page.text(&format!("tr[data-item='{dana_item}']"))
+            .contains("A reviewer's own access — decided by an administrator")
+    );
+}

@@ -196,5 +196,9 @@ fn item(instance: &str, reviewer: &str, k: usize, now: chrono::NaiveDateTime) ->
         apply_detail: String::new(),
         applied_by: None,
         applied_at: None,
+        reviewer_pool: "Reviewers".into(),
+        principal_job_title: String::new(),
+        principal_department: String::new(),
+        principal_manager: String::new(),
     }
 }

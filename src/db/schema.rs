@@ -224,6 +224,9 @@ diesel::table! {
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
         justification_required -> Bool,
+        pending_approve -> Integer,
+        pending_deny -> Integer,
+        routed_to_admins -> Integer,
     }
 }
 
@@ -258,6 +261,10 @@ diesel::table! {
         apply_detail -> Text,
         applied_by -> Nullable<Text>,
         applied_at -> Nullable<Timestamp>,
+        reviewer_pool -> Text,
+        principal_job_title -> Text,
+        principal_department -> Text,
+        principal_manager -> Text,
     }
 }
 

@@ -843,6 +843,20 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
     crate::service::onboarding::onboard(conn, &admin, now)?;
     let today = now.date();
     let base = || ReviewForm { fallback_reviewers: personas::ADMIN.to_owned(), ..ReviewForm::with_defaults(today) };
+    // Dana reviews the Global Administrators and is one: her own access goes to the
+    // fallback reviewer, so that is another active Global Administrator (independence).
+    let other_admin = match store::roles::by_name(conn, "Global Administrator", "Directory")? {
+        Some(role) => {
+            let mut others: Vec<UserRow> = store::roles::in_force_with_users(conn, &role.id, None, &["Active"], now)?
+                .into_iter()
+                .map(|(_, u)| u)
+                .filter(|u| u.upn != personas::ADMIN && u.enabled)
+                .collect();
+            others.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
+            others.into_iter().next().map(|u| u.upn)
+        }
+        None => None,
+    };
     let forms = [
         ReviewForm {
             name: "Project Falcon guests".into(),
@@ -875,6 +889,7 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
             roles: "Global Administrator".into(),
             reviewer_kind: "Selected".into(),
             reviewers: personas::ADMIN.to_owned(),
+            fallback_reviewers: other_admin.unwrap_or_else(|| personas::ADMIN.to_owned()),
             frequency: "Quarterly".into(),
             justification_required: Some("on".into()),
             ..base()

@@ -1,6 +1,8 @@
 //! Reviewers' decisions: what an action does to the selected items, and the rules it must
 //! follow. Pure: the service loads the items, asks [`plan`], and writes what it returns.
 
+use std::collections::HashSet;
+
 use super::recommendation::Recommendation;
 
 /// A decision item's decision, as stored.
@@ -109,6 +111,9 @@ pub struct Change {
     pub new: Decision,
     /// The reason stored with it.
     pub justification: String,
+    /// What its recommendation says (`None`: no information), so the counters of
+    /// recommendations still to accept follow the change.
+    pub recommended: Option<Decision>,
 }
 
 /// Why an action cannot be taken; the message says what to do.
@@ -118,6 +123,9 @@ pub enum PlanError {
     NothingSelected,
     /// This review requires a reason to approve.
     ReasonRequired,
+    /// This review requires a reason to approve, and accepting these recommendations
+    /// approves this many people.
+    ReasonRequiredToAccept(usize),
     /// The reason is too long.
     ReasonTooLong,
 }
@@ -128,6 +136,11 @@ impl PlanError {
         match self {
             Self::NothingSelected => "Select at least one person, then choose a decision.".into(),
             Self::ReasonRequired => "Enter a reason: this review requires one to approve access.".into(),
+            Self::ReasonRequiredToAccept(n) => format!(
+                "Enter a reason: this review requires one to approve access, and accepting these recommendations \
+                 approves {}. Nothing was changed.",
+                if *n == 1 { "1 person".to_owned() } else { format!("{n} people") }
+            ),
             Self::ReasonTooLong => format!("Shorten the reason to at most {MAX_REASON_LEN} characters."),
         }
     }
@@ -139,7 +152,9 @@ impl PlanError {
 ///   earlier one (the last submitted decision wins); approving needs a reason when the
 ///   review requires one.
 /// - Accept recommendations decides only items nobody decided yet, and only where there
-///   is a recommendation; the reason is the reviewer's, or else the recommendation's.
+///   is a recommendation; the reason is the reviewer's, or else the recommendation's. When
+///   the review requires a reason to approve, accepting a recommendation to approve needs
+///   one too (the generated text is no reason): otherwise nothing is decided.
 pub fn plan(
     action: Action,
     reason: &str,
@@ -156,7 +171,13 @@ pub fn plan(
     let set = |new: Decision| -> Vec<Change> {
         items
             .iter()
-            .map(|i| Change { id: i.id.clone(), old: i.decision, new, justification: reason.to_owned() })
+            .map(|i| Change {
+                id: i.id.clone(),
+                old: i.decision,
+                new,
+                justification: reason.to_owned(),
+                recommended: recommended(&i.recommendation),
+            })
             .collect()
     };
     Ok(match action {
@@ -164,24 +185,76 @@ pub fn plan(
         Action::Approve => set(Decision::Approve),
         Action::Deny => set(Decision::Deny),
         Action::DontKnow => set(Decision::DontKnow),
-        Action::AcceptRecommendations => items
-            .iter()
-            .filter(|i| i.decision == Decision::NotReviewed)
-            .filter_map(|i| {
-                let new = match i.recommendation.as_str() {
-                    r if r == Recommendation::Approve.as_str() => Decision::Approve,
-                    r if r == Recommendation::Deny.as_str() => Decision::Deny,
-                    _ => return None,
-                };
-                let justification = if reason.is_empty() {
-                    format!("Accepted the recommendation: {}", i.recommendation_reason)
-                } else {
-                    reason.to_owned()
-                };
-                Some(Change { id: i.id.clone(), old: i.decision, new, justification })
-            })
-            .collect(),
+        Action::AcceptRecommendations => {
+            let changes: Vec<Change> = items
+                .iter()
+                .filter(|i| i.decision == Decision::NotReviewed)
+                .filter_map(|i| {
+                    let new = recommended(&i.recommendation)?;
+                    let justification = if reason.is_empty() {
+                        format!("Accepted the recommendation: {}", i.recommendation_reason)
+                    } else {
+                        reason.to_owned()
+                    };
+                    Some(Change { id: i.id.clone(), old: i.decision, new, justification, recommended: Some(new) })
+                })
+                .collect();
+            let approvals = changes.iter().filter(|c| c.new == Decision::Approve).count();
+            if reason.is_empty() && reason_required_to_approve && approvals > 0 {
+                return Err(PlanError::ReasonRequiredToAccept(approvals));
+            }
+            changes
+        }
     })
+}
+
+/// The decision a stored recommendation stands for (`None`: no information).
+pub fn recommended(recommendation: &str) -> Option<Decision> {
+    match recommendation {
+        r if r == Recommendation::Approve.as_str() => Some(Decision::Approve),
+        r if r == Recommendation::Deny.as_str() => Some(Decision::Deny),
+        _ => None,
+    }
+}
+
+/// Items nobody has decided yet that have a recommendation: what "Accept recommendations"
+/// would decide. Kept as counters on the instance next to the [`Tally`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Recommended for approval.
+    pub approve: i64,
+    /// Recommended for denial.
+    pub deny: i64,
+}
+
+impl Pending {
+    /// Both kinds.
+    pub fn total(&self) -> i64 {
+        self.approve + self.deny
+    }
+
+    /// Counts one undecided item recommended `recommended` (no information counts nowhere).
+    pub fn add(&mut self, recommended: Option<Decision>, n: i64) {
+        match recommended {
+            Some(Decision::Approve) => self.approve += n,
+            Some(Decision::Deny) => self.deny += n,
+            _ => {}
+        }
+    }
+
+    /// The net change `changes` make: an item leaves the counts when it is decided and
+    /// comes back if it is ever set to not reviewed again.
+    pub fn delta(changes: &[Change]) -> Self {
+        let mut p = Self::default();
+        for c in changes {
+            match (c.old == Decision::NotReviewed, c.new == Decision::NotReviewed) {
+                (true, false) => p.add(c.recommended, -1),
+                (false, true) => p.add(c.recommended, 1),
+                _ => {}
+            }
+        }
+        p
+    }
 }
 
 /// How many items hold each decision; changes move items between the counts.
@@ -243,6 +316,157 @@ impl Tally {
     }
 }
 
+/// Who decides an item that is not assigned to one person (the item's reviewer is empty;
+/// managers and self-reviewers are assigned their items by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pool {
+    /// The instance's reviewers: the resource's owners or the selected reviewers.
+    Reviewers,
+    /// Its fallback reviewers: for a resource without owners, people without a manager,
+    /// and the own access of the instance's reviewers.
+    Fallback,
+    /// Any portal admin: a reviewer's own access when no other fallback reviewer exists.
+    Admins,
+}
+
+impl Pool {
+    /// Every pool.
+    pub const ALL: [Pool; 3] = [Self::Reviewers, Self::Fallback, Self::Admins];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewers => "Reviewers",
+            Self::Fallback => "Fallback",
+            Self::Admins => "Admins",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Who decides, as a row of the review page says it ("decided by the fallback reviewer").
+    pub fn decided_by(self) -> &'static str {
+        match self {
+            Self::Reviewers => "decided by the other reviewers",
+            Self::Fallback => "decided by the fallback reviewer",
+            Self::Admins => "decided by an administrator",
+        }
+    }
+}
+
+/// Where an item that nobody in particular was assigned goes when its instance starts.
+///
+/// Independence (auditors' word): outside a self-review nobody decides their own access.
+/// The item goes to the instance's `reviewers` unless there are none or the principal is
+/// one of them; then to the `fallbacks` other than the principal; when there is none, to
+/// any portal admin (who is then checked not to be the principal either). A fallback who is
+/// also one of the reviewers counts as a reviewer: pass `fallbacks` without them.
+pub fn route(principal: &str, reviewers: &HashSet<String>, fallbacks: &[String]) -> Pool {
+    if !reviewers.is_empty() && !reviewers.contains(principal) {
+        Pool::Reviewers
+    } else if fallbacks.iter().any(|f| f != principal) {
+        Pool::Fallback
+    } else {
+        Pool::Admins
+    }
+}
+
+/// One person's standing in one instance: which items they decide. This is the access
+/// rule of the panel, in one place; the store lists and counts by the same facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decider {
+    /// The person's user id.
+    pub user: String,
+    /// One of the instance's reviewers (an owner or a selected reviewer).
+    pub reviewer: bool,
+    /// One of its fallback reviewers.
+    pub fallback: bool,
+    /// A portal admin.
+    pub admin: bool,
+    /// A self-review: the person answers for their own access.
+    pub self_review: bool,
+}
+
+/// Why a person may not decide an item they can see. Each names who decides it: a pool, or
+/// (`None`) the one person the item is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undecidable {
+    /// It is their own access.
+    OwnAccess(Option<Pool>),
+    /// Someone else decides it: a reviewer's own access routed to a pool, or an item
+    /// assigned to another person.
+    Elsewhere(Option<Pool>),
+}
+
+fn decided_by(pool: Option<Pool>) -> &'static str {
+    pool.map_or("decided by another reviewer", Pool::decided_by)
+}
+
+impl Undecidable {
+    /// How a row of the review page says it.
+    pub fn note(self) -> String {
+        match self {
+            Self::OwnAccess(pool) => format!("Your own access — {}", decided_by(pool)),
+            Self::Elsewhere(Some(pool)) => format!("A reviewer's own access — {}", pool.decided_by()),
+            Self::Elsewhere(None) => "Decided by another reviewer".to_owned(),
+        }
+    }
+
+    /// Why a decision on it was refused.
+    pub fn refusal(self) -> String {
+        match self {
+            Self::OwnAccess(pool) => {
+                format!("You cannot decide on your own access: it is {}. Nothing was changed.", decided_by(pool))
+            }
+            Self::Elsewhere(Some(pool)) => format!(
+                "Some of the selected people review this access themselves: their own access is {}. \
+                 Nothing was changed.",
+                pool.decided_by()
+            ),
+            Self::Elsewhere(None) => {
+                "Some of the selected people are reviewed by someone else. Nothing was changed.".to_owned()
+            }
+        }
+    }
+}
+
+impl Decider {
+    /// Whether this person decides items of `pool` that nobody was assigned.
+    pub fn in_pool(&self, pool: Pool) -> bool {
+        match pool {
+            Pool::Reviewers => self.reviewer,
+            Pool::Fallback => self.fallback,
+            Pool::Admins => self.admin,
+        }
+    }
+
+    /// The pools whose items this person decides.
+    pub fn pools(&self) -> Vec<Pool> {
+        Pool::ALL.into_iter().filter(|p| self.in_pool(*p)).collect()
+    }
+
+    /// Whether this person may decide the item of `principal` assigned to `reviewer` (or
+    /// to nobody in particular, then to `pool`): an assigned item is its reviewer's, an
+    /// unassigned one its pool's, and outside a self-review nobody decides their own access.
+    pub fn may_decide(&self, principal: &str, reviewer: Option<&str>, pool: Pool) -> Result<(), Undecidable> {
+        let theirs = match reviewer {
+            Some(r) => r == self.user,
+            None => self.in_pool(pool),
+        };
+        let decided_by = reviewer.is_none().then_some(pool);
+        if principal == self.user && !self.self_review {
+            Err(Undecidable::OwnAccess(decided_by))
+        } else if theirs {
+            Ok(())
+        } else {
+            Err(Undecidable::Elsewhere(decided_by))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +504,8 @@ mod tests {
             item("c", Decision::NotReviewed, "NoInfoAvailable"),
             item("d", Decision::Approve, "Deny"),
         ];
-        let changes = plan(Action::AcceptRecommendations, "", true, &items).unwrap();
+        // (Without "reason required": with it, approving "b" would need a reason; see below.)
+        let changes = plan(Action::AcceptRecommendations, "", false, &items).unwrap();
         let got: Vec<(&str, Decision)> = changes.iter().map(|c| (c.id.as_str(), c.new)).collect();
         assert_eq!(got, vec![("a", Decision::Deny), ("b", Decision::Approve)]);
         assert_eq!(changes[0].justification, "Accepted the recommendation: reason a");
@@ -297,5 +522,120 @@ mod tests {
         assert_eq!((t.total(), t.reviewed()), (4, 1));
         assert_eq!(Decision::parse("DontKnow").map(Decision::label), Some("Don't know"));
         assert_eq!(Action::parse("Reset"), None);
+    }
+    #[test]
+    fn accepting_recommendations_that_approve_needs_the_required_reason() {
+        let items = [
+            item("a", Decision::NotReviewed, "Approve"),
+            item("b", Decision::NotReviewed, "Approve"),
+            item("c", Decision::NotReviewed, "Deny"),
+        ];
+        assert_eq!(plan(Action::AcceptRecommendations, " ", true, &items), Err(PlanError::ReasonRequiredToAccept(2)));
+        assert!(PlanError::ReasonRequiredToAccept(2).message().contains("approves 2 people"));
+        assert!(PlanError::ReasonRequiredToAccept(1).message().contains("approves 1 person"));
+        // Denials alone need no reason; a reason given is everyone's justification.
+        let denials = plan(Action::AcceptRecommendations, "", true, &items[2..]).unwrap();
+        assert_eq!(denials.len(), 1);
+        let all = plan(Action::AcceptRecommendations, "Checked with the team", true, &items).unwrap();
+        assert!(all.iter().all(|c| c.justification == "Checked with the team"));
+        // Without the setting, the recommendation's reason is the justification.
+        let free = plan(Action::AcceptRecommendations, "", false, &items).unwrap();
+        assert_eq!(free[0].justification, "Accepted the recommendation: reason a");
+        // Items decided already are not counted as approvals to be made.
+        let decided = [item("a", Decision::Deny, "Approve"), item("c", Decision::NotReviewed, "Deny")];
+        assert_eq!(plan(Action::AcceptRecommendations, "", true, &decided).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn pending_recommendations_follow_changes() {
+        let items = [
+            item("a", Decision::NotReviewed, "Approve"),
+            item("b", Decision::NotReviewed, "Deny"),
+            item("c", Decision::NotReviewed, "NoInfoAvailable"),
+            item("d", Decision::Deny, "Approve"),
+        ];
+        let changes = plan(Action::DontKnow, "", false, &items).unwrap();
+        assert_eq!(Pending::delta(&changes), Pending { approve: -1, deny: -1 });
+        let accepted = plan(Action::AcceptRecommendations, "", false, &items).unwrap();
+        assert_eq!(Pending::delta(&accepted), Pending { approve: -1, deny: -1 });
+        let back = Change {
+            id: "x".into(),
+            old: Decision::Approve,
+            new: Decision::NotReviewed,
+            justification: String::new(),
+            recommended: Some(Decision::Deny),
+        };
+        assert_eq!(Pending::delta(&[back]), Pending { approve: 0, deny: 1 });
+        assert_eq!(recommended("NoInfoAvailable"), None);
+        assert_eq!(Pending { approve: 2, deny: 3 }.total(), 5);
+    }
+
+    fn ids(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn nobody_is_routed_their_own_access() {
+        let none = HashSet::new();
+        let (owners, fallbacks) = (ids(&["omar", "olga"]).into_iter().collect(), ids(&["dana"]));
+        assert_eq!(route("tom", &owners, &fallbacks), Pool::Reviewers);
+        // An owner who is a member: the fallback reviewer decides.
+        assert_eq!(route("omar", &owners, &fallbacks), Pool::Fallback);
+        // No owner (or a manager review's people without a manager): the fallbacks.
+        assert_eq!(route("tom", &none, &fallbacks), Pool::Fallback);
+        // The only fallback reviewer is the principal: an admin decides.
+        assert_eq!(route("dana", &none, &fallbacks), Pool::Admins);
+        assert_eq!(route("dana", &none, &ids(&["dana", "ian"])), Pool::Fallback);
+        // No fallback reviewers at all.
+        assert_eq!(route("omar", &owners, &[]), Pool::Admins);
+        assert_eq!(route("tom", &none, &[]), Pool::Admins);
+    }
+
+    fn decider(user: &str, reviewer: bool, fallback: bool, admin: bool) -> Decider {
+        Decider { user: user.into(), reviewer, fallback, admin, self_review: false }
+    }
+
+    #[test]
+    fn the_access_rule() {
+        let owner = decider("omar", true, false, false);
+        assert_eq!(owner.may_decide("tom", None, Pool::Reviewers), Ok(()));
+        assert_eq!(owner.may_decide("omar", None, Pool::Fallback), Err(Undecidable::OwnAccess(Some(Pool::Fallback))));
+        // Even an own item that (wrongly) stayed with the reviewers is refused.
+        assert_eq!(owner.may_decide("omar", None, Pool::Reviewers), Err(Undecidable::OwnAccess(Some(Pool::Reviewers))));
+        // Another owner's own access is the fallback's, not a co-owner's.
+        assert_eq!(owner.may_decide("olga", None, Pool::Fallback), Err(Undecidable::Elsewhere(Some(Pool::Fallback))));
+        let fallback = decider("dana", false, true, false);
+        assert_eq!(fallback.may_decide("omar", None, Pool::Fallback), Ok(()));
+        assert_eq!(
+            fallback.may_decide("tom", None, Pool::Reviewers),
+            Err(Undecidable::Elsewhere(Some(Pool::Reviewers)))
+        );
+        assert_eq!(
+            fallback.may_decide("dana", None, Pool::Fallback),
+            Err(Undecidable::OwnAccess(Some(Pool::Fallback)))
+        );
+        // Admins decide what went to them, except their own access.
+        let admin = decider("ian", false, false, true);
+        assert_eq!(admin.may_decide("dana", None, Pool::Admins), Ok(()));
+        assert_eq!(admin.may_decide("ian", None, Pool::Admins), Err(Undecidable::OwnAccess(Some(Pool::Admins))));
+        assert_eq!(admin.may_decide("tom", None, Pool::Reviewers), Err(Undecidable::Elsewhere(Some(Pool::Reviewers))));
+        // Assigned items: the manager's; the self-reviewer's own.
+        let manager = decider("priya", false, false, false);
+        assert_eq!(manager.may_decide("tom", Some("priya"), Pool::Reviewers), Ok(()));
+        assert_eq!(manager.may_decide("tom", Some("grace"), Pool::Reviewers), Err(Undecidable::Elsewhere(None)));
+        let me = Decider { self_review: true, ..decider("tom", false, false, false) };
+        assert_eq!(me.may_decide("tom", Some("tom"), Pool::Reviewers), Ok(()));
+        assert!(decider("tom", false, false, false).may_decide("tom", Some("tom"), Pool::Reviewers).is_err());
+        // What people read.
+        assert_eq!(
+            Undecidable::OwnAccess(Some(Pool::Fallback)).note(),
+            "Your own access — decided by the fallback reviewer"
+        );
+        assert_eq!(Undecidable::OwnAccess(Some(Pool::Admins)).note(), "Your own access — decided by an administrator");
+        assert!(
+            Undecidable::OwnAccess(Some(Pool::Fallback)).refusal().starts_with("You cannot decide on your own access")
+        );
+        assert_eq!(Pool::parse("Admins"), Some(Pool::Admins));
+        assert_eq!(owner.pools(), vec![Pool::Reviewers]);
     }
 }

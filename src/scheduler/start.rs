@@ -2,13 +2,14 @@
 //! compute recommendations, and write the decision items in batches, all in one
 //! transaction per series.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{audit, lock_series};
 use crate::db::DbConnection;
+use crate::domain::decision::{Pool, route};
 use crate::domain::directory::{AccessPath, days_since};
 use crate::domain::recommendation::{Recommendation, recommend};
 use crate::domain::recurrence::{Due, Frequency, Occurrence, Schedule, SeriesEnd};
@@ -223,6 +224,29 @@ fn last_sign_ins(
     Ok(out)
 }
 
+/// The display names of the managers of `people`, by id: from the population where they
+/// are in it, else from the directory (in chunks that fit the parameter limits).
+fn manager_names(conn: &mut DbConnection, people: &[Access]) -> Result<HashMap<String, String>, AppError> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let known: HashMap<&str, &str> =
+        people.iter().map(|a| (a.user.id.as_str(), a.user.display_name.as_str())).collect();
+    let mut missing: Vec<String> = Vec::new();
+    for m in people.iter().filter_map(|a| a.user.manager_id.as_deref()) {
+        match known.get(m) {
+            Some(name) => {
+                names.insert(m.to_owned(), (*name).to_owned());
+            }
+            None => missing.push(m.to_owned()),
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    for chunk in missing.chunks(5_000) {
+        names.extend(store::users::refs(conn, chunk)?.into_iter().map(|u| (u.id, u.display_name)));
+    }
+    Ok(names)
+}
+
 fn start_occurrence(
     conn: &mut DbConnection,
     d: &DefinitionRow,
@@ -260,55 +284,85 @@ fn start_occurrence(
         };
         let sign_ins_done = Instant::now();
 
-        // Reviewers, fixed now. Owners and selected users review the whole instance;
-        // managers and self-reviewers review their own items; fallbacks take the rest.
-        let mut instance_reviewers: Vec<(String, bool)> = Vec::new();
-        match d.reviewer_kind.as_str() {
-            "Owners" => {
-                let owners = match r.kind {
-                    "Application" => store::apps::owners(conn, &r.id, 1_000)?,
-                    _ => store::groups::owners(conn, &r.id, 1_000)?,
-                };
-                if owners.is_empty() {
-                    instance_reviewers.extend(fallbacks.iter().map(|f| (f.clone(), true)));
-                } else {
-                    instance_reviewers.extend(owners.into_iter().map(|u| (u.id, false)));
-                }
+        // Reviewers, fixed now. Owners and selected reviewers review the whole instance;
+        // managers and self-reviewers their own items; the fallbacks what has nobody else —
+        // and, for independence, the access of the reviewers themselves: nobody decides
+        // their own access outside a self-review (see `route`).
+        let kind = d.reviewer_kind.as_str();
+        let reviewers: HashSet<String> = match kind {
+            "Owners" => match r.kind {
+                "Application" => store::apps::owners(conn, &r.id, 1_000)?,
+                _ => store::groups::owners(conn, &r.id, 1_000)?,
             }
-            "Selected" => instance_reviewers.extend(selected.iter().map(|s| (s.clone(), false))),
-            "Managers" => {
-                let mut managers: Vec<String> = people.iter().filter_map(|a| a.user.manager_id.clone()).collect();
-                managers.sort();
-                managers.dedup();
-                instance_reviewers.extend(managers.into_iter().map(|m| (m, false)));
-                if people.iter().any(|a| a.user.manager_id.is_none()) {
-                    instance_reviewers.extend(
-                        fallbacks
-                            .iter()
-                            .filter(|f| !instance_reviewers.iter().any(|(r, _)| r == *f))
-                            .map(|f| (f.clone(), true))
-                            .collect::<Vec<_>>(),
-                    );
-                }
-            }
-            _ => {}
+            .into_iter()
+            .map(|u| u.id)
+            .collect(),
+            "Selected" => selected.iter().cloned().collect(),
+            // Managers decide their own people only; the rest goes to the fallbacks.
+            _ => HashSet::new(),
+        };
+        // A fallback who is also a reviewer counts as a reviewer.
+        let fallback_pool: Vec<String> = fallbacks.iter().filter(|f| !reviewers.contains(*f)).cloned().collect();
+        let assigned_to = |a: &Access| match kind {
+            "Self" => Some(a.user.id.clone()),
+            // Nobody is their own manager; a directory that says so gets the fallbacks.
+            "Managers" => a.user.manager_id.clone().filter(|m| *m != a.user.id),
+            _ => None,
+        };
+        let routes: Vec<(Option<String>, Pool)> = people
+            .iter()
+            .map(|a| match assigned_to(a) {
+                Some(reviewer) => (Some(reviewer), Pool::Reviewers),
+                None => (None, route(&a.user.id, &reviewers, &fallback_pool)),
+            })
+            .collect();
+        let in_fallback_pool = |f: &String| {
+            people
+                .iter()
+                .zip(&routes)
+                .any(|(a, (who, pool))| who.is_none() && *pool == Pool::Fallback && a.user.id != *f)
+        };
+        let mut instance_reviewers: Vec<(String, bool)> = reviewers.iter().map(|u| (u.clone(), false)).collect();
+        instance_reviewers.sort();
+        if kind == "Managers" {
+            let mut managers: Vec<String> = routes.iter().filter_map(|(who, _)| who.clone()).collect();
+            managers.sort();
+            managers.dedup();
+            instance_reviewers.extend(managers.into_iter().map(|m| (m, false)));
         }
+        // One row per person: a manager who is also a deciding fallback is a fallback (their
+        // own people come to them by name either way).
+        for f in fallback_pool.iter().filter(|f| in_fallback_pool(f)) {
+            match instance_reviewers.iter_mut().find(|(u, _)| u == f) {
+                Some(row) => row.1 = true,
+                None => instance_reviewers.push((f.clone(), true)),
+            }
+        }
+        let own_access_routed = people
+            .iter()
+            .zip(&routes)
+            .filter(|(a, (who, pool))| {
+                who.is_none()
+                    && *pool != Pool::Reviewers
+                    && (reviewers.contains(&a.user.id) || fallback_pool.contains(&a.user.id))
+            })
+            .count();
 
+        // The context reviewers see on each row: job title, department, manager's name.
+        let manager_names = manager_names(conn, &people)?;
         let instance_id = uuid::Uuid::new_v4().to_string();
         let lookback = u32::try_from(d.lookback_days).unwrap_or(30);
         let items: Vec<ItemRow> = people
             .into_iter()
-            .map(|a| {
+            .zip(routes)
+            .map(|(a, (reviewer_id, pool))| {
                 let last_sign_in = match &app_last {
                     Some(last) => last.get(&a.user.id).copied(),
                     None => a.user.last_sign_in_at,
                 };
                 let (rec, reason) = recommend(d.recommendations_enabled, a.user.enabled, last_sign_in, lookback, now);
-                let reviewer_id = match d.reviewer_kind.as_str() {
-                    "Self" => Some(a.user.id.clone()),
-                    "Managers" => a.user.manager_id.clone(),
-                    _ => None,
-                };
+                let manager =
+                    a.user.manager_id.as_ref().and_then(|m| manager_names.get(m).cloned()).unwrap_or_default();
                 ItemRow {
                     id: uuid::Uuid::new_v4().to_string(),
                     instance_id: instance_id.clone(),
@@ -331,14 +385,20 @@ fn start_occurrence(
                     apply_detail: String::new(),
                     applied_by: None,
                     applied_at: None,
+                    reviewer_pool: pool.as_str().to_owned(),
+                    principal_job_title: a.user.job_title.unwrap_or_default(),
+                    principal_department: a.user.department.unwrap_or_default(),
+                    principal_manager: manager,
                 }
             })
             .collect();
         let total = to_i32(u32::try_from(items.len()).unwrap_or(u32::MAX));
-        let recommended_deny = to_i32(
-            u32::try_from(items.iter().filter(|i| i.recommendation == Recommendation::Deny.as_str()).count())
-                .unwrap_or(u32::MAX),
-        );
+        let count = |keep: &dyn Fn(&ItemRow) -> bool| {
+            to_i32(u32::try_from(items.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX))
+        };
+        let recommended_deny = count(&|i| i.recommendation == Recommendation::Deny.as_str());
+        let recommended_approve = count(&|i| i.recommendation == Recommendation::Approve.as_str());
+        let routed_to_admins = count(&|i| i.reviewer_id.is_none() && i.reviewer_pool == Pool::Admins.as_str());
         store::instances::insert(
             conn,
             &InstanceRow {
@@ -361,6 +421,9 @@ fn start_occurrence(
                 created_at: now,
                 completed_at: None,
                 justification_required: d.justification_required,
+                pending_approve: recommended_approve,
+                pending_deny: recommended_deny,
+                routed_to_admins,
             },
         )?;
         store::instances::insert_reviewers(conn, &instance_id, &instance_reviewers)?;
@@ -393,6 +456,8 @@ fn start_occurrence(
                 "items": total,
                 "recommendedDeny": recommended_deny,
                 "reviewers": instance_reviewers.len(),
+                "ownAccessRouted": own_access_routed,
+                "routedToAdmins": routed_to_admins,
                 "daysLong": days_since(o.start, o.end),
             }),
         )?;

@@ -86,7 +86,7 @@ pub fn instance_started(
         return Ok(0);
     }
     let kind = if d.reviewer_kind == "Self" { MailKind::SelfReviewStarted } else { MailKind::ReviewStarted };
-    let people = store::outbox::reviewers_with_items(conn, &instance.id, d.reviewer_kind == "Managers", false)?;
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, false)?;
     let mails = people
         .iter()
         .map(|(who, n)| {
@@ -184,7 +184,7 @@ fn reminders(
     key: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Vec<NewMail>, AppError> {
-    let people = store::outbox::reviewers_with_items(conn, &instance.id, d.reviewer_kind == "Managers", true)?;
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, true)?;
     people
         .iter()
         .filter(|(_, n)| *n > 0)

@@ -1,15 +1,19 @@
 //! The access panel: who may see which instance and which of its items, the list of a
 //! person's reviews, and decisions (checked, written, counted and audited together).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
-use crate::domain::decision::{Action, Change, Current, Decision, PlanError, Tally, plan};
+use crate::domain::decision::{
+    Action, Change, Current, Decider, Decision, Pending, PlanError, Pool, Tally, Undecidable, plan, recommended,
+};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
-use crate::store::decisions::{ItemFilter, ItemScope};
-use crate::store::instances::InstanceRow;
+use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent, ItemFilter, ItemScope};
+use crate::store::instances::{InstanceRow, ItemRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 
@@ -20,7 +24,7 @@ pub struct Access {
     pub instance: InstanceRow,
     /// Its series.
     pub definition: DefinitionRow,
-    /// The items they see and decide.
+    /// The items they see, and which of them they decide.
     pub scope: ItemScope,
     /// They answer for their own access only (self-review).
     pub self_review: bool,
@@ -33,23 +37,63 @@ impl Access {
     }
 }
 
-/// What `user` may do with instance `id`: `None` when they are neither one of its
-/// snapshotted reviewers (fallbacks included) nor a person it assigns items to. Callers
+/// What `user` (a portal admin or not) may do with instance `id`: `None` when they are
+/// neither one of its snapshotted reviewers (fallbacks included), nor a person it assigns
+/// items to, nor an admin with items routed to the admins that are not their own. Callers
 /// answer 404 then, so an instance's existence is not revealed.
-pub fn access(conn: &mut DbConnection, id: &str, user: &str) -> Result<Option<Access>, AppError> {
+pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> Result<Option<Access>, AppError> {
     let Some((instance, definition)) = store::instances::get_with_definition(conn, id)? else { return Ok(None) };
     let role = store::instances::reviewer_role(conn, id, user)?;
-    let found = match definition.reviewer_kind.as_str() {
-        "Managers" => {
-            let assigned = store::instances::has_assigned(conn, id, user)?;
-            let fallback = role == Some(true);
-            (assigned || fallback).then(|| (ItemScope::Assigned { user: user.to_owned(), unassigned: fallback }, false))
-        }
-        "Self" => store::instances::has_assigned(conn, id, user)?
-            .then(|| (ItemScope::Assigned { user: user.to_owned(), unassigned: false }, true)),
-        _ => role.map(|_| (ItemScope::All, false)),
+    let assigned = matches!(definition.reviewer_kind.as_str(), "Managers" | "Self")
+        && store::instances::has_assigned(conn, id, user)?;
+    let Some((scope, self_review)) = standing(conn, &instance, &definition, user, is_admin, role, assigned)? else {
+        return Ok(None);
     };
-    Ok(found.map(|(scope, self_review)| Access { instance, definition, scope, self_review }))
+    Ok(Some(Access { instance, definition, scope, self_review }))
+}
+
+/// The access rule: which of an instance's items `user` sees and decides, given their
+/// snapshotted role in it (`Some(true)`: a fallback reviewer), whether items are assigned
+/// to them by name, and whether they are a portal admin. `None`: nothing for them here.
+///
+/// Owners and selected reviewers see every item and decide those of the reviewers' pool;
+/// fallback reviewers decide the fallback pool (and see every item when the resource has
+/// no reviewers of its own); managers and self-reviewers decide what is assigned to them;
+/// admins decide the admin pool. Nobody decides their own access outside a self-review
+/// ([`Decider::may_decide`]).
+fn standing(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    definition: &DefinitionRow,
+    user: &str,
+    is_admin: bool,
+    role: Option<bool>,
+    assigned: bool,
+) -> Result<Option<(ItemScope, bool)>, AppError> {
+    let kind = definition.reviewer_kind.as_str();
+    if kind == "Self" {
+        let decider =
+            Decider { user: user.to_owned(), reviewer: false, fallback: false, admin: false, self_review: true };
+        return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None }, true)));
+    }
+    let whole_instance = matches!(kind, "Owners" | "Selected");
+    let reviewer = whole_instance && role == Some(false);
+    let fallback = role == Some(true);
+    let admin = is_admin
+        && instance.routed_to_admins > 0
+        && store::instances::has_pool_item_for(conn, &instance.id, Pool::Admins.as_str(), user)?;
+    if !(reviewer || fallback || admin || assigned) {
+        return Ok(None);
+    }
+    let whole = if reviewer {
+        Some(Pool::Reviewers)
+    } else if fallback && whole_instance && !store::instances::has_reviewers(conn, &instance.id)? {
+        Some(Pool::Fallback)
+    } else {
+        None
+    };
+    let decider = Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false };
+    Ok(Some((ItemScope::Reviewer { decider, whole }, false)))
 }
 
 /// One of a person's reviews, as the panel lists it.
@@ -59,6 +103,10 @@ pub struct MyReview {
     pub instance: InstanceRow,
     /// The series' name.
     pub name: String,
+    /// Who reviews in the series ("Owners", "Selected", "Managers", "Self").
+    pub reviewer_kind: String,
+    /// What the person sees and decides in it.
+    pub scope: ItemScope,
     /// Items decided, of the person's view.
     pub reviewed: i64,
     /// Items in the person's view.
@@ -67,32 +115,44 @@ pub struct MyReview {
     pub self_review: bool,
 }
 
-/// Every instance `user` reviews, current and past.
-pub fn my_reviews(conn: &mut DbConnection, user: &str) -> Result<Vec<MyReview>, AppError> {
+/// Every instance `user` (a portal admin or not) reviews, current and past.
+pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result<Vec<MyReview>, AppError> {
     let whole = store::instances::reviewing(conn, user)?;
     let assigned = store::decisions::assigned_progress(conn, user)?;
     let mut ids: Vec<String> = whole.iter().map(|(i, _)| i.clone()).collect();
     ids.extend(assigned.iter().map(|(i, _, _)| i.clone()));
+    if is_admin {
+        ids.extend(store::instances::with_admin_items(conn)?);
+    }
     ids.sort();
     ids.dedup();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {
         for (instance, d) in store::instances::with_definitions(conn, chunk)? {
+            let role = whole.iter().find(|(i, _)| *i == instance.id).map(|(_, fallback)| *fallback);
             let mine = assigned.iter().find(|(i, _, _)| *i == instance.id);
-            let fallback = whole.iter().any(|(i, f)| *i == instance.id && *f);
-            let (reviewed, total) = match (d.reviewer_kind.as_str(), mine) {
-                ("Managers", _) if fallback => {
-                    let scope = ItemScope::Assigned { user: user.to_owned(), unassigned: true };
-                    let (tally, _) = store::decisions::tally(conn, &instance.id, &scope)?;
-                    (tally.reviewed(), tally.total())
+            let Some((scope, self_review)) = standing(conn, &instance, &d, user, is_admin, role, mine.is_some())?
+            else {
+                continue;
+            };
+            let (reviewed, total) = match (&scope, mine) {
+                _ if scope.is_whole() => {
+                    (i64::from(instance.total_items - instance.not_reviewed), i64::from(instance.total_items))
                 }
-                ("Managers" | "Self", Some((_, total, reviewed))) => (*reviewed, *total),
-                ("Managers" | "Self", None) => continue,
-                _ => (i64::from(instance.total_items - instance.not_reviewed), i64::from(instance.total_items)),
+                // Only their own people: counted already.
+                (ItemScope::Reviewer { decider, .. }, Some((_, total, reviewed))) if decider.pools().is_empty() => {
+                    (*reviewed, *total)
+                }
+                _ => {
+                    let counts = store::decisions::tally(conn, &instance.id, &scope)?;
+                    (counts.tally.reviewed(), counts.tally.total())
+                }
             };
             out.push(MyReview {
-                self_review: d.reviewer_kind == "Self",
+                self_review,
                 name: d.display_name,
+                reviewer_kind: d.reviewer_kind,
+                scope,
                 instance,
                 reviewed,
                 total,
@@ -102,24 +162,79 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str) -> Result<Vec<MyReview>, 
     Ok(out)
 }
 
-/// The counts a review page shows: per decision, and recommended denials.
-pub fn counts(conn: &mut DbConnection, access: &Access) -> Result<(Tally, i64), AppError> {
-    Ok(match access.scope {
-        // Whole instances keep counters, so a 100k-item page never counts.
-        ItemScope::All => {
-            let i = &access.instance;
-            (
-                Tally {
-                    not_reviewed: i64::from(i.not_reviewed),
-                    approved: i64::from(i.approved),
-                    denied: i64::from(i.denied),
-                    dont_know: i64::from(i.dont_know),
-                },
-                i64::from(i.recommended_deny),
-            )
-        }
-        ItemScope::Assigned { .. } => store::decisions::tally(conn, &access.instance.id, &access.scope)?,
+/// The counts a review page shows: per decision, recommended denials, and recommendations
+/// still to accept.
+pub fn counts(conn: &mut DbConnection, access: &Access) -> Result<Counts, AppError> {
+    if !access.scope.is_whole() {
+        return Ok(store::decisions::tally(conn, &access.instance.id, &access.scope)?);
+    }
+    // Whole instances keep counters, so a 100k-item page never counts.
+    let i = &access.instance;
+    Ok(Counts {
+        tally: Tally {
+            not_reviewed: i64::from(i.not_reviewed),
+            approved: i64::from(i.approved),
+            denied: i64::from(i.denied),
+            dont_know: i64::from(i.dont_know),
+        },
+        recommended_deny: i64::from(i.recommended_deny),
+        pending: Pending { approve: i64::from(i.pending_approve), deny: i64::from(i.pending_deny) },
     })
+}
+
+/// How many recommendations "Accept recommendations" would accept on the list `filter`
+/// selects: items not reviewed yet, with a recommendation, that the person may decide.
+/// Without a search this is the view's counts less the few items the person may not decide
+/// (their own, a reviewer's own access routed elsewhere); a search is counted.
+pub fn acceptable(
+    conn: &mut DbConnection,
+    access: &Access,
+    filter: &ItemFilter,
+    counts: &Counts,
+) -> Result<i64, AppError> {
+    let Some(decider) = access.scope.decider() else { return Ok(0) };
+    let Some(filter) = undecided(filter) else { return Ok(0) };
+    let can_accept = |t: &DecisionTarget| {
+        t.decision == Decision::NotReviewed.as_str()
+            && recommended(&t.recommendation).is_some()
+            && (!filter.recommended_deny || t.recommendation == "Deny")
+            && may_decide(decider, t).is_ok()
+    };
+    if filter.search.is_some() {
+        let targets = store::decisions::targets_matching(conn, &access.instance.id, &access.scope, &filter)?;
+        return Ok(i64::try_from(targets.iter().filter(|t| can_accept(t)).count()).unwrap_or(i64::MAX));
+    }
+    let listed = if filter.recommended_deny { counts.pending.deny } else { counts.pending.total() };
+    let not_mine = store::decisions::exceptions(conn, &access.instance.id, &access.scope)?
+        .iter()
+        .filter(|t| {
+            t.decision == Decision::NotReviewed.as_str()
+                && recommended(&t.recommendation).is_some()
+                && (!filter.recommended_deny || t.recommendation == "Deny")
+                && may_decide(decider, t).is_err()
+        })
+        .count();
+    Ok((listed - i64::try_from(not_mine).unwrap_or(0)).max(0))
+}
+
+/// `filter` narrowed to the items nobody decided yet; `None` when it lists decided items
+/// only (the approved, denied and don't know tabs), where there is nothing to accept.
+fn undecided(filter: &ItemFilter) -> Option<ItemFilter> {
+    match filter.decision {
+        None | Some(Decision::NotReviewed) => {
+            Some(ItemFilter { decision: Some(Decision::NotReviewed), ..filter.clone() })
+        }
+        Some(_) => None,
+    }
+}
+
+fn may_decide(decider: &Decider, t: &DecisionTarget) -> Result<(), Undecidable> {
+    decider.may_decide(&t.principal_id, t.reviewer_id.as_deref(), pool_of(&t.reviewer_pool))
+}
+
+/// A stored pool; an unknown spelling is nobody's (the admins').
+pub fn pool_of(stored: &str) -> Pool {
+    Pool::parse(stored).unwrap_or(Pool::Admins)
 }
 
 /// Which items a decision applies to.
@@ -135,9 +250,20 @@ pub enum Selection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);
 
-/// Applies `action` to the selection as `actor`; returns how many items changed. Every
-/// change stores who, when and why, moves the instance's counters, and writes an audit
-/// event with the previous decision, all in one transaction.
+/// What a decision did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decided {
+    /// Items whose decision changed.
+    pub changed: usize,
+    /// Items of "everyone in this list" left out because the person may not decide them
+    /// (their own access; a reviewer's own access routed elsewhere).
+    pub skipped: Vec<Undecidable>,
+}
+
+/// Applies `action` to the selection as `actor`; returns what changed. Every change stores
+/// who, when and why, moves the instance's counters, and writes an audit event with the
+/// previous decision, all in one transaction. Ticked items the person may not decide refuse
+/// the whole decision; "everyone in this list" leaves them out and says so.
 pub fn decide(
     conn: &mut DbConnection,
     access: &Access,
@@ -146,8 +272,11 @@ pub fn decide(
     reason: &str,
     actor: &UserRow,
     now: NaiveDateTime,
-) -> Result<Result<usize, Refused>, AppError> {
+) -> Result<Result<Decided, Refused>, AppError> {
     let instance = &access.instance;
+    let Some(decider) = access.scope.decider() else {
+        return Ok(Err(Refused("You do not decide in this review.".into())));
+    };
     conn.write(|conn| {
         // Read the instance again inside the transaction: it may have ended meanwhile.
         let Some(fresh) = store::instances::get(conn, &instance.id)? else {
@@ -159,6 +288,7 @@ pub fn decide(
                 fresh.end_at.format("%Y-%m-%d %H:%M UTC")
             ))));
         }
+        let mut skipped = Vec::new();
         let targets = match selection {
             Selection::Items(ids) => {
                 let mut ids = ids.clone();
@@ -172,13 +302,38 @@ pub fn decide(
                             .into(),
                     )));
                 }
+                if let Some(why) = found.iter().find_map(|t| may_decide(decider, t).err()) {
+                    return Ok(Err(Refused(why.refusal())));
+                }
                 found
             }
             Selection::Matching(filter) => {
-                store::decisions::targets_matching(conn, &instance.id, &access.scope, filter)?
+                // Accepting recommendations looks at undecided items only: no need to load
+                // the decided ones, which it never changes.
+                let filter = match action {
+                    Action::AcceptRecommendations => match undecided(filter) {
+                        Some(filter) => filter,
+                        None => return Ok(Ok(Decided::default())),
+                    },
+                    _ => filter.clone(),
+                };
+                let all = store::decisions::targets_matching(conn, &instance.id, &access.scope, &filter)?;
+                let (mine, not_mine): (Vec<_>, Vec<_>) = all.into_iter().partition(|t| may_decide(decider, t).is_ok());
+                skipped = not_mine
+                    .iter()
+                    .filter(|t| action != Action::AcceptRecommendations || recommended(&t.recommendation).is_some())
+                    .filter_map(|t| may_decide(decider, t).err())
+                    .collect();
+                if mine.is_empty() && action == Action::AcceptRecommendations {
+                    return Ok(Ok(Decided { changed: 0, skipped }));
+                }
+                if mine.is_empty() && !skipped.is_empty() {
+                    return Ok(Err(Refused(skipped[0].refusal())));
+                }
+                mine
             }
         };
-        let names: std::collections::HashMap<String, (String, String)> =
+        let names: HashMap<String, (String, String)> =
             targets.iter().map(|t| (t.id.clone(), (t.principal_id.clone(), t.principal_name.clone()))).collect();
         let current: Vec<Current> = targets
             .into_iter()
@@ -197,7 +352,7 @@ pub fn decide(
             Err(e) => return Ok(Err(Refused(e.message()))),
         };
         store::decisions::write(conn, &changes, &actor.id, now)?;
-        store::decisions::adjust_counters(conn, &instance.id, &Tally::delta(&changes))?;
+        store::decisions::adjust_counters(conn, &instance.id, &Tally::delta(&changes), &Pending::delta(&changes))?;
         let events: Vec<NewEvent<'_>> = changes
             .iter()
             .map(|c| {
@@ -219,6 +374,80 @@ pub fn decide(
             })
             .collect();
         store::audit::append_all(conn, &events)?;
-        Ok(Ok(changes.len()))
+        Ok(Ok(Decided { changed: changes.len(), skipped }))
     })
+}
+
+/// Everything a reviewer sees about one person's access: the item, who decides it, the
+/// person in today's directory, their sign-ins, earlier decisions on the same access, and
+/// the item's audit trail.
+#[derive(Debug, Clone)]
+pub struct ItemDetail {
+    /// The item (a snapshot from the instance's start, with its decision).
+    pub item: ItemRow,
+    /// Why the viewer may not decide it, if they may not.
+    pub undecidable: Option<Undecidable>,
+    /// The person in today's directory (`None` when deleted since).
+    pub user: Option<UserRow>,
+    /// Their latest sign-ins: (time, application name if any), newest first.
+    pub sign_ins: Vec<(NaiveDateTime, Option<String>)>,
+    /// Their last sign-in to the reviewed application (application reviews).
+    pub last_app_sign_in: Option<NaiveDateTime>,
+    /// Decisions on this access in earlier occurrences of the series, newest first.
+    pub earlier: Vec<EarlierDecision>,
+    /// The item's audit trail, oldest first.
+    pub history: Vec<ItemEvent>,
+    /// Display names of the reviewers named above.
+    pub names: HashMap<String, String>,
+}
+
+/// How many of each list the detail page shows.
+const DETAIL_ROWS: i64 = 20;
+
+/// The detail of item `item` of the instance, if it is in the person's view (`None`:
+/// answer 404 as for anything not theirs).
+pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Result<Option<ItemDetail>, AppError> {
+    let i = &access.instance;
+    let Some(row) = store::decisions::get_listed(conn, &i.id, &access.scope, item)? else { return Ok(None) };
+    let undecidable = access
+        .scope
+        .decider()
+        .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), pool_of(&row.reviewer_pool)).err());
+    let user = store::users::get(conn, &row.principal_id)?;
+    let mut sign_ins = Vec::new();
+    let mut apps: HashMap<String, Option<String>> = HashMap::new();
+    for (at, app) in store::sign_ins::recent(conn, &row.principal_id, DETAIL_ROWS)? {
+        let name = match app {
+            Some(app) => match apps.get(&app) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = store::apps::name_of(conn, &app)?;
+                    apps.insert(app, name.clone());
+                    name
+                }
+            },
+            None => None,
+        };
+        sign_ins.push((at, name));
+    }
+    let last_app_sign_in = if i.resource_type == "Application" {
+        store::sign_ins::last(conn, &row.principal_id, Some(&i.resource_id))?
+    } else {
+        None
+    };
+    let earlier = store::decisions::earlier(
+        conn,
+        &i.definition_id,
+        (&i.resource_type, &i.resource_id),
+        &row.principal_id,
+        i.occurrence,
+        DETAIL_ROWS,
+    )?;
+    let history = store::decisions::history(conn, &row.id, 200)?;
+    let mut ids: Vec<String> = earlier.iter().filter_map(|e| e.reviewed_by.clone()).collect();
+    ids.extend(row.reviewed_by.clone());
+    ids.sort();
+    ids.dedup();
+    let names = store::users::display_names(conn, &ids)?;
+    Ok(Some(ItemDetail { item: row, undecidable, user, sign_ins, last_app_sign_in, earlier, history, names }))
 }

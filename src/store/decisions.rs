@@ -8,22 +8,40 @@ use diesel::sql_types::Bool;
 use super::{Conn, Keyset, contains_pattern, keyset_page, lower};
 use crate::db::MultiBackend;
 use crate::db::schema::{review_decision_items as items, review_instances};
-use crate::domain::decision::{Change, Decision, Tally};
+use crate::domain::decision::{Change, Decider, Decision, Pending, Pool, Tally, recommended};
 
-/// The items of an instance a reviewer may see and decide.
+/// The items of an instance a person sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemScope {
-    /// All of them (owners, selected reviewers, fallbacks of an owner review).
+    /// Every item, to read (an admin's results page): nobody decides through it.
     All,
-    /// Those assigned to `user` (managers, self-review), and with `unassigned` also those
-    /// assigned to nobody (a fallback reviewer of a manager review: people without a
-    /// manager).
-    Assigned {
-        /// The reviewer.
-        user: String,
-        /// Also items without a reviewer of their own.
-        unassigned: bool,
+    /// A reviewer's part. With `whole`, every item of the instance is listed (owners and
+    /// selected reviewers, and the fallback reviewers of a resource without owners: all
+    /// items but a few belong to that pool, and the instance's counters count them);
+    /// otherwise the items the person decides: those assigned to them (managers,
+    /// self-review) and those of their pools. Which listed items they may decide is
+    /// [`Decider::may_decide`]'s to say.
+    Reviewer {
+        /// Who, and what they decide.
+        decider: Decider,
+        /// Lists every item; most belong to this pool.
+        whole: Option<Pool>,
     },
+}
+
+impl ItemScope {
+    /// The person's decider, unless the scope is read-only.
+    pub fn decider(&self) -> Option<&Decider> {
+        match self {
+            Self::All => None,
+            Self::Reviewer { decider, .. } => Some(decider),
+        }
+    }
+
+    /// Whether every item of the instance is listed (so the instance's counters count it).
+    pub fn is_whole(&self) -> bool {
+        matches!(self, Self::All | Self::Reviewer { whole: Some(_), .. })
+    }
 }
 
 /// Which items a page lists.
@@ -41,14 +59,15 @@ type Predicate = Box<dyn BoxableExpression<items::table, MultiBackend, SqlType =
 
 fn scope_predicate(instance: &str, scope: &ItemScope) -> Predicate {
     let here = items::instance_id.eq(instance.to_owned());
-    match scope {
-        ItemScope::All => Box::new(here),
-        ItemScope::Assigned { user, unassigned: false } => {
-            Box::new(here.and(items::reviewer_id.assume_not_null().eq(user.clone())))
-        }
-        ItemScope::Assigned { user, unassigned: true } => {
-            Box::new(here.and(items::reviewer_id.assume_not_null().eq(user.clone()).or(items::reviewer_id.is_null())))
-        }
+    let ItemScope::Reviewer { decider, whole: None } = scope else { return Box::new(here) };
+    // `assume_not_null` keeps `reviewer_id = ?` a plain comparison both engines seek the
+    // (reviewer_id, instance_id) and tally indexes with.
+    let assigned = items::reviewer_id.assume_not_null().eq(decider.user.clone());
+    let pools: Vec<&'static str> = decider.pools().into_iter().map(Pool::as_str).collect();
+    if pools.is_empty() {
+        Box::new(here.and(assigned))
+    } else {
+        Box::new(here.and(assigned.or(items::reviewer_id.is_null().and(items::reviewer_pool.eq_any(pools)))))
     }
 }
 
@@ -72,15 +91,20 @@ fn query<'a>(instance: &str, scope: &ItemScope, filter: &ItemFilter) -> items::B
     q
 }
 
-/// An item as the review and results pages list it: only the columns they show (a page
-/// reads 50 of these on every request, and each column read is an allocation).
+/// An item as the review and results pages list it: only the columns they show and what
+/// says who decides it (a page reads 50 of these on every request, and each column read is
+/// an allocation).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = items)]
 pub struct ListedItem {
     pub id: String,
+    pub principal_id: String,
     pub principal_name: String,
     pub principal_upn: String,
     pub principal_type: String,
+    pub principal_job_title: String,
+    pub principal_department: String,
+    pub principal_manager: String,
     pub access_path: String,
     pub last_sign_in: Option<NaiveDateTime>,
     pub recommendation: String,
@@ -91,6 +115,8 @@ pub struct ListedItem {
     pub reviewed_at: Option<NaiveDateTime>,
     pub apply_result: String,
     pub apply_detail: String,
+    pub reviewer_id: Option<String>,
+    pub reviewer_pool: String,
 }
 
 /// One page of items, by principal name, as the reviewer may see them.
@@ -116,43 +142,68 @@ pub fn name_of(conn: &mut Conn, instance: &str, id: &str) -> QueryResult<Option<
         .optional()
 }
 
-/// How many items of the reviewer's view hold each decision, and how many are
-/// recommended for denial. Counted, so only for assigned views (a manager's few people);
-/// whole instances read their counters instead.
-pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<(Tally, i64)> {
-    // "Mine or nobody's" as one OR defeats the (reviewer_id, instance_id) index; two
-    // seeks on it and a sum do not.
-    if let ItemScope::Assigned { user, unassigned: true } = scope {
-        let mine = ItemScope::Assigned { user: user.clone(), unassigned: false };
-        let (mut tally, mut deny) = tally_where(conn, scope_predicate(instance, &mine))?;
-        let (nobody, nobody_deny) =
-            tally_where(conn, Box::new(items::instance_id.eq(instance.to_owned()).and(items::reviewer_id.is_null())))?;
-        for d in Decision::ALL {
-            tally.add(d, nobody.get(d));
-        }
-        deny += nobody_deny;
-        return Ok((tally, deny));
-    }
-    tally_where(conn, scope_predicate(instance, scope))
+/// Counts of a reviewer's view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Items per decision.
+    pub tally: Tally,
+    /// Items recommended for denial.
+    pub recommended_deny: i64,
+    /// Items not reviewed yet that have a recommendation.
+    pub pending: Pending,
 }
 
-fn tally_where(conn: &mut Conn, predicate: Predicate) -> QueryResult<(Tally, i64)> {
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        for d in Decision::ALL {
+            self.tally.add(d, other.tally.get(d));
+        }
+        self.recommended_deny += other.recommended_deny;
+        self.pending.approve += other.pending.approve;
+        self.pending.deny += other.pending.deny;
+    }
+}
+
+/// How many items of the reviewer's view hold each decision, how many are recommended for
+/// denial, and how many are still to decide with a recommendation. Counted, so only for
+/// views of a part of an instance (a manager's few people, a pool's items); whole
+/// instances read their counters instead.
+pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<Counts> {
+    let ItemScope::Reviewer { decider, whole: None } = scope else {
+        return tally_where(conn, scope_predicate(instance, scope));
+    };
+    // "Mine or my pools'" as one OR defeats the tally index; one seek per part, summed,
+    // does not.
+    let here = || items::instance_id.eq(instance.to_owned());
+    let mut counts =
+        tally_where(conn, Box::new(here().and(items::reviewer_id.assume_not_null().eq(decider.user.clone()))))?;
+    for pool in decider.pools() {
+        let part = here().and(items::reviewer_id.is_null()).and(items::reviewer_pool.eq(pool.as_str()));
+        counts.add(tally_where(conn, Box::new(part))?);
+    }
+    Ok(counts)
+}
+
+fn tally_where(conn: &mut Conn, predicate: Predicate) -> QueryResult<Counts> {
     let rows: Vec<(String, String, i64)> = items::table
         .filter(predicate)
         .group_by((items::decision, items::recommendation))
         .select((items::decision, items::recommendation, diesel::dsl::count_star()))
         .load(conn)?;
-    let mut tally = Tally::default();
-    let mut recommended_deny = 0;
+    let mut counts = Counts::default();
     for (decision, recommendation, n) in rows {
-        if let Some(d) = Decision::parse(&decision) {
-            tally.add(d, n);
+        let decision = Decision::parse(&decision);
+        if let Some(d) = decision {
+            counts.tally.add(d, n);
+        }
+        if decision == Some(Decision::NotReviewed) {
+            counts.pending.add(recommended(&recommendation), n);
         }
         if recommendation == "Deny" {
-            recommended_deny += n;
+            counts.recommended_deny += n;
         }
     }
-    Ok((tally, recommended_deny))
+    Ok(counts)
 }
 
 /// What a decision needs of an item.
@@ -165,6 +216,40 @@ pub struct DecisionTarget {
     pub decision: String,
     pub recommendation: String,
     pub recommendation_reason: String,
+    pub reviewer_id: Option<String>,
+    pub reviewer_pool: String,
+}
+
+/// The listed items of a view that its person may be unable to decide: their own item, and
+/// in a whole view the items of the pools they are not in (a reviewer's own access routed
+/// to the fallback reviewers or the admins). A handful, found by index: for the reviewers
+/// of an instance (the common case, and the review page's benchmark) one seek, as their
+/// own item was routed away from them at start.
+pub fn exceptions(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<Vec<DecisionTarget>> {
+    let ItemScope::Reviewer { decider, whole } = scope else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    if whole.is_some() {
+        let others: Vec<&'static str> =
+            Pool::ALL.into_iter().filter(|p| !decider.in_pool(*p)).map(Pool::as_str).collect();
+        out = items::table
+            .filter(items::instance_id.eq(instance))
+            .filter(items::reviewer_id.is_null())
+            .filter(items::reviewer_pool.eq_any(others))
+            .select(DecisionTarget::as_select())
+            .load(conn)?;
+    }
+    // A reviewer's own item is never the reviewers' (it was routed away at start), so in
+    // their whole view it was found above, unless it went to a pool they are in (the admins').
+    let own_found = out.iter().any(|t| t.principal_id == decider.user);
+    if !own_found && (*whole != Some(Pool::Reviewers) || decider.admin) {
+        out.extend(
+            query(instance, scope, &ItemFilter::default())
+                .filter(items::principal_id.eq(decider.user.clone()))
+                .select(DecisionTarget::as_select())
+                .load::<DecisionTarget>(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 /// The items with these ids, if they are in the reviewer's view of `instance`.
@@ -217,8 +302,9 @@ pub fn write(conn: &mut Conn, changes: &[Change], reviewer: &str, at: NaiveDateT
     Ok(())
 }
 
-/// Moves an instance's counters by `delta`, in the transaction of the decisions.
-pub fn adjust_counters(conn: &mut Conn, instance: &str, delta: &Tally) -> QueryResult<()> {
+/// Moves an instance's counters by `delta` and `pending`, in the transaction of the
+/// decisions.
+pub fn adjust_counters(conn: &mut Conn, instance: &str, delta: &Tally, pending: &Pending) -> QueryResult<()> {
     let n = |v: i64| i32::try_from(v).unwrap_or(0);
     diesel::update(review_instances::table.find(instance))
         .set((
@@ -226,6 +312,8 @@ pub fn adjust_counters(conn: &mut Conn, instance: &str, delta: &Tally) -> QueryR
             review_instances::approved.eq(review_instances::approved + n(delta.approved)),
             review_instances::denied.eq(review_instances::denied + n(delta.denied)),
             review_instances::dont_know.eq(review_instances::dont_know + n(delta.dont_know)),
+            review_instances::pending_approve.eq(review_instances::pending_approve + n(pending.approve)),
+            review_instances::pending_deny.eq(review_instances::pending_deny + n(pending.deny)),
         ))
         .execute(conn)?;
     Ok(())
@@ -251,4 +339,89 @@ pub fn assigned_progress(conn: &mut Conn, user: &str) -> QueryResult<Vec<(String
         }
     }
     Ok(out)
+}
+
+/// One item of the reviewer's view, whole (for its detail page); `None` when it is not in
+/// the view.
+pub fn get_listed(
+    conn: &mut Conn,
+    instance: &str,
+    scope: &ItemScope,
+    id: &str,
+) -> QueryResult<Option<crate::store::instances::ItemRow>> {
+    query(instance, scope, &ItemFilter::default())
+        .filter(items::id.eq(id.to_owned()))
+        .select(crate::store::instances::ItemRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A decision on the same access in an earlier occurrence of the series.
+#[derive(Debug, Clone, Queryable)]
+pub struct EarlierDecision {
+    pub occurrence: i32,
+    pub start_at: NaiveDateTime,
+    pub end_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+    pub decision: String,
+    pub justification: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub apply_result: String,
+}
+
+/// The decisions on `principal`'s access to the resource in the occurrences of
+/// `definition` before `before`, newest first, at most `limit` (by the series' unique
+/// (series, occurrence, resource) key, then the items' (instance, principal) key).
+pub fn earlier(
+    conn: &mut Conn,
+    definition: &str,
+    resource: (&str, &str),
+    principal: &str,
+    before: i32,
+    limit: i64,
+) -> QueryResult<Vec<EarlierDecision>> {
+    items::table
+        .inner_join(review_instances::table)
+        .filter(review_instances::definition_id.eq(definition))
+        .filter(review_instances::resource_type.eq(resource.0))
+        .filter(review_instances::resource_id.eq(resource.1))
+        .filter(review_instances::occurrence.lt(before))
+        .filter(items::principal_id.eq(principal))
+        .order(review_instances::occurrence.desc())
+        .limit(limit)
+        .select((
+            review_instances::occurrence,
+            review_instances::start_at,
+            review_instances::end_at,
+            review_instances::completed_at,
+            items::decision,
+            items::justification,
+            items::reviewed_by,
+            items::reviewed_at,
+            items::apply_result,
+        ))
+        .load(conn)
+}
+
+/// An event of an item's audit trail.
+#[derive(Debug, Clone, Queryable)]
+pub struct ItemEvent {
+    pub at: NaiveDateTime,
+    pub actor_name: String,
+    pub action: String,
+    pub details: String,
+}
+
+/// The audit trail of one decision item, oldest first, at most `limit` events (by the
+/// events' target index).
+pub fn history(conn: &mut Conn, item: &str, limit: i64) -> QueryResult<Vec<ItemEvent>> {
+    use crate::db::schema::audit_events as events;
+    events::table
+        .filter(events::target_id.eq(item))
+        .filter(events::target_type.eq("AccessReviewDecisionItem"))
+        .order(events::id)
+        .limit(limit)
+        .select((events::at, events::actor_name, events::action, events::details))
+        .load(conn)
 }

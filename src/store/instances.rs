@@ -34,6 +34,13 @@ pub struct InstanceRow {
     pub completed_at: Option<NaiveDateTime>,
     /// Approving needs a reason (fixed when the instance started).
     pub justification_required: bool,
+    /// Items not reviewed yet recommended for approval (what accepting would approve).
+    pub pending_approve: i32,
+    /// Items not reviewed yet recommended for denial.
+    pub pending_deny: i32,
+    /// Items routed to the portal admins at start (a reviewer's own access, no other
+    /// fallback reviewer).
+    pub routed_to_admins: i32,
 }
 
 /// A decision item as stored.
@@ -62,11 +69,17 @@ pub struct ItemRow {
     pub apply_detail: String,
     pub applied_by: Option<String>,
     pub applied_at: Option<NaiveDateTime>,
+    /// Who decides it when `reviewer_id` is empty ([`crate::domain::decision::Pool`]).
+    pub reviewer_pool: String,
+    /// The principal's job title, department and manager's name at start ("" if none).
+    pub principal_job_title: String,
+    pub principal_department: String,
+    pub principal_manager: String,
 }
 
 impl ItemRow {
     /// How many values a row binds.
-    pub const COLUMNS: usize = 21;
+    pub const COLUMNS: usize = 25;
 }
 
 /// Saves an instance.
@@ -174,20 +187,26 @@ pub fn decide_not_reviewed(
     }
 }
 
-/// Recounts an instance's counters from its items (at completion; pages read counters).
+/// Recounts an instance's counters from its items (at completion and reset; pages read
+/// counters).
 pub fn recount(conn: &mut Conn, instance: &str) -> QueryResult<()> {
-    let rows: Vec<(String, i64)> = review_decision_items::table
+    let rows: Vec<(String, String, i64)> = review_decision_items::table
         .filter(review_decision_items::instance_id.eq(instance))
-        .group_by(review_decision_items::decision)
-        .select((review_decision_items::decision, diesel::dsl::count_star()))
+        .group_by((review_decision_items::decision, review_decision_items::recommendation))
+        .select((review_decision_items::decision, review_decision_items::recommendation, diesel::dsl::count_star()))
         .load(conn)?;
-    let get = |d: &str| rows.iter().find(|(k, _)| k == d).map_or(0, |(_, n)| i32::try_from(*n).unwrap_or(i32::MAX));
+    let sum = |keep: &dyn Fn(&str, &str) -> bool| {
+        let n: i64 = rows.iter().filter(|(d, r, _)| keep(d, r)).map(|(_, _, n)| n).sum();
+        i32::try_from(n).unwrap_or(i32::MAX)
+    };
     diesel::update(review_instances::table.find(instance))
         .set((
-            review_instances::not_reviewed.eq(get("NotReviewed")),
-            review_instances::approved.eq(get("Approve")),
-            review_instances::denied.eq(get("Deny")),
-            review_instances::dont_know.eq(get("DontKnow")),
+            review_instances::not_reviewed.eq(sum(&|d, _| d == "NotReviewed")),
+            review_instances::approved.eq(sum(&|d, _| d == "Approve")),
+            review_instances::denied.eq(sum(&|d, _| d == "Deny")),
+            review_instances::dont_know.eq(sum(&|d, _| d == "DontKnow")),
+            review_instances::pending_approve.eq(sum(&|d, r| d == "NotReviewed" && r == "Approve")),
+            review_instances::pending_deny.eq(sum(&|d, r| d == "NotReviewed" && r == "Deny")),
         ))
         .execute(conn)?;
     Ok(())
@@ -218,14 +237,15 @@ pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryRes
     Ok(())
 }
 
-/// The display names of an instance's snapshotted reviewers other than `except`, by name.
-pub fn other_reviewer_names(conn: &mut Conn, instance: &str, except: &str) -> QueryResult<Vec<String>> {
+/// The display names of an instance's snapshotted reviewers other than `except`, by name,
+/// each with whether they are a fallback reviewer.
+pub fn other_reviewer_names(conn: &mut Conn, instance: &str, except: &str) -> QueryResult<Vec<(String, bool)>> {
     review_instance_reviewers::table
         .inner_join(users::table)
         .filter(review_instance_reviewers::instance_id.eq(instance))
         .filter(review_instance_reviewers::user_id.ne(except))
         .order((users::display_name, users::id))
-        .select(users::display_name)
+        .select((users::display_name, review_instance_reviewers::fallback))
         .load(conn)
 }
 
@@ -304,4 +324,35 @@ pub fn has_assigned(conn: &mut Conn, instance: &str, user: &str) -> QueryResult<
         .first(conn)
         .optional()?;
     Ok(found.is_some())
+}
+
+/// Whether `instance` has reviewers of its own (owners, selected reviewers) besides its
+/// fallback reviewers.
+pub fn has_reviewers(conn: &mut Conn, instance: &str) -> QueryResult<bool> {
+    let found: Option<String> = review_instance_reviewers::table
+        .filter(review_instance_reviewers::instance_id.eq(instance))
+        .filter(review_instance_reviewers::fallback.eq(false))
+        .select(review_instance_reviewers::user_id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Whether `instance` has an item assigned to nobody in particular, of `pool`, whose
+/// principal is not `user` (by the tally index).
+pub fn has_pool_item_for(conn: &mut Conn, instance: &str, pool: &str, user: &str) -> QueryResult<bool> {
+    let found: Option<String> = review_decision_items::table
+        .filter(review_decision_items::instance_id.eq(instance))
+        .filter(review_decision_items::reviewer_id.is_null())
+        .filter(review_decision_items::reviewer_pool.eq(pool))
+        .filter(review_decision_items::principal_id.ne(user))
+        .select(review_decision_items::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The instances with items routed to the portal admins at start.
+pub fn with_admin_items(conn: &mut Conn) -> QueryResult<Vec<String>> {
+    review_instances::table.filter(review_instances::routed_to_admins.gt(0)).select(review_instances::id).load(conn)
 }

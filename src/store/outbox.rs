@@ -248,43 +248,68 @@ pub fn contacted(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec
 pub type Recipient = (String, String, Option<String>);
 
 /// People with items of an instance to review, with how many: those assigned items of
-/// their own (managers, self-review) and, for items assigned to nobody, the instance's
-/// snapshotted reviewers (only the fallbacks of a manager review). With
-/// `only_not_reviewed`, only items still undecided count, so people who finished are left
-/// out. Ordered by name.
+/// their own (managers, self-review) and, for items assigned to nobody, the snapshotted
+/// reviewers of the item's pool (the reviewers, or the fallback reviewers), never counting
+/// a reviewer's own access, which is not theirs to decide. Items routed to the admins are
+/// not mailed: the admins find them in their access panel. With `only_not_reviewed`, only
+/// items still undecided count, so people who finished are left out. Ordered by name.
 pub fn reviewers_with_items(
     conn: &mut Conn,
     instance: &str,
-    managers_review: bool,
     only_not_reviewed: bool,
 ) -> QueryResult<Vec<(Recipient, i64)>> {
     let here = items::table.filter(items::instance_id.eq(instance));
-    let counts: Vec<(Option<String>, i64)> = if only_not_reviewed {
-        here.filter(items::decision.eq("NotReviewed"))
-            .group_by(items::reviewer_id)
-            .select((items::reviewer_id, diesel::dsl::count_star()))
-            .load(conn)?
+    let per_reviewer = (items::reviewer_id, items::reviewer_pool);
+    let counted = (items::reviewer_id, items::reviewer_pool, diesel::dsl::count_star());
+    let counts: Vec<(Option<String>, String, i64)> = if only_not_reviewed {
+        here.filter(items::decision.eq("NotReviewed")).group_by(per_reviewer).select(counted).load(conn)?
     } else {
-        here.group_by(items::reviewer_id).select((items::reviewer_id, diesel::dsl::count_star())).load(conn)?
+        here.group_by(per_reviewer).select(counted).load(conn)?
     };
     let mut by_user: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
-    for (reviewer, n) in &counts {
-        match reviewer {
-            Some(user) => *by_user.entry(user.clone()).or_default() += n,
-            None => {
-                let mut whole = review_instance_reviewers::table
-                    .filter(review_instance_reviewers::instance_id.eq(instance))
-                    .select(review_instance_reviewers::user_id)
-                    .into_boxed::<crate::db::MultiBackend>();
-                if managers_review {
-                    whole = whole.filter(review_instance_reviewers::fallback.eq(true));
-                }
-                for user in whole.load::<String>(conn)? {
-                    *by_user.entry(user).or_default() += n;
-                }
+    let mut pools: Vec<(String, bool)> = Vec::new();
+    for (reviewer, pool, n) in &counts {
+        let fallback = match (reviewer, pool.as_str()) {
+            (Some(user), _) => {
+                *by_user.entry(user.clone()).or_default() += n;
+                continue;
+            }
+            (None, "Reviewers") => false,
+            (None, "Fallback") => true,
+            (None, _) => continue,
+        };
+        let members: Vec<String> = review_instance_reviewers::table
+            .filter(review_instance_reviewers::instance_id.eq(instance))
+            .filter(review_instance_reviewers::fallback.eq(fallback))
+            .select(review_instance_reviewers::user_id)
+            .load(conn)?;
+        for user in members {
+            *by_user.entry(user.clone()).or_default() += n;
+            pools.push((user, fallback));
+        }
+    }
+    // A pool's member whose own item is in that pool does not decide it.
+    let credited: Vec<String> = pools.iter().map(|(u, _)| u.clone()).collect();
+    for chunk in credited.chunks(5_000) {
+        let mut own = items::table
+            .filter(items::instance_id.eq(instance))
+            .filter(items::reviewer_id.is_null())
+            .filter(items::principal_id.eq_any(chunk))
+            .into_boxed::<crate::db::MultiBackend>();
+        if only_not_reviewed {
+            own = own.filter(items::decision.eq("NotReviewed"));
+        }
+        for (principal, pool) in
+            own.select((items::principal_id, items::reviewer_pool)).load::<(String, String)>(conn)?
+        {
+            let in_pool = pools.iter().any(|(u, f)| *u == principal && *f == (pool == "Fallback"))
+                && matches!(pool.as_str(), "Reviewers" | "Fallback");
+            if let (true, Some(n)) = (in_pool, by_user.get_mut(&principal)) {
+                *n -= 1;
             }
         }
     }
+    by_user.retain(|_, n| *n > 0);
     let ids: Vec<String> = by_user.keys().cloned().collect();
     let mut people: Vec<(Recipient, i64)> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {

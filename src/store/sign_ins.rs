@@ -62,3 +62,14 @@ pub fn record(conn: &mut Conn, user: &str, app: Option<&str>, at: NaiveDateTime)
         .execute(conn)?;
     Ok(())
 }
+
+/// The latest sign-ins of `user`, newest first, at most `limit`: (time, application id if
+/// any). By the (user, time) index.
+pub fn recent(conn: &mut Conn, user: &str, limit: i64) -> QueryResult<Vec<(NaiveDateTime, Option<String>)>> {
+    sign_ins::table
+        .filter(sign_ins::user_id.eq(user))
+        .order(sign_ins::signed_in_at.desc())
+        .limit(limit)
+        .select((sign_ins::signed_in_at, sign_ins::app_id))
+        .load(conn)
+}

@@ -47,6 +47,8 @@ pub struct ReviewItem {
     reviewed: i64,
     total: i64,
     status: &'static str,
+    /// Why the person reviews it, when it needs saying (fallback reviewers, admins).
+    why: Vec<String>,
 }
 
 /// The query of the panel: `?view=past` for completed reviews.
@@ -83,7 +85,7 @@ pub async fn index(
             } else {
                 None
             };
-            Ok((counted, crate::service::panel::my_reviews(conn, &me)?))
+            Ok((counted, crate::service::panel::my_reviews(conn, &me, is_admin)?))
         })
         .await?;
     if let (Some(counts), Ok(mut slot)) = (counted, state.directory_counts.lock()) {
@@ -125,6 +127,7 @@ pub async fn index(
                     "Applied" => "Applied",
                     _ => "Not started",
                 },
+                why: panel::why_you(&r.reviewer_kind, &r.instance.resource_name, &r.scope),
             }
         })
         .collect();

@@ -222,6 +222,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(home::healthz))
         .route("/reviews/{id}", web::get().to(panel::review))
         .route("/reviews/{id}", web::post().to(panel::decide))
+        .route("/reviews/{id}/items/{item}", web::get().to(panel::item))
         .route("/static/{file}", web::get().to(static_files::serve))
         .service(web::scope("/auth").configure(auth::routes))
         .service(web::scope("/admin").configure(admin::routes));

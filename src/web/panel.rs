@@ -15,13 +15,12 @@ use openidconnect::url::form_urlencoded;
 
 use super::{Chrome, Section, State, flash, flash_error, format};
 use crate::auth::Identity;
-use crate::domain::decision::{Action, Decision, MAX_REASON_LEN};
+use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
 use crate::error::AppError;
-use crate::service::panel::{self, Access, Selection};
-use crate::store::decisions::ItemFilter;
-use crate::store::decisions::ListedItem;
+use crate::service::panel::{self, Access, Decided, Selection};
+use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
 use crate::store::{self, Keyset};
 
 /// A signed-in reviewer of the instance named in the path: one of its snapshotted
@@ -51,8 +50,8 @@ impl FromRequest for Reviewer {
         Box::pin(async move {
             let identity = identity?.0;
             let (Some(state), Ok(id)) = (state, id) else { return Err(review_not_found()) };
-            let user = identity.user.id.clone();
-            let access = state.db(move |conn| panel::access(conn, id.as_str(), &user)).await?;
+            let (user, is_admin) = (identity.user.id.clone(), identity.is_admin);
+            let access = state.db(move |conn| panel::access(conn, id.as_str(), &user, is_admin)).await?;
             match access {
                 Some(access) => Ok(Self { identity, access }),
                 None => Err(review_not_found()),
@@ -152,6 +151,10 @@ pub struct ItemView {
     name: String,
     upn: String,
     guest: bool,
+    /// Job title and department at the instance's start ("Sales Manager · Sales").
+    role: String,
+    /// The manager's name at the instance's start.
+    manager: String,
     access: String,
     last_sign_in: String,
     recommendation: &'static str,
@@ -168,18 +171,41 @@ pub struct ItemView {
     apply_class: &'static str,
     /// Why it was not applied, naming the path that really grants the access.
     apply_detail: String,
+    /// Why the viewer may not decide it ("Your own access — decided by the fallback
+    /// reviewer"), if they may not.
+    blocked: Option<String>,
+    /// The person's detail page ("" where there is none: an admin's results page).
+    href: String,
 }
 
 impl ItemView {
-    fn new(row: ListedItem, names: &HashMap<String, String>, now: NaiveDateTime) -> Self {
+    fn new(
+        row: ListedItem,
+        names: &HashMap<String, String>,
+        now: NaiveDateTime,
+        decider: Option<&Decider>,
+        base_path: Option<&str>,
+    ) -> Self {
         let decision = Decision::parse(&row.decision).unwrap_or(Decision::NotReviewed);
         let (recommendation, recommendation_class) = match row.recommendation.as_str() {
             "Approve" => ("Approve", "rec-approve"),
             "Deny" => ("Deny", "rec-deny"),
             _ => ("No information", "rec-none"),
         };
+        let blocked = decider
+            .and_then(|d| {
+                d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), panel::pool_of(&row.reviewer_pool)).err()
+            })
+            .map(Undecidable::note);
+        let role = [row.principal_job_title.as_str(), row.principal_department.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ");
         Self {
             guest: row.principal_type == "Guest",
+            role,
+            manager: row.principal_manager,
             access: row.access_path,
             last_sign_in: format::last_seen(row.last_sign_in, now),
             recommendation,
@@ -208,11 +234,43 @@ impl ItemView {
                 _ => "",
             },
             apply_detail: row.apply_detail,
+            blocked,
+            href: base_path.map(|base| format!("{base}/items/{}", row.id)).unwrap_or_default(),
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
         }
     }
+}
+
+/// Why the person sees the people they see, where it is not plain: a fallback reviewer or
+/// an admin deciding what nobody else may. Empty for owners, selected reviewers, managers
+/// and self-reviewers.
+pub fn why_you(reviewer_kind: &str, resource_name: &str, scope: &ItemScope) -> Vec<String> {
+    let ItemScope::Reviewer { decider, whole } = scope else { return Vec::new() };
+    let mut out = Vec::new();
+    if decider.fallback {
+        out.push(match (reviewer_kind, whole) {
+            ("Managers", _) => "You review the people without a manager: you are this review's fallback reviewer.".into(),
+            ("Owners", Some(Pool::Fallback)) => format!(
+                "You review everyone here because {resource_name} has no owner: you are this review's fallback reviewer."
+            ),
+            (_, Some(Pool::Fallback)) => {
+                "You review everyone here because this review has no other reviewer: you are its fallback reviewer.".into()
+            }
+            _ => "You review the access of this review's own reviewers: nobody decides their own access, and you are \
+                  the fallback reviewer."
+                .into(),
+        });
+    }
+    if decider.admin {
+        out.push(
+            "As an administrator, you review access that nobody else may decide: these people review it themselves, \
+             and there is no other fallback reviewer."
+                .into(),
+        );
+    }
+    out
 }
 
 /// What the review is about, in words.
@@ -242,6 +300,10 @@ pub struct ReviewPage {
     others: Vec<String>,
     per_person: bool,
     justification_required: bool,
+    /// Why the person reviews these people, when it needs saying (fallbacks, admins).
+    why: Vec<String>,
+    /// How many recommendations "Accept recommendations" accepts in the current list.
+    accept_count: i64,
     tabs: Vec<Tab>,
     show: &'static str,
     q: String,
@@ -356,7 +418,7 @@ pub async fn review(
             Some(Decision::Deny) => Some("No"),
             _ => None,
         });
-        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now));
+        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
         return Ok(AnyReviewPage::Own(Box::new(SelfReviewPage {
             chrome,
             id,
@@ -395,17 +457,23 @@ pub async fn table_page(
     let (instance, scope, filter, at) = (id.clone(), access.scope.clone(), view.filter.clone(), view.at.clone());
     let per_person = matches!(access.definition.reviewer_kind.as_str(), "Managers" | "Self");
     let access_for_counts = access.clone();
-    let (page, names, (tally, recommended_deny), others) = state
+    let (page, names, counts, accept_count, others) = state
         .db(move |conn| {
             let keyset = Keyset::resolve(&at, |cursor| store::decisions::name_of(conn, &instance, cursor))?;
             let rows = store::decisions::page(conn, &instance, &scope, &filter, &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &at, PAGE_SIZE, |r| r.id.clone());
             let names = reviewer_names(conn, &page.items)?;
             let counts = panel::counts(conn, &access_for_counts)?;
-            let others = store::instances::other_reviewer_names(conn, &instance, &me)?;
-            Ok((page, names, counts, others))
+            // Only a reviewer's open page offers the button.
+            let accept_count = if open { panel::acceptable(conn, &access_for_counts, &filter, &counts)? } else { 0 };
+            let others: Vec<String> = store::instances::other_reviewer_names(conn, &instance, &me)?
+                .into_iter()
+                .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
+                .collect();
+            Ok((page, names, counts, accept_count, others))
         })
         .await?;
+    let (tally, recommended_deny) = (counts.tally, counts.recommended_deny);
     let count_of = |key: &str| match key {
         "notreviewed" => tally.not_reviewed,
         "approved" => tally.approved,
@@ -444,13 +512,18 @@ pub async fn table_page(
         others,
         per_person,
         justification_required: access.instance.justification_required,
+        why: why_you(&access.definition.reviewer_kind, &access.instance.resource_name, &access.scope),
+        accept_count,
         matching: if view.filter.search.is_some() { -1 } else { count_of(view.show) },
         tabs,
         show: view.show,
         q: view.filter.search.clone().unwrap_or_default(),
         pager_prev: link(&page.prev, "before"),
         pager_next: link(&page.next, "after"),
-        items: page.items.into_iter().map(|r| ItemView::new(r, &names, now)).collect(),
+        items: {
+            let (decider, base) = (access.scope.decider(), series.is_none().then_some(base_path.as_str()));
+            page.items.into_iter().map(|r| ItemView::new(r, &names, now, decider, base)).collect()
+        },
         max_reason: MAX_REASON_LEN,
         chart: if series.is_some() { crate::domain::chart::decision_bar(&tally) } else { Vec::new() },
         results: None,
@@ -467,8 +540,10 @@ fn reviewer_names(conn: &mut store::Conn, rows: &[ListedItem]) -> Result<HashMap
 }
 
 /// `POST /reviews/{id}`: a decision on ticked rows, on every row matching the current
-/// filter, or (self-review) on the person's own item. Answers with a redirect back to the
-/// same view and a message saying what happened or why nothing did.
+/// filter, or (self-review) on the person's own item. "Accept recommendations" with no row
+/// ticked is for everyone in the current list, as in Entra. Answers with a redirect back to
+/// the same view (or to the person's page it came from) and a message saying what happened
+/// or why nothing did.
 pub async fn decide(
     reviewer: Reviewer,
     state: State,
@@ -477,6 +552,7 @@ pub async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let mut items = Vec::new();
     let (mut action, mut reason, mut apply_to, mut show, mut q) = (None, String::new(), None, None, None);
+    let mut from_item = false;
     for (key, value) in form_urlencoded::parse(&body) {
         match key.as_ref() {
             "item" => items.push(value.into_owned()),
@@ -485,52 +561,109 @@ pub async fn decide(
             "apply_to" => apply_to = Some(value.into_owned()),
             "show" => show = Some(value.into_owned()),
             "q" => q = Some(value.into_owned()),
+            "from" => from_item = value == "item",
             _ => {}
         }
     }
     let view = view_of(show.as_deref(), q.as_deref(), None, None)?;
     let id = reviewer.access.instance.id.clone();
-    let back = match view.query() {
-        query if query.is_empty() => format!("/reviews/{id}"),
-        query => format!("/reviews/{id}?{query}"),
+    if items.iter().any(|i| ObjectId::try_from(i.clone()).is_err()) {
+        return Err(AppError::BadRequest("A selected row is not valid. Reload the page and try again.".into()));
+    }
+    // Back to the person's page when deciding from it (one person, by a valid id).
+    let back = match (view.query(), from_item, items.as_slice()) {
+        (_, true, [item]) => format!("/reviews/{id}/items/{item}"),
+        (query, _, _) if query.is_empty() => format!("/reviews/{id}"),
+        (query, _, _) => format!("/reviews/{id}?{query}"),
     };
     let redirect = HttpResponse::SeeOther().insert_header(("Location", back)).finish();
     let Some(action) = action.as_deref().and_then(Action::parse) else {
         flash_error(&session, "Choose Approve, Deny, Don't know or Accept recommendations.");
         return Ok(redirect);
     };
+    let own = reviewer.access.self_review;
     let selection = match apply_to.as_deref() {
-        Some("matching") if !reviewer.access.self_review => Selection::Matching(view.filter.clone()),
-        Some("selected" | "matching") | None => {
-            if items.iter().any(|i| ObjectId::try_from(i.clone()).is_err()) {
-                return Err(AppError::BadRequest("A selected row is not valid. Reload the page and try again.".into()));
-            }
-            Selection::Items(items)
+        Some("matching") if !own => Selection::Matching(view.filter.clone()),
+        Some("selected" | "matching") | None if action == Action::AcceptRecommendations && items.is_empty() && !own => {
+            Selection::Matching(view.filter.clone())
         }
+        Some("selected" | "matching") | None => Selection::Items(items),
         Some(_) => {
             return Err(AppError::BadRequest("Choose whether to decide for the selected rows or all matching.".into()));
         }
     };
+    let ticked = matches!(selection, Selection::Items(_));
     let now = state.clock.now();
     let actor = reviewer.identity.user.clone();
     let access = reviewer.access;
+    let (resource, ends) = (access.instance.resource_name.clone(), format::datetime(access.instance.end_at));
     let result = state.db(move |conn| panel::decide(conn, &access, &selection, action, &reason, &actor, now)).await?;
     match result {
-        Ok(0) => flash(&session, "Nothing changed: the selected people already have decisions or no recommendation."),
-        Ok(n) => flash(&session, &decided_message(action, n)),
+        Ok(done) if own && done.changed > 0 => flash(&session, &self_review_message(action, &resource, &ends)),
+        Ok(done) => flash(&session, &decided_message(action, &done, ticked)),
         Err(refused) => flash_error(&session, &refused.0),
     }
     Ok(redirect)
 }
 
-fn decided_message(action: Action, n: usize) -> String {
-    let people = format::count(i64::try_from(n).unwrap_or(i64::MAX), "person", "people");
+/// What a self-reviewer is told: about their own access, not "1 person".
+fn self_review_message(action: Action, resource: &str, ends: &str) -> String {
     match action {
-        Action::Approve => format!("Approved for {people}."),
-        Action::Deny => format!("Denied for {people}."),
-        Action::DontKnow => format!("Marked “don't know” for {people}."),
-        Action::AcceptRecommendations => format!("Recommendations accepted for {people}."),
+        Action::Deny => format!(
+            "You said you no longer need access to {resource}. It will be removed when the review ends ({ends}); \
+             you can change your answer until then."
+        ),
+        _ => format!(
+            "You said you still need access to {resource}. You can change your answer until the review ends ({ends})."
+        ),
     }
+}
+
+fn decided_message(action: Action, done: &Decided, ticked: bool) -> String {
+    let count = |n: usize, one: &str, many: &str| format::count(i64::try_from(n).unwrap_or(i64::MAX), one, many);
+    let people = count(done.changed, "person", "people");
+    let mut out = match (action, done.changed) {
+        (Action::AcceptRecommendations, 0) if ticked => {
+            "Nothing changed: the selected people already have decisions or no recommendation.".to_owned()
+        }
+        (Action::AcceptRecommendations, 0) => {
+            "Nothing changed: everyone in this list has a decision or no recommendation.".to_owned()
+        }
+        (_, 0) => "Nothing changed.".to_owned(),
+        (Action::Approve, _) => format!("Approved for {people}."),
+        (Action::Deny, _) => format!("Denied for {people}."),
+        (Action::DontKnow, _) => format!("Marked “don't know” for {people}."),
+        (Action::AcceptRecommendations, _) => format!("Recommendations accepted for {people}."),
+    };
+    // "Everyone in this list" leaves out what the reviewer may not decide, and says so.
+    let own = done.skipped.iter().find_map(|u| match u {
+        Undecidable::OwnAccess(pool) => Some(*pool),
+        Undecidable::Elsewhere(_) => None,
+    });
+    if let Some(pool) = own {
+        out.push_str(&format!(
+            " Your own access was left out: it is {}.",
+            pool.map_or("decided by another reviewer", Pool::decided_by)
+        ));
+    }
+    let others: Vec<Option<Pool>> = done
+        .skipped
+        .iter()
+        .filter_map(|u| match u {
+            Undecidable::Elsewhere(pool) => Some(*pool),
+            Undecidable::OwnAccess(_) => None,
+        })
+        .collect();
+    if let Some(first) = others.first() {
+        let who = count(others.len(), "person", "people");
+        out.push_str(&match first {
+            Some(pool) => {
+                format!(" Left out {who} who review this access themselves: their own access is {}.", pool.decided_by())
+            }
+            None => format!(" Left out {who} decided by another reviewer."),
+        });
+    }
+    out
 }
 
 /// For the access panel's list: (instance, its name, progress) rows split into current
@@ -550,4 +683,196 @@ pub fn progress_of(r: &panel::MyReview) -> String {
 /// Share of `total` that is reviewed, in whole percent (an empty review is done).
 pub fn percent(reviewed: i64, total: i64) -> i64 {
     if total == 0 { 100 } else { reviewed * 100 / total }
+}
+
+/// The person page: everything a reviewer may want before deciding on one person.
+#[derive(Template, WebTemplate)]
+#[template(path = "panel/item.html")]
+pub struct ItemPage {
+    chrome: Chrome,
+    /// The review's name and page.
+    review_name: String,
+    review_path: String,
+    /// What is reviewed, in words.
+    resource: String,
+    item: ItemView,
+    /// A self-review (the form asks Yes / No).
+    self_review: bool,
+    /// The reviewer may decide it now.
+    can_decide: bool,
+    justification_required: bool,
+    max_reason: usize,
+    /// The access paths to the resource, one per way the person has it.
+    paths: Vec<String>,
+    /// The application role or role assignment type, if any.
+    access_detail: String,
+    /// Member / Guest, enabled or not, in today's directory.
+    account: String,
+    /// Last sign-in to the tenant, today.
+    last_tenant: String,
+    /// Last sign-in to the reviewed application (application reviews).
+    last_app: Option<String>,
+    /// The latest sign-ins: (when, where).
+    sign_ins: Vec<(String, String)>,
+    /// Earlier decisions on this access.
+    earlier: Vec<EarlierView>,
+    /// This item's audit trail.
+    history: Vec<HistoryView>,
+}
+
+/// A decision on the same access in an earlier occurrence.
+pub struct EarlierView {
+    occurrence: i64,
+    period: String,
+    decision: &'static str,
+    decision_class: &'static str,
+    by: String,
+    at: String,
+    reason: String,
+    applied: String,
+}
+
+/// One event of the item's audit trail, in words.
+pub struct HistoryView {
+    at: String,
+    who: String,
+    what: String,
+    reason: String,
+}
+
+fn decision_class(d: Decision) -> &'static str {
+    match d {
+        Decision::NotReviewed => "decision-none",
+        Decision::Approve => "decision-approve",
+        Decision::Deny => "decision-deny",
+        Decision::DontKnow => "decision-unsure",
+    }
+}
+
+/// An audit event of an item in words ("Not reviewed → Denied", "Applied: Removed").
+fn history_view(e: crate::store::decisions::ItemEvent) -> HistoryView {
+    let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let label = |v: &serde_json::Value| v.as_str().and_then(Decision::parse).map_or("?", Decision::label);
+    let (what, reason) = match e.action.as_str() {
+        "RecordDecision" => {
+            let decision = &details["decision"];
+            let accepted =
+                if details["action"] == "AcceptRecommendations" { " (accepted the recommendation)" } else { "" };
+            (
+                format!("{} → {}{accepted}", label(&decision["old"]), label(&decision["new"])),
+                text(&details["justification"]),
+            )
+        }
+        "ApplyDecision" => (
+            format!("Applied: {}", crate::domain::notify::apply_result_label(details["result"].as_str().unwrap_or(""))),
+            text(&details["reason"]),
+        ),
+        other => (other.to_owned(), String::new()),
+    };
+    HistoryView { at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(), who: e.actor_name, what, reason }
+}
+
+/// `GET /reviews/{id}/items/{item}`: one person's access — every path to the resource,
+/// their sign-ins, earlier decisions on this access and this item's history — for a
+/// reviewer of the instance who sees that item (anyone else: 404, as for the review).
+pub async fn item(
+    reviewer: Reviewer,
+    state: State,
+    chrome: Chrome,
+    path: web::Path<(String, String)>,
+) -> Result<ItemPage, AppError> {
+    let (_, item) = path.into_inner();
+    let item = ObjectId::try_from(item).map_err(|_| review_not_found())?;
+    let now = state.clock.now();
+    let access = reviewer.access;
+    let for_detail = access.clone();
+    let detail = state
+        .db(move |conn| panel::item_detail(conn, &for_detail, item.as_str()))
+        .await?
+        .ok_or_else(review_not_found)?;
+    let id = access.instance.id.clone();
+    let review_path = format!("/reviews/{id}");
+    let row = &detail.item;
+    let paths: Vec<String> = row.access_path.split("; ").map(str::to_owned).collect();
+    let access_detail = row.access_detail.clone();
+    let account = match &detail.user {
+        None => "No longer in the directory".to_owned(),
+        Some(u) => format!(
+            "{}, {}",
+            if u.user_type == "Guest" { "Guest" } else { "Member" },
+            if u.enabled { "enabled" } else { "disabled" }
+        ),
+    };
+    let last_tenant = format::last_seen(detail.user.as_ref().and_then(|u| u.last_sign_in_at), now);
+    let last_app =
+        (access.instance.resource_type == "Application").then(|| format::last_seen(detail.last_app_sign_in, now));
+    let sign_ins = detail
+        .sign_ins
+        .iter()
+        .map(|(at, app)| (format::datetime(*at), app.clone().unwrap_or_else(|| "Directory".to_owned())))
+        .collect();
+    let name_of = |id: &Option<String>| id.as_ref().and_then(|id| detail.names.get(id).cloned());
+    let earlier = detail
+        .earlier
+        .iter()
+        .map(|e| {
+            let d = Decision::parse(&e.decision).unwrap_or(Decision::NotReviewed);
+            EarlierView {
+                occurrence: i64::from(e.occurrence) + 1,
+                period: format!("{} to {}", format::date(e.start_at), format::date(e.completed_at.unwrap_or(e.end_at))),
+                decision: d.label(),
+                decision_class: decision_class(d),
+                by: name_of(&e.reviewed_by).unwrap_or_else(|| {
+                    if e.reviewed_at.is_some() { "attest (no response)".to_owned() } else { String::new() }
+                }),
+                at: e.reviewed_at.map(format::datetime).unwrap_or_default(),
+                reason: e.justification.clone(),
+                applied: crate::domain::notify::apply_result_label(&e.apply_result).to_owned(),
+            }
+        })
+        .collect();
+    let history = detail.history.iter().cloned().map(history_view).collect();
+    let listed = ListedItem {
+        id: row.id.clone(),
+        principal_id: row.principal_id.clone(),
+        principal_name: row.principal_name.clone(),
+        principal_upn: row.principal_upn.clone(),
+        principal_type: row.principal_type.clone(),
+        principal_job_title: row.principal_job_title.clone(),
+        principal_department: row.principal_department.clone(),
+        principal_manager: row.principal_manager.clone(),
+        access_path: row.access_path.clone(),
+        last_sign_in: row.last_sign_in,
+        recommendation: row.recommendation.clone(),
+        recommendation_reason: row.recommendation_reason.clone(),
+        decision: row.decision.clone(),
+        justification: row.justification.clone(),
+        reviewed_by: row.reviewed_by.clone(),
+        reviewed_at: row.reviewed_at,
+        apply_result: row.apply_result.clone(),
+        apply_detail: row.apply_detail.clone(),
+        reviewer_id: row.reviewer_id.clone(),
+        reviewer_pool: row.reviewer_pool.clone(),
+    };
+    let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
+    Ok(ItemPage {
+        chrome: chrome.in_section(Section::Home),
+        review_name: access.definition.display_name.clone(),
+        resource: resource_label(&access),
+        can_decide: access.is_open(now) && detail.undecidable.is_none(),
+        self_review: access.self_review,
+        justification_required: access.instance.justification_required,
+        max_reason: MAX_REASON_LEN,
+        review_path,
+        item,
+        paths,
+        access_detail,
+        account,
+        last_tenant,
+        last_app,
+        sign_ins,
+        earlier,
+        history,
+    })
 }

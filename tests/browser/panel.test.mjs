@@ -1,7 +1,9 @@
 // The whole review cycle in a real browser: an admin creates a review of a group, its
 // owner decides in the access panel (recommendations, a denial with a reason, changed
 // back), a self-reviewer answers No, and the admin sees the decisions. axe-core checks
-// the panel pages. Saves the README's screenshots.
+// the panel pages. Then the panel list, a review and a self-review on a phone (390×844):
+// nothing scrolls sideways, the decision controls are in view, axe passes. Saves the
+// README's screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPortal, startBrowser, screenshot, signInAs, seriousViolations } from './harness.mjs';
@@ -72,14 +74,19 @@ test('create, review, self-review, and see the results', async () => {
   await omar.keyboard.press('j');
   assert.equal(await omar.locator('tr.is-current').count(), 1);
 
-  // Accept the recommendations for everyone.
-  await omar.getByLabel(/For everyone in this list/).check();
-  await omar.getByRole('button', { name: 'Accept recommendations' }).click();
+  // Accept the recommendations: the button on its own is for everyone in the list, and
+  // counts them. Omar is a member of his own group: his own access is left out.
+  const accept = omar.getByRole('button', { name: /^Accept \d+ recommendations?$/ });
+  const count = Number((await accept.innerText()).match(/\d+/)[0]);
+  await accept.click();
   await omar.waitForSelector('.banner');
-  assert.match(await omar.locator('.banner').innerText(), /Recommendations accepted for \d+ (person|people)\./);
+  const accepted = await omar.locator('.banner').innerText();
+  assert.match(accepted, new RegExp(`^Recommendations accepted for ${count} (person|people)\\.`));
+  assert.match(accepted, /Your own access was left out: it is decided by the fallback reviewer\./);
+  assert.match(await omar.locator('tr.is-blocked').innerText(), /Your own access — decided by the fallback reviewer/);
 
   // Deny one person with a reason, then change it back.
-  const first = omar.locator('tbody tr').first();
+  const first = omar.locator('tbody tr:has(input[type=checkbox])').first();
   const person = await first.locator('.person').innerText();
   await first.locator('input[type=checkbox]').check();
   await omar.getByLabel(/Reason/).fill('Left the project in October');
@@ -96,7 +103,7 @@ test('create, review, self-review, and see the results', async () => {
   assert.match(await row.innerText(), /Approved[\s\S]*Back on the project/);
 
   // And denies the last person for good (applied by the admin below).
-  const last = omar.locator('tbody tr').last();
+  const last = omar.locator('tbody tr:has(input[type=checkbox])').last();
   const leaver = await last.locator('.person').innerText();
   await last.locator('input[type=checkbox]').check();
   await omar.getByLabel(/Reason/).fill('No longer with the agency');
@@ -159,4 +166,87 @@ test('create, review, self-review, and see the results', async () => {
   await noSeriousViolations(dana, 'the audit log');
   await dana.goto(portal.url + '/admin/access-reviews/history');
   await noSeriousViolations(dana, 'the review-history report');
+});
+
+/**
+ * Checks a page at phone width: no sideways scroll, axe passes; saves a screenshot from
+ * the top of the page, or of `from` (a selector) on.
+ */
+async function onPhone(page, what, shot, from) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(scrollWidth <= innerWidth, `${what} scrolls sideways: ${scrollWidth} > ${innerWidth}`);
+  await noSeriousViolations(page, `${what} on a phone`);
+  if (from) {
+    await page.locator(from).evaluate((e) => e.scrollIntoView());
+  } else {
+    await page.evaluate(() => window.scrollTo(0, 0));
+  }
+  await screenshot(page, shot);
+}
+
+/** Whether `locator` is visible and lies within the viewport's width. */
+async function inView(page, locator, what) {
+  await locator.scrollIntoViewIfNeeded();
+  assert.ok(await locator.isVisible(), `${what} is visible`);
+  const box = await locator.boundingBox();
+  const width = page.viewportSize().width;
+  assert.ok(box && box.x >= 0 && box.x + box.width <= width, `${what} lies within ${width} px: ${JSON.stringify(box)}`);
+}
+
+async function phoneAs(name) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signInAs(page, portal.url, name);
+  return page;
+}
+
+test('the panel list, a review and a self-review work on a phone', async () => {
+  // The panel list: review, resource, due, progress and status all in the card.
+  const dana = await phoneAs('Dana Whitfield');
+  await dana.goto(portal.url + '/');
+  const card = dana.locator('table.my-reviews tbody tr', { hasText: 'Salesforce access by managers' });
+  for (const cell of ['th', 'td[data-label=Due]', 'td[data-label=Progress]', 'td[data-label=Status]']) {
+    await inView(dana, card.locator(cell), `the panel list's ${cell}`);
+  }
+  assert.match(await card.innerText(), /You review the people without a manager/);
+  await onPhone(dana, 'the access panel', 'phone-panel');
+
+  // A review: every card shows the decision and the box to tick; the action bar works.
+  const priya = await phoneAs('Priya Raman');
+  await priya.getByRole('link', { name: 'Salesforce access by managers' }).click();
+  await priya.waitForSelector('table.items');
+  const row = priya.locator('table.items tbody tr:has(input[type=checkbox])').first();
+  await inView(priya, row.locator('input[type=checkbox]'), 'the first box to tick');
+  await inView(priya, row.locator('td[data-label=Decision]'), 'the first decision');
+  await inView(priya, row.locator('td[data-label=Recommendation]'), 'the first recommendation');
+  assert.match(await row.locator('th').innerText(), /Manager: Priya Raman/);
+  for (const name of ['Approve', 'Deny', "Don't know", /^Accept \d+ recommendations?$/]) {
+    await inView(priya, priya.getByRole('button', { name }), `the ${name} button`);
+  }
+  await onPhone(priya, 'a review page', 'phone-review', '.decide-panel');
+  const person = await row.locator('.person').innerText();
+  await row.locator('input[type=checkbox]').check();
+  await priya.getByLabel(/Reason/).fill('Moved to the partner team');
+  await priya.getByRole('button', { name: 'Deny' }).click();
+  await priya.waitForSelector('.banner');
+  assert.equal(await priya.locator('.banner').innerText(), 'Denied for 1 person.');
+  assert.match(await priya.locator('table.items tbody tr', { hasText: person }).innerText(), /Denied/);
+  // The person's page, on the phone too.
+  await priya.locator('table.items tbody tr', { hasText: person }).locator('a.person').click();
+  await priya.waitForSelector('h1');
+  assert.equal(await priya.locator('h1').innerText(), person);
+  await onPhone(priya, 'a person page', 'phone-person');
+
+  // A self-review: the question and both answers in view.
+  const tom = await phoneAs('Tom Becker');
+  await tom.getByRole('link', { name: 'VPN Users: confirm your access' }).click();
+  await inView(tom, tom.getByRole('button', { name: 'Yes' }), 'Yes');
+  await inView(tom, tom.getByRole('button', { name: 'No' }), 'No');
+  await onPhone(tom, 'the self-review page', 'phone-self-review');
+  await tom.getByRole('button', { name: 'Yes' }).click();
+  await tom.waitForSelector('.banner');
+  assert.match(await tom.locator('.banner').innerText(), /^You said you still need access to VPN Users\./);
 });

@@ -150,6 +150,10 @@ fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
             apply_detail: String::new(),
             applied_by: None,
             applied_at: None,
+            reviewer_pool: "Reviewers".into(),
+            principal_job_title: String::new(),
+            principal_department: String::new(),
+            principal_manager: String::new(),
         })
         .collect()
 }

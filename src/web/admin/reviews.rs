@@ -897,7 +897,7 @@ pub async fn apply_page(
         series: (d.display_name.clone(), format!("/admin/access-reviews/{}", d.id)),
         results_path: results_path(&d, &i),
         resource: i.resource_name.clone(),
-        pending: preview.will_remove + preview.already_gone + preview.not_supported + preview.refused,
+        pending: preview.counts.total(),
         listed: i64::try_from(preview.items.len()).unwrap_or(i64::MAX),
         p: preview,
     })
@@ -925,11 +925,20 @@ fn applied_message(s: &apply::ApplySummary) -> String {
     if s.not_found > 0 {
         parts.push(format!("{} already gone", s.not_found));
     }
-    if s.not_supported > 0 {
-        parts.push(format!("{} could not be removed here (see the rows marked below)", s.not_supported));
+    if s.access_remains > 0 {
+        parts.push(format!(
+            "{} still {} the access through a group although the direct link was removed",
+            s.access_remains,
+            if s.access_remains == 1 { "has" } else { "have" }
+        ));
+    }
+    let elsewhere = s.not_supported - s.access_remains;
+    if elsewhere > 0 {
+        parts.push(format!("{elsewhere} could not be removed here"));
     }
     if s.refused > 0 {
         parts.push(format!("{} refused", s.refused));
     }
-    format!("Denials applied: {}.", parts.join(", "))
+    let marked = if s.not_supported + s.refused > 0 { " See the rows marked below." } else { "" };
+    format!("Denials applied: {}.{marked}", parts.join(", "))
 }

@@ -282,3 +282,76 @@ async fn bad_history_filters_get_the_form_back_with_what_to_fix() {
         assert!(!page.body.contains("AccessReviewId"));
     }
 }
+
+#[tokio::test]
+async fn recommendation_reasons_read_well_on_the_page_in_justifications_and_exports() {
+    let app = spawn_admin_app().await;
+    let sf = app.instance_of("Salesforce access by managers");
+    let priya = as_persona(&app, "manager").await;
+    let page = priya.get(&format!("/reviews/{sf}")).await;
+    assert_eq!(page.status, 200);
+    let cells: Vec<String> = page
+        .texts("table.items tbody td")
+        .into_iter()
+        .filter(|c| c.contains("sign-in") || c.contains("Signed in"))
+        .collect();
+    assert!(!cells.is_empty(), "{}", page.body);
+    for c in &cells {
+        // Application reviews look at sign-ins to the application, and say so.
+        assert!(c.contains("to Salesforce") || c.contains("disabled"), "{c}");
+        assert!(!c.contains(" 0 days") && !c.contains(" 1 days"), "{c}");
+        assert!(c.contains("on record") || c.contains("(look-back 30 days)") || c.contains("disabled"), "{c}");
+    }
+    // Every reason in the database reads the same (not only this page's).
+    let stored: Vec<String> = {
+        use attest::db::schema::review_decision_items::dsl::*;
+        use diesel::prelude::*;
+        review_decision_items.filter(instance_id.eq(&sf)).select(recommendation_reason).load(&mut *app.conn()).unwrap()
+    };
+    assert!(stored.iter().any(|r| r.starts_with("Signed in to Salesforce")), "{stored:?}");
+    assert!(
+        stored.iter().all(|r| (r.contains(" to Salesforce ") || r == "The account is disabled")
+            && !r.contains(" 0 days")
+            && !r.contains(" 1 days")),
+        "{stored:?}"
+    );
+    // A group review names the directory sign-in without "to".
+    let falcon = app.instance_of(FALCON);
+    let falcon_reasons: Vec<String> = {
+        use attest::db::schema::review_decision_items::dsl::*;
+        use diesel::prelude::*;
+        review_decision_items
+            .filter(instance_id.eq(&falcon))
+            .select(recommendation_reason)
+            .load(&mut *app.conn())
+            .unwrap()
+    };
+    assert!(
+        falcon_reasons.iter().all(|r| r.starts_with("Signed in ")
+            || r.starts_with("No sign-in for ")
+            || r.starts_with("No sign-in on record")
+            || r == "The account is disabled"),
+        "{falcon_reasons:?}"
+    );
+    assert!(falcon_reasons.iter().all(|r| !r.contains(" to ")), "{falcon_reasons:?}");
+
+    // Accepting the recommendations puts the reason in the justification, the CSV and the
+    // audit trail as it reads on the page.
+    let items = page.attrs("input[name=item]", "value");
+    let mut form: Vec<(&str, &str)> = items.iter().map(|i| ("item", i.as_str())).collect();
+    form.extend([("action", "AcceptRecommendations"), ("apply_to", "selected")]);
+    assert_eq!(priya.post(&format!("/reviews/{sf}"), &form).await.status, 303);
+    let csv = records(&app.get(&results_url(&app, &sf)).await.body);
+    let justifications: Vec<&str> = csv[1..]
+        .iter()
+        .map(|r| r[column("Justification")].as_str())
+        .filter(|j| j.starts_with("Accepted the recommendation: "))
+        .collect();
+    assert!(!justifications.is_empty(), "{csv:?}");
+    for j in &justifications {
+        assert!(j.contains("Salesforce") && j.ends_with("(look-back 30 days)"), "{j}");
+    }
+    let audit = app.get("/admin/audit.csv?action=RecordDecision").await.body;
+    assert!(audit.contains("Accepted the recommendation: ") && audit.contains("(look-back 30 days)"));
+    assert!(!audit.contains(" 1 days ago") && !audit.contains(" 0 days ago"));
+}

@@ -169,7 +169,7 @@ async fn a_100k_row_export_streams_while_the_database_is_read() {
     assert_eq!(res.content_length(), None, "no length: the body is sent as it is produced");
     assert_eq!(res.headers().get("transfer-encoding").unwrap(), "chunked");
     let first = res.chunk().await.unwrap().expect("a first chunk");
-    assert!(first.starts_with(b"AccessReviewId,SeriesId,"));
+    assert!(first.starts_with(b"\xEF\xBB\xBFAccessReviewId,SeriesId,"), "the mark and the header in one chunk");
     // Stop reading for longer than the whole export takes. A buffered export (or one
     // whose channel had no bound) would meanwhile read every row and hand its connection
     // back; a streamed one stays blocked on the full channel, holding it: the file is far
@@ -188,7 +188,7 @@ async fn a_100k_row_export_streams_while_the_database_is_read() {
     }
     assert!(body.len() > 10_000_000, "{} bytes", body.len());
     assert!(chunks > 50, "{chunks} chunks");
-    let text = String::from_utf8(body).unwrap();
+    let text = String::from_utf8(body).unwrap().trim_start_matches('\u{feff}').to_owned();
     let rows = records(&text);
     assert_eq!(rows.len(), total + 1);
     assert_eq!(
@@ -281,6 +281,39 @@ async fn bad_history_filters_get_the_form_back_with_what_to_fix() {
         assert_eq!(page.text("#result-error"), "Error: Select at least one result");
         assert!(!page.body.contains("AccessReviewId"));
     }
+}
+
+/// The raw bytes of a download (the helpers' `get` decodes text, which drops the mark).
+async fn raw(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+    let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn every_csv_download_starts_with_a_byte_order_mark() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    app.exec(&format!(
+        "UPDATE review_decision_items SET principal_name = 'Mette Sørensen' WHERE id = \
+         (SELECT id FROM review_decision_items WHERE instance_id = '{falcon}' ORDER BY id LIMIT 1)"
+    ));
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    for (path, header) in [
+        (results_url(&app, &falcon), "AccessReviewId,"),
+        ("/admin/access-reviews/history.csv".to_owned(), "AccessReviewId,"),
+        // No review in this period: the file holds its header, and the mark.
+        ("/admin/access-reviews/history.csv?to=2025-01-01&kind=group&result=Deny".to_owned(), "AccessReviewId,"),
+        ("/admin/audit.csv".to_owned(), "Id,Time,"),
+        ("/admin/audit.csv?actor=nobody-at-all".to_owned(), "Id,Time,"),
+    ] {
+        let (status, body) = raw(&app, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(&body[..3], BOM, "{path} starts with the UTF-8 byte order mark");
+        assert!(body[3..].starts_with(header.as_bytes()), "{path}: {:?}", String::from_utf8_lossy(&body[..40]));
+        assert_eq!(body.windows(3).filter(|w| *w == BOM).count(), 1, "{path}: one mark, at the start");
+    }
+    let (_, body) = raw(&app, &results_url(&app, &falcon)).await;
+    assert!(String::from_utf8(body).unwrap().contains(",Mette Sørensen,"), "UTF-8 after the mark");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod decision;
 pub mod directory;
 pub mod export;
 pub mod notify;
+pub mod occurrence;
 pub mod paging;
 pub mod recommendation;
 pub mod recurrence;

@@ -388,3 +388,52 @@ async fn recommendation_reasons_read_well_on_the_page_in_justifications_and_expo
     assert!(audit.contains("Accepted the recommendation: ") && audit.contains("(look-back 30 days)"));
     assert!(!audit.contains(" 1 days ago") && !audit.contains(" 0 days ago"));
 }
+
+#[tokio::test]
+async fn a_stopped_review_ends_when_it_was_stopped_everywhere() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    let (end_at, series): (chrono::NaiveDateTime, String) = {
+        use attest::db::schema::review_instances::dsl::*;
+        use diesel::prelude::*;
+        review_instances.find(&falcon).select((end_at, definition_id)).first(&mut *app.conn()).unwrap()
+    };
+    let planned = end_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let url = format!("/admin/access-reviews/{series}/instances/{falcon}");
+    app.clock.advance(chrono::TimeDelta::hours(3));
+    assert_eq!(app.post(&format!("{url}/stop"), &[]).await.status, 303);
+    let stopped = "Stopped on 2026-11-28 12:00 UTC";
+
+    // The results page.
+    let page = app.get(&url).await;
+    let facts = page.texts("dl.facts div");
+    assert!(facts.iter().any(|f| *f == format!("Ended {stopped} (planned end {planned})")), "{facts:?}");
+    // The CSV: its end is the stop.
+    let rows = records(&app.get(&format!("{url}/results.csv")).await.body);
+    assert!(rows[1..].iter().all(|r| r[column("ReviewEndDate")] == "2026-11-28T12:00:00Z"), "{:?}", rows[1]);
+    assert!(rows[1..].iter().all(|r| r[column("ReviewStatus")] == "Completed"));
+    // The history report: labels, not stored states, and the real end.
+    let history = app.get("/admin/access-reviews/history?from=2026-11-01&to=2026-12-31&kind=group&kind=application&kind=role&result=Deny").await;
+    let listed = history.texts("table.history tbody tr");
+    let falcon_row = listed.iter().find(|r| r.contains(FALCON)).unwrap();
+    assert!(falcon_row.contains(&format!("{stopped} (planned end {planned})")), "{falcon_row}");
+    assert!(falcon_row.contains("Completed"), "{falcon_row}");
+    assert!(listed.iter().any(|r| r.contains("In progress")), "{listed:?}");
+    assert!(!history.body.contains("InProgress"), "no stored state on the page");
+    let history_csv = records(&app.get("/admin/access-reviews/history.csv?kind=group&result=Approve&result=Deny&result=DontKnow&result=NotReviewed").await.body);
+    let falcon_rows: Vec<_> = history_csv[1..].iter().filter(|r| r[0] == falcon).collect();
+    assert!(
+        !falcon_rows.is_empty() && falcon_rows.iter().all(|r| r[column("ReviewEndDate")] == "2026-11-28T12:00:00Z")
+    );
+    // A period after the stop no longer holds it, though its planned end is later.
+    let later = app.get("/admin/access-reviews/history?from=2026-11-29&kind=group&result=Deny").await;
+    assert!(!later.texts("table.history tbody tr").iter().any(|r| r.contains(FALCON)));
+    // The owner's past reviews.
+    let omar = as_persona(&app, "owner").await;
+    let past = omar.get("/?view=past").await;
+    let row = past.texts("table.my-reviews tbody tr").into_iter().find(|r| r.contains(FALCON)).unwrap();
+    assert!(row.contains("Stopped on 2026-11-28"), "{row}");
+    // And the owner's review page says it ended.
+    let review = omar.get(&format!("/reviews/{falcon}")).await;
+    assert!(review.texts("dl.facts div").iter().any(|f| f.starts_with(&format!("Ended {stopped}"))));
+}

@@ -276,6 +276,8 @@ pub struct ResultsPanel {
     pub not_applied: i64,
     /// The reviewers mailed about it (first 50 by name), with when.
     pub contacted: Vec<Contacted>,
+    /// How far each reviewer got (none for a self-review).
+    pub reviewers: Option<crate::web::admin::reviews::ReviewerTable>,
 }
 
 /// A reviewer the occurrence's mails went to.

@@ -238,3 +238,62 @@ async fn denials_are_previewed_then_applied_once() {
     assert!(again.text(".notice").contains("nothing left to apply"));
     assert!(again.attrs("form[action$='/apply'] button", "type").is_empty(), "no button when nothing is left");
 }
+
+#[tokio::test]
+async fn the_results_page_shows_how_far_each_reviewer_got() {
+    let app = spawn_demo_app().await;
+    let dana = as_persona(&app, "admin").await;
+    // Managers: each reviews their own people.
+    let sf = app.instance_of("Salesforce access by managers");
+    let url = results_url(&app, &sf);
+    let page = dana.get(&url).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.texts("dl.facts dt").contains(&"Also reviewing".to_owned()), "that is the reviewer's page");
+    let managers = app.count(&format!("review_instance_reviewers WHERE instance_id = '{sf}'"));
+    let rows = page.texts("table.reviewers tbody tr");
+    assert_eq!(i64::try_from(rows.len()).unwrap(), managers.min(50));
+    assert!(rows.iter().all(|r| r.contains("Not started")), "{rows:?}");
+    let summary = page.text(".reviewers-summary");
+    assert!(summary.starts_with(&format!("{managers} of {managers} reviewers have not started.")), "{summary}");
+
+    // Priya decides one of her people: she is no longer among those who have not started.
+    let priya = as_persona(&app, "manager").await;
+    let items = priya.get(&format!("/reviews/{sf}")).await.attrs("input[name=item]", "value");
+    let hers = i64::try_from(items.len()).unwrap();
+    app.clock.advance(chrono::TimeDelta::minutes(5));
+    priya.post(&format!("/reviews/{sf}"), &[("item", &items[0]), ("action", "Approve"), ("reason", "Needs it")]).await;
+    let page = dana.get(&url).await;
+    let rows = page.texts("table.reviewers tbody tr");
+    let last = rows.last().unwrap();
+    assert!(last.contains("Priya Raman"), "the one who started comes last: {rows:?}");
+    let cells = page.texts("table.reviewers tbody tr:last-child td");
+    assert_eq!(
+        cells,
+        vec![
+            hers.to_string(),
+            "1".to_owned(),
+            "2026-11-28 09:05 UTC".to_owned(),
+            if hers == 1 { "Done" } else { "In progress" }.to_owned()
+        ]
+    );
+    assert!(
+        page.text(".reviewers-summary")
+            .starts_with(&format!("{} of {managers} reviewers have not started.", managers - 1))
+    );
+
+    // Owners share the people: "Decided" counts each one's decisions.
+    let falcon = app.instance_of(FALCON);
+    owner_decides_two(&app, &falcon).await;
+    let page = dana.get(&results_url(&app, &falcon)).await;
+    let rows = page.texts("table.reviewers tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"));
+    assert_eq!(
+        page.texts("table.reviewers tbody tr td"),
+        vec![total.to_string(), "2".to_owned(), "2026-11-28 09:05 UTC".to_owned(), "In progress".to_owned()]
+    );
+    assert!(rows[0].contains("Omar Haddad"));
+    // A self-review lists no reviewers: each person answers for themselves.
+    let vpn = app.instance_of(VPN);
+    assert!(dana.get(&results_url(&app, &vpn)).await.texts("table.reviewers").is_empty());
+}

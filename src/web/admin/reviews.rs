@@ -615,10 +615,11 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let (access, not_applied, contacted) = state
+    let (access, not_applied, contacted, reviewers) = state
         .db(move |conn| {
             let d = managed(conn, &scope, &def_id)?;
             let i = results::occurrence(conn, &d, &inst_id)?;
+            let reviewers = results::reviewer_progress(conn, &i, &d)?;
             // Counted only once applying has begun: until then nothing can have failed.
             let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
                 store::apply::denied_results(conn, &i.id)?
@@ -636,7 +637,7 @@ pub async fn results(
                 scope: crate::store::decisions::ItemScope::All,
                 self_review: false,
             };
-            Ok((access, not_applied, contacted))
+            Ok((access, not_applied, contacted, reviewers))
         })
         .await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
@@ -672,8 +673,64 @@ pub async fn results(
                 delivered: c.last_sent_at.map_or_else(|| "Waiting in the outbox".to_owned(), format::datetime),
             })
             .collect(),
+        reviewers: reviewers.map(ReviewerTable::new),
     });
     Ok(page)
+}
+
+/// How many reviewers the results page lists (the laggards first).
+const REVIEWERS_LISTED: usize = 50;
+
+/// The results page's table of reviewers and how far each got.
+pub struct ReviewerTable {
+    /// The first [`REVIEWERS_LISTED`], those who have not started first.
+    pub rows: Vec<ReviewerLine>,
+    /// How many reviewers there are.
+    pub total: usize,
+    /// How many of them have not started.
+    pub not_started: usize,
+    /// The reviewers share the people (owners, selected reviewers).
+    pub shared: bool,
+}
+
+/// One reviewer's line.
+pub struct ReviewerLine {
+    /// Name ("" for a deleted account) and UPN.
+    pub name: String,
+    pub upn: String,
+    /// A fallback reviewer.
+    pub fallback: bool,
+    /// People to review, and how many are decided.
+    pub items: i64,
+    pub decided: i64,
+    /// Their last decision, or "".
+    pub last: String,
+    /// Their status in words, and whether it is "not started".
+    pub status: &'static str,
+    pub not_started: bool,
+}
+
+impl ReviewerTable {
+    fn new(all: Vec<results::ReviewerRow>) -> Self {
+        let total = all.len();
+        let not_started = all.iter().filter(|r| r.progress.not_started()).count();
+        let shared = all.first().is_some_and(|r| r.progress.shared);
+        let rows = all
+            .into_iter()
+            .take(REVIEWERS_LISTED)
+            .map(|r| ReviewerLine {
+                status: r.progress.status(),
+                not_started: r.progress.not_started(),
+                fallback: r.progress.fallback,
+                items: r.progress.items,
+                decided: r.progress.decided,
+                last: r.progress.last_decision.map(format::datetime).unwrap_or_default(),
+                name: r.name,
+                upn: r.upn,
+            })
+            .collect();
+        Self { rows, total, not_started, shared }
+    }
 }
 
 /// A question before an action that cannot be undone (stop, reset).

@@ -99,8 +99,9 @@ pub fn instance_completed(
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
     let Some((creator, f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
-    // The creator, then the series' additional recipients (each once, enabled ones only).
-    let mut to = vec![creator];
+    // The creator (unless their account is gone or disabled), then the series' additional
+    // recipients (each once, enabled ones only).
+    let mut to: Vec<Recipient> = creator.into_iter().collect();
     for upn in d.additional_recipients.lines().filter(|l| !l.is_empty()) {
         if let Some(u) = store::users::by_upn(conn, upn)?.filter(|u| u.enabled && !to.iter().any(|t| t.0 == u.id)) {
             to.push((u.id, u.display_name, u.mail));
@@ -122,20 +123,22 @@ pub fn instance_completed(
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
-/// The facts of a mail to the series' creator about how an instance ended, with its
-/// recipient; `None` when the series' mails are off, or the instance or the creator is
-/// gone.
+/// The facts of a mail about how an instance ended, with the series' creator as its
+/// recipient when they can read it (`None` once their account is deleted or disabled: a
+/// guest blocked by a review, say); `None` when the series' mails are off or the instance
+/// is gone.
 fn outcome_mail_facts(
     conn: &mut DbConnection,
     d: &DefinitionRow,
     instance_id: &str,
-) -> Result<Option<(Recipient, MailFacts)>, AppError> {
+) -> Result<Option<(Option<Recipient>, MailFacts)>, AppError> {
     if !d.mail_notifications {
         return Ok(None);
     }
     let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(None) };
-    let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(None) };
-    let mut f = facts(d, &instance, &creator.display_name, i64::from(instance.total_items));
+    let creator = store::users::get(conn, &d.created_by)?.filter(|u| u.enabled);
+    let name = creator.as_ref().map_or(d.created_by_name.as_str(), |c| c.display_name.as_str());
+    let mut f = facts(d, &instance, name, i64::from(instance.total_items));
     f.outcome = Some(Outcome {
         approved: i64::from(instance.approved),
         denied: i64::from(instance.denied),
@@ -144,7 +147,7 @@ fn outcome_mail_facts(
         default_decision: d.default_decision.clone(),
         applied: Vec::new(),
     });
-    Ok(Some(((creator.id, creator.display_name, creator.mail), f)))
+    Ok(Some((creator.map(|c| (c.id, c.display_name, c.mail)), f)))
 }
 
 /// Enqueues the "results applied" mail to the series' creator: the denied items by apply
@@ -157,7 +160,7 @@ pub fn results_applied(
     instance_id: &str,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    let Some((who, mut f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
+    let Some((Some(who), mut f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
     if let Some(outcome) = f.outcome.as_mut() {
         outcome.applied = store::apply::denied_results(conn, instance_id)?
             .into_iter()

@@ -142,6 +142,7 @@ pub fn create(
         created_by: actor.id.clone(),
         created_at: now,
         updated_at: now,
+        created_by_name: actor.display_name.clone(),
     };
     let details = serde_json::json!({
         "displayName": row.display_name,

@@ -636,3 +636,54 @@ async fn the_apply_button_counts_only_what_will_be_applied() {
         "Denials applied: 2 removed, 1 refused. See the rows marked below."
     );
 }
+
+async fn signed_in(app: &TestApp, persona: &str) -> TestApp {
+    let other = TestApp { client: crate::helpers::Spawn::client(), ..app.share() };
+    other.sign_in(persona).await;
+    other
+}
+
+#[tokio::test]
+async fn a_guest_who_created_a_review_is_deleted_and_the_review_keeps_its_history() {
+    let app = spawn_admin_app().await;
+    app.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    let lena = app.user_id(personas::GUEST);
+    let falcon = app.group_id("Project Falcon");
+    app.exec(&format!("INSERT INTO group_owners (group_id, user_id) VALUES ('{falcon}', '{lena}')"));
+    let guest = signed_in(&app, "guest").await;
+    let hers = create(&guest, &[("name", "Falcon by Lena"), ("groups", "Project Falcon")]).await;
+    assert_eq!(app.count(&format!("review_definitions WHERE created_by = '{lena}'")), 1);
+
+    // A review blocks then deletes the denied guests of Project Falcon, Lena among them.
+    let ids = completed(
+        &app,
+        &[(
+            "Guests",
+            &[("groups", "Project Falcon"), ("user_scope", "Guests"), ("guest_denied_action", "BlockThenDelete")],
+            "1 = 1",
+        )],
+    )
+    .await;
+    assert!(items(&app, &ids[0]).iter().any(|i| i.principal_id == lena));
+    run(&app, &ids[0]).unwrap();
+    app.clock.advance(TimeDelta::days(30));
+    let report = tick(&app);
+    assert_eq!(app.count(&format!("users WHERE id = '{lena}'")), 0, "the account goes");
+    assert_eq!(report.guests_deleted, usize::try_from(events(&app, "GuestDeleted")).unwrap());
+    assert_eq!(app.count(&format!("audit_events WHERE action = 'GuestDeleted' AND target_id = '{lena}'")), 1);
+    // The series stays, with who created it.
+    assert_eq!(app.count(&format!("review_definitions WHERE created_by = '{lena}'")), 1);
+    app.sign_in("admin").await; // weeks passed: the session ended
+    let page = app.get(&hers).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.texts("dl div").iter().any(|f| f.starts_with("Created") && f.ends_with("by Lena Fischer")),
+        "{:?}",
+        page.texts("dl div")
+    );
+    assert_eq!(
+        app.count(&format!("audit_events WHERE action = 'CreateReviewDefinition' AND actor_id = '{lena}'")),
+        1,
+        "and the audit trail"
+    );
+}

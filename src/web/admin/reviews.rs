@@ -372,7 +372,9 @@ pub async fn show(
                 resources.push(ResourceItem { kind, id: rid, name, excluded });
             }
             let reviewers = store::reviews::reviewers(conn, &id)?;
-            let created_by = store::users::get(conn, &d.created_by)?.map(|u| u.display_name).unwrap_or_default();
+            // The creator's account may be gone (a deleted guest): the name kept with the series.
+            let created_by =
+                store::users::get(conn, &d.created_by)?.map_or_else(|| d.created_by_name.clone(), |u| u.display_name);
             let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
                 ("Guests", _) => "Guest users only".to_owned(),
                 ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),

@@ -99,14 +99,12 @@ pub fn instance_completed(
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
     let Some((creator, f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
-    // The creator (unless their account is gone or disabled), then the series' additional
-    // recipients (each once, enabled ones only).
+    // The creator (unless their account is gone or disabled), then the additional recipients.
     let mut to: Vec<Recipient> = creator.into_iter().collect();
-    for upn in d.additional_recipients.lines().filter(|l| !l.is_empty()) {
-        if let Some(u) = store::users::by_upn(conn, upn)?.filter(|u| u.enabled && !to.iter().any(|t| t.0 == u.id)) {
-            to.push((u.id, u.display_name, u.mail));
-        }
-    }
+    to.extend(additional_recipients(conn, d)?);
+    // Each person once, however many ways they are named (the creator in a named group).
+    let mut seen = std::collections::HashSet::new();
+    to.retain(|who| seen.insert(who.0.clone()));
     let mails = to
         .iter()
         .map(|who| {
@@ -121,6 +119,28 @@ pub fn instance_completed(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(store::outbox::enqueue(conn, &mails)?)
+}
+
+/// The series' additional recipients of the completion mail (Entra's
+/// `additionalNotificationRecipients`), as the directory holds them now: a line is a user
+/// principal name, or else a group's name, whose members (nested groups included) get the
+/// mail. Disabled accounts are left out; so are group members without a mail address. A
+/// line that no longer names anyone is skipped.
+fn additional_recipients(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Recipient>, AppError> {
+    let mut out = Vec::new();
+    for line in d.additional_recipients.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = store::users::by_upn(conn, line)? {
+            if u.enabled {
+                out.push((u.id, u.display_name, u.mail));
+            }
+        } else if let Some(group) = store::groups::by_name(conn, line)? {
+            let ids: Vec<String> = store::groups::closure(conn, &group)?.into_iter().map(|g| g.group.id).collect();
+            out.extend(store::outbox::enabled_members_with_mail(conn, &ids)?);
+        } else {
+            tracing::warn!(series = %d.id, "an additional recipient of the completion mail is no longer in the directory");
+        }
+    }
+    Ok(out)
 }
 
 /// The facts of a mail about how an instance ended, with the series' creator as its

@@ -297,3 +297,72 @@ async fn the_results_page_shows_how_far_each_reviewer_got() {
     let vpn = app.instance_of(VPN);
     assert!(dana.get(&results_url(&app, &vpn)).await.texts("table.reviewers").is_empty());
 }
+
+#[tokio::test]
+async fn the_completion_mail_reaches_the_members_of_a_named_group_once_each() {
+    let app = spawn_demo_app().await;
+    let dana = as_persona(&app, "admin").await;
+    let group = app.group_id("Finance Approvers");
+    let members = |extra: &str| {
+        app.count(&format!(
+            "users WHERE id IN (SELECT user_id FROM group_member_users WHERE group_id = '{group}') {extra}"
+        ))
+    };
+    assert!(members("") >= 2, "a group with members");
+    // One member is disabled; Dana (the creator) is made a member and is also named.
+    let off: String = {
+        use attest::db::schema::group_member_users::dsl::*;
+        use diesel::prelude::*;
+        group_member_users.filter(group_id.eq(&group)).select(user_id).order(user_id).first(&mut *app.conn()).unwrap()
+    };
+    app.exec(&format!("UPDATE users SET enabled = FALSE WHERE id = '{off}'"));
+    let dana_id = app.user_id(attest::demo::personas::ADMIN);
+    app.exec(&format!("INSERT INTO group_member_users (group_id, user_id) VALUES ('{group}', '{dana_id}')"));
+    let mut fields = vec![
+        ("name", "Recipients"),
+        ("scope", "Groups"),
+        ("groups", "VPN Users"),
+        ("role_assignment_types", "Both"),
+        ("user_scope", "All"),
+        ("reviewer_kind", "Owners"),
+        ("fallback_reviewers", attest::demo::personas::ADMIN),
+        ("start_date", "2026-11-28"),
+        ("frequency", "OneTime"),
+        ("duration_days", "7"),
+        ("end_kind", "Never"),
+        ("default_decision", "None"),
+        ("guest_denied_action", "RemoveAccess"),
+        ("lookback_days", "30"),
+    ];
+    fields.push(("additional_recipients", "No Such Group"));
+    let bad = dana.post("/admin/access-reviews/new", &fields).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text("#additional_recipients-error").ends_with("No user or group is called No Such Group"),
+        "{}",
+        bad.text(".error-summary")
+    );
+
+    let created = crate::scheduler::create(
+        &dana,
+        &[
+            ("name", "Recipients"),
+            ("groups", "VPN Users"),
+            ("mail_notifications", "on"),
+            ("additional_recipients", &format!("finance approvers\n{}", attest::demo::personas::ADMIN)),
+        ],
+    )
+    .await;
+    let saved = dana.get(&format!("{created}/edit")).await.text("textarea#additional_recipients");
+    assert!(saved.contains("Finance Approvers"), "the group as the directory spells it: {saved}");
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Recipients");
+    dana.post(&format!("{}/stop", results_url(&app, &instance)), &[]).await;
+    let mails = |extra: &str| {
+        app.count(&format!("outbox WHERE kind = 'ReviewCompleted' AND instance_id = '{instance}' {extra}"))
+    };
+    let reachable = members("AND enabled = TRUE AND mail IS NOT NULL");
+    assert_eq!(mails(""), reachable, "each enabled member with an address once, Dana among them");
+    assert_eq!(mails(&format!("AND recipient_id = '{dana_id}'")), 1, "named twice, mailed once");
+    assert_eq!(mails(&format!("AND recipient_id = '{off}'")), 0, "not the disabled member");
+}

@@ -687,3 +687,80 @@ async fn a_guest_who_created_a_review_is_deleted_and_the_review_keeps_its_histor
         "and the audit trail"
     );
 }
+
+#[tokio::test]
+async fn two_appliers_at_once_apply_each_denial_once() {
+    const N: i64 = 3_000;
+    let app = spawn_admin_app().await;
+    big_group(&app, "Race Test", 3_000);
+    let ids = completed(&app, &[("Race", &[("groups", "Race Test")], "1 = 1")]).await;
+    let id = ids[0].clone();
+    let group = app.group_id("Race Test");
+    let url = results_url(&app, &id);
+    app.sign_in("admin").await; // eight days passed: the session ended
+    let applied = |app: &TestApp| {
+        app.count(&format!("review_decision_items WHERE instance_id = '{id}' AND apply_result <> 'New'"))
+    };
+
+    // `attest apply` in another process, in small batches, and meanwhile two admins press
+    // Apply on the results page.
+    let cli = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(["apply", "--instance", &id])
+        .env("DATABASE_URL", app.db.url())
+        .env("ATTEST_LOG", "warn")
+        .env("ATTEST_APPLY_BATCH", "25")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while applied(&app) == 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let other = signed_in(&app, "admin").await;
+    let apply_url = format!("{url}/apply");
+    let (a, b) = tokio::join!(app.post(&apply_url, &[]), other.post(&apply_url, &[]));
+    assert_eq!((a.status, b.status), (303, 303));
+    let out = tokio::task::spawn_blocking(move || cli.wait_with_output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let halfway = String::from_utf8_lossy(&out.stdout).to_string();
+
+    // Each denial applied once: removed by exactly one of them, one audit event each.
+    assert_eq!(
+        app.count(&format!(
+            "review_decision_items WHERE instance_id = '{id}' AND apply_result = 'AppliedSuccessfully'"
+        )),
+        N,
+        "{halfway}"
+    );
+    assert_eq!(events(&app, "ApplyDecision"), N);
+    assert_eq!(app.count("(SELECT DISTINCT target_id FROM audit_events WHERE action = 'ApplyDecision') AS t"), N);
+    assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{group}'")), 0);
+    assert_eq!(status(&app, &id), "Applied");
+    assert_eq!(events(&app, "ApplyCompleted"), 1);
+    // What each applier said adds up to the whole.
+    let said: Vec<String> = {
+        let mut banners = Vec::new();
+        for who in [&app, &other] {
+            banners.push(who.get(&url).await.text(".banner-success"));
+        }
+        banners
+    };
+    // "Denials applied: 2975 removed." or "Nothing left to apply: …" (0).
+    let by_page: i64 = said
+        .iter()
+        .filter_map(|s| s.strip_prefix("Denials applied: "))
+        .map(|rest| rest.split(' ').next().and_then(|n| n.parse::<i64>().ok()).unwrap())
+        .sum();
+    let by_cli: i64 =
+        halfway.split(": ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    assert_eq!(by_page + by_cli, N, "{said:?} {halfway}");
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", app.db.url())
+        .env("ATTEST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("the audit trail is intact"));
+}

@@ -13,23 +13,10 @@ use crate::store::audit::{EventCursor, EventFilter, EventRow, NamedObject};
 pub struct AuditPage {
     /// Up to `limit + 1` events (one more tells there is another page), in the cursor's order.
     pub events: Vec<EventRow>,
-    /// What the events' targets and the ids in their details stand for, by id.
+    /// What the events' targets stand for, by id.
     pub names: HashMap<String, NamedObject>,
     /// The newest event's id and hash.
     pub head: Option<(i64, String)>,
-}
-
-/// The ids an event names: its target, and the instance, series and principal in its details.
-fn ids_of(event: &EventRow) -> Vec<String> {
-    let mut ids = vec![event.target_id.clone()];
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&event.details) {
-        for key in ["instanceId", "definitionId"] {
-            if let Some(id) = map.get(key).and_then(serde_json::Value::as_str) {
-                ids.push(id.to_owned());
-            }
-        }
-    }
-    ids
 }
 
 /// A page of events matching `filter` from `cursor`, with their names: three queries
@@ -41,7 +28,7 @@ pub fn page(
     limit: usize,
 ) -> Result<AuditPage, AppError> {
     let events = store::audit::page(conn, filter, cursor, limit)?;
-    let mut ids: Vec<String> = events.iter().flat_map(ids_of).collect();
+    let mut ids: Vec<String> = events.iter().map(|e| e.target_id.clone()).collect();
     ids.sort();
     ids.dedup();
     let names = store::audit::named_objects(conn, &ids)?.into_iter().map(|n| (n.id.clone(), n)).collect();

@@ -10,6 +10,9 @@ pub struct Assigned {
     /// The one reviewer the items are assigned to (manager reviews, routed items); `None`:
     /// the occurrence's reviewers share them (or, in a manager review, the fallbacks).
     pub reviewer: Option<String>,
+    /// Unassigned items that are the fallbacks' even where the reviewers share the rest (an
+    /// item routed to the fallbacks, e.g. a reviewer's own access).
+    pub for_fallbacks: bool,
     /// Whether they hold a decision.
     pub decided: bool,
     /// How many items.
@@ -43,7 +46,7 @@ pub struct ReviewerProgress {
     pub id: String,
     /// A fallback reviewer (people without a manager, resources without an owner).
     pub fallback: bool,
-    /// The people they review (all of them when the items are shared).
+    /// The people they review (those they share with the other reviewers included).
     pub items: i64,
     /// Decided: of their items (per item), or by them (shared).
     pub decided: i64,
@@ -78,7 +81,6 @@ impl ReviewerProgress {
 /// items are assigned to who is not among them (routed there later) is added.
 pub fn per_reviewer(
     sharing: Sharing,
-    total: i64,
     reviewers: &[(String, bool)],
     assigned: &[Assigned],
     deciders: &[Decider],
@@ -92,29 +94,34 @@ pub fn per_reviewer(
             who.push((r.clone(), false));
         }
     }
+    // Where the reviewers share the people, the fallbacks take what was routed to them — or
+    // everything, when there is no other reviewer (a resource without an owner).
+    let fallbacks_take_all = !reviewers.iter().any(|(_, fallback)| !fallback);
     let mut out: Vec<ReviewerProgress> = who
         .into_iter()
         .map(|(id, fallback)| {
             let decider = deciders.iter().find(|d| d.id == id);
             let last_decision = decider.and_then(|d| d.last_at);
-            let (items, decided) = match sharing {
-                Sharing::Shared => (total, decider.map_or(0, |d| d.decided)),
-                Sharing::PerItem => {
-                    let mine = |a: &&Assigned| match &a.reviewer {
-                        Some(r) => *r == id,
-                        None => fallback,
-                    };
-                    let sum = |decided_only: bool| {
-                        assigned
-                            .iter()
-                            .filter(mine)
-                            .filter(|a| !decided_only || a.decided)
-                            .fold(0_i64, |n, a| n.saturating_add(a.items))
-                    };
-                    (sum(false), sum(true))
-                }
+            let whole = reviewers.iter().any(|(r, _)| *r == id);
+            let mine = |a: &&Assigned| match &a.reviewer {
+                Some(r) => *r == id,
+                None => match sharing {
+                    Sharing::PerItem => fallback,
+                    Sharing::Shared if fallback => a.for_fallbacks || fallbacks_take_all,
+                    Sharing::Shared => whole && !a.for_fallbacks,
+                },
             };
-            ReviewerProgress { id, fallback, items, decided, last_decision, shared: sharing == Sharing::Shared }
+            let sum = |decided_only: bool| {
+                assigned
+                    .iter()
+                    .filter(mine)
+                    .filter(|a| !decided_only || a.decided)
+                    .fold(0_i64, |n, a| n.saturating_add(a.items))
+            };
+            // Shared people are decided by whoever gets there first: count their own decisions.
+            let shared = sharing == Sharing::Shared && if fallback { fallbacks_take_all } else { whole };
+            let (items, decided) = (sum(false), if shared { decider.map_or(0, |d| d.decided) } else { sum(true) });
+            ReviewerProgress { id, fallback, items, decided, last_decision, shared }
         })
         .collect();
     let share = |p: &ReviewerProgress| if p.items == 0 { 1.0 } else { p.decided as f64 / p.items as f64 };
@@ -139,7 +146,7 @@ mod tests {
     }
 
     fn a(to: Option<&str>, decided: bool, items: i64) -> Assigned {
-        Assigned { reviewer: to.map(Into::into), decided, items }
+        Assigned { reviewer: to.map(Into::into), for_fallbacks: false, decided, items }
     }
 
     fn d(id: &str, decided: i64, last: Option<NaiveDateTime>) -> Decider {
@@ -158,7 +165,7 @@ mod tests {
             a(None, false, 2),
         ];
         let deciders = vec![d("amy", 2, at(10)), d("cy", 1, at(9)), d("fay", 1, at(11))];
-        let rows = per_reviewer(Sharing::PerItem, 13, &reviewers, &assigned, &deciders, str::to_owned);
+        let rows = per_reviewer(Sharing::PerItem, &reviewers, &assigned, &deciders, str::to_owned);
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec!["bob", "fay", "amy", "cy"], "not started first, then the least advanced");
         assert_eq!((rows[0].items, rows[0].decided, rows[0].status()), (4, 0, "Not started"));
@@ -173,7 +180,7 @@ mod tests {
         let reviewers = vec![("omar".to_owned(), false), ("olga".to_owned(), false)];
         // Default decisions at the end are nobody's: they are in no decider's count.
         let assigned = vec![a(None, true, 5), a(None, false, 5)];
-        let rows = per_reviewer(Sharing::Shared, 10, &reviewers, &assigned, &[d("omar", 3, at(12))], str::to_owned);
+        let rows = per_reviewer(Sharing::Shared, &reviewers, &assigned, &[d("omar", 3, at(12))], str::to_owned);
         assert_eq!(rows[0].id, "olga");
         assert_eq!((rows[0].items, rows[0].decided, rows[0].status()), (10, 0, "Not started"));
         assert_eq!((rows[1].items, rows[1].decided, rows[1].status()), (10, 3, "In progress"));
@@ -181,8 +188,24 @@ mod tests {
     }
 
     #[test]
+    fn fallbacks_of_shared_reviews_take_what_was_routed_to_them() {
+        let reviewers = vec![("omar".to_owned(), false), ("fay".to_owned(), true)];
+        // Omar's own access went to the fallback.
+        let routed = Assigned { reviewer: None, for_fallbacks: true, decided: false, items: 1 };
+        let assigned = vec![a(None, true, 4), a(None, false, 5), routed];
+        let rows = per_reviewer(Sharing::Shared, &reviewers, &assigned, &[d("omar", 4, at(8))], str::to_owned);
+        assert_eq!(rows[0].id, "fay");
+        assert_eq!((rows[0].items, rows[0].decided, rows[0].shared, rows[0].status()), (1, 0, false, "Not started"));
+        assert_eq!((rows[1].items, rows[1].decided, rows[1].shared), (9, 4, true));
+        // A resource without owners: the fallbacks review everyone.
+        let only = vec![("fay".to_owned(), true)];
+        let rows = per_reviewer(Sharing::Shared, &only, &[a(None, false, 9)], &[], str::to_owned);
+        assert_eq!((rows[0].items, rows[0].status()), (9, "Not started"));
+    }
+
+    #[test]
     fn nobody_to_review_is_not_a_laggard() {
-        let rows = per_reviewer(Sharing::PerItem, 0, &[("x".to_owned(), true)], &[], &[], str::to_owned);
+        let rows = per_reviewer(Sharing::PerItem, &[("x".to_owned(), true)], &[], &[], str::to_owned);
         assert_eq!((rows[0].items, rows[0].not_started(), rows[0].status()), (0, false, "Nobody to review"));
     }
 }

@@ -131,7 +131,7 @@ pub fn reviewer_progress(
         }
     }
     let name = |id: &str| people.get(id).map(|(n, _)| n.clone()).unwrap_or_default();
-    let rows = per_reviewer(sharing, i64::from(instance.total_items), &reviewers, &assigned, &deciders, name);
+    let rows = per_reviewer(sharing, &reviewers, &assigned, &deciders, name);
     Ok(Some(
         rows.into_iter()
             .map(|progress| {

@@ -18,7 +18,15 @@ pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(reviewer, decision, items)| Assigned { reviewer, decided: decision != "NotReviewed", items })
+        // Items carry no pool of their own here: unassigned ones are the reviewers' (or, in
+        // a manager review, the fallbacks'). Where items record that they were routed to the
+        // fallbacks, group by that too and set `for_fallbacks` from it.
+        .map(|(reviewer, decision, items)| Assigned {
+            reviewer,
+            for_fallbacks: false,
+            decided: decision != "NotReviewed",
+            items,
+        })
         .collect())
 }
 

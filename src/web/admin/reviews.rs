@@ -716,7 +716,7 @@ impl ReviewerTable {
     fn new(all: Vec<results::ReviewerRow>) -> Self {
         let total = all.len();
         let not_started = all.iter().filter(|r| r.progress.not_started()).count();
-        let shared = all.first().is_some_and(|r| r.progress.shared);
+        let shared = all.iter().any(|r| r.progress.shared);
         let rows = all
             .into_iter()
             .take(REVIEWERS_LISTED)

@@ -183,6 +183,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        created_by_name -> Text,
     }
 }
 

@@ -16,7 +16,8 @@ pub mod result {
     pub const APPLIED: &str = "AppliedSuccessfully";
     /// The access was already gone.
     pub const NOT_FOUND: &str = "AppliedSuccessfullyButObjectNotFound";
-    /// attest cannot remove this access (it comes from elsewhere).
+    /// attest cannot remove this access (it comes from elsewhere), or removed the direct
+    /// link while the access remains through another path (see [`super::Verdict::RemoveButAccessRemains`]).
     pub const NOT_SUPPORTED: &str = "ApplyNotSupported";
     /// attest refused to remove it (the last Global Administrator).
     pub const REFUSED: &str = "NotApplied";
@@ -103,6 +104,10 @@ pub struct ItemFacts<'a> {
     pub direct_link: bool,
     /// Roles: the assignments still held in the instance's scope.
     pub held: &'a [Held],
+    /// Groups and applications: every other path through which the principal holds the
+    /// access now, as the directory says at apply time ("Via Sales Team", "Via Platform
+    /// Team › SRE On-call"), names in their own case. Empty for roles.
+    pub other_paths_now: &'a [String],
 }
 
 /// What applying does to one item.
@@ -123,6 +128,19 @@ pub enum Step {
 pub enum Verdict {
     /// Remove: the step, and the detail to store once done.
     Remove(Step, String),
+    /// Remove the direct link (the step), although the access remains through another path
+    /// (the detail names it, in its own case: "Direct assignment to Salesforce removed;
+    /// access remains via Sales Team: …").
+    ///
+    /// Stored as `ApplyNotSupported`, not `AppliedSuccessfully`. Entra has no value for
+    /// "removed one path of several"; the removal did happen (the audit event and the
+    /// detail say so), but the denial's purpose — the person no longer has the access — was
+    /// not achieved. `ApplyNotSupported` is the value every reader already treats as "not
+    /// remediated, act where it is granted": the results page's notice and its marked rows,
+    /// the results-applied mail, the CSV's `ApplyResult` and any tool reading Entra's
+    /// values. A `AppliedSuccessfully` with a caveat in the detail would be counted as
+    /// remediated by every one of them that does not parse the detail.
+    RemoveButAccessRemains(Step, String, Remains),
     /// The access is already gone: why.
     AlreadyGone(String),
     /// attest cannot remove it: the reason, naming the real path.
@@ -137,7 +155,7 @@ impl Verdict {
         match self {
             Self::Remove(..) => result::APPLIED,
             Self::AlreadyGone(_) => result::NOT_FOUND,
-            Self::NotSupported(_) => result::NOT_SUPPORTED,
+            Self::RemoveButAccessRemains(..) | Self::NotSupported(_) => result::NOT_SUPPORTED,
             Self::Refused(_) => result::REFUSED,
         }
     }
@@ -145,8 +163,113 @@ impl Verdict {
     /// The detail stored with the result.
     pub fn detail(&self) -> &str {
         match self {
-            Self::Remove(_, d) | Self::AlreadyGone(d) | Self::NotSupported(d) | Self::Refused(d) => d,
+            Self::Remove(_, d)
+            | Self::RemoveButAccessRemains(_, d, _)
+            | Self::AlreadyGone(d)
+            | Self::NotSupported(d)
+            | Self::Refused(d) => d,
         }
+    }
+
+    /// What applying changes in the directory, if anything.
+    pub fn step(&self) -> Option<&Step> {
+        match self {
+            Self::Remove(step, _) | Self::RemoveButAccessRemains(step, _, _) => Some(step),
+            Self::AlreadyGone(_) | Self::NotSupported(_) | Self::Refused(_) => None,
+        }
+    }
+
+    /// Whether the person no longer has the access once applied (removed, or already gone).
+    pub fn remediated(&self) -> bool {
+        matches!(self, Self::Remove(..) | Self::AlreadyGone(_))
+    }
+}
+
+/// What remains of an access after its direct link is removed, for a preview ("Access
+/// remains via Sales Team: remove them from Sales Team or unassign it from Salesforce").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remains(pub String);
+
+/// How many denied items each outcome of a plan has (a preview's summary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    /// The access will be removed (or the guest disabled).
+    pub remove: i64,
+    /// The direct link will be removed, but the access remains through another path.
+    pub access_remains: i64,
+    /// The access is already gone.
+    pub already_gone: i64,
+    /// attest cannot remove it: it comes from elsewhere.
+    pub not_supported: i64,
+    /// attest will not remove it (the last Global Administrator).
+    pub refused: i64,
+}
+
+impl PlanCounts {
+    /// Counts one verdict.
+    pub fn add(&mut self, verdict: &Verdict) {
+        let slot = match verdict {
+            Verdict::Remove(..) => &mut self.remove,
+            Verdict::RemoveButAccessRemains(..) => &mut self.access_remains,
+            Verdict::AlreadyGone(_) => &mut self.already_gone,
+            Verdict::NotSupported(_) => &mut self.not_supported,
+            Verdict::Refused(_) => &mut self.refused,
+        };
+        *slot = slot.saturating_add(1);
+    }
+
+    /// Every denied item planned.
+    pub fn total(&self) -> i64 {
+        [self.remove, self.access_remains, self.already_gone, self.not_supported, self.refused]
+            .iter()
+            .fold(0_i64, |sum, n| sum.saturating_add(*n))
+    }
+
+    /// The words on the apply button: only the denials that will take the access away are
+    /// counted ("Apply 2 denials" when a third is refused); when none will, applying only
+    /// records the results.
+    pub fn button(&self) -> String {
+        match self.remove {
+            0 => "Record the results".to_owned(),
+            1 => "Apply 1 denial".to_owned(),
+            n => format!("Apply {n} denials"),
+        }
+    }
+
+    /// What applying will not do, one sentence per kind (empty when every denial ends the
+    /// access).
+    pub fn not_applied(&self) -> Vec<String> {
+        let people = |n: i64| if n == 1 { "1 person".to_owned() } else { format!("{n} people") };
+        let mut out = Vec::new();
+        if self.access_remains > 0 {
+            out.push(format!(
+                "{} keep{} the access through a group: their direct membership or assignment is removed, the access is not. Each row names the group.",
+                people(self.access_remains),
+                if self.access_remains == 1 { "s" } else { "" }
+            ));
+        }
+        if self.not_supported > 0 {
+            out.push(format!(
+                "{} keep{} the access because it is granted elsewhere (a nested group, a dynamic rule, an on-premises or Exchange group, a group assigned to the application): remove it there. Each row says where.",
+                people(self.not_supported),
+                if self.not_supported == 1 { "s" } else { "" }
+            ));
+        }
+        if self.refused > 0 {
+            out.push(format!(
+                "{} keep{} the access because attest refuses to remove it (the last active {GLOBAL_ADMINISTRATOR}).",
+                people(self.refused),
+                if self.refused == 1 { "s" } else { "" }
+            ));
+        }
+        if self.already_gone > 0 {
+            out.push(format!(
+                "{} no longer {} the access: recorded as already gone.",
+                people(self.already_gone),
+                if self.already_gone == 1 { "has" } else { "have" }
+            ));
+        }
+        out
     }
 }
 
@@ -177,10 +300,10 @@ fn via(path: &str) -> &str {
 }
 
 /// The groups that hold the principal directly, from "Via A › B" paths (the last of each).
-fn holding_groups(paths: &[&str]) -> Vec<String> {
+fn holding_groups<S: AsRef<str>>(paths: &[S]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in paths {
-        if let Some(last) = via(p).rsplit(" › ").next()
+        if let Some(last) = via(p.as_ref()).rsplit(" › ").next()
             && !out.iter().any(|g| g == last)
         {
             out.push(last.to_owned());
@@ -189,13 +312,67 @@ fn holding_groups(paths: &[&str]) -> Vec<String> {
     out
 }
 
-/// A removal's detail, saying which other paths keep giving access.
-fn removed(done: String, access_path: &str) -> String {
-    let others = other_paths(access_path);
-    if others.is_empty() {
-        done
-    } else {
-        format!("{done}; still has access {}: review or change that separately", others.join("; ").to_lowercase())
+/// The groups assigned to an application, from "Via A › B" paths (the first of each).
+fn assigned_groups<S: AsRef<str>>(paths: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in paths {
+        if let Some(first) = via(p.as_ref()).split(" › ").next()
+            && !out.iter().any(|g| g == first)
+        {
+            out.push(first.to_owned());
+        }
+    }
+    out
+}
+
+/// A direct link removed while the access remains: the detail to store ("Direct assignment
+/// to Salesforce removed; access remains via Sales Team: …") and the preview's note.
+fn removed_but_remains<S: AsRef<str>>(step: Step, done: String, paths: &[S], hint: String) -> Verdict {
+    let remains = remains(paths);
+    let detail = format!("{done}; {remains}: {hint}");
+    let mut note = format!("{remains}: {hint}");
+    if let Some(first) = note.get(..1) {
+        note = format!("{}{}", first.to_uppercase(), &note[1..]);
+    }
+    Verdict::RemoveButAccessRemains(step, detail, Remains(note))
+}
+
+/// "access remains via Sales Team and via Engineering All › Backend Developers": the paths
+/// as the pages show them, names in their own case.
+fn remains<S: AsRef<str>>(paths: &[S]) -> String {
+    let phrases: Vec<String> = paths
+        .iter()
+        .map(|p| match p.as_ref() {
+            "Dynamic rule" => "through the group's dynamic rule".to_owned(),
+            p => format!("via {}", via(p)),
+        })
+        .collect();
+    format!("access remains {}", phrases.join(" and "))
+}
+
+/// "A", "A and B", "A, B and C": every path must go for the access to end.
+fn all_of(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// What to do about access that remains through groups, for a group review.
+fn group_hint<S: AsRef<str>>(paths: &[S]) -> String {
+    match &holding_groups(paths)[..] {
+        [] => "change the group's rule or review that access separately".to_owned(),
+        [one] => format!("remove them from {one} or review that group separately"),
+        many => format!("remove them from {} or review those groups separately", all_of(many)),
+    }
+}
+
+/// What to do about access that remains through assigned groups, for an app review.
+fn app_hint<S: AsRef<str>>(paths: &[S], app: &str) -> String {
+    match &assigned_groups(paths)[..] {
+        [one] => format!("remove them from {one} or unassign it from {app}"),
+        many => format!("remove them from {} or unassign those groups from {app}", all_of(many)),
     }
 }
 
@@ -234,19 +411,43 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
                     "{name} is a mail-enabled security group, managed in Exchange: remove the membership there"
                 ))
             } else if !item.access_direct {
-                let paths = other_paths(item.access_path);
-                let groups = holding_groups(&paths);
-                Verdict::NotSupported(format!(
-                    "Membership through the nested group {} ({}): remove them from {} or review that group",
-                    groups.join(", "),
-                    paths.join("; "),
-                    if groups.len() == 1 { "it" } else { "those groups" },
-                ))
+                let snapshot = other_paths(item.access_path);
+                if item.other_paths_now.is_empty() && !item.direct_link {
+                    Verdict::AlreadyGone(format!("No longer a member of {name}"))
+                } else {
+                    // Name the paths that grant it now; the snapshot's when only a direct
+                    // link (added since the review started, so not reviewed) is left.
+                    let paths: Vec<&str> = if item.other_paths_now.is_empty() {
+                        snapshot
+                    } else {
+                        item.other_paths_now.iter().map(String::as_str).collect()
+                    };
+                    let groups = holding_groups(&paths);
+                    Verdict::NotSupported(format!(
+                        "Membership through the nested group {} ({}): remove them from {} or review that group",
+                        groups.join(", "),
+                        paths.join("; "),
+                        if groups.len() == 1 { "it" } else { "those groups" },
+                    ))
+                }
+            } else if !item.other_paths_now.is_empty() {
+                let paths = item.other_paths_now;
+                if item.direct_link {
+                    removed_but_remains(
+                        Step::RemoveMembership,
+                        format!("Direct membership of {name} removed"),
+                        paths,
+                        group_hint(paths),
+                    )
+                } else {
+                    Verdict::NotSupported(format!(
+                        "No longer a direct member of {name}, but {}: {}",
+                        remains(paths),
+                        group_hint(paths)
+                    ))
+                }
             } else if item.direct_link {
-                Verdict::Remove(
-                    Step::RemoveMembership,
-                    removed(format!("Removed from the group {name}"), item.access_path),
-                )
+                Verdict::Remove(Step::RemoveMembership, format!("Removed from the group {name}"))
             } else {
                 Verdict::AlreadyGone(format!("No longer a direct member of {name}"))
             };
@@ -259,23 +460,47 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
             } else if !item.user_found {
                 Verdict::AlreadyGone("The user no longer exists".into())
             } else if !item.access_direct {
-                let paths = other_paths(item.access_path);
-                let assigned: Vec<&str> = paths.iter().filter_map(|p| via(p).split(" › ").next()).collect::<Vec<_>>();
-                Verdict::NotSupported(format!(
-                    "Access through the group {} assigned to {name} ({}): remove them from the group or unassign it",
-                    assigned.join(", "),
-                    paths.join("; ")
-                ))
+                let snapshot = other_paths(item.access_path);
+                if item.other_paths_now.is_empty() && !item.direct_link {
+                    Verdict::AlreadyGone(format!("No longer has access to {name}"))
+                } else {
+                    let paths: Vec<&str> = if item.other_paths_now.is_empty() {
+                        snapshot
+                    } else {
+                        item.other_paths_now.iter().map(String::as_str).collect()
+                    };
+                    Verdict::NotSupported(format!(
+                        "Access through the group {} assigned to {name} ({}): remove them from the group or unassign it",
+                        assigned_groups(&paths).join(", "),
+                        paths.join("; ")
+                    ))
+                }
+            } else if !item.other_paths_now.is_empty() {
+                let paths = item.other_paths_now;
+                if item.direct_link {
+                    removed_but_remains(
+                        Step::RemoveAppAssignment,
+                        format!("Direct assignment to {name} removed"),
+                        paths,
+                        app_hint(paths, name),
+                    )
+                } else {
+                    Verdict::NotSupported(format!(
+                        "No longer assigned to {name} directly, but {}: {}",
+                        remains(paths),
+                        app_hint(paths, name)
+                    ))
+                }
             } else if item.direct_link {
-                Verdict::Remove(
-                    Step::RemoveAppAssignment,
-                    removed(format!("Assignment to {name} removed"), item.access_path),
-                )
+                Verdict::Remove(Step::RemoveAppAssignment, format!("Assignment to {name} removed"))
             } else {
                 Verdict::AlreadyGone(format!("No longer assigned to {name} directly"))
             };
             ItemPlan { action, verdict }
         }
+        // Roles have no second path in attest's directory (no role-assignable groups): every
+        // assignment of the reviewed kinds in the review's scope is removed, so the rule
+        // above does not arise for them.
         Resource::Role { found, global_admin, .. } => {
             let held: Vec<String> = item
                 .held
@@ -336,6 +561,7 @@ mod tests {
             user_found: true,
             direct_link: true,
             held,
+            other_paths_now: &[],
         }
     }
 
@@ -349,8 +575,7 @@ mod tests {
         let p = plan(&group(), &facts("Direct", true, &[]), &mut s);
         assert_eq!(p.action, "Remove from the group Falcon");
         assert_eq!(p.verdict, Verdict::Remove(Step::RemoveMembership, "Removed from the group Falcon".into()));
-        let both = plan(&group(), &facts("Direct; Via Backend", true, &[]), &mut s);
-        assert!(both.verdict.detail().contains("still has access via backend"), "{both:?}");
+        assert!(p.verdict.remediated());
         let gone = plan(&group(), &ItemFacts { direct_link: false, ..facts("Direct", true, &[]) }, &mut s);
         assert_eq!(gone.verdict.result(), result::NOT_FOUND);
         let nested = plan(&group(), &facts("Via Platform Team › SRE On-call", false, &[]), &mut s);
@@ -365,9 +590,55 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_member_who_is_also_a_member_through_a_nested_group_keeps_the_access() {
+        let mut s = PlanState::default();
+        let now = ["Via Backend Developers".to_owned()];
+        let f = ItemFacts { other_paths_now: &now, ..facts("Direct; Via Backend Developers", true, &[]) };
+        let p = plan(&group(), &f, &mut s);
+        assert_eq!(
+            p.verdict,
+            Verdict::RemoveButAccessRemains(
+                Step::RemoveMembership,
+                "Direct membership of Falcon removed; access remains via Backend Developers: remove them from Backend Developers or review that group separately".into(),
+                Remains("Access remains via Backend Developers: remove them from Backend Developers or review that group separately".into())
+            )
+        );
+        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED, "not remediated");
+        assert!(!p.verdict.remediated());
+        assert_eq!(p.verdict.step(), Some(&Step::RemoveMembership), "the direct link still goes");
+        // The direct link went meanwhile, the nested one did not: nothing to remove, and
+        // not "already gone" either.
+        let p = plan(&group(), &ItemFacts { direct_link: false, ..f }, &mut s);
+        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        assert!(
+            p.verdict
+                .detail()
+                .starts_with("No longer a direct member of Falcon, but access remains via Backend Developers")
+        );
+        assert_eq!(p.verdict.step(), None);
+        // What counts is the directory now: the nested membership ended since the start.
+        let p = plan(&group(), &facts("Direct; Via Backend Developers", true, &[]), &mut s);
+        assert_eq!(p.verdict.result(), result::APPLIED);
+        // Only nested at start and gone from it now: already gone, not "cannot remove".
+        let p =
+            plan(&group(), &ItemFacts { direct_link: false, ..facts("Via Backend Developers", false, &[]) }, &mut s);
+        assert_eq!(p.verdict, Verdict::AlreadyGone("No longer a member of Falcon".into()));
+        // Several paths, deeper chains: each named, the holding groups offered.
+        let now = ["Via Platform Team › SRE On-call".to_owned(), "Via Backend Developers".to_owned()];
+        let p = plan(&group(), &ItemFacts { other_paths_now: &now, ..facts("Direct", true, &[]) }, &mut s);
+        assert!(
+            p.verdict.detail().ends_with(
+                "access remains via Platform Team › SRE On-call and via Backend Developers: remove them from SRE On-call and Backend Developers or review those groups separately"
+            ),
+            "{p:?}"
+        );
+    }
+
+    #[test]
     fn guests_are_blocked_whatever_the_path() {
         let mut s = PlanState::default();
-        let f = ItemFacts { block_guest: true, ..facts("Via X", false, &[]) };
+        let now = ["Via X".to_owned()];
+        let f = ItemFacts { block_guest: true, other_paths_now: &now, ..facts("Via X", false, &[]) };
         let p = plan(&group(), &f, &mut s);
         assert_eq!(p.action, "Disable the guest account now; delete it after 30 days");
         assert!(matches!(p.verdict, Verdict::Remove(Step::BlockGuest, _)));
@@ -383,6 +654,52 @@ mod tests {
         assert!(p.verdict.detail().starts_with("Access through the group Engineering All assigned to Jira"), "{p:?}");
         let direct = plan(&app, &facts("Direct", true, &[]), &mut s);
         assert_eq!(direct.verdict, Verdict::Remove(Step::RemoveAppAssignment, "Assignment to Jira removed".into()));
+    }
+
+    #[test]
+    fn an_app_assigned_directly_and_through_a_group_stays() {
+        let app = Resource::Application { name: "Salesforce".into(), found: true };
+        let mut s = PlanState::default();
+        let now = ["Via Sales Team".to_owned()];
+        let p = plan(&app, &ItemFacts { other_paths_now: &now, ..facts("Direct; Via Sales Team", true, &[]) }, &mut s);
+        assert_eq!(
+            p.verdict,
+            Verdict::RemoveButAccessRemains(
+                Step::RemoveAppAssignment,
+                "Direct assignment to Salesforce removed; access remains via Sales Team: remove them from Sales Team or unassign it from Salesforce".into(),
+                Remains("Access remains via Sales Team: remove them from Sales Team or unassign it from Salesforce".into())
+            )
+        );
+        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        // A group assigned since the review started counts too: the person has the access.
+        let p = plan(&app, &ItemFacts { other_paths_now: &now, ..facts("Direct", true, &[]) }, &mut s);
+        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        let p = plan(&app, &ItemFacts { direct_link: false, ..facts("Via Sales Team", false, &[]) }, &mut s);
+        assert_eq!(p.verdict, Verdict::AlreadyGone("No longer has access to Salesforce".into()));
+    }
+
+    #[test]
+    fn counts_say_what_will_and_will_not_be_applied() {
+        let mut c = PlanCounts::default();
+        assert_eq!(c.button(), "Record the results");
+        assert!(c.not_applied().is_empty());
+        c.add(&Verdict::Remove(Step::RemoveMembership, String::new()));
+        assert_eq!(c.button(), "Apply 1 denial");
+        c.add(&Verdict::Remove(Step::RemoveMembership, String::new()));
+        c.add(&Verdict::Refused(String::new()));
+        c.add(&Verdict::RemoveButAccessRemains(Step::RemoveMembership, String::new(), Remains(String::new())));
+        c.add(&Verdict::NotSupported(String::new()));
+        c.add(&Verdict::NotSupported(String::new()));
+        c.add(&Verdict::AlreadyGone(String::new()));
+        assert_eq!(c, PlanCounts { remove: 2, access_remains: 1, already_gone: 1, not_supported: 2, refused: 1 });
+        assert_eq!(c.total(), 7);
+        assert_eq!(c.button(), "Apply 2 denials", "only what takes the access away");
+        let lines = c.not_applied();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].starts_with("1 person keeps the access through a group"), "{lines:?}");
+        assert!(lines[1].starts_with("2 people keep the access because it is granted elsewhere"), "{lines:?}");
+        assert!(lines[2].contains("last active Global Administrator"), "{lines:?}");
+        assert!(lines[3].starts_with("1 person no longer has the access"), "{lines:?}");
     }
 
     #[test]

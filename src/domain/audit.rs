@@ -210,7 +210,7 @@ fn encode(value: &str) -> String {
 /// One line of an event's details: what, and its old and new value when it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetailLine {
-    /// The field.
+    /// The field, in words ("Decision").
     pub key: String,
     /// The value before, when the event records a change.
     pub old: Option<String>,
@@ -218,8 +218,215 @@ pub struct DetailLine {
     pub new: String,
 }
 
-/// An event's details (JSON) as lines: `{"x": {"old": a, "new": b}}` reads "x: a → b".
-/// Text that is not a JSON object is shown as one line.
+/// How a detail's value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// As it is (strings without quotes, lists joined).
+    Plain,
+    /// A decision ("NotReviewed" → "Not reviewed").
+    Decision,
+    /// The button a reviewer pressed, or what applying did.
+    Action,
+    /// An apply result ("AppliedSuccessfully" → "Removed").
+    ApplyResult,
+    /// Apply results with counts.
+    ApplyResults,
+    /// An occurrence index, counted from 0 where it is stored and from 1 where people read it.
+    Occurrence,
+    /// A number of days.
+    Days,
+    /// Yes or no.
+    YesNo,
+    /// What a series reviews.
+    Scope,
+    /// Who reviews (a kind), or how many reviewers.
+    Reviewers,
+    /// How often a series recurs.
+    Frequency,
+    /// What happens to items nobody reviewed.
+    DefaultDecision,
+    /// A reminder round.
+    Round,
+    /// A mail's kind.
+    MailKind,
+    /// The resources of a series.
+    Resources,
+}
+
+/// Known detail keys: their words and how their values read, in the order the page lists
+/// them. Ids (`…Id`) are not listed: the page names what an event is about instead.
+const KEYS: &[(&str, &str, Value)] = &[
+    ("decision", "Decision", Value::Decision),
+    ("justification", "Reason", Value::Plain),
+    ("action", "Action", Value::Action),
+    ("result", "Result", Value::ApplyResult),
+    ("reason", "Reason", Value::Plain),
+    ("principal", "Person", Value::Plain),
+    ("displayName", "Name", Value::Plain),
+    ("upn", "User principal name", Value::Plain),
+    ("status", "Status", Value::Plain),
+    ("resource", "Resource", Value::Plain),
+    ("resourceType", "Kind of resource", Value::Plain),
+    ("occurrence", "Occurrence", Value::Occurrence),
+    ("items", "People", Value::Plain),
+    ("recommendedDeny", "Recommended deny", Value::Plain),
+    ("reviewers", "Reviewers", Value::Reviewers),
+    ("daysLong", "Duration", Value::Days),
+    ("scope", "What is reviewed", Value::Scope),
+    ("resources", "Resources", Value::Resources),
+    ("frequency", "Recurrence", Value::Frequency),
+    ("durationInDays", "Duration", Value::Days),
+    ("startDate", "Start", Value::Plain),
+    ("defaultDecision", "Default decision", Value::DefaultDecision),
+    ("defaultDecisionsApplied", "Decided by default", Value::Plain),
+    ("autoApply", "Auto-apply", Value::YesNo),
+    ("decisionsReset", "Decisions reset", Value::Plain),
+    ("denied", "Denied", Value::Plain),
+    ("resumed", "Resumed after an interruption", Value::YesNo),
+    ("results", "Results", Value::ApplyResults),
+    ("skipped", "Occurrences skipped", Value::Plain),
+    ("round", "Round", Value::Round),
+    ("to", "To", Value::Plain),
+    ("kind", "Mail", Value::MailKind),
+    ("previousError", "Previous error", Value::Plain),
+    ("disabledAt", "Disabled at", Value::Plain),
+    ("accessReviews", "Access reviews turned on", Value::YesNo),
+    ("ownersManageReviews", "Owners manage reviews of what they own", Value::YesNo),
+    ("descriptionForReviewers", "Description for reviewers", Value::Plain),
+    ("descriptionForAdmins", "Description for administrators", Value::Plain),
+    ("justificationRequired", "Reason required to approve", Value::YesNo),
+    ("additionalRecipients", "Additional recipients", Value::Plain),
+];
+
+/// "ownersManageReviews" → "Owners manage reviews": a key nobody gave words yet.
+fn humanize(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for (i, c) in key.chars().enumerate() {
+        if i == 0 {
+            out.extend(c.to_uppercase());
+        } else if c.is_uppercase() {
+            out.push(' ');
+            out.extend(c.to_lowercase());
+        } else if c == '_' {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A JSON value as text: strings without quotes, null as "—", yes/no, lists joined.
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".to_owned(),
+        serde_json::Value::Bool(b) => if *b { "Yes" } else { "No" }.to_owned(),
+        serde_json::Value::Array(list) => list.iter().map(plain).collect::<Vec<_>>().join(", "),
+        serde_json::Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{}: {}", humanize(k), plain(v))).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A value read as `how` says.
+fn read(how: Value, value: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    let text = value.as_str();
+    let words = |f: &dyn Fn(&str) -> Option<&'static str>| text.and_then(f).map_or_else(|| plain(value), str::to_owned);
+    match how {
+        Value::Plain => plain(value),
+        // As the reviewer's buttons say it ("Not reviewed → Deny").
+        Value::Decision => words(&|t| match super::decision::Decision::parse(t)? {
+            super::decision::Decision::NotReviewed => Some("Not reviewed"),
+            super::decision::Decision::Approve => Some("Approve"),
+            super::decision::Decision::Deny => Some("Deny"),
+            super::decision::Decision::DontKnow => Some("Don't know"),
+        }),
+        Value::Action => words(&|t| match t {
+            "Approve" => Some("Approve"),
+            "Deny" => Some("Deny"),
+            "DontKnow" => Some("Don't know"),
+            "AcceptRecommendations" => Some("Accept recommendations"),
+            _ => None,
+        }),
+        Value::ApplyResult => text.map_or_else(|| plain(value), |t| super::notify::apply_result_label(t).to_owned()),
+        Value::ApplyResults => match value {
+            J::Object(map) => map
+                .iter()
+                .map(|(k, v)| format!("{} {}", super::notify::apply_result_label(k), plain(v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => plain(other),
+        },
+        Value::Occurrence => {
+            value.as_i64().and_then(|n| n.checked_add(1)).map_or_else(|| plain(value), |n| n.to_string())
+        }
+        Value::Days => match value.as_i64() {
+            Some(1) => "1 day".to_owned(),
+            Some(n) => format!("{n} days"),
+            None => plain(value),
+        },
+        Value::YesNo => match (value, text) {
+            (_, Some("true" | "Enabled")) => "Yes".to_owned(),
+            (_, Some("false" | "NotEnabled")) => "No".to_owned(),
+            (other, _) => plain(other),
+        },
+        Value::Scope => words(&|t| super::review::ScopeKind::parse(t).map(|k| k.label())),
+        Value::Reviewers => words(&|t| super::review::ReviewerKind::parse(t).map(|k| k.label())),
+        Value::Frequency => words(&|t| super::recurrence::Frequency::parse(t).map(|f| f.label())),
+        Value::DefaultDecision => words(&|t| match t {
+            "None" => Some("No change"),
+            "Approve" => Some("Approve access"),
+            "Deny" => Some("Remove access"),
+            "Recommendation" => Some("Take the recommendations"),
+            _ => None,
+        }),
+        Value::Round => words(&|t| match t {
+            "HalfTime" => Some("Half-time"),
+            "TwoDaysBefore" => Some("Two days before the end"),
+            "Manual" => Some("Sent by an administrator"),
+            _ => None,
+        }),
+        Value::MailKind => words(&|t| super::notify::MailKind::parse(t).map(|k| k.label())),
+        Value::Resources => match value {
+            J::Array(list) => {
+                let count = |kind: &str, excluded: bool| {
+                    list.iter()
+                        .filter(|r| r.get("type").and_then(J::as_str) == Some(kind))
+                        .filter(|r| r.get("excluded").and_then(J::as_bool).unwrap_or(false) == excluded)
+                        .count()
+                };
+                let mut parts = Vec::new();
+                for (kind, one, many) in [
+                    ("Group", "group", "groups"),
+                    ("Application", "application", "applications"),
+                    ("Role", "role", "roles"),
+                ] {
+                    match count(kind, false) {
+                        0 => {}
+                        1 => parts.push(format!("1 {one}")),
+                        n => parts.push(format!("{n} {many}")),
+                    }
+                    match count(kind, true) {
+                        0 => {}
+                        n => parts.push(format!("{n} excluded {}", if n == 1 { one } else { many })),
+                    }
+                }
+                if parts.is_empty() { "—".to_owned() } else { parts.join(", ") }
+            }
+            other => plain(other),
+        },
+    }
+}
+
+/// An event's details (JSON) as lines an auditor reads, e.g. "Decision: Not reviewed →
+/// Deny", "Reason: Left the project": known keys in words and in a sensible order, stored
+/// values as the pages label them (decisions, apply results, kinds), occurrences counted
+/// from 1, yes/no for flags; `{"old": a, "new": b}` reads "a → b". Ids are left out (the
+/// page names what the event is about); keys nobody gave words keep a readable form of
+/// their name. Text that is not a JSON object is shown as one line.
 pub fn describe(details: &str) -> Vec<DetailLine> {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(details) else {
         return if details.is_empty() {
@@ -228,27 +435,29 @@ pub fn describe(details: &str) -> Vec<DetailLine> {
             vec![DetailLine { key: String::new(), old: None, new: details.to_owned() }]
         };
     };
-    map.into_iter()
-        .map(|(key, value)| match value {
-            serde_json::Value::Object(change) if change.contains_key("new") || change.contains_key("old") => {
-                DetailLine {
-                    key,
-                    old: Some(change.get("old").map_or_else(String::new, plain)),
-                    new: change.get("new").map_or_else(String::new, plain),
+    let mut lines: Vec<(usize, DetailLine)> = map
+        .into_iter()
+        .filter(|(key, _)| !(key.ends_with("Id") && key.len() > 2))
+        .map(|(key, value)| {
+            let (rank, label, how) = KEYS
+                .iter()
+                .position(|(k, _, _)| *k == key)
+                .map_or((KEYS.len(), humanize(&key), Value::Plain), |i| (i, KEYS[i].1.to_owned(), KEYS[i].2));
+            let line = match value {
+                serde_json::Value::Object(change) if change.contains_key("new") || change.contains_key("old") => {
+                    let side = |k: &str| change.get(k).map_or_else(|| "—".to_owned(), |v| read(how, v));
+                    DetailLine { key: label, old: Some(side("old")), new: side("new") }
                 }
-            }
-            other => DetailLine { key, old: None, new: plain(&other) },
+                other => DetailLine { key: label, old: None, new: read(how, &other) },
+            };
+            (rank, line)
         })
-        .collect()
-}
-
-/// A JSON value as text: strings without quotes, null as "—".
-fn plain(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "—".to_owned(),
-        other => other.to_string(),
-    }
+        .collect();
+    // Changes first, then the known keys in their order, then the rest by name.
+    lines.sort_by(|(ra, a), (rb, b)| {
+        b.old.is_some().cmp(&a.old.is_some()).then(ra.cmp(rb)).then_with(|| a.key.cmp(&b.key))
+    });
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 #[cfg(test)]
@@ -257,17 +466,76 @@ mod tests {
 
     #[test]
     fn details_read_as_changes() {
-        let lines = describe(r#"{"status":{"old":"Active","new":"Deleted"},"displayName":"<b>x</b>","n":3}"#);
+        let lines = describe(r#"{"status":{"old":"Active","new":"Deleted"},"displayName":"<b>x</b>","nThings":3}"#);
         assert_eq!(
             lines,
             vec![
-                DetailLine { key: "displayName".into(), old: None, new: "<b>x</b>".into() },
-                DetailLine { key: "n".into(), old: None, new: "3".into() },
-                DetailLine { key: "status".into(), old: Some("Active".into()), new: "Deleted".into() },
+                DetailLine { key: "Status".into(), old: Some("Active".into()), new: "Deleted".into() },
+                DetailLine { key: "Name".into(), old: None, new: "<b>x</b>".into() },
+                DetailLine { key: "N things".into(), old: None, new: "3".into() },
             ]
         );
         assert_eq!(describe("not json")[0].new, "not json");
         assert!(describe("").is_empty());
+    }
+
+    fn line(l: &DetailLine) -> String {
+        match &l.old {
+            Some(old) => format!("{}: {old} → {}", l.key, l.new),
+            None => format!("{}: {}", l.key, l.new),
+        }
+    }
+
+    #[test]
+    fn decisions_read_like_sentences() {
+        let d = r#"{"instanceId":"i-1","principalId":"u-1","principal":"Ada Lovelace","action":"Deny","decision":{"old":"NotReviewed","new":"Deny"},"justification":"Left the project"}"#;
+        let lines: Vec<String> = describe(d).iter().map(line).collect();
+        assert_eq!(
+            lines,
+            vec!["Decision: Not reviewed → Deny", "Reason: Left the project", "Action: Deny", "Person: Ada Lovelace"]
+        );
+        let accepted = r#"{"action":"AcceptRecommendations","decision":{"old":"NotReviewed","new":"DontKnow"}}"#;
+        let lines: Vec<String> = describe(accepted).iter().map(line).collect();
+        assert_eq!(lines, vec!["Decision: Not reviewed → Don't know", "Action: Accept recommendations"]);
+    }
+
+    #[test]
+    fn occurrences_count_from_one_and_values_have_words() {
+        let started = r#"{"definitionId":"d","occurrence":0,"resource":"VPN Users","items":12,"recommendedDeny":3,"reviewers":2,"daysLong":1}"#;
+        let lines: Vec<String> = describe(started).iter().map(line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "Resource: VPN Users",
+                "Occurrence: 1",
+                "People: 12",
+                "Recommended deny: 3",
+                "Reviewers: 2",
+                "Duration: 1 day"
+            ]
+        );
+        let ended = r#"{"defaultDecision":"Recommendation","defaultDecisionsApplied":4,"autoApply":false}"#;
+        let lines: Vec<String> = describe(ended).iter().map(line).collect();
+        assert_eq!(
+            lines,
+            vec!["Default decision: Take the recommendations", "Decided by default: 4", "Auto-apply: No"]
+        );
+        let applied = r#"{"result":"ApplyNotSupported","results":{"AppliedSuccessfully":3,"NotApplied":1}}"#;
+        let lines: Vec<String> = describe(applied).iter().map(line).collect();
+        assert_eq!(
+            lines,
+            vec!["Result: Not applied: remove it where it is granted", "Results: Removed 3, Not applied 1"]
+        );
+        let created = r#"{"resources":[{"type":"Group","id":"g1","excluded":false},{"type":"Group","id":"g2","excluded":false},{"type":"Group","id":"g3","excluded":true}],"to":["Ada","Bo"],"accessReviews":{"old":"NotEnabled","new":"Enabled"}}"#;
+        let lines: Vec<String> = describe(created).iter().map(line).collect();
+        assert_eq!(
+            lines,
+            vec!["Access reviews turned on: No → Yes", "Resources: 2 groups, 1 excluded group", "To: Ada, Bo"]
+        );
+        assert_eq!(
+            line(&describe(r#"{"ownersManageReviews":{"old":false,"new":true}}"#)[0]),
+            "Owners manage reviews of what they own: No → Yes"
+        );
     }
 
     #[test]

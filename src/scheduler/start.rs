@@ -11,7 +11,7 @@ use super::{audit, lock_series};
 use crate::db::DbConnection;
 use crate::domain::decision::{Pool, route};
 use crate::domain::directory::{AccessPath, days_since};
-use crate::domain::recommendation::{Recommendation, recommend};
+use crate::domain::recommendation::{Recommendation, SignInScope, recommend};
 use crate::domain::recurrence::{Due, Frequency, Occurrence, Schedule, SeriesEnd};
 use crate::error::AppError;
 use crate::store;
@@ -360,7 +360,10 @@ fn start_occurrence(
                     Some(last) => last.get(&a.user.id).copied(),
                     None => a.user.last_sign_in_at,
                 };
-                let (rec, reason) = recommend(d.recommendations_enabled, a.user.enabled, last_sign_in, lookback, now);
+                // App reviews look at sign-ins to the app, and their reasons say so.
+                let scope = if app_last.is_some() { SignInScope::Application(&r.name) } else { SignInScope::Directory };
+                let (rec, reason) =
+                    recommend(d.recommendations_enabled, a.user.enabled, last_sign_in, lookback, scope, now);
                 let manager =
                     a.user.manager_id.as_ref().and_then(|m| manager_names.get(m).cloned()).unwrap_or_default();
                 ItemRow {

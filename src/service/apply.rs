@@ -14,8 +14,8 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::db::DbConnection;
 use crate::domain::apply::{
-    GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanState, Resource, Step, Verdict, plan,
-    result,
+    GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanCounts, PlanState, Resource, Step,
+    Verdict, plan, result,
 };
 use crate::error::AppError;
 use crate::service::panel::Refused;
@@ -35,14 +35,9 @@ const PREVIEW_ITEMS: usize = 200;
 /// What applying would do, without changing anything (dry run).
 #[derive(Debug, Clone, Default)]
 pub struct Preview {
-    /// Denied items whose access will be removed (or guest disabled).
-    pub will_remove: i64,
-    /// Access no longer there (will be `AppliedSuccessfullyButObjectNotFound`).
-    pub already_gone: i64,
-    /// Cannot be removed here (nested group, dynamic group, synced group, app via group).
-    pub not_supported: i64,
-    /// Refused, e.g. the last active Global Administrator.
-    pub refused: i64,
+    /// The denied items not applied yet, by outcome: removed, direct link removed while
+    /// the access remains, already gone, cannot be removed here, refused.
+    pub counts: PlanCounts,
     /// Denied items that already have an apply result.
     pub already_applied: i64,
     /// Privileged roles being removed; the acting admin's own access being removed; …
@@ -71,6 +66,8 @@ pub struct PlannedItem {
 pub enum Planned {
     /// The access will be removed.
     Remove,
+    /// The direct link will be removed, but the access remains: the detail names the path.
+    AccessRemains(String),
     /// The access is already gone.
     AlreadyGone,
     /// It cannot be removed here: the reason, naming the path that really grants it.
@@ -86,8 +83,12 @@ pub struct ApplySummary {
     pub applied: i64,
     /// Items whose access was already gone.
     pub not_found: i64,
-    /// Items whose access attest cannot remove.
+    /// Items whose access attest cannot remove (stored `ApplyNotSupported`), including
+    /// those counted in `access_remains`.
     pub not_supported: i64,
+    /// Of `not_supported`: items whose direct link was removed while the access remains
+    /// through another path.
+    pub access_remains: i64,
     /// Items refused (the last Global Administrator).
     pub refused: i64,
 }
@@ -97,6 +98,10 @@ impl ApplySummary {
         match verdict {
             Verdict::Remove(..) => self.applied += 1,
             Verdict::AlreadyGone(_) => self.not_found += 1,
+            Verdict::RemoveButAccessRemains(..) => {
+                self.not_supported += 1;
+                self.access_remains += 1;
+            }
             Verdict::NotSupported(_) => self.not_supported += 1,
             Verdict::Refused(_) => self.refused += 1,
         }
@@ -106,6 +111,7 @@ impl ApplySummary {
         self.applied += other.applied;
         self.not_found += other.not_found;
         self.not_supported += other.not_supported;
+        self.access_remains += other.access_remains;
         self.refused += other.refused;
     }
 }
@@ -187,6 +193,50 @@ fn initial_state(conn: &mut DbConnection, resource: &Resource, now: NaiveDateTim
     Ok(PlanState { active_global_admins })
 }
 
+/// For each of `user_ids`, the paths other than a direct link through which they hold the
+/// instance's group or application now ("Via Sales Team"), as the pages describe them: a
+/// membership of a group nested in the reviewed group, or of a group assigned to the
+/// reviewed application (nested ones included). A few queries per batch, whatever its size.
+fn other_paths_now(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    user_ids: &[&str],
+) -> Result<HashMap<String, Vec<String>>, AppError> {
+    let ids: Vec<String> = user_ids.iter().map(|u| (*u).to_owned()).collect();
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut add = |paths: HashMap<String, Vec<crate::domain::directory::AccessPath>>| {
+        for (user, list) in paths {
+            let entry = out.entry(user).or_default();
+            for path in list.iter().filter(|p| !p.is_direct()) {
+                let text = path.describe();
+                if !entry.contains(&text) {
+                    entry.push(text);
+                }
+            }
+        }
+    };
+    match instance.resource_type.as_str() {
+        "Group" => {
+            if let Some(group) = store::groups::get(conn, &instance.resource_id)? {
+                let closure = store::groups::closure(conn, &group)?;
+                // The root's own members are the direct link (or its rule), not another path.
+                if closure.len() > 1 {
+                    add(store::groups::membership_paths(conn, &closure, &ids, false)?);
+                }
+            }
+        }
+        "Application" => {
+            for (group, _) in store::apps::assigned_groups(conn, &instance.resource_id, 10_000)? {
+                let closure = store::groups::closure(conn, &group)?;
+                add(store::groups::membership_paths(conn, &closure, &ids, true)?);
+            }
+        }
+        _ => {}
+    }
+    out.retain(|_, paths| !paths.is_empty());
+    Ok(out)
+}
+
 /// Plans a batch of denied items: the facts of all of them in a few queries, then the
 /// rules per item.
 fn plan_batch(
@@ -203,12 +253,15 @@ fn plan_batch(
     let block = definition.guest_denied_action == "BlockThenDelete";
     let mut direct: HashSet<String> = HashSet::new();
     let mut held: HashMap<String, Vec<Held>> = HashMap::new();
+    let mut others: HashMap<String, Vec<String>> = HashMap::new();
     match resource {
         Resource::Group { found: true, .. } => {
-            direct = store::apply::direct_members(conn, &instance.resource_id, &ids)?
+            direct = store::apply::direct_members(conn, &instance.resource_id, &ids)?;
+            others = other_paths_now(conn, instance, &ids)?;
         }
         Resource::Application { found: true, .. } => {
             direct = store::apply::direct_assignees(conn, &instance.resource_id, &ids)?;
+            others = other_paths_now(conn, instance, &ids)?;
         }
         Resource::Role { found: true, .. } => {
             let types: &[&str] = match definition.role_assignment_types.as_deref() {
@@ -232,6 +285,7 @@ fn plan_batch(
         _ => {}
     }
     let none: Vec<Held> = Vec::new();
+    let no_paths: Vec<String> = Vec::new();
     Ok(items
         .iter()
         .map(|item| {
@@ -242,6 +296,7 @@ fn plan_batch(
                 user_found: users.contains(&item.principal_id),
                 direct_link: direct.contains(&item.principal_id),
                 held: held.get(&item.principal_id).unwrap_or(&none),
+                other_paths_now: others.get(&item.principal_id).unwrap_or(&no_paths),
             };
             plan(resource, &facts, state)
         })
@@ -276,29 +331,21 @@ pub fn preview(
         cursor = Some((last.principal_name.clone(), last.id.clone()));
         let plans = plan_batch(conn, &inst, &definition, &resource, &items, &mut state, now)?;
         for (item, p) in items.into_iter().zip(plans) {
+            out.counts.add(&p.verdict);
+            if p.verdict.step().is_some() && item.principal_id == actor.id {
+                own.push(p.action.clone());
+            }
             let outcome = match &p.verdict {
                 Verdict::Remove(step, _) => {
-                    out.will_remove += 1;
                     if *step == Step::BlockGuest {
                         guests += 1;
                     }
-                    if item.principal_id == actor.id {
-                        own.push(p.action.clone());
-                    }
                     Planned::Remove
                 }
-                Verdict::AlreadyGone(_) => {
-                    out.already_gone += 1;
-                    Planned::AlreadyGone
-                }
-                Verdict::NotSupported(reason) => {
-                    out.not_supported += 1;
-                    Planned::NotSupported(reason.clone())
-                }
-                Verdict::Refused(reason) => {
-                    out.refused += 1;
-                    Planned::Refused(reason.clone())
-                }
+                Verdict::RemoveButAccessRemains(_, _, remains) => Planned::AccessRemains(remains.0.clone()),
+                Verdict::AlreadyGone(_) => Planned::AlreadyGone,
+                Verdict::NotSupported(reason) => Planned::NotSupported(reason.clone()),
+                Verdict::Refused(reason) => Planned::Refused(reason.clone()),
             };
             if out.items.len() < PREVIEW_ITEMS {
                 out.items.push(PlannedItem {
@@ -312,9 +359,10 @@ pub fn preview(
         }
     }
     if let Resource::Role { privileged: true, name, .. } = &resource
-        && out.will_remove > guests
+        && out.counts.remove > guests
     {
-        out.warnings.push(format!("{name} is a privileged role: {} person(s) will lose it.", out.will_remove - guests));
+        out.warnings
+            .push(format!("{name} is a privileged role: {} person(s) will lose it.", out.counts.remove - guests));
     }
     if guests > 0 {
         out.warnings.push(format!(
@@ -491,7 +539,7 @@ fn apply_batch(
     let mut by_result: BTreeMap<(&'static str, &str), Vec<&str>> = BTreeMap::new();
     let mut summary = ApplySummary::default();
     for (item, p) in items.iter().zip(&plans) {
-        if let Verdict::Remove(step, _) = &p.verdict {
+        if let Some(step) = p.verdict.step() {
             match step {
                 Step::RemoveMembership => members.push(&item.principal_id),
                 Step::RemoveAppAssignment => assignees.push(&item.principal_id),

@@ -40,7 +40,8 @@ impl ReviewCells {
                 guard_cell(&i.resource_name).into_owned(),
                 guard_cell(&d.display_name).into_owned(),
                 IsoTime::new(i.start_at).as_bytes().to_vec(),
-                IsoTime::new(i.end_at).as_bytes().to_vec(),
+                // A stopped review ended when it was stopped (Entra moves its end too).
+                IsoTime::new(crate::domain::occurrence::actual_end(i.end_at, i.completed_at)).as_bytes().to_vec(),
                 guard_cell(&i.status).into_owned(),
             ],
         }

@@ -1,6 +1,7 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
 pub mod apply;
+pub mod audit;
 pub mod exports;
 pub mod notify;
 pub mod onboarding;

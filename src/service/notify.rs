@@ -106,13 +106,12 @@ pub fn instance_completed(
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
     let Some((creator, f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
-    // The creator, then the series' additional recipients (each once, enabled ones only).
-    let mut to = vec![creator];
-    for upn in d.additional_recipients.lines().filter(|l| !l.is_empty()) {
-        if let Some(u) = store::users::by_upn(conn, upn)?.filter(|u| u.enabled && !to.iter().any(|t| t.0 == u.id)) {
-            to.push((u.id, u.display_name, u.mail));
-        }
-    }
+    // The creator (unless their account is gone or disabled), then the additional recipients.
+    let mut to: Vec<Recipient> = creator.into_iter().collect();
+    to.extend(additional_recipients(conn, d)?);
+    // Each person once, however many ways they are named (the creator in a named group).
+    let mut seen = std::collections::HashSet::new();
+    to.retain(|who| seen.insert(who.0.clone()));
     let mails = to
         .iter()
         .map(|who| {
@@ -129,20 +128,44 @@ pub fn instance_completed(
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
-/// The facts of a mail to the series' creator about how an instance ended, with its
-/// recipient; `None` when the series' mails are off, or the instance or the creator is
-/// gone.
+/// The series' additional recipients of the completion mail (Entra's
+/// `additionalNotificationRecipients`), as the directory holds them now: a line is a user
+/// principal name, or else a group's name, whose members (nested groups included) get the
+/// mail. Disabled accounts are left out; so are group members without a mail address. A
+/// line that no longer names anyone is skipped.
+fn additional_recipients(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Recipient>, AppError> {
+    let mut out = Vec::new();
+    for line in d.additional_recipients.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = store::users::by_upn(conn, line)? {
+            if u.enabled {
+                out.push((u.id, u.display_name, u.mail));
+            }
+        } else if let Some(group) = store::groups::by_name(conn, line)? {
+            let ids: Vec<String> = store::groups::closure(conn, &group)?.into_iter().map(|g| g.group.id).collect();
+            out.extend(store::outbox::enabled_members_with_mail(conn, &ids)?);
+        } else {
+            tracing::warn!(series = %d.id, "an additional recipient of the completion mail is no longer in the directory");
+        }
+    }
+    Ok(out)
+}
+
+/// The facts of a mail about how an instance ended, with the series' creator as its
+/// recipient when they can read it (`None` once their account is deleted or disabled: a
+/// guest blocked by a review, say); `None` when the series' mails are off or the instance
+/// is gone.
 fn outcome_mail_facts(
     conn: &mut DbConnection,
     d: &DefinitionRow,
     instance_id: &str,
-) -> Result<Option<(Recipient, MailFacts)>, AppError> {
+) -> Result<Option<(Option<Recipient>, MailFacts)>, AppError> {
     if !d.mail_notifications {
         return Ok(None);
     }
     let Some(instance) = store::instances::get(conn, instance_id)? else { return Ok(None) };
-    let Some(creator) = store::users::get(conn, &d.created_by)? else { return Ok(None) };
-    let mut f = facts(d, &instance, &creator.display_name, i64::from(instance.total_items));
+    let creator = store::users::get(conn, &d.created_by)?.filter(|u| u.enabled);
+    let name = creator.as_ref().map_or(d.created_by_name.as_str(), |c| c.display_name.as_str());
+    let mut f = facts(d, &instance, name, i64::from(instance.total_items));
     f.outcome = Some(Outcome {
         approved: i64::from(instance.approved),
         denied: i64::from(instance.denied),
@@ -151,7 +174,7 @@ fn outcome_mail_facts(
         default_decision: d.default_decision.clone(),
         applied: Vec::new(),
     });
-    Ok(Some(((creator.id, creator.display_name, creator.mail), f)))
+    Ok(Some((creator.map(|c| (c.id, c.display_name, c.mail)), f)))
 }
 
 /// Enqueues the "results applied" mail to the series' creator: the denied items by apply
@@ -164,7 +187,7 @@ pub fn results_applied(
     instance_id: &str,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    let Some((who, mut f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
+    let Some((Some(who), mut f)) = outcome_mail_facts(conn, d, instance_id)? else { return Ok(0) };
     if let Some(outcome) = f.outcome.as_mut() {
         outcome.applied = store::apply::denied_results(conn, instance_id)?
             .into_iter()

@@ -1,9 +1,13 @@
 //! What admins (and owners who manage a review) do with an occurrence from its results
-//! page: stop it early, or reset its decisions while it runs.
+//! page: stop it early, or reset its decisions while it runs; and how far each of its
+//! reviewers got.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::progress::{ReviewerProgress, Sharing, per_reviewer};
 use crate::error::AppError;
 use crate::service::panel::Refused;
 use crate::store;
@@ -86,4 +90,54 @@ pub fn reset(
         )?;
         Ok(Ok(reset))
     })
+}
+
+/// A reviewer's progress as the results page lists it.
+#[derive(Debug, Clone)]
+pub struct ReviewerRow {
+    /// Their progress.
+    pub progress: ReviewerProgress,
+    /// Their name ("" when the account was deleted since).
+    pub name: String,
+    /// Their user principal name.
+    pub upn: String,
+}
+
+/// Each reviewer's progress in an occurrence — those who have not started first — or
+/// `None` for a self-review, where everyone reviews only themselves and the people list
+/// says it all. Three reads whatever the number of reviewers (the snapshot, an index-only
+/// count, the decided items), plus their names.
+pub fn reviewer_progress(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    definition: &DefinitionRow,
+) -> Result<Option<Vec<ReviewerRow>>, AppError> {
+    let sharing = match definition.reviewer_kind.as_str() {
+        "Self" => return Ok(None),
+        "Managers" => Sharing::PerItem,
+        _ => Sharing::Shared,
+    };
+    let reviewers = store::results::reviewers(conn, &instance.id)?;
+    let assigned = store::results::assigned(conn, &instance.id)?;
+    let deciders = store::results::deciders(conn, &instance.id)?;
+    let mut ids: Vec<String> = reviewers.iter().map(|(id, _)| id.clone()).collect();
+    ids.extend(assigned.iter().filter_map(|a| a.reviewer.clone()));
+    ids.sort();
+    ids.dedup();
+    let mut people: HashMap<String, (String, String)> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        for u in store::users::refs(conn, chunk)? {
+            people.insert(u.id, (u.display_name, u.upn));
+        }
+    }
+    let name = |id: &str| people.get(id).map(|(n, _)| n.clone()).unwrap_or_default();
+    let rows = per_reviewer(sharing, &reviewers, &assigned, &deciders, name);
+    Ok(Some(
+        rows.into_iter()
+            .map(|progress| {
+                let (name, upn) = people.get(&progress.id).cloned().unwrap_or_default();
+                ReviewerRow { progress, name, upn }
+            })
+            .collect(),
+    ))
 }

@@ -142,6 +142,7 @@ pub fn create(
         created_by: actor.id.clone(),
         created_at: now,
         updated_at: now,
+        created_by_name: actor.display_name.clone(),
     };
     let details = serde_json::json!({
         "displayName": row.display_name,
@@ -193,9 +194,9 @@ impl Owned {
     }
 }
 
-/// The additional recipients of the completion mail, checked against the directory: their
-/// user principal names as the directory spells them, one per line. Unknown or disabled
-/// people are reported against the field.
+/// The additional recipients of the completion mail, checked against the directory: user
+/// principal names, or group names (their members get the mail), as the directory spells
+/// them, one per line. Unknown or disabled people are reported against the field.
 fn recipients(conn: &mut DbConnection, upns: &[String], errors: &mut Vec<FieldError>) -> Result<String, AppError> {
     let field = "additional_recipients";
     let mut found: Vec<String> = Vec::new();
@@ -203,7 +204,14 @@ fn recipients(conn: &mut DbConnection, upns: &[String], errors: &mut Vec<FieldEr
         match store::users::by_upn(conn, upn)? {
             Some(u) if u.enabled => found.push(u.upn),
             Some(_) => errors.push(FieldError { field, message: format!("{upn} is disabled and could not read mail") }),
-            None => errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") }),
+            None => match store::groups::by_name(conn, upn)? {
+                Some(g) => found.push(g.display_name),
+                // Something with an @ was meant as a person; anything else may be a group.
+                None if upn.contains('@') => {
+                    errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") })
+                }
+                None => errors.push(FieldError { field, message: format!("No user or group is called {upn}") }),
+            },
         }
     }
     found.sort();

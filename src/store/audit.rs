@@ -313,3 +313,87 @@ pub fn head(conn: &mut Conn) -> QueryResult<Option<(i64, String)>> {
         .first(conn)
         .optional()
 }
+
+/// What an id named by audit events (a target, or an id in the details) stands for now.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct NamedObject {
+    /// The id.
+    pub id: String,
+    /// `Definition`, `Instance`, `Item` or `User`.
+    pub kind: String,
+    /// The series' name, the principal's name (items) or the user's name.
+    pub name: String,
+    /// The series' name (instances, items) or the user's UPN.
+    pub review: String,
+    /// The resource's name (instances, items).
+    pub resource: String,
+    /// The occurrence, counted from 0 as stored (instances, items).
+    pub occurrence: i32,
+    /// The series' id (for links).
+    pub definition_id: String,
+    /// The instance's id (for links).
+    pub instance_id: String,
+}
+
+/// The review series, occurrences, decision items and users among `ids`, in one query
+/// (a `UNION ALL` of one indexed lookup per kind): the audit page resolves the names of a
+/// page of events at once, not per row. Ids of objects that no longer exist are missing.
+pub fn named_objects(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<NamedObject>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Text};
+
+    use crate::db::schema::{review_decision_items as items, review_definitions, review_instances, users};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = |s: &'static str| sql::<Text>(s);
+    super::per_backend!(conn, c => {
+        let definitions = review_definitions::table.filter(review_definitions::id.eq_any(ids)).select((
+            review_definitions::id,
+            text("'Definition'"),
+            review_definitions::display_name,
+            review_definitions::display_name,
+            text("''"),
+            sql::<Integer>("0"),
+            review_definitions::id,
+            text("''"),
+        ));
+        let instances = review_instances::table
+            .inner_join(review_definitions::table)
+            .filter(review_instances::id.eq_any(ids))
+            .select((
+                review_instances::id,
+                text("'Instance'"),
+                review_definitions::display_name,
+                review_definitions::display_name,
+                review_instances::resource_name,
+                review_instances::occurrence,
+                review_definitions::id,
+                review_instances::id,
+            ));
+        let decided = items::table
+            .inner_join(review_instances::table.inner_join(review_definitions::table))
+            .filter(items::id.eq_any(ids))
+            .select((
+                items::id,
+                text("'Item'"),
+                items::principal_name,
+                review_definitions::display_name,
+                review_instances::resource_name,
+                review_instances::occurrence,
+                review_definitions::id,
+                review_instances::id,
+            ));
+        let people = users::table.filter(users::id.eq_any(ids)).select((
+            users::id,
+            text("'User'"),
+            users::display_name,
+            users::upn,
+            text("''"),
+            sql::<Integer>("0"),
+            text("''"),
+            text("''"),
+        ));
+        definitions.union_all(instances).union_all(decided).union_all(people).load::<NamedObject>(c)
+    })
+}

@@ -97,7 +97,7 @@ where
 /// Which instances a review-history report covers.
 #[derive(Debug, Clone)]
 pub struct InstanceRange {
-    /// Instances still running at or after this time.
+    /// Instances still running at or after this time (a stopped one ran until its stop).
     pub from: Option<NaiveDateTime>,
     /// Instances started before this time.
     pub until: Option<NaiveDateTime>,
@@ -118,7 +118,11 @@ pub fn instances_page(
         .filter(review_definitions::scope_kind.eq_any(range.scopes.clone()))
         .into_boxed::<crate::db::MultiBackend>();
     if let Some(from) = range.from {
-        q = q.filter(review_instances::end_at.ge(from));
+        // Still running at `from`: its end, or its stop when it was stopped earlier, is on
+        // or after it (the actual end is the earlier of the two).
+        q = q
+            .filter(review_instances::end_at.ge(from))
+            .filter(review_instances::completed_at.is_null().or(review_instances::completed_at.ge(from)));
     }
     if let Some(until) = range.until {
         q = q.filter(review_instances::start_at.lt(until));

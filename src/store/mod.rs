@@ -8,6 +8,7 @@ pub mod exports;
 pub mod groups;
 pub mod instances;
 pub mod outbox;
+pub mod results;
 pub mod reviews;
 pub mod roles;
 pub mod sessions;

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::{Conn, batch_size, per_backend};
 use crate::db::schema::{
-    outbox, reminder_rounds, review_decision_items as items, review_definitions, review_instance_reviewers,
-    review_instances, users,
+    group_member_users, outbox, reminder_rounds, review_decision_items as items, review_definitions,
+    review_instance_reviewers, review_instances, users,
 };
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
@@ -246,6 +246,29 @@ pub fn contacted(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec
 
 /// A person to notify: id, display name, mail address.
 pub type Recipient = (String, String, Option<String>);
+
+/// The enabled users with a mail address who are direct members of any of `groups` (a
+/// group and the groups nested in it: the members of each, once), by name. A group's
+/// members are recipients of the completion mail when the group is named as one; a
+/// disabled account cannot read mail, and a member without an address is simply not
+/// mailed (a named recipient without one is shown as failed instead).
+pub fn enabled_members_with_mail(conn: &mut Conn, groups: &[String]) -> QueryResult<Vec<Recipient>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, Option<String>)> = users::table
+        .filter(users::enabled.eq(true))
+        .filter(users::mail.is_not_null())
+        .filter(diesel::dsl::exists(
+            group_member_users::table
+                .filter(group_member_users::user_id.eq(users::id))
+                .filter(group_member_users::group_id.eq_any(groups)),
+        ))
+        .order((users::display_name, users::id))
+        .select((users::id, users::display_name, users::mail))
+        .load(conn)?;
+    Ok(rows.into_iter().filter(|(_, _, mail)| mail.as_deref().is_some_and(|m| !m.trim().is_empty())).collect())
+}
 
 /// People with items of an instance to review, with how many: those assigned items of
 /// their own (managers, self-review) and, for items assigned to nobody, the snapshotted

@@ -42,9 +42,12 @@ pub struct DefinitionRow {
     pub status: String,
     pub next_occurrence: i32,
     pub next_start_at: Option<NaiveDateTime>,
+    /// The creator's user id (kept after their account is deleted: no foreign key).
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The creator's name when the series was created, for when the account is gone.
+    pub created_by_name: String,
 }
 
 /// A resource of a definition: (type, id, excluded).

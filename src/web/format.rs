@@ -9,6 +9,20 @@ pub fn datetime(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// An absolute UTC time to the second, for records: "2026-11-28 14:03:07 UTC".
+pub fn datetime_seconds(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// An occurrence's end: its planned end, or when it was stopped with the planned end
+/// beside it ("Stopped on 2026-11-29 10:15 UTC (planned end 2026-12-05 00:00 UTC)").
+pub fn end_of(end_at: NaiveDateTime, completed_at: Option<NaiveDateTime>) -> String {
+    match crate::domain::occurrence::stopped_at(end_at, completed_at) {
+        Some(stopped) => format!("Stopped on {} (planned end {})", datetime(stopped), datetime(end_at)),
+        None => datetime(end_at),
+    }
+}
+
 /// A date: "2026-11-28".
 pub fn date(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d").to_string()
@@ -46,5 +60,9 @@ mod tests {
         assert_eq!(last_seen(Some(now - chrono::TimeDelta::days(40)), now), "2026-10-19 (40 days ago)");
         assert_eq!(count(1, "user", "users"), "1 user");
         assert_eq!(count(3, "user", "users"), "3 users");
+        assert_eq!(datetime_seconds(now + chrono::TimeDelta::seconds(7)), "2026-11-28 14:03:07 UTC");
+        let end = now + chrono::TimeDelta::days(7);
+        assert_eq!(end_of(end, None), "2026-12-05 14:03 UTC");
+        assert_eq!(end_of(end, Some(now)), "Stopped on 2026-11-28 14:03 UTC (planned end 2026-12-05 14:03 UTC)");
     }
 }

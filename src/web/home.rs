@@ -103,7 +103,11 @@ pub async fn index(
                 "InProgress" if r.instance.end_at <= now => ("Overdue".to_owned(), true),
                 "InProgress" if days < 1 => ("Due today".to_owned(), true),
                 "InProgress" => (format!("Due in {}", format::count(days, "day", "days")), days <= 3),
-                _ => (String::new(), false),
+                // A stopped review ended then, not at its planned end.
+                _ => match crate::domain::occurrence::stopped_at(r.instance.end_at, r.instance.completed_at) {
+                    Some(at) => (format!("Stopped on {}", format::date(at)), false),
+                    None => (String::new(), false),
+                },
             };
             ReviewItem {
                 id: r.instance.id.clone(),

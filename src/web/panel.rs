@@ -338,6 +338,8 @@ pub struct ResultsPanel {
     pub not_applied: i64,
     /// The reviewers mailed about it (first 50 by name), with when.
     pub contacted: Vec<Contacted>,
+    /// How far each reviewer got (none for a self-review).
+    pub reviewers: Option<crate::web::admin::reviews::ReviewerTable>,
 }
 
 /// A reviewer the occurrence's mails went to.
@@ -426,7 +428,7 @@ pub async fn review(
             description: access.definition.description_for_reviewers.clone(),
             resource: resource_label(&access),
             resource_name: access.instance.resource_name.clone(),
-            due: format::datetime(access.instance.end_at),
+            due: format::end_of(access.instance.end_at, access.instance.completed_at),
             open: access.is_open(now),
             justification_required: access.instance.justification_required,
             item,
@@ -503,7 +505,7 @@ pub async fn table_page(
         name: access.definition.display_name.clone(),
         description: access.definition.description_for_reviewers.clone(),
         resource: resource_label(&access),
-        due: format::datetime(access.instance.end_at),
+        due: format::end_of(access.instance.end_at, access.instance.completed_at),
         open,
         ended: !access.is_open(now),
         reviewed,

@@ -2,6 +2,9 @@
 //! database, and the response sends it in chunks as they come. A bounded channel between
 //! them keeps at most a few chunks in memory, whatever the file's size; when the client
 //! goes away, the producer's next write fails and it stops.
+//!
+//! Every CSV file starts with a UTF-8 byte order mark: without it, Excel opens a CSV in
+//! the system's legacy code page and shows "SÃ¸rensen" for "Sørensen".
 
 use std::io::{self, Write};
 use std::pin::Pin;
@@ -65,17 +68,32 @@ impl MessageBody for ChannelBody {
     }
 }
 
+/// The UTF-8 byte order mark that starts every CSV download.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The producer's end: each write becomes a chunk (callers write through a buffer of
-/// about a chunk's size), and a write waits while the channel is full.
-struct ChunkWriter(mpsc::Sender<Message>);
+/// about a chunk's size), and a write waits while the channel is full. `prefix` goes in
+/// front of the first chunk (the byte order mark), so it costs no chunk of its own.
+struct ChunkWriter {
+    tx: mpsc::Sender<Message>,
+    prefix: &'static [u8],
+}
 
 impl Write for ChunkWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.0
-            .blocking_send(Message::Chunk(Bytes::copy_from_slice(buf)))
+        let chunk = if self.prefix.is_empty() {
+            Bytes::copy_from_slice(buf)
+        } else {
+            let mut first = Vec::with_capacity(self.prefix.len() + buf.len());
+            first.extend_from_slice(std::mem::take(&mut self.prefix));
+            first.extend_from_slice(buf);
+            Bytes::from(first)
+        };
+        self.tx
+            .blocking_send(Message::Chunk(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))?;
         Ok(buf.len())
     }
@@ -85,8 +103,22 @@ impl Write for ChunkWriter {
     }
 }
 
+impl ChunkWriter {
+    /// Sends the prefix if nothing was written yet.
+    fn flush_prefix(&mut self) -> io::Result<()> {
+        if self.prefix.is_empty() {
+            return Ok(());
+        }
+        let prefix = std::mem::take(&mut self.prefix);
+        self.tx
+            .blocking_send(Message::Chunk(Bytes::from_static(prefix)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))
+    }
+}
+
 /// A CSV download named `file_name`, produced by `produce` with `conn` (taken from the
-/// pool before the answer starts, so a busy pool is an error page, not a broken file).
+/// pool before the answer starts, so a busy pool is an error page, not a broken file). The
+/// file starts with [`UTF8_BOM`].
 pub fn csv<F>(conn: PooledConn, file_name: &str, produce: F) -> HttpResponse
 where
     F: FnOnce(&mut DbConnection, &mut dyn Write) -> Result<u64, AppError> + Send + 'static,
@@ -95,8 +127,12 @@ where
     let name = file_name.to_owned();
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = conn;
-        let mut out = ChunkWriter(tx.clone());
-        match produce(&mut conn, &mut out) {
+        let mut out = ChunkWriter { tx: tx.clone(), prefix: UTF8_BOM };
+        match produce(&mut conn, &mut out).and_then(|rows| {
+            // A file without a row still gets its mark.
+            out.flush_prefix().map_err(|e| AppError::internal(anyhow::Error::from(e)))?;
+            Ok(rows)
+        }) {
             Ok(rows) => {
                 tracing::debug!(file = %name, rows, "export sent");
                 let _ = tx.blocking_send(Message::Done);

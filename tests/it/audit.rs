@@ -133,7 +133,7 @@ async fn the_log_pages_by_keyset_escapes_details_and_downloads_as_csv() {
     assert!(first.attrs("a[rel=prev]", "href").is_empty());
     assert!(!first.body.contains("<script>alert"), "escaped");
     let detail = first.texts("table.audit tbody tr td ul.details li")[0].clone();
-    assert!(detail.starts_with("name") && detail.ends_with("<script>alert(119)</script> → =cmd"), "{detail}");
+    assert!(detail.starts_with("Name") && detail.ends_with("<script>alert(119)</script> → =cmd"), "{detail}");
     let next = first.attrs("a[rel=next]", "href")[0].clone();
     assert!(next.starts_with("/admin/audit?target=t-1&after="), "{next}");
     let second = app.get(&next).await;
@@ -164,4 +164,85 @@ async fn the_log_pages_by_keyset_escapes_details_and_downloads_as_csv() {
     assert!(all.windows(2).skip(1).all(|w| w[1][8] == w[0][9]), "each event names the hash before it");
     let everything = records(&app.get("/admin/audit.csv").await.body);
     assert_eq!(everything.len() - 1, usize::try_from(base + 120).unwrap());
+}
+
+#[tokio::test]
+async fn the_log_names_what_each_event_is_about_and_reads_as_sentences() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of("Project Falcon guests");
+    let omar = as_persona(&app, "owner").await;
+    let review = omar.get(&format!("/reviews/{falcon}")).await;
+    let item = review.attrs("input[name=item]", "value")[0].clone();
+    let person = review.texts("table.items tbody .person")[0].clone();
+    app.clock.advance(chrono::TimeDelta::seconds(7));
+    omar.post(&format!("/reviews/{falcon}"), &[("item", &item), ("action", "Deny"), ("reason", "Left the project")])
+        .await;
+
+    let page = app.get(&format!("/admin/audit?target={item}")).await;
+    assert_eq!(page.status, 200);
+    let row = rows(&page);
+    assert_eq!(row.len(), 1, "{row:?}");
+    // Seconds in the time.
+    assert_eq!(page.text("table.audit tbody tr td.nowrap"), "2026-11-28 09:00:07 UTC");
+    // The target by name, where it belongs (occurrences counted from 1), with its page.
+    assert_eq!(page.text("table.audit .target-name"), person);
+    assert_eq!(page.text("table.audit .target-context"), "Project Falcon guests · Project Falcon, occurrence 1");
+    let series: String = {
+        use attest::db::schema::review_instances::dsl::*;
+        use diesel::prelude::*;
+        review_instances.find(&falcon).select(definition_id).first(&mut *app.conn()).unwrap()
+    };
+    assert_eq!(
+        page.attrs("table.audit a.target-name", "href"),
+        vec![format!("/admin/access-reviews/{series}/instances/{falcon}")]
+    );
+    assert!(!page.text("table.audit tbody tr").contains(&item), "the id is not what people read");
+    assert_eq!(page.attrs("table.audit a.target", "href"), vec![format!("/admin/audit?target={item}")]);
+    // Details in words, not JSON.
+    let details = page.texts("table.audit ul.details li");
+    assert_eq!(
+        details,
+        vec![
+            "Decision: Not reviewed → Deny",
+            "Reason: Left the project",
+            "Action: Deny",
+            format!("Person: {person}").as_str()
+        ]
+    );
+    assert!(!page.text("table.audit tbody").contains('{'), "no JSON");
+    // The short hash, whole on one line; the full one in its title.
+    let hash = page.text("table.audit code.hash");
+    assert_eq!(hash.len(), 12);
+    assert!(page.attrs("table.audit code.hash", "title")[0].contains(&hash));
+    let css = app.get("/static/app.css").await.body;
+    assert!(css.contains(".audit code.hash { white-space: nowrap;"), "does not wrap");
+
+    // The start of the review: the occurrence as people count it.
+    let started = app.get(&format!("/admin/audit?target={falcon}&action=ReviewInstanceStarted")).await;
+    let lines = started.texts("table.audit ul.details li");
+    assert!(lines.contains(&"Occurrence: 1".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"Resource: Project Falcon".to_owned()), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.to_lowercase().contains("definitionid")), "{lines:?}");
+    assert_eq!(started.text("table.audit .target-name"), "Project Falcon guests");
+
+    // A user who signed in; a series; the directory.
+    let all = app.get("/admin/audit").await;
+    let targets = all.texts("table.audit .target-name");
+    assert!(targets.contains(&"Dana Whitfield".to_owned()), "{targets:?}");
+    assert!(targets.contains(&"Omar Haddad".to_owned()), "{targets:?}");
+    let created = app.get("/admin/audit?action=CreateReviewDefinition").await;
+    assert!(created.texts("table.audit .target-name").contains(&"Project Falcon guests".to_owned()));
+    let lines = created.texts("table.audit ul.details li");
+    assert!(lines.iter().any(|l| l == "Resources: 1 group"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "Reviewers: Group owners" || l.starts_with("Reviewers: ")), "{lines:?}");
+    let onboarded = app.get("/admin/audit?action=OnboardDirectory").await;
+    assert_eq!(onboarded.text("table.audit .target-name"), "The directory");
+    assert_eq!(onboarded.texts("table.audit ul.details li"), vec!["Access reviews turned on: No → Yes"]);
+
+    // The CSV keeps the full data.
+    let csv = records(&app.get(&format!("/admin/audit.csv?target={item}")).await.body);
+    assert_eq!(csv.len(), 2);
+    assert_eq!(csv[1][6], item);
+    assert!(csv[1][7].contains("\"decision\":{\"new\":\"Deny\",\"old\":\"NotReviewed\"}"), "{}", csv[1][7]);
+    assert_eq!(csv[1][9].len(), 64);
 }

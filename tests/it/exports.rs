@@ -173,7 +173,7 @@ async fn a_100k_row_export_streams_while_the_database_is_read() {
     assert_eq!(res.content_length(), None, "no length: the body is sent as it is produced");
     assert_eq!(res.headers().get("transfer-encoding").unwrap(), "chunked");
     let first = res.chunk().await.unwrap().expect("a first chunk");
-    assert!(first.starts_with(b"AccessReviewId,SeriesId,"));
+    assert!(first.starts_with(b"\xEF\xBB\xBFAccessReviewId,SeriesId,"), "the mark and the header in one chunk");
     // Stop reading for longer than the whole export takes. A buffered export (or one
     // whose channel had no bound) would meanwhile read every row and hand its connection
     // back; a streamed one stays blocked on the full channel, holding it: the file is far
@@ -192,7 +192,7 @@ async fn a_100k_row_export_streams_while_the_database_is_read() {
     }
     assert!(body.len() > 10_000_000, "{} bytes", body.len());
     assert!(chunks > 50, "{chunks} chunks");
-    let text = String::from_utf8(body).unwrap();
+    let text = String::from_utf8(body).unwrap().trim_start_matches('\u{feff}').to_owned();
     let rows = records(&text);
     assert_eq!(rows.len(), total + 1);
     assert_eq!(
@@ -285,4 +285,159 @@ async fn bad_history_filters_get_the_form_back_with_what_to_fix() {
         assert_eq!(page.text("#result-error"), "Error: Select at least one result");
         assert!(!page.body.contains("AccessReviewId"));
     }
+}
+
+/// The raw bytes of a download (the helpers' `get` decodes text, which drops the mark).
+async fn raw(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+    let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn every_csv_download_starts_with_a_byte_order_mark() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    app.exec(&format!(
+        "UPDATE review_decision_items SET principal_name = 'Mette Sørensen' WHERE id = \
+         (SELECT id FROM review_decision_items WHERE instance_id = '{falcon}' ORDER BY id LIMIT 1)"
+    ));
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    for (path, header) in [
+        (results_url(&app, &falcon), "AccessReviewId,"),
+        ("/admin/access-reviews/history.csv".to_owned(), "AccessReviewId,"),
+        // No review in this period: the file holds its header, and the mark.
+        ("/admin/access-reviews/history.csv?to=2025-01-01&kind=group&result=Deny".to_owned(), "AccessReviewId,"),
+        ("/admin/audit.csv".to_owned(), "Id,Time,"),
+        ("/admin/audit.csv?actor=nobody-at-all".to_owned(), "Id,Time,"),
+    ] {
+        let (status, body) = raw(&app, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(&body[..3], BOM, "{path} starts with the UTF-8 byte order mark");
+        assert!(body[3..].starts_with(header.as_bytes()), "{path}: {:?}", String::from_utf8_lossy(&body[..40]));
+        assert_eq!(body.windows(3).filter(|w| *w == BOM).count(), 1, "{path}: one mark, at the start");
+    }
+    let (_, body) = raw(&app, &results_url(&app, &falcon)).await;
+    assert!(String::from_utf8(body).unwrap().contains(",Mette Sørensen,"), "UTF-8 after the mark");
+}
+
+#[tokio::test]
+async fn recommendation_reasons_read_well_on_the_page_in_justifications_and_exports() {
+    let app = spawn_admin_app().await;
+    let sf = app.instance_of("Salesforce access by managers");
+    let priya = as_persona(&app, "manager").await;
+    let page = priya.get(&format!("/reviews/{sf}")).await;
+    assert_eq!(page.status, 200);
+    let cells: Vec<String> = page
+        .texts("table.items tbody td")
+        .into_iter()
+        .filter(|c| c.contains("sign-in") || c.contains("Signed in"))
+        .collect();
+    assert!(!cells.is_empty(), "{}", page.body);
+    for c in &cells {
+        // Application reviews look at sign-ins to the application, and say so.
+        assert!(c.contains("to Salesforce") || c.contains("disabled"), "{c}");
+        assert!(!c.contains(" 0 days") && !c.contains(" 1 days"), "{c}");
+        assert!(c.contains("on record") || c.contains("(look-back 30 days)") || c.contains("disabled"), "{c}");
+    }
+    // Every reason in the database reads the same (not only this page's).
+    let stored: Vec<String> = {
+        use attest::db::schema::review_decision_items::dsl::*;
+        use diesel::prelude::*;
+        review_decision_items.filter(instance_id.eq(&sf)).select(recommendation_reason).load(&mut *app.conn()).unwrap()
+    };
+    assert!(stored.iter().any(|r| r.starts_with("Signed in to Salesforce")), "{stored:?}");
+    assert!(
+        stored.iter().all(|r| (r.contains(" to Salesforce ") || r == "The account is disabled")
+            && !r.contains(" 0 days")
+            && !r.contains(" 1 days")),
+        "{stored:?}"
+    );
+    // A group review names the directory sign-in without "to".
+    let falcon = app.instance_of(FALCON);
+    let falcon_reasons: Vec<String> = {
+        use attest::db::schema::review_decision_items::dsl::*;
+        use diesel::prelude::*;
+        review_decision_items
+            .filter(instance_id.eq(&falcon))
+            .select(recommendation_reason)
+            .load(&mut *app.conn())
+            .unwrap()
+    };
+    assert!(
+        falcon_reasons.iter().all(|r| r.starts_with("Signed in ")
+            || r.starts_with("No sign-in for ")
+            || r.starts_with("No sign-in on record")
+            || r == "The account is disabled"),
+        "{falcon_reasons:?}"
+    );
+    assert!(falcon_reasons.iter().all(|r| !r.contains(" to ")), "{falcon_reasons:?}");
+
+    // Accepting the recommendations puts the reason in the justification, the CSV and the
+    // audit trail as it reads on the page.
+    let items = page.attrs("input[name=item]", "value");
+    let mut form: Vec<(&str, &str)> = items.iter().map(|i| ("item", i.as_str())).collect();
+    form.extend([("action", "AcceptRecommendations"), ("apply_to", "selected")]);
+    assert_eq!(priya.post(&format!("/reviews/{sf}"), &form).await.status, 303);
+    let csv = records(&app.get(&results_url(&app, &sf)).await.body);
+    let justifications: Vec<&str> = csv[1..]
+        .iter()
+        .map(|r| r[column("Justification")].as_str())
+        .filter(|j| j.starts_with("Accepted the recommendation: "))
+        .collect();
+    assert!(!justifications.is_empty(), "{csv:?}");
+    for j in &justifications {
+        assert!(j.contains("Salesforce") && j.ends_with("(look-back 30 days)"), "{j}");
+    }
+    let audit = app.get("/admin/audit.csv?action=RecordDecision").await.body;
+    assert!(audit.contains("Accepted the recommendation: ") && audit.contains("(look-back 30 days)"));
+    assert!(!audit.contains(" 1 days ago") && !audit.contains(" 0 days ago"));
+}
+
+#[tokio::test]
+async fn a_stopped_review_ends_when_it_was_stopped_everywhere() {
+    let app = spawn_admin_app().await;
+    let falcon = app.instance_of(FALCON);
+    let (end_at, series): (chrono::NaiveDateTime, String) = {
+        use attest::db::schema::review_instances::dsl::*;
+        use diesel::prelude::*;
+        review_instances.find(&falcon).select((end_at, definition_id)).first(&mut *app.conn()).unwrap()
+    };
+    let planned = end_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let url = format!("/admin/access-reviews/{series}/instances/{falcon}");
+    app.clock.advance(chrono::TimeDelta::hours(3));
+    assert_eq!(app.post(&format!("{url}/stop"), &[]).await.status, 303);
+    let stopped = "Stopped on 2026-11-28 12:00 UTC";
+
+    // The results page.
+    let page = app.get(&url).await;
+    let facts = page.texts("dl.facts div");
+    assert!(facts.iter().any(|f| *f == format!("Ended {stopped} (planned end {planned})")), "{facts:?}");
+    // The CSV: its end is the stop.
+    let rows = records(&app.get(&format!("{url}/results.csv")).await.body);
+    assert!(rows[1..].iter().all(|r| r[column("ReviewEndDate")] == "2026-11-28T12:00:00Z"), "{:?}", rows[1]);
+    assert!(rows[1..].iter().all(|r| r[column("ReviewStatus")] == "Completed"));
+    // The history report: labels, not stored states, and the real end.
+    let history = app.get("/admin/access-reviews/history?from=2026-11-01&to=2026-12-31&kind=group&kind=application&kind=role&result=Deny").await;
+    let listed = history.texts("table.history tbody tr");
+    let falcon_row = listed.iter().find(|r| r.contains(FALCON)).unwrap();
+    assert!(falcon_row.contains(&format!("{stopped} (planned end {planned})")), "{falcon_row}");
+    assert!(falcon_row.contains("Completed"), "{falcon_row}");
+    assert!(listed.iter().any(|r| r.contains("In progress")), "{listed:?}");
+    assert!(!history.body.contains("InProgress"), "no stored state on the page");
+    let history_csv = records(&app.get("/admin/access-reviews/history.csv?kind=group&result=Approve&result=Deny&result=DontKnow&result=NotReviewed").await.body);
+    let falcon_rows: Vec<_> = history_csv[1..].iter().filter(|r| r[0] == falcon).collect();
+    assert!(
+        !falcon_rows.is_empty() && falcon_rows.iter().all(|r| r[column("ReviewEndDate")] == "2026-11-28T12:00:00Z")
+    );
+    // A period after the stop no longer holds it, though its planned end is later.
+    let later = app.get("/admin/access-reviews/history?from=2026-11-29&kind=group&result=Deny").await;
+    assert!(!later.texts("table.history tbody tr").iter().any(|r| r.contains(FALCON)));
+    // The owner's past reviews.
+    let omar = as_persona(&app, "owner").await;
+    let past = omar.get("/?view=past").await;
+    let row = past.texts("table.my-reviews tbody tr").into_iter().find(|r| r.contains(FALCON)).unwrap();
+    assert!(row.contains("Stopped on 2026-11-28"), "{row}");
+    // And the owner's review page says it ended.
+    let review = omar.get(&format!("/reviews/{falcon}")).await;
+    assert!(review.texts("dl.facts div").iter().any(|f| f.starts_with(&format!("Ended {stopped}"))));
 }

@@ -238,3 +238,131 @@ async fn denials_are_previewed_then_applied_once() {
     assert!(again.text(".notice").contains("nothing left to apply"));
     assert!(again.attrs("form[action$='/apply'] button", "type").is_empty(), "no button when nothing is left");
 }
+
+#[tokio::test]
+async fn the_results_page_shows_how_far_each_reviewer_got() {
+    let app = spawn_demo_app().await;
+    let dana = as_persona(&app, "admin").await;
+    // Managers: each reviews their own people.
+    let sf = app.instance_of("Salesforce access by managers");
+    let url = results_url(&app, &sf);
+    let page = dana.get(&url).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.texts("dl.facts dt").contains(&"Also reviewing".to_owned()), "that is the reviewer's page");
+    let managers = app.count(&format!("review_instance_reviewers WHERE instance_id = '{sf}'"));
+    let rows = page.texts("table.reviewers tbody tr");
+    assert_eq!(i64::try_from(rows.len()).unwrap(), managers.min(50));
+    assert!(rows.iter().all(|r| r.contains("Not started")), "{rows:?}");
+    let summary = page.text(".reviewers-summary");
+    assert!(summary.starts_with(&format!("{managers} of {managers} reviewers have not started.")), "{summary}");
+
+    // Priya decides one of her people: she is no longer among those who have not started.
+    let priya = as_persona(&app, "manager").await;
+    let items = priya.get(&format!("/reviews/{sf}")).await.attrs("input[name=item]", "value");
+    let hers = i64::try_from(items.len()).unwrap();
+    app.clock.advance(chrono::TimeDelta::minutes(5));
+    priya.post(&format!("/reviews/{sf}"), &[("item", &items[0]), ("action", "Approve"), ("reason", "Needs it")]).await;
+    let page = dana.get(&url).await;
+    let rows = page.texts("table.reviewers tbody tr");
+    let last = rows.last().unwrap();
+    assert!(last.contains("Priya Raman"), "the one who started comes last: {rows:?}");
+    let cells = page.texts("table.reviewers tbody tr:last-child td");
+    assert_eq!(
+        cells,
+        vec![
+            hers.to_string(),
+            "1".to_owned(),
+            "2026-11-28 09:05 UTC".to_owned(),
+            if hers == 1 { "Done" } else { "In progress" }.to_owned()
+        ]
+    );
+    assert!(
+        page.text(".reviewers-summary")
+            .starts_with(&format!("{} of {managers} reviewers have not started.", managers - 1))
+    );
+
+    // Owners share the people: "Decided" counts each one's decisions.
+    let falcon = app.instance_of(FALCON);
+    owner_decides_two(&app, &falcon).await;
+    let page = dana.get(&results_url(&app, &falcon)).await;
+    let rows = page.texts("table.reviewers tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{falcon}'"));
+    assert_eq!(
+        page.texts("table.reviewers tbody tr td"),
+        vec![total.to_string(), "2".to_owned(), "2026-11-28 09:05 UTC".to_owned(), "In progress".to_owned()]
+    );
+    assert!(rows[0].contains("Omar Haddad"));
+    // A self-review lists no reviewers: each person answers for themselves.
+    let vpn = app.instance_of(VPN);
+    assert!(dana.get(&results_url(&app, &vpn)).await.texts("table.reviewers").is_empty());
+}
+
+#[tokio::test]
+async fn the_completion_mail_reaches_the_members_of_a_named_group_once_each() {
+    let app = spawn_demo_app().await;
+    let dana = as_persona(&app, "admin").await;
+    let group = app.group_id("Finance Approvers");
+    let members = |extra: &str| {
+        app.count(&format!(
+            "users WHERE id IN (SELECT user_id FROM group_member_users WHERE group_id = '{group}') {extra}"
+        ))
+    };
+    assert!(members("") >= 2, "a group with members");
+    // One member is disabled; Dana (the creator) is made a member and is also named.
+    let off: String = {
+        use attest::db::schema::group_member_users::dsl::*;
+        use diesel::prelude::*;
+        group_member_users.filter(group_id.eq(&group)).select(user_id).order(user_id).first(&mut *app.conn()).unwrap()
+    };
+    app.exec(&format!("UPDATE users SET enabled = FALSE WHERE id = '{off}'"));
+    let dana_id = app.user_id(attest::demo::personas::ADMIN);
+    app.exec(&format!("INSERT INTO group_member_users (group_id, user_id) VALUES ('{group}', '{dana_id}')"));
+    let mut fields = vec![
+        ("name", "Recipients"),
+        ("scope", "Groups"),
+        ("groups", "VPN Users"),
+        ("role_assignment_types", "Both"),
+        ("user_scope", "All"),
+        ("reviewer_kind", "Owners"),
+        ("fallback_reviewers", attest::demo::personas::ADMIN),
+        ("start_date", "2026-11-28"),
+        ("frequency", "OneTime"),
+        ("duration_days", "7"),
+        ("end_kind", "Never"),
+        ("default_decision", "None"),
+        ("guest_denied_action", "RemoveAccess"),
+        ("lookback_days", "30"),
+    ];
+    fields.push(("additional_recipients", "No Such Group"));
+    let bad = dana.post("/admin/access-reviews/new", &fields).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text("#additional_recipients-error").ends_with("No user or group is called No Such Group"),
+        "{}",
+        bad.text(".error-summary")
+    );
+
+    let created = crate::scheduler::create(
+        &dana,
+        &[
+            ("name", "Recipients"),
+            ("groups", "VPN Users"),
+            ("mail_notifications", "on"),
+            ("additional_recipients", &format!("finance approvers\n{}", attest::demo::personas::ADMIN)),
+        ],
+    )
+    .await;
+    let saved = dana.get(&format!("{created}/edit")).await.text("textarea#additional_recipients");
+    assert!(saved.contains("Finance Approvers"), "the group as the directory spells it: {saved}");
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Recipients");
+    dana.post(&format!("{}/stop", results_url(&app, &instance)), &[]).await;
+    let mails = |extra: &str| {
+        app.count(&format!("outbox WHERE kind = 'ReviewCompleted' AND instance_id = '{instance}' {extra}"))
+    };
+    let reachable = members("AND enabled = TRUE AND mail IS NOT NULL");
+    assert_eq!(mails(""), reachable, "each enabled member with an address once, Dana among them");
+    assert_eq!(mails(&format!("AND recipient_id = '{dana_id}'")), 1, "named twice, mailed once");
+    assert_eq!(mails(&format!("AND recipient_id = '{off}'")), 0, "not the disabled member");
+}

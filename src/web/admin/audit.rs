@@ -6,16 +6,78 @@ use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use std::collections::HashMap;
+
 use crate::auth::Admin;
 use crate::domain::audit::{ACTIONS, AuditFilter, AuditParams, DetailLine, EventPage, action_label, describe};
 use crate::domain::paging::PAGE_SIZE;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::exports;
-use crate::store;
-use crate::store::audit::{EventCursor, EventFilter, EventRow};
+use crate::store::audit::{EventCursor, EventFilter, EventRow, NamedObject};
 use crate::web::admin::FormErrors;
 use crate::web::{Chrome, Section, State, format, stream};
+
+/// How many characters of an event's hash the table shows (the full hash is in its title
+/// and in the CSV).
+const HASH_PREFIX: usize = 12;
+
+/// What an event is about, as the table names it.
+pub struct TargetView {
+    /// The kind in words ("Decision", "Review occurrence").
+    kind: &'static str,
+    /// Its name ("Ada Lovelace"), or the id when it no longer exists.
+    name: String,
+    /// Where it belongs ("Salesforce access by managers · Salesforce, occurrence 1").
+    context: String,
+    /// Its page, when it has one.
+    href: Option<String>,
+}
+
+impl TargetView {
+    fn new(target_type: &str, id: &str, names: &HashMap<String, NamedObject>) -> Self {
+        let kind = match target_type {
+            "AccessReviewDecisionItem" => "Decision",
+            "AccessReviewInstance" => "Review occurrence",
+            "AccessReviewDefinition" => "Review series",
+            "User" => "User",
+            "OutboxMail" => "Mail",
+            "Directory" => "Directory",
+            _ => "Other",
+        };
+        let results =
+            |n: &NamedObject| format!("/admin/access-reviews/{}/instances/{}", n.definition_id, n.instance_id);
+        let occurrence = |n: &NamedObject| {
+            format!("{} · {}, occurrence {}", n.review, n.resource, i64::from(n.occurrence).saturating_add(1))
+        };
+        match (names.get(id), target_type) {
+            (Some(n), _) if n.kind == "Item" => {
+                Self { kind, name: n.name.clone(), context: occurrence(n), href: Some(results(n)) }
+            }
+            (Some(n), _) if n.kind == "Instance" => {
+                Self { kind, name: n.review.clone(), context: occurrence(n), href: Some(results(n)) }
+            }
+            (Some(n), _) if n.kind == "Definition" => Self {
+                kind,
+                name: n.name.clone(),
+                context: String::new(),
+                href: Some(format!("/admin/access-reviews/{}", n.definition_id)),
+            },
+            (Some(n), _) if n.kind == "User" => {
+                Self { kind, name: n.name.clone(), context: n.review.clone(), href: Some(format!("/admin/users/{id}")) }
+            }
+            (_, "OutboxMail") => Self {
+                kind,
+                name: format!("Mail {id}"),
+                context: String::new(),
+                href: Some(format!("/admin/outbox/{id}")),
+            },
+            (_, "Directory") => Self { kind, name: "The directory".into(), context: String::new(), href: None },
+            // Deleted since (a guest deleted after a review, say): the id is all there is.
+            _ => Self { kind, name: id.to_owned(), context: "no longer exists".into(), href: None },
+        }
+    }
+}
 
 /// An event as the table shows it.
 pub struct EventItem {
@@ -25,25 +87,27 @@ pub struct EventItem {
     actor_name: String,
     action: String,
     action_label: String,
-    target_type: String,
+    target: TargetView,
     target_id: String,
     details: Vec<DetailLine>,
+    hash: String,
     hash_prefix: String,
 }
 
 impl EventItem {
-    fn new(e: EventRow) -> Self {
+    fn new(e: EventRow, names: &HashMap<String, NamedObject>) -> Self {
         Self {
             id: e.id,
-            at: format::datetime(e.at),
+            at: format::datetime_seconds(e.at),
             actor_id: e.actor_id,
             actor_name: e.actor_name,
             action_label: action_label(&e.action).to_owned(),
             action: e.action,
-            target_type: e.target_type,
+            target: TargetView::new(&e.target_type, &e.target_id, names),
             target_id: e.target_id,
             details: describe(&e.details),
-            hash_prefix: e.hash.chars().take(12).collect(),
+            hash_prefix: e.hash.chars().take(HASH_PREFIX).collect(),
+            hash: e.hash,
         }
     }
 }
@@ -122,12 +186,8 @@ pub async fn index(
         EventPage::OlderThan(id) => EventCursor::Before(id),
         EventPage::NewerThan(id) => EventCursor::After(id),
     };
-    let (mut rows, head) = state
-        .db(move |conn| {
-            let rows = store::audit::page(conn, &store_filter, cursor, PAGE_SIZE)?;
-            Ok((rows, store::audit::head(conn)?))
-        })
-        .await?;
+    let found = state.db(move |conn| crate::service::audit::page(conn, &store_filter, cursor, PAGE_SIZE)).await?;
+    let (mut rows, names, head) = (found.events, found.names, found.head);
     let more = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
     if matches!(cursor, EventCursor::After(_)) {
@@ -147,7 +207,7 @@ pub async fn index(
             params,
             errors: FormErrors(Vec::new()),
             actions: ACTIONS,
-            events: rows.into_iter().map(EventItem::new).collect(),
+            events: rows.into_iter().map(|e| EventItem::new(e, &names)).collect(),
             query,
             newer,
             older,

@@ -149,8 +149,8 @@ pub async fn history_page(
                     instance_id: i.id,
                     resource: i.resource_name,
                     start: format::datetime(i.start_at),
-                    end: format::datetime(i.end_at),
-                    status: i.status,
+                    end: format::end_of(i.end_at, i.completed_at),
+                    status: crate::domain::occurrence::status_label(&i.status).to_owned(),
                     total: i.total_items,
                 })
                 .collect(),

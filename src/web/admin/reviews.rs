@@ -372,7 +372,9 @@ pub async fn show(
                 resources.push(ResourceItem { kind, id: rid, name, excluded });
             }
             let reviewers = store::reviews::reviewers(conn, &id)?;
-            let created_by = store::users::get(conn, &d.created_by)?.map(|u| u.display_name).unwrap_or_default();
+            // The creator's account may be gone (a deleted guest): the name kept with the series.
+            let created_by =
+                store::users::get(conn, &d.created_by)?.map_or_else(|| d.created_by_name.clone(), |u| u.display_name);
             let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
                 ("Guests", _) => "Guest users only".to_owned(),
                 ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
@@ -615,10 +617,11 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let (access, not_applied, contacted) = state
+    let (access, not_applied, contacted, reviewers) = state
         .db(move |conn| {
             let d = managed(conn, &scope, &def_id)?;
             let i = results::occurrence(conn, &d, &inst_id)?;
+            let reviewers = results::reviewer_progress(conn, &i, &d)?;
             // Counted only once applying has begun: until then nothing can have failed.
             let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
                 store::apply::denied_results(conn, &i.id)?
@@ -636,7 +639,7 @@ pub async fn results(
                 scope: crate::store::decisions::ItemScope::All,
                 self_review: false,
             };
-            Ok((access, not_applied, contacted))
+            Ok((access, not_applied, contacted, reviewers))
         })
         .await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
@@ -672,8 +675,64 @@ pub async fn results(
                 delivered: c.last_sent_at.map_or_else(|| "Waiting in the outbox".to_owned(), format::datetime),
             })
             .collect(),
+        reviewers: reviewers.map(ReviewerTable::new),
     });
     Ok(page)
+}
+
+/// How many reviewers the results page lists (the laggards first).
+const REVIEWERS_LISTED: usize = 50;
+
+/// The results page's table of reviewers and how far each got.
+pub struct ReviewerTable {
+    /// The first [`REVIEWERS_LISTED`], those who have not started first.
+    pub rows: Vec<ReviewerLine>,
+    /// How many reviewers there are.
+    pub total: usize,
+    /// How many of them have not started.
+    pub not_started: usize,
+    /// The reviewers share the people (owners, selected reviewers).
+    pub shared: bool,
+}
+
+/// One reviewer's line.
+pub struct ReviewerLine {
+    /// Name ("" for a deleted account) and UPN.
+    pub name: String,
+    pub upn: String,
+    /// A fallback reviewer.
+    pub fallback: bool,
+    /// People to review, and how many are decided.
+    pub items: i64,
+    pub decided: i64,
+    /// Their last decision, or "".
+    pub last: String,
+    /// Their status in words, and whether it is "not started".
+    pub status: &'static str,
+    pub not_started: bool,
+}
+
+impl ReviewerTable {
+    fn new(all: Vec<results::ReviewerRow>) -> Self {
+        let total = all.len();
+        let not_started = all.iter().filter(|r| r.progress.not_started()).count();
+        let shared = all.iter().any(|r| r.progress.shared);
+        let rows = all
+            .into_iter()
+            .take(REVIEWERS_LISTED)
+            .map(|r| ReviewerLine {
+                status: r.progress.status(),
+                not_started: r.progress.not_started(),
+                fallback: r.progress.fallback,
+                items: r.progress.items,
+                decided: r.progress.decided,
+                last: r.progress.last_decision.map(format::datetime).unwrap_or_default(),
+                name: r.name,
+                upn: r.upn,
+            })
+            .collect();
+        Self { rows, total, not_started, shared }
+    }
 }
 
 /// A question before an action that cannot be undone (stop, reset).
@@ -897,7 +956,7 @@ pub async fn apply_page(
         series: (d.display_name.clone(), format!("/admin/access-reviews/{}", d.id)),
         results_path: results_path(&d, &i),
         resource: i.resource_name.clone(),
-        pending: preview.will_remove + preview.already_gone + preview.not_supported + preview.refused,
+        pending: preview.counts.total(),
         listed: i64::try_from(preview.items.len()).unwrap_or(i64::MAX),
         p: preview,
     })
@@ -925,11 +984,20 @@ fn applied_message(s: &apply::ApplySummary) -> String {
     if s.not_found > 0 {
         parts.push(format!("{} already gone", s.not_found));
     }
-    if s.not_supported > 0 {
-        parts.push(format!("{} could not be removed here (see the rows marked below)", s.not_supported));
+    if s.access_remains > 0 {
+        parts.push(format!(
+            "{} still {} the access through a group although the direct link was removed",
+            s.access_remains,
+            if s.access_remains == 1 { "has" } else { "have" }
+        ));
+    }
+    let elsewhere = s.not_supported - s.access_remains;
+    if elsewhere > 0 {
+        parts.push(format!("{elsewhere} could not be removed here"));
     }
     if s.refused > 0 {
         parts.push(format!("{} refused", s.refused));
     }
-    format!("Denials applied: {}.", parts.join(", "))
+    let marked = if s.not_supported + s.refused > 0 { " See the rows marked below." } else { "" };
+    format!("Denials applied: {}.{marked}", parts.join(", "))
 }

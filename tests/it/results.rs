@@ -296,6 +296,19 @@ async fn the_results_page_shows_how_far_each_reviewer_got() {
     // A self-review lists no reviewers: each person answers for themselves.
     let vpn = app.instance_of(VPN);
     assert!(dana.get(&results_url(&app, &vpn)).await.texts("table.reviewers").is_empty());
+
+    // An owner who is a member: his own access went to the fallback at start, so it is not
+    // among the people he reviews but among the fallback's.
+    crate::scheduler::create(&dana, &[("name", "Falcon members"), ("groups", "Project Falcon")]).await;
+    assert_eq!(crate::scheduler::tick(&app).started, 1);
+    let members = app.instance_of("Falcon members");
+    let total = app.count(&format!("review_decision_items WHERE instance_id = '{members}'"));
+    let page = dana.get(&results_url(&app, &members)).await;
+    let rows = page.texts("table.reviewers tbody tr");
+    let omar = rows.iter().find(|r| r.contains("Omar Haddad")).expect("the owner is listed");
+    assert!(omar.starts_with("Omar Haddad") && omar.contains(&(total - 1).to_string()), "{rows:?}");
+    let fallback = rows.iter().find(|r| r.contains("Dana Whitfield")).expect("the fallback is listed");
+    assert!(fallback.contains(" 1 "), "the fallback decides the owner's own access: {rows:?}");
 }
 
 #[tokio::test]

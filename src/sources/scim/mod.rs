@@ -3,14 +3,18 @@
 
 pub mod error;
 pub mod filter;
+pub mod meta;
 pub mod patch;
 pub mod schema;
+pub mod user;
 mod value;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompValue, CompareOp, Filter};
+pub use meta::{Meta, etag, etag_matches};
 pub use patch::{PatchOp, PatchOperation, PatchPath, PatchRequest};
 pub use schema::{AttrPath, ResourceType, Schema, fold_case};
+pub use user::{Email, PersonName, ScimUser};
 
 /// The core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -13,14 +13,14 @@
 //!   ignore unknown attributes.
 //!
 //! Values stay JSON: what a value must be depends on its target, which the appliers
-//! (the user and group appliers) know.
+//! ([`super::user::ScimUser::apply_patch`] and the group applier) know.
 
 use serde_json::Value;
 
 use super::PATCH_SCHEMA;
 use super::error::{ScimError, quote};
 use super::filter::{Filter, parse_patch_path};
-use super::schema::{self, AttrPath, Resolved, ResourceType, Schema};
+use super::schema::{self, AttrPath, Mutability, Resolved, ResourceType, Schema};
 use super::value::{get_ci, kind_of};
 
 /// The most operations one PATCH may hold (after expanding path-less values).
@@ -271,6 +271,19 @@ impl PatchRequest {
     }
 }
 
+/// The rule for read-only attributes, shared by the appliers: `id` may be "set" to the
+/// resource's own id (Okta sends it along with the display name), anything else
+/// read-only is a `mutability` error. `Ok(true)` means "nothing to do".
+pub(crate) fn read_only_check(op: &PatchOperation, path: &AttrPath, id: &str) -> Result<bool, ScimError> {
+    if path.leaf().mutability != Mutability::ReadOnly && path.attr.mutability != Mutability::ReadOnly {
+        return Ok(false);
+    }
+    if path.key().1 == "id" && op.op != PatchOp::Remove && op.value.as_ref().and_then(Value::as_str) == Some(id) {
+        return Ok(true);
+    }
+    Err(ScimError::mutability(format!("{path} is set by attest and cannot be changed.")))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -507,5 +520,23 @@ mod tests {
             "operations": [{"OP": "REPLACE", "Path": "userName", "Value": "x"}, {"op": "ReMoVe", "path": "title"}]
         }));
         assert_eq!(paths(&request), [(PatchOp::Replace, "userName".to_owned()), (PatchOp::Remove, "title".to_owned())]);
+    }
+
+    #[test]
+    fn read_only_rule() {
+        let op = |op, value: Value| PatchOperation { op, path: PatchPath::Ignored(String::new()), value: Some(value) };
+        let id = schema::path(ResourceType::Group, "id").unwrap();
+        let meta = schema::path(ResourceType::Group, "meta.lastModified").unwrap();
+        let name = schema::path(ResourceType::Group, "displayName").unwrap();
+        assert_eq!(read_only_check(&op(PatchOp::Replace, json!("g1")), &id, "g1"), Ok(true));
+        assert_eq!(read_only_check(&op(PatchOp::Replace, json!("x")), &name, "g1"), Ok(false));
+        for (o, path) in [
+            (op(PatchOp::Replace, json!("g2")), id),
+            (op(PatchOp::Remove, json!("g1")), id),
+            (op(PatchOp::Add, json!("x")), meta),
+        ] {
+            let err = read_only_check(&o, &path, "g1").unwrap_err();
+            assert_eq!(err.scim_type(), Some(ScimType::Mutability));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod group;
 pub mod meta;
 pub mod patch;
 pub mod schema;
@@ -11,6 +12,9 @@ mod value;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompValue, CompareOp, Filter};
+pub use group::{
+    GroupMember, GroupPatchPlan, GroupRequest, MemberKind, MemberRef, MembersPlan, ScimGroup, plan_group_patch,
+};
 pub use meta::{Meta, etag, etag_matches};
 pub use patch::{PatchOp, PatchOperation, PatchPath, PatchRequest};
 pub use schema::{AttrPath, ResourceType, Schema, fold_case};

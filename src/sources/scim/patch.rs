@@ -13,7 +13,7 @@
 //!   ignore unknown attributes.
 //!
 //! Values stay JSON: what a value must be depends on its target, which the appliers
-//! ([`super::user::ScimUser::apply_patch`] and the group applier) know.
+//! ([`super::user::ScimUser::apply_patch`], [`super::group::plan_group_patch`]) know.
 
 use serde_json::Value;
 

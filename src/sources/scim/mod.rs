@@ -4,8 +4,10 @@
 pub mod error;
 pub mod filter;
 pub mod group;
+pub mod list;
 pub mod meta;
 pub mod patch;
+pub mod projection;
 pub mod schema;
 pub mod user;
 mod value;
@@ -15,8 +17,10 @@ pub use filter::{CompValue, CompareOp, Filter};
 pub use group::{
     GroupMember, GroupPatchPlan, GroupRequest, MemberKind, MemberRef, MembersPlan, ScimGroup, plan_group_patch,
 };
+pub use list::{ListResponse, Paging};
 pub use meta::{Meta, etag, etag_matches};
 pub use patch::{PatchOp, PatchOperation, PatchPath, PatchRequest};
+pub use projection::Projection;
 pub use schema::{AttrPath, ResourceType, Schema, fold_case};
 pub use user::{Email, PersonName, ScimUser};
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod notify;
 pub mod scheduler;
 pub mod service;
+pub mod sources;
 pub mod startup;
 pub mod store;
 pub mod web;

@@ -2,10 +2,10 @@
 //! before anything is saved. Pure: the form's text in, a draft or field errors out. Names
 //! (groups, applications, users) are resolved against the directory by the service.
 
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 
-use super::recurrence::{Frequency, Schedule, SeriesEnd};
+use super::recurrence::{Frequency, Schedule, ScheduleError, SeriesEnd};
 
 /// What a series reviews.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +242,27 @@ pub const MAX_NAME: usize = 256;
 /// Entra's limit on the description reviewers see.
 pub const MAX_REVIEWER_TEXT: usize = 256;
 
+/// The earliest date a form accepts: nothing in attest happened before it.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+/// How far ahead a series may be planned: its start from today, its end from the later of
+/// its start and today.
+pub const MAX_YEARS_AHEAD: u32 = 10;
+/// The most occurrences a series may be limited to (ten years of weekly reviews fit).
+pub const MAX_OCCURRENCES: u32 = 1_000;
+
+/// `date` plus [`MAX_YEARS_AHEAD`] years; the calendar's last day if that is past it.
+pub fn years_ahead(date: NaiveDate) -> NaiveDate {
+    date.checked_add_months(Months::new(MAX_YEARS_AHEAD * 12)).unwrap_or(NaiveDate::MAX)
+}
+
+/// A date typed as YYYY-MM-DD (what a date input sends), surrounding blanks ignored.
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
 fn lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -257,8 +278,19 @@ fn number(text: &str) -> Option<u32> {
 }
 
 impl ReviewForm {
-    /// Checks every rule; all problems are reported at once, field by field.
+    /// Checks every rule of a new series (it starts today or later); all problems are
+    /// reported at once, field by field.
     pub fn validate(&self, today: NaiveDate) -> Result<DefinitionDraft, Vec<FieldError>> {
+        self.validate_with(today, today)
+    }
+
+    /// Checks every rule, with a start allowed from `earliest_start` (an edit keeps a
+    /// start that may have passed) and the other dates bounded from `today`.
+    pub fn validate_with(
+        &self,
+        today: NaiveDate,
+        earliest_start: NaiveDate,
+    ) -> Result<DefinitionDraft, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut err =
             |field: &'static str, message: &str| errors.push(FieldError { field, message: message.to_owned() });
@@ -366,12 +398,25 @@ impl ReviewForm {
             _ => {}
         }
 
-        let start = NaiveDate::parse_from_str(self.start_date.trim(), "%Y-%m-%d").ok();
-        match start {
-            None => err("start_date", "Enter a start date as YYYY-MM-DD, for example 2026-12-01"),
-            Some(date) if date < today => err("start_date", "Enter a start date of today or later"),
-            _ => {}
-        }
+        let latest_start = years_ahead(today);
+        let start = match parse_date(&self.start_date) {
+            None => {
+                err("start_date", "Enter a start date as YYYY-MM-DD, for example 2026-12-01");
+                None
+            }
+            Some(date) if date < earliest_start.max(EARLIEST_DATE) => {
+                err("start_date", "Enter a start date of today or later");
+                None
+            }
+            Some(date) if date > latest_start => {
+                err(
+                    "start_date",
+                    &format!("Enter a start date no later than {latest_start}, {MAX_YEARS_AHEAD} years from today"),
+                );
+                None
+            }
+            date => date,
+        };
         let frequency = Frequency::parse(&self.frequency);
         if frequency.is_none() {
             err("frequency", "Choose how often the review recurs");
@@ -380,19 +425,29 @@ impl ReviewForm {
         if duration.is_none() {
             err("duration_days", "Enter the duration as a number of days");
         }
+        let latest_end = years_ahead(start.unwrap_or(today).max(today));
         let end = match (self.end_kind.as_str(), frequency) {
             (_, Some(Frequency::OneTime)) | ("Never", _) => Some(SeriesEnd::Never),
-            ("OnDate", _) => match NaiveDate::parse_from_str(self.end_date.trim(), "%Y-%m-%d") {
-                Ok(date) => Some(SeriesEnd::OnDate(date)),
-                Err(_) => {
-                    err("end_date", "Enter an end date as YYYY-MM-DD");
+            ("OnDate", _) => match parse_date(&self.end_date) {
+                Some(date) if date > latest_end => {
+                    err(
+                        "end_date",
+                        &format!(
+                            "Enter an end date no later than {latest_end}: a series is planned at most {MAX_YEARS_AHEAD} years ahead"
+                        ),
+                    );
+                    None
+                }
+                Some(date) => Some(SeriesEnd::OnDate(date)),
+                None => {
+                    err("end_date", "Enter an end date as YYYY-MM-DD, for example 2027-12-31");
                     None
                 }
             },
             ("AfterOccurrences", _) => match number(&self.occurrences) {
-                Some(n) if n >= 1 => Some(SeriesEnd::AfterOccurrences(n)),
+                Some(n @ 1..=MAX_OCCURRENCES) => Some(SeriesEnd::AfterOccurrences(n)),
                 _ => {
-                    err("occurrences", "Enter a number of occurrences of at least 1");
+                    err("occurrences", "Enter a number of occurrences from 1 to 1,000");
                     None
                 }
             },
@@ -406,15 +461,14 @@ impl ReviewForm {
                 let schedule = Schedule { start, frequency, duration_days, end };
                 match schedule.validate() {
                     Ok(()) => Some(schedule),
-                    Err(message) => {
-                        let field = if message.contains("duration") {
-                            "duration_days"
-                        } else if message.contains("occurrences") {
-                            "occurrences"
-                        } else {
-                            "end_date"
+                    Err(problem) => {
+                        let field = match problem {
+                            ScheduleError::Start(_) => "start_date",
+                            ScheduleError::Duration(_) => "duration_days",
+                            ScheduleError::EndDate(_) => "end_date",
+                            ScheduleError::Occurrences(_) => "occurrences",
                         };
-                        err(field, &message);
+                        err(field, problem.message());
                         None
                     }
                 }
@@ -501,6 +555,7 @@ impl ReviewScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
@@ -586,6 +641,47 @@ mod tests {
             ),
             (ReviewForm { start_date: "1/12/2026".into(), ..valid() }, "start_date", "YYYY-MM-DD"),
             (ReviewForm { start_date: "2026-11-27".into(), ..valid() }, "start_date", "today or later"),
+            (
+                ReviewForm { start_date: "+262142-12-31".into(), ..valid() },
+                "start_date",
+                "Enter a start date no later than 2036-11-28, 10 years from today",
+            ),
+            (ReviewForm { start_date: "-0001-01-01".into(), ..valid() }, "start_date", "today or later"),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "OnDate".into(),
+                    end_date: "+262142-12-31".into(),
+                    ..valid()
+                },
+                "end_date",
+                "Enter an end date no later than 2036-11-28: a series is planned at most 10 years ahead",
+            ),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "OnDate".into(),
+                    end_date: "31/12/2027".into(),
+                    ..valid()
+                },
+                "end_date",
+                "YYYY-MM-DD",
+            ),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "AfterOccurrences".into(),
+                    occurrences: "1001".into(),
+                    ..valid()
+                },
+                "occurrences",
+                "from 1 to 1,000",
+            ),
+            (ReviewForm { duration_days: "4294967296".into(), ..valid() }, "duration_days", "number of days"),
+            (ReviewForm { duration_days: "4294967295".into(), ..valid() }, "duration_days", "1 to 180 days"),
             (ReviewForm { frequency: "Daily".into(), ..valid() }, "frequency", "how often"),
             (
                 ReviewForm { frequency: "Monthly".into(), duration_days: "28".into(), ..valid() },
@@ -613,7 +709,7 @@ mod tests {
                     ..valid()
                 },
                 "occurrences",
-                "at least 1",
+                "from 1 to 1,000",
             ),
             (
                 ReviewForm { guest_denied_action: "BlockThenDelete".into(), ..valid() },
@@ -643,5 +739,77 @@ mod tests {
             .validate(today())
             .unwrap();
         assert_eq!(draft.schedule.end, SeriesEnd::Never);
+    }
+
+    #[test]
+    fn every_date_is_bounded_and_no_date_panics() {
+        // Starts from far in the past to the calendar's end, and ends likewise: each one is
+        // either accepted within the range or refused with a message on its own field.
+        let mut dates: Vec<String> = vec![
+            "+262142-12-31".into(),
+            "+262143-12-31".into(),
+            "-262143-01-01".into(),
+            "0000-01-01".into(),
+            "9999-12-31".into(),
+            "1999-12-31".into(),
+            "2036-11-28".into(),
+            "2036-11-29".into(),
+        ];
+        let mut day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        while day.year_ce().1 < 2038 {
+            dates.push(day.to_string());
+            day = day.checked_add_days(chrono::Days::new(11)).unwrap();
+        }
+        let latest = NaiveDate::from_ymd_opt(2036, 11, 28).unwrap();
+        for frequency in ["OneTime", "Weekly", "Monthly", "Annually"] {
+            for start in &dates {
+                let form = ReviewForm {
+                    frequency: frequency.into(),
+                    duration_days: "6".into(),
+                    start_date: start.clone(),
+                    ..valid()
+                };
+                match form.validate(today()) {
+                    Ok(draft) => {
+                        assert!(draft.schedule.start >= today() && draft.schedule.start <= latest, "{start}");
+                        assert!(draft.schedule.occurrence(0).is_some());
+                    }
+                    Err(errs) => assert!(errs.iter().all(|e| e.field == "start_date"), "{start}: {errs:?}"),
+                }
+                for end in &dates {
+                    let form = ReviewForm { end_kind: "OnDate".into(), end_date: end.clone(), ..form.clone() };
+                    match form.validate(today()) {
+                        Ok(draft) => {
+                            if let SeriesEnd::OnDate(last) = draft.schedule.end {
+                                assert!(last >= draft.schedule.start && last <= years_ahead(draft.schedule.start));
+                            }
+                        }
+                        Err(errs) => assert!(
+                            errs.iter().all(|e| e.field == "start_date" || e.field == "end_date"),
+                            "{start} {end}: {errs:?}"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_edit_keeps_a_start_that_has_passed() {
+        let started = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+        let form = ReviewForm {
+            start_date: "2025-01-06".into(),
+            frequency: "Weekly".into(),
+            duration_days: "3".into(),
+            ..valid()
+        };
+        assert!(form.validate(today()).is_err(), "a new series cannot start in the past");
+        let draft = form.validate_with(today(), started).unwrap();
+        assert_eq!(draft.schedule.start, started);
+        // Its end is bounded from today, not from the old start.
+        let end = ReviewForm { end_kind: "OnDate".into(), end_date: "2036-11-28".into(), ..form.clone() };
+        assert!(end.validate_with(today(), started).is_ok());
+        let too_late = ReviewForm { end_date: "2036-11-29".into(), ..end };
+        assert_eq!(too_late.validate_with(today(), started).unwrap_err()[0].field, "end_date");
     }
 }

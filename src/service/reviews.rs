@@ -320,7 +320,7 @@ pub fn update(
         ..posted.clone()
     };
     // The start may lie in the past now; it is not being changed.
-    let draft = match form.validate(old.start_date.min(now.date())) {
+    let draft = match form.validate_with(now.date(), old.start_date.min(now.date())) {
         Ok(draft) => draft,
         Err(errors) => return Ok(Err(errors)),
     };

@@ -434,3 +434,70 @@ async fn the_completion_mail_also_goes_to_the_additional_recipients() {
     assert_eq!(completed(personas::MANAGER), 1);
     assert_eq!(app.count(&format!("outbox WHERE instance_id = '{instance}' AND kind = 'ReviewCompleted'")), 3);
 }
+
+#[tokio::test]
+async fn dates_out_of_range_are_refused_next_to_their_field_not_with_a_panic() {
+    let app = spawn_admin_app().await;
+    let before = app.count("review_definitions");
+    let weekly_until = |end: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![("frequency", "Weekly"), ("duration_days", "3"), ("end_kind", "OnDate"), ("end_date", end)]
+    };
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("start_date", "+262142-12-31")],
+            "start_date",
+            "Enter a start date no later than 2036-11-28, 10 years from today",
+        ),
+        (vec![("start_date", "2036-11-29")], "start_date", "no later than 2036-11-28"),
+        (vec![("start_date", "1999-12-31")], "start_date", "Enter a start date of today or later"),
+        (vec![("start_date", "-262143-01-01")], "start_date", "Enter a start date of today or later"),
+        (
+            weekly_until("+262142-12-31"),
+            "end_date",
+            "Enter an end date no later than 2036-12-01: a series is planned at most 10 years ahead",
+        ),
+        (weekly_until("2026-11-30"), "end_date", "Enter an end date on or after the start date"),
+        (weekly_until("1999-01-01"), "end_date", "Enter an end date on or after the start date"),
+        (
+            vec![
+                ("frequency", "Weekly"),
+                ("duration_days", "3"),
+                ("end_kind", "AfterOccurrences"),
+                ("occurrences", "4294967296"),
+            ],
+            "occurrences",
+            "Enter a number of occurrences from 1 to 1,000",
+        ),
+        (vec![("duration_days", "99999999999999999999")], "duration_days", "Enter the duration as a number of days"),
+    ];
+    for (extra, field, message) in cases {
+        let page = app.post("/admin/access-reviews/new", &form(&extra)).await;
+        assert_eq!(page.status, 400, "{extra:?}: {}", page.text("main"));
+        let error = page.text(&format!("#{field}-error"));
+        assert!(error.contains(message), "{extra:?}: {error}");
+        assert_eq!(page.attrs(".error-summary a", "href"), vec![format!("#{field}")], "{extra:?}");
+        let (typed_field, typed) = extra.iter().find(|(k, _)| *k == field).copied().unwrap_or(("", ""));
+        if !typed_field.is_empty() {
+            assert_eq!(page.attrs(&format!("#{field}"), "value"), vec![typed.to_owned()], "what was typed is kept");
+        }
+    }
+    assert_eq!(app.count("review_definitions"), before, "nothing is saved");
+    // The edit form bounds the end of a series the same way.
+    let path = app.post("/admin/access-reviews/new", &form(&[])).await.header("location");
+    let edit = app
+        .post(
+            &format!("{path}/edit"),
+            &[
+                ("name", "Quarterly review of Sales Team"),
+                ("end_kind", "OnDate"),
+                ("end_date", "+262142-12-31"),
+                ("default_decision", "None"),
+                ("recommendations", "on"),
+                ("lookback_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(edit.status, 400);
+    assert!(edit.text("#end_date-error").contains("no later than 2036-12-01"), "{}", edit.text("main"));
+}

@@ -391,10 +391,15 @@ impl ReviewForm {
             Some(ReviewerKind::Selected) if reviewers.is_empty() => {
                 err("reviewers", "Enter the user principal name of at least one reviewer")
             }
-            Some(ReviewerKind::Owners | ReviewerKind::Managers) if fallback_reviewers.is_empty() => err(
-                "fallback_reviewers",
-                "Enter at least one fallback reviewer, for resources without an owner or users without a manager",
-            ),
+            // Owners of selected groups and applications are checked against the directory
+            // by the service; the guest groups are found anew at each start, so one of them
+            // may have no owner at any time.
+            Some(ReviewerKind::Owners) if scope == Some(ScopeKind::GuestGroups) && fallback_reviewers.is_empty() => {
+                err(
+                    "fallback_reviewers",
+                    "Enter at least one fallback reviewer: the groups are found at each start, and a group without an owner goes to them",
+                )
+            }
             _ => {}
         }
 
@@ -514,7 +519,12 @@ impl ReviewForm {
                     user_scope,
                     reviewer_kind,
                     reviewers: if reviewer_kind == ReviewerKind::Selected { reviewers } else { Vec::new() },
-                    fallback_reviewers,
+                    // In a self-review everyone decides on their own access: nothing falls back.
+                    fallback_reviewers: if reviewer_kind == ReviewerKind::Self_ {
+                        Vec::new()
+                    } else {
+                        fallback_reviewers
+                    },
                     schedule,
                     auto_apply: self.auto_apply.is_some(),
                     default_decision,
@@ -633,11 +643,10 @@ mod tests {
                 "1 to 730",
             ),
             (ReviewForm { reviewer_kind: "Selected".into(), ..valid() }, "reviewers", "at least one reviewer"),
-            (ReviewForm { fallback_reviewers: String::new(), ..valid() }, "fallback_reviewers", "fallback reviewer"),
             (
-                ReviewForm { reviewer_kind: "Managers".into(), fallback_reviewers: String::new(), ..valid() },
+                ReviewForm { scope: "GuestGroups".into(), fallback_reviewers: String::new(), ..valid() },
                 "fallback_reviewers",
-                "fallback reviewer",
+                "Enter at least one fallback reviewer: the groups are found at each start",
             ),
             (ReviewForm { start_date: "1/12/2026".into(), ..valid() }, "start_date", "YYYY-MM-DD"),
             (ReviewForm { start_date: "2026-11-27".into(), ..valid() }, "start_date", "today or later"),
@@ -739,6 +748,24 @@ mod tests {
             .validate(today())
             .unwrap();
         assert_eq!(draft.schedule.end, SeriesEnd::Never);
+    }
+
+    #[test]
+    fn fallback_reviewers_are_needed_only_where_nobody_else_can_review() {
+        // Owners of selected groups are checked against the directory by the service.
+        for kind in ["Owners", "Managers", "Selected", "Self"] {
+            let form = ReviewForm {
+                reviewer_kind: kind.into(),
+                reviewers: "a@contoso.example".into(),
+                fallback_reviewers: String::new(),
+                ..valid()
+            };
+            assert!(form.validate(today()).is_ok(), "{kind}");
+        }
+        let self_review = ReviewForm { reviewer_kind: "Self".into(), ..valid() }.validate(today()).unwrap();
+        assert!(self_review.fallback_reviewers.is_empty(), "nothing falls back in a self-review");
+        let managers = ReviewForm { reviewer_kind: "Managers".into(), ..valid() }.validate(today()).unwrap();
+        assert_eq!(managers.fallback_reviewers, vec!["dana.whitfield@contoso.example"]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::recurrence::SeriesEnd;
-use crate::domain::review::{DefinitionDraft, FieldError, ReviewScope, ScopeKind, UserScope};
+use crate::domain::review::{DefinitionDraft, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -94,6 +94,9 @@ pub fn create(
         }
     }
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
+    if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
+        errors.extend(ownerless(conn, &resources)?);
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -160,6 +163,33 @@ pub fn create(
         )
     })?;
     Ok(Ok(id))
+}
+
+/// In an owners review without fallback reviewers, the chosen groups and applications that
+/// have no owner today: nobody would review them, so the form asks for a fallback reviewer.
+/// (Owners are looked up again when each occurrence starts; a resource that loses its last
+/// owner later goes to the fallback reviewers, or to an administrator when there is none.)
+fn ownerless(conn: &mut DbConnection, resources: &[ResourceLink]) -> Result<Option<FieldError>, AppError> {
+    let mut names = Vec::new();
+    for (kind, id, excluded) in resources {
+        let (has_owner, name) = match kind.as_str() {
+            _ if *excluded => continue,
+            "Group" => (!store::groups::owners(conn, id, 1)?.is_empty(), store::groups::name_of(conn, id)?),
+            "Application" => (!store::apps::owners(conn, id, 1)?.is_empty(), store::apps::name_of(conn, id)?),
+            _ => continue,
+        };
+        if !has_owner {
+            names.push(format!("“{}”", name.unwrap_or_default()));
+        }
+    }
+    let message = match names.as_slice() {
+        [] => return Ok(None),
+        [one] => format!("{one} has no owner: enter a fallback reviewer to review it"),
+        [first @ .., last] => {
+            format!("{} and {last} have no owner: enter a fallback reviewer to review them", first.join(", "))
+        }
+    };
+    Ok(Some(FieldError { field: "fallback_reviewers", message }))
 }
 
 /// What an owner may review, said when they pick anything else.
@@ -343,6 +373,10 @@ pub fn update(
         }
     }
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
+    if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
+        let resources = store::reviews::resources(conn, &old.id)?;
+        errors.extend(ownerless(conn, &resources)?);
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }

@@ -501,3 +501,54 @@ async fn dates_out_of_range_are_refused_next_to_their_field_not_with_a_panic() {
     assert_eq!(edit.status, 400);
     assert!(edit.text("#end_date-error").contains("no later than 2036-12-01"), "{}", edit.text("main"));
 }
+
+#[tokio::test]
+async fn fallback_reviewers_are_asked_for_only_when_a_chosen_resource_has_no_owner() {
+    let app = spawn_admin_app().await;
+    let without_fallback = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = form(extra);
+        fields.retain(|(k, _)| *k != "fallback_reviewers");
+        fields
+    };
+    // Sales Team has owners: they review it, nothing falls back.
+    let owned = app.post("/admin/access-reviews/new", &without_fallback(&[("name", "Owned")])).await;
+    assert_eq!(owned.status, 303, "{}", owned.text("main"));
+    // Managers: people without a manager go to the fallback reviewers when there are some.
+    let managers = app
+        .post("/admin/access-reviews/new", &without_fallback(&[("name", "Managers"), ("reviewer_kind", "Managers")]))
+        .await;
+    assert_eq!(managers.status, 303, "{}", managers.text("main"));
+
+    // SRE On-call has no owner: nobody would review it.
+    let before = app.count("review_definitions");
+    let page = app
+        .post(
+            "/admin/access-reviews/new",
+            &without_fallback(&[("name", "Orphan"), ("groups", "Sales Team\nSRE On-call")]),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert_eq!(
+        page.text("#fallback_reviewers-error"),
+        "Error: “SRE On-call” has no owner: enter a fallback reviewer to review it"
+    );
+    assert_eq!(page.attrs(".error-summary a", "href"), vec!["#fallback_reviewers"]);
+    assert_eq!(app.count("review_definitions"), before);
+    let hint = page.text("#fallback_reviewers-hint");
+    assert!(hint.contains("without an owner") && hint.contains("without a manager"), "{hint}");
+    let with_fallback = app
+        .post("/admin/access-reviews/new", &form(&[("name", "Orphan"), ("groups", "Sales Team\nSRE On-call")]))
+        .await;
+    assert_eq!(with_fallback.status, 303);
+
+    // Taking the fallback away later is refused the same way.
+    let path = with_fallback.header("location");
+    let edit = app
+        .post(
+            &format!("{path}/edit"),
+            &[("name", "Orphan"), ("end_kind", "Never"), ("default_decision", "None"), ("lookback_days", "30")],
+        )
+        .await;
+    assert_eq!(edit.status, 400);
+    assert!(edit.text("#fallback_reviewers-error").contains("“SRE On-call” has no owner"));
+}

@@ -133,6 +133,133 @@ impl DefaultDecision {
     }
 }
 
+impl DefaultDecision {
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::None, Self::Deny, Self::Approve, Self::Recommendation].into_iter().find(|d| d.as_str() == text)
+    }
+
+    /// How pages name it (the form's options).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "No change",
+            Self::Deny => "Remove access",
+            Self::Approve => "Approve access",
+            Self::Recommendation => "Take recommendations",
+        }
+    }
+}
+
+/// Which role assignments a role review covers.
+pub fn role_assignment_types_label(stored: &str) -> &'static str {
+    match stored {
+        "Active" => "active assignments only",
+        "Eligible" => "eligible assignments only",
+        _ => "active and eligible assignments",
+    }
+}
+
+/// Where a review series stands (`review_definitions.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStatus {
+    /// Occurrences still start.
+    Active,
+    /// Its last occurrence has ended.
+    Completed,
+    /// Deleted by an admin: nothing starts any more; its history stays.
+    Deleted,
+}
+
+impl SeriesStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Active, Self::Completed, Self::Deleted];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Completed => "Completed",
+            Self::Deleted => "Deleted",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Completed => "Ended",
+            Self::Deleted => "Deleted",
+        }
+    }
+
+    /// The label of a stored status; an unknown value is shown as it is stored.
+    pub fn label_of(stored: &str) -> String {
+        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
+    }
+}
+
+/// Where one occurrence of a series for one resource stands (`review_instances.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceStatus {
+    /// Created, not open yet.
+    NotStarted,
+    /// Reviewers decide.
+    InProgress,
+    /// Ended; its denials are not applied yet.
+    Completed,
+    /// Its denials are being applied.
+    Applying,
+    /// Its denials have been applied.
+    Applied,
+}
+
+impl InstanceStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 5] = [Self::NotStarted, Self::InProgress, Self::Completed, Self::Applying, Self::Applied];
+
+    /// Stored (and Graph) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NotStarted",
+            Self::InProgress => "InProgress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying",
+            Self::Applied => "Applied",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotStarted => "Not started",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying results",
+            Self::Applied => "Results applied",
+        }
+    }
+
+    /// The label of a stored status; an unknown value is shown as it is stored.
+    pub fn label_of(stored: &str) -> String {
+        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
+    }
+
+    /// Whether reviewers can still decide.
+    pub fn is_open(self) -> bool {
+        self == Self::InProgress
+    }
+}
+
 /// The create form as submitted: every field as text, so nothing typed is lost when the
 /// page comes back with errors.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -838,5 +965,29 @@ mod tests {
         assert!(end.validate_with(today(), started).is_ok());
         let too_late = ReviewForm { end_date: "2036-11-29".into(), ..end };
         assert_eq!(too_late.validate_with(today(), started).unwrap_err()[0].field, "end_date");
+    }
+
+    #[test]
+    fn every_stored_state_has_a_label() {
+        // A label reads as words, never as an identifier such as "InProgress".
+        let camel =
+            |text: &str| text.as_bytes().windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        for s in InstanceStatus::ALL {
+            assert_eq!(InstanceStatus::parse(s.as_str()), Some(s));
+            assert!(!camel(s.label()), "{s:?}");
+        }
+        assert_eq!(InstanceStatus::label_of("InProgress"), "In progress");
+        assert_eq!(InstanceStatus::label_of("NotStarted"), "Not started");
+        assert_eq!(InstanceStatus::label_of("Odd"), "Odd");
+        for s in SeriesStatus::ALL {
+            assert_eq!(SeriesStatus::parse(s.as_str()), Some(s));
+            assert!(!camel(s.label()), "{s:?}");
+        }
+        assert_eq!(SeriesStatus::label_of("Completed"), "Ended");
+        for d in ["None", "Deny", "Approve", "Recommendation"] {
+            assert_eq!(DefaultDecision::parse(d).map(DefaultDecision::as_str), Some(d));
+            assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));
+        }
+        assert_eq!(role_assignment_types_label("Both"), "active and eligible assignments");
     }
 }

@@ -84,7 +84,7 @@ test('an admin sees the demo reviews and the create form explains its errors', a
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access reviews', exact: true }).click();
   assert.equal(await page.locator('tbody tr').count(), 4);
   await page.getByRole('link', { name: 'Project Falcon guests' }).click();
-  assert.match(await page.locator('tbody').innerText(), /InProgress/);
+  assert.match(await page.locator('tbody').innerText(), /In progress/);
   await screenshot(page, 'review-series');
   await page.goto(portal.url + '/admin/access-reviews/new');
   await page.getByRole('button', { name: 'Create review' }).click();

@@ -279,7 +279,7 @@ async fn deleting_stops_the_series_and_keeps_its_history() {
     let show = app.get(&path).await;
     assert_eq!(show.status, 200, "history stays reachable");
     assert!(show.texts(".tag").iter().any(|t| t == "Deleted"));
-    assert!(show.text("tbody").contains("InProgress"));
+    assert!(show.text("tbody").contains("In progress"));
     assert_eq!(app.get(&format!("{path}/edit")).await.status, 409);
 }
 
@@ -551,4 +551,47 @@ async fn fallback_reviewers_are_asked_for_only_when_a_chosen_resource_has_no_own
         .await;
     assert_eq!(edit.status, 400);
     assert!(edit.text("#fallback_reviewers-error").contains("“SRE On-call” has no owner"));
+}
+
+#[tokio::test]
+async fn stored_states_are_shown_in_words() {
+    let app = spawn_admin_app().await;
+    let list = app.get("/admin/access-reviews").await;
+    let falcon = app.get(&list.link("Project Falcon guests")).await;
+    let states = falcon.texts(".tag");
+    assert!(states.contains(&"Active".to_owned()), "{states:?}");
+    assert_eq!(falcon.texts("tbody td:nth-child(5)"), vec!["In progress"]);
+    assert!(!falcon.body.contains("InProgress") && !falcon.body.contains("NotStarted"));
+
+    // A one-time review ends with its one occurrence, not "Never".
+    let once = app.post("/admin/access-reviews/new", &form(&[("frequency", "OneTime"), ("end_kind", "Never")])).await;
+    let show = app.get(&once.header("location")).await;
+    let facts = show.texts(".facts div");
+    let ends = facts.iter().find(|f| f.starts_with("Ends")).cloned().unwrap_or_default();
+    assert_eq!(ends, "Ends After its one occurrence, on 2026-12-15");
+    let weekly = app.post("/admin/access-reviews/new", &form(&[("frequency", "Weekly"), ("duration_days", "3")])).await;
+    let show = app.get(&weekly.header("location")).await;
+    assert!(show.texts(".facts div").contains(&"Ends Never: it recurs until it is deleted".to_owned()));
+
+    // A role review says which assignments it covers in words.
+    let list = app.get("/admin/access-reviews").await;
+    let admins = app.get(&list.link("Global Administrators")).await;
+    let what = admins.texts(".facts div").into_iter().find(|f| f.starts_with("What")).unwrap_or_default();
+    assert!(what.contains("assignments") && !what.contains("(Both)") && !what.contains("(Active)"), "{what}");
+
+    // A deleted series, and the outbox's waiting mails.
+    let path = list.link("Global Administrators");
+    app.post(&format!("{path}/delete"), &[]).await;
+    assert!(app.get(&path).await.texts(".tag").contains(&"Deleted".to_owned()));
+    let mail: i64 = {
+        use diesel::prelude::*;
+        attest::db::schema::outbox::table
+            .filter(attest::db::schema::outbox::status.eq("Pending"))
+            .select(attest::db::schema::outbox::id)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let page = app.get(&format!("/admin/outbox/{mail}")).await;
+    let status = page.texts(".facts div").into_iter().find(|f| f.starts_with("Status")).unwrap_or_default();
+    assert!(status.starts_with("Status Waiting to be sent"), "{status}");
 }

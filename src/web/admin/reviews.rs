@@ -9,8 +9,11 @@ use askama_web::WebTemplate;
 use crate::auth::{Admin, ReviewManager};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
-use crate::domain::recurrence::Frequency;
-use crate::domain::review::{FieldError, ReviewForm, ReviewerKind, ScopeKind};
+use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
+use crate::domain::review::{
+    DefaultDecision, FieldError, InstanceStatus, ReviewForm, ReviewerKind, ScopeKind, SeriesStatus,
+    role_assignment_types_label,
+};
 use crate::error::AppError;
 use crate::service::apply::Planned;
 use crate::service::onboarding::{self, Onboarded};
@@ -57,7 +60,10 @@ pub struct DefinitionItem {
     what: &'static str,
     reviewers: &'static str,
     frequency: &'static str,
+    /// The status as people read it.
     status: String,
+    /// Deleted: no edit or delete buttons.
+    deleted: bool,
     next_start: String,
     /// "12 of 40 reviewed" over the instances in progress; empty when none runs.
     progress: String,
@@ -71,7 +77,8 @@ impl DefinitionItem {
             what: ScopeKind::parse(&d.scope_kind).map_or("", ScopeKind::label),
             reviewers: ReviewerKind::parse(&d.reviewer_kind).map_or("", ReviewerKind::label),
             frequency: Frequency::parse(&d.frequency).map_or("", Frequency::label),
-            status: d.status.clone(),
+            status: SeriesStatus::label_of(&d.status),
+            deleted: SeriesStatus::parse(&d.status) == Some(SeriesStatus::Deleted),
             next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
             progress: String::new(),
         }
@@ -337,6 +344,13 @@ pub struct DefinitionPage {
     instances: Vec<InstanceItem>,
 }
 
+impl DefinitionPage {
+    /// Which role assignments a role review covers, in words.
+    fn assignment_types(&self, stored: &str) -> &'static str {
+        role_assignment_types_label(stored)
+    }
+}
+
 /// An instance as a series' page lists it.
 pub struct InstanceItem {
     id: String,
@@ -378,17 +392,9 @@ pub async fn show(
                 ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
                 _ => "All users".to_owned(),
             };
-            let end = match (d.end_kind.as_str(), d.end_date, d.occurrences) {
-                ("OnDate", Some(date), _) => format!("On {date}"),
-                ("AfterOccurrences", _, Some(n)) => format!("After {n} occurrences"),
-                _ => "Never".to_owned(),
-            };
-            let default_decision = match d.default_decision.as_str() {
-                "Deny" => "Remove access",
-                "Approve" => "Approve access",
-                "Recommendation" => "Take recommendations",
-                _ => "No change",
-            };
+            let end = series_end(&d);
+            let default_decision =
+                DefaultDecision::parse(&d.default_decision).map_or("No change", DefaultDecision::label);
             let instances = store::instances::for_definition(conn, &id, 200)?
                 .into_iter()
                 .map(|i| InstanceItem {
@@ -397,7 +403,7 @@ pub async fn show(
                     resource: i.resource_name,
                     start: format::datetime(i.start_at),
                     end: format::datetime(i.end_at),
-                    status: i.status,
+                    status: InstanceStatus::label_of(&i.status),
                     reviewed: i.total_items - i.not_reviewed,
                     total: i.total_items,
                     recommended_deny: i.recommended_deny,
@@ -418,6 +424,30 @@ pub async fn show(
             })
         })
         .await
+}
+
+/// When a series ends, as its page says it: a one-time review ends with its only
+/// occurrence, whose end date is known.
+fn series_end(d: &DefinitionRow) -> String {
+    match (Frequency::parse(&d.frequency), d.end_kind.as_str(), d.end_date, d.occurrences) {
+        (Some(Frequency::OneTime), ..) => {
+            let once = Schedule {
+                start: d.start_date,
+                frequency: Frequency::OneTime,
+                duration_days: u32::try_from(d.duration_days).unwrap_or(0),
+                end: SeriesEnd::Never,
+            };
+            let end = once.occurrence(0).map(|o| o.end);
+            match end {
+                Some(at) => format!("After its one occurrence, on {}", format::date(at)),
+                None => "After its one occurrence".to_owned(),
+            }
+        }
+        (_, "OnDate", Some(date), _) => format!("On {date}: no occurrence starts after it"),
+        (_, "AfterOccurrences", _, Some(1)) => "After 1 occurrence".to_owned(),
+        (_, "AfterOccurrences", _, Some(n)) => format!("After {n} occurrences"),
+        _ => "Never: it recurs until it is deleted".to_owned(),
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -270,7 +270,7 @@ async fn deleting_stops_the_series_and_keeps_its_history() {
     let path = list.link("Global Administrators");
     let confirm = app.get(&format!("{path}/delete")).await;
     assert_eq!(confirm.text("h1"), "Delete “Global Administrators”?");
-    assert!(confirm.text(".notice").contains("1 review in progress will run to their end"));
+    assert!(confirm.text(".notice").contains("1 review in progress will run to its end"));
     let done = app.post(&format!("{path}/delete"), &[]).await;
     assert_eq!(done.header("location"), "/admin/access-reviews");
     let list = app.get("/admin/access-reviews").await;
@@ -594,4 +594,41 @@ async fn stored_states_are_shown_in_words() {
     let page = app.get(&format!("/admin/outbox/{mail}")).await;
     let status = page.texts(".facts div").into_iter().find(|f| f.starts_with("Status")).unwrap_or_default();
     assert!(status.starts_with("Status Waiting to be sent"), "{status}");
+}
+
+#[tokio::test]
+async fn the_edit_form_shows_only_the_reviewer_fields_of_its_kind() {
+    let app = spawn_admin_app().await;
+    let owners = app.post("/admin/access-reviews/new", &form(&[])).await.header("location");
+    let edit = app.get(&format!("{owners}/edit")).await;
+    assert!(edit.texts("textarea#reviewers").is_empty(), "an owners review has no selected reviewers");
+    assert!(edit.text("#fallback_reviewers-hint").contains("without an owner"));
+    let selected = app
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[("name", "Picked"), ("reviewer_kind", "Selected"), ("reviewers", personas::MANAGER)]),
+        )
+        .await
+        .header("location");
+    let edit = app.get(&format!("{selected}/edit")).await;
+    assert_eq!(edit.text("textarea#reviewers"), personas::MANAGER);
+    assert_eq!(edit.texts("textarea#fallback_reviewers").len(), 1);
+    let own = app
+        .post("/admin/access-reviews/new", &form(&[("name", "Own"), ("reviewer_kind", "Self")]))
+        .await
+        .header("location");
+    let edit = app.get(&format!("{own}/edit")).await;
+    assert!(edit.texts("textarea#reviewers, textarea#fallback_reviewers").is_empty());
+    // A refused edit comes back with the same fields.
+    let bad = app.post(&format!("{owners}/edit"), &[("name", ""), ("end_kind", "Never")]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.texts("textarea#reviewers").is_empty() && bad.texts("textarea#fallback_reviewers").len() == 1);
+    // Save and Cancel sit apart, as on the confirmation pages.
+    assert_eq!(edit.texts(".form-actions a"), vec!["Cancel"]);
+    let delete = app.get(&format!("{own}/delete")).await;
+    assert_eq!(delete.texts(".form-actions button, .form-actions a"), vec!["Delete this review", "Cancel"]);
+    let instance = app.instance_of("Project Falcon guests");
+    let list = app.get("/admin/access-reviews").await;
+    let stop = app.get(&format!("{}/instances/{instance}/stop", list.link("Project Falcon guests"))).await;
+    assert_eq!(stop.texts(".form-actions button, .form-actions a"), vec!["Stop the review", "Cancel"]);
 }

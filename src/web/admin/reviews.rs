@@ -456,6 +456,8 @@ pub struct EditReviewPage {
     chrome: Chrome,
     id: String,
     item: DefinitionItem,
+    /// Who reviews (stored; an edit cannot change it), for the fields it needs.
+    reviewer_kind: String,
     form: ReviewForm,
     errors: FormErrors,
 }
@@ -489,6 +491,7 @@ pub async fn edit_page(
         chrome: chrome.in_section(Section::Reviews),
         id: d.id.clone(),
         item: DefinitionItem::new(&d),
+        reviewer_kind: d.reviewer_kind.clone(),
         form,
         errors: FormErrors(Vec::new()),
     })
@@ -527,6 +530,7 @@ pub async fn edit(
                 chrome: chrome.in_section(Section::Reviews),
                 id,
                 item: DefinitionItem::new(&d),
+                reviewer_kind: d.reviewer_kind.clone(),
                 form: posted,
                 errors: FormErrors(errors),
             },

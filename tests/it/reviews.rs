@@ -632,3 +632,71 @@ async fn the_edit_form_shows_only_the_reviewer_fields_of_its_kind() {
     let stop = app.get(&format!("{}/instances/{instance}/stop", list.link("Project Falcon guests"))).await;
     assert_eq!(stop.texts(".form-actions button, .form-actions a"), vec!["Stop the review", "Cancel"]);
 }
+
+#[tokio::test]
+async fn the_series_list_shows_resources_due_dates_and_links_to_results() {
+    let app = spawn_admin_app().await;
+    let list = app.get("/admin/access-reviews").await;
+    let headers = list.texts("thead th");
+    let column =
+        |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {headers:?}")) + 1;
+    let row = |name: &str| {
+        list.texts("tbody tr").iter().position(|r| r.contains(name)).map(|i| i + 1).unwrap_or_else(|| panic!("{name}"))
+    };
+    let cell =
+        |name: &str, col: &str| list.text(&format!("tbody tr:nth-child({}) td:nth-child({})", row(name), column(col)));
+    assert_eq!(cell("Project Falcon guests", "Resource"), "Project Falcon");
+    assert_eq!(cell("Global Administrators", "Resource"), "Global Administrator");
+    // The demo's reviews started today for 14 days.
+    let due = app.clock_now().date() + chrono::Days::new(14);
+    assert_eq!(cell("Project Falcon guests", "Due"), due.to_string());
+    // The progress leads to the results of the occurrence in progress.
+    let falcon_series = list.link("Project Falcon guests");
+    let instance = app.instance_of("Project Falcon guests");
+    let results = list.attrs(
+        &format!("tbody tr:nth-child({}) td:nth-child({}) a", row("Project Falcon guests"), column("Current progress")),
+        "href",
+    );
+    assert_eq!(results, vec![format!("{falcon_series}/instances/{instance}")]);
+    assert_eq!(app.get(&results[0]).await.status, 200);
+
+    // A series of several groups not started yet: its resources in short, no due date.
+    let created = app
+        .post(
+            "/admin/access-reviews/new",
+            &form(&[("name", "Three groups"), ("groups", "Sales Team\nProject Falcon\nEngineering All")]),
+        )
+        .await;
+    assert_eq!(created.status, 303);
+    let list = app.get("/admin/access-reviews").await;
+    let three = list.texts("tbody tr").into_iter().find(|r| r.starts_with("Three groups")).unwrap();
+    assert!(three.contains(" and 2 more"), "{three}");
+    assert!(three.contains("— 2026-12-01 —"), "no due date, the next start, no progress: {three}");
+
+    // Once it runs, each resource is an instance: the list leads to the series' occurrences,
+    // where each one links to its results.
+    app.clock.advance(chrono::TimeDelta::days(3));
+    attest::scheduler::tick(&mut app.conn(), app.clock_now()).unwrap();
+    app.sign_in("admin").await; // three days idle ended the session
+    let list = app.get("/admin/access-reviews").await;
+    let path = created.header("location");
+    assert!(list.attrs("tbody a", "href").contains(&format!("{path}#occurrences")), "{:?}", list.texts("tbody tr"));
+    let show = app.get(&path).await;
+    let links = show.attrs("#occurrences + .table-scroll tbody td:last-child a", "href");
+    assert_eq!(links.len(), 3, "{links:?}");
+    for link in links {
+        assert!(link.starts_with(&format!("{path}/instances/")));
+        assert_eq!(app.get(&link).await.status, 200);
+    }
+    assert!(show.texts("tbody td:last-child a").iter().all(|t| t.starts_with("Results of occurrence 1,")));
+}
+
+#[tokio::test]
+async fn the_admin_home_counts_roles() {
+    let app = spawn_admin_app().await;
+    let cards = app.get("/").await.texts(".card");
+    let roles = cards.iter().find(|c| c.ends_with(" roles")).unwrap_or_else(|| panic!("{cards:?}"));
+    let n: i64 = roles.trim_end_matches(" roles").parse().unwrap();
+    assert_eq!(n, app.count("role_definitions"));
+    assert!(n > 0);
+}

@@ -20,7 +20,7 @@ use crate::service::onboarding::{self, Onboarded};
 use crate::service::panel::Refused;
 use crate::service::reviews::{Owned, managed};
 use crate::service::{apply, results};
-use crate::store::instances::InstanceRow;
+use crate::store::instances::{CurrentOccurrence, InstanceRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 use crate::store::{self, Keyset};
@@ -65,8 +65,15 @@ pub struct DefinitionItem {
     /// Deleted: no edit or delete buttons.
     deleted: bool,
     next_start: String,
+    /// The groups, applications or roles it reviews, in short ("Sales Team and 2 more").
+    resources: String,
+    /// When the occurrence in progress is due; empty when none runs.
+    due: String,
     /// "12 of 40 reviewed" over the instances in progress; empty when none runs.
     progress: String,
+    /// The results of the occurrence in progress: its one instance's page, or the
+    /// series' list of occurrences when it reviews several resources.
+    results: String,
 }
 
 impl DefinitionItem {
@@ -80,8 +87,31 @@ impl DefinitionItem {
             status: SeriesStatus::label_of(&d.status),
             deleted: SeriesStatus::parse(&d.status) == Some(SeriesStatus::Deleted),
             next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
+            resources: String::new(),
+            due: String::new(),
             progress: String::new(),
+            results: String::new(),
         }
+    }
+
+    /// Adds what the list shows beyond the series itself: its resources, and the due date,
+    /// progress and results of its occurrence in progress.
+    fn with(mut self, scope: &str, names: &[&str], current: Option<&CurrentOccurrence>) -> Self {
+        self.resources = match (scope, names) {
+            ("GuestGroups", _) => "All Microsoft 365 groups with guests".to_owned(),
+            (_, []) => "—".to_owned(),
+            (_, [one]) => (*one).to_owned(),
+            (_, [first, rest @ ..]) => format!("{first} and {} more", rest.len()),
+        };
+        if let Some(c) = current {
+            self.due = format::date(c.due);
+            self.progress = format!("{} of {} reviewed", c.reviewed, c.total);
+            self.results = match &c.instance_id {
+                Some(instance) => format!("/admin/access-reviews/{}/instances/{instance}", self.id),
+                None => format!("/admin/access-reviews/{}#occurrences", self.id),
+            };
+        }
+        self
     }
 }
 
@@ -115,11 +145,12 @@ pub async fn index(
             let rows = store::reviews::list(conn, owner.as_deref(), &keyset, PAGE_SIZE)?;
             let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
             let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
-            let progress = store::instances::progress(conn, &ids)?;
-            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, (page, progress)))
+            let current = store::instances::current(conn, &ids)?;
+            let names = store::reviews::resource_names(conn, &ids)?;
+            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, (page, current, names)))
         })
         .await?;
-    let (page, progress) = page;
+    let (page, current, names) = page;
     Ok(ReviewsPage {
         chrome: chrome.in_section(Section::Reviews),
         onboarded,
@@ -130,11 +161,13 @@ pub async fn index(
             .items
             .iter()
             .map(|d| {
-                let mut item = DefinitionItem::new(d);
-                if let Some((_, reviewed, total)) = progress.iter().find(|(id, _, _)| *id == d.id) {
-                    item.progress = format!("{reviewed} of {total} reviewed");
-                }
-                item
+                let resources: Vec<&str> = names
+                    .iter()
+                    .filter(|(id, _)| *id == d.id)
+                    .map(|(_, n)| n.as_deref().unwrap_or("(deleted)"))
+                    .collect();
+                let now_running = current.iter().find(|c| c.definition_id == d.id);
+                DefinitionItem::new(d).with(&d.scope_kind, &resources, now_running)
             })
             .collect(),
     })

@@ -260,6 +260,81 @@ impl InstanceStatus {
     }
 }
 
+/// What a picker of the review forms finds in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    /// Groups, by name.
+    Groups,
+    /// Applications that require assignment, by name.
+    Applications,
+    /// Directory roles, by name.
+    DirectoryRoles,
+    /// Resource roles, by name.
+    ResourceRoles,
+    /// Enabled users, by display name or user principal name.
+    Users,
+}
+
+impl DirectoryKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] =
+        [Self::Groups, Self::Applications, Self::DirectoryRoles, Self::ResourceRoles, Self::Users];
+
+    /// The spelling in the search endpoint's `kind` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Groups => "groups",
+            Self::Applications => "applications",
+            Self::DirectoryRoles => "directory-roles",
+            Self::ResourceRoles => "resource-roles",
+            Self::Users => "users",
+        }
+    }
+
+    /// Parses the endpoint's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// What is searched, as a search box's label says it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Groups => "groups",
+            Self::Applications => "applications",
+            Self::DirectoryRoles => "directory roles",
+            Self::ResourceRoles => "resource roles",
+            Self::Users => "people",
+        }
+    }
+}
+
+/// The form fields filled by picking from the directory, and what each one finds. A
+/// field holds names one per line (a user principal name for people), except
+/// `resource_role`, which holds one.
+pub const PICKERS: [(&str, DirectoryKind); 8] = [
+    ("groups", DirectoryKind::Groups),
+    ("excluded_groups", DirectoryKind::Groups),
+    ("applications", DirectoryKind::Applications),
+    ("roles", DirectoryKind::DirectoryRoles),
+    ("resource_role", DirectoryKind::ResourceRoles),
+    ("reviewers", DirectoryKind::Users),
+    ("fallback_reviewers", DirectoryKind::Users),
+    ("additional_recipients", DirectoryKind::Users),
+];
+
+/// The longest text a picker searches for.
+pub const MAX_SEARCH: usize = 100;
+
+/// Search text as typed: trimmed, control characters (a pasted tab or line break) read as
+/// spaces, and at most [`MAX_SEARCH`] characters, or what to fix.
+pub fn search_text(raw: &str) -> Result<String, String> {
+    let text: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned();
+    if text.chars().count() > MAX_SEARCH {
+        return Err(format!("Enter at most {MAX_SEARCH} characters to search"));
+    }
+    Ok(text)
+}
+
 /// The create form as submitted: every field as text, so nothing typed is lost when the
 /// page comes back with errors.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -297,9 +372,129 @@ pub struct ReviewForm {
     pub reminders: Option<String>,
     /// User principal names, one per line.
     pub additional_recipients: String,
+    /// The picker whose Search button was pressed (a field of [`PICKERS`]), if any.
+    #[serde(skip)]
+    pub find: String,
+    /// The search text typed in each picker, by field; only fields of [`PICKERS`].
+    #[serde(skip)]
+    pub searches: Vec<(&'static str, String)>,
 }
 
 impl ReviewForm {
+    /// A text field by its form name.
+    fn text_mut(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "name" => &mut self.name,
+            "description_for_reviewers" => &mut self.description_for_reviewers,
+            "description_for_admins" => &mut self.description_for_admins,
+            "scope" => &mut self.scope,
+            "groups" => &mut self.groups,
+            "excluded_groups" => &mut self.excluded_groups,
+            "applications" => &mut self.applications,
+            "roles" => &mut self.roles,
+            "role_assignment_types" => &mut self.role_assignment_types,
+            "resource_role" => &mut self.resource_role,
+            "resource_scope" => &mut self.resource_scope,
+            "user_scope" => &mut self.user_scope,
+            "inactive_days" => &mut self.inactive_days,
+            "reviewer_kind" => &mut self.reviewer_kind,
+            "reviewers" => &mut self.reviewers,
+            "fallback_reviewers" => &mut self.fallback_reviewers,
+            "start_date" => &mut self.start_date,
+            "frequency" => &mut self.frequency,
+            "duration_days" => &mut self.duration_days,
+            "end_kind" => &mut self.end_kind,
+            "end_date" => &mut self.end_date,
+            "occurrences" => &mut self.occurrences,
+            "default_decision" => &mut self.default_decision,
+            "guest_denied_action" => &mut self.guest_denied_action,
+            "lookback_days" => &mut self.lookback_days,
+            "additional_recipients" => &mut self.additional_recipients,
+            _ => return None,
+        })
+    }
+
+    /// The text of a picker's field (names one per line), by its form name.
+    pub fn picked(&self, field: &str) -> &str {
+        match field {
+            "groups" => &self.groups,
+            "excluded_groups" => &self.excluded_groups,
+            "applications" => &self.applications,
+            "roles" => &self.roles,
+            "resource_role" => &self.resource_role,
+            "reviewers" => &self.reviewers,
+            "fallback_reviewers" => &self.fallback_reviewers,
+            "additional_recipients" => &self.additional_recipients,
+            _ => "",
+        }
+    }
+
+    /// Whether `value` is among the names of a picker's field already.
+    pub fn has_picked(&self, field: &str, value: &str) -> bool {
+        self.picked(field).lines().any(|line| line.trim().eq_ignore_ascii_case(value.trim()))
+    }
+
+    /// The form from its urlencoded pairs, as a browser sends it: each field as typed (a
+    /// field sent twice keeps its last value), the search boxes (`q_<field>`) and button
+    /// (`find`), and the names ticked in search results (`pick_<field>`, any number)
+    /// added to their field once each. Unknown names are ignored.
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut form = Self::default();
+        let mut picks: Vec<(&'static str, String)> = Vec::new();
+        for (key, value) in pairs {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            let picker = |name: &str| PICKERS.iter().map(|(f, _)| *f).find(|f| *f == name);
+            if let Some(field) = key.strip_prefix("pick_").and_then(picker) {
+                picks.push((field, value.to_owned()));
+            } else if let Some(field) = key.strip_prefix("q_").and_then(picker) {
+                form.searches.retain(|(f, _)| *f != field);
+                form.searches.push((field, value.to_owned()));
+            } else if key == "find" {
+                form.find = picker(value).unwrap_or_default().to_owned();
+            } else if let Some(text) = form.text_mut(key) {
+                value.clone_into(text);
+            } else {
+                let flag = Some(value.to_owned());
+                match key {
+                    "auto_apply" => form.auto_apply = flag,
+                    "recommendations" => form.recommendations = flag,
+                    "justification_required" => form.justification_required = flag,
+                    "mail_notifications" => form.mail_notifications = flag,
+                    "reminders" => form.reminders = flag,
+                    _ => {}
+                }
+            }
+        }
+        for (field, value) in picks {
+            form.pick(field, &value);
+        }
+        form
+    }
+
+    /// Adds a name chosen from the directory to a picker's field, unless it is there
+    /// already; the one-name field (`resource_role`) takes it instead.
+    pub fn pick(&mut self, field: &str, value: &str) {
+        let value = value.trim();
+        if value.is_empty() || value.contains(['\n', '\r']) || self.has_picked(field, value) {
+            return;
+        }
+        let Some(text) = self.text_mut(field) else { return };
+        if field == "resource_role" {
+            value.clone_into(text);
+            return;
+        }
+        if !text.trim().is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(value);
+    }
+
+    /// Whether the person asked to search (a Search button, or Enter in a search box)
+    /// rather than to save.
+    pub fn is_search(&self) -> bool {
+        !self.find.is_empty() || self.searches.iter().any(|(_, q)| !q.trim().is_empty())
+    }
+
     /// The form as a new admin first sees it: Entra's defaults.
     pub fn with_defaults(today: NaiveDate) -> Self {
         Self {
@@ -989,5 +1184,38 @@ mod tests {
             assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));
         }
         assert_eq!(role_assignment_types_label("Both"), "active and eligible assignments");
+    }
+
+    #[test]
+    fn picks_join_their_fields_once_and_searches_are_told_apart_from_saving() {
+        let pairs = [
+            ("name", "Picked"),
+            ("groups", "Sales Team\r\n"),
+            ("pick_groups", "sales team"),
+            ("pick_groups", "Project Falcon"),
+            ("pick_groups", "Project Falcon"),
+            ("pick_groups", "Evil\nGroup"),
+            ("pick_resource_role", "Owner"),
+            ("pick_resource_role", "Contributor"),
+            ("pick_unknown", "x"),
+            ("q_reviewers", " "),
+            ("recommendations", "on"),
+            ("name", "Picked again"),
+        ];
+        let form = ReviewForm::from_pairs(pairs);
+        assert_eq!(form.name, "Picked again", "the last value of a field sent twice");
+        assert_eq!(form.groups, "Sales Team\r\nProject Falcon", "each name once, a line break refused");
+        assert_eq!(form.resource_role, "Contributor", "a one-name field takes the last pick");
+        assert_eq!(form.recommendations.as_deref(), Some("on"));
+        assert!(!form.is_search(), "an empty search box is no search");
+        assert!(ReviewForm::from_pairs([("q_groups", "sal")]).is_search());
+        assert!(ReviewForm::from_pairs([("find", "reviewers")]).is_search());
+        assert!(!ReviewForm::from_pairs([("find", "name")]).is_search(), "only pickers search");
+        assert_eq!(search_text(" Sales\tTeam\n"), Ok("Sales Team".to_owned()));
+        assert!(search_text(&"x".repeat(101)).is_err());
+        assert_eq!(DirectoryKind::parse("resource-roles"), Some(DirectoryKind::ResourceRoles));
+        for (field, _) in PICKERS {
+            assert!(ReviewForm::default().text_mut(field).is_some(), "{field} is a field");
+        }
     }
 }

@@ -6,8 +6,11 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::directory::GroupType;
 use crate::domain::recurrence::SeriesEnd;
-use crate::domain::review::{DefinitionDraft, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope};
+use crate::domain::review::{
+    DefinitionDraft, DirectoryKind, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope,
+};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -192,6 +195,78 @@ fn ownerless(conn: &mut DbConnection, resources: &[ResourceLink]) -> Result<Opti
     Ok(Some(FieldError { field: "fallback_reviewers", message }))
 }
 
+/// How many choices a picker shows at once.
+pub const PICK_LIMIT: usize = 20;
+
+/// A name a picker of the review forms offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choice {
+    /// What goes into the field: the name, or a user's principal name.
+    pub value: String,
+    /// How people know it: the name, or a user's display name.
+    pub label: String,
+    /// What tells it apart: a user's principal name, a group's type, a role's description.
+    pub detail: String,
+}
+
+/// What a picker found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Found {
+    /// At most [`PICK_LIMIT`] choices, by name.
+    pub choices: Vec<Choice>,
+    /// Whether more names start with the text (typing more narrows them).
+    pub more: bool,
+}
+
+/// The groups, applications, roles or people whose name (or user principal name) starts
+/// with `text`, for the review forms' pickers. An owner who manages reviews of what they
+/// own finds only their own groups and applications, and no roles.
+pub fn find(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    kind: DirectoryKind,
+    text: &str,
+) -> Result<Found, AppError> {
+    let limit = i64::try_from(PICK_LIMIT + 1).unwrap_or(i64::MAX);
+    let lower = text.to_lowercase();
+    let starts = |name: &str| name.to_lowercase().starts_with(&lower);
+    let named = |name: String, detail: String| Choice { value: name.clone(), label: name, detail };
+    let group_type = |t: &str| GroupType::parse(t).map_or("Group", |t| t.label()).to_owned() + " group";
+    let mut choices: Vec<Choice> = match (kind, manager.owner()) {
+        (DirectoryKind::Groups, Some(owner)) => store::groups::owned_by(conn, owner, 10_000)?
+            .into_iter()
+            .filter(|g| starts(&g.display_name))
+            .map(|g| named(g.display_name, group_type(&g.group_type)))
+            .collect(),
+        (DirectoryKind::Applications, Some(owner)) => store::apps::owned_by(conn, owner, 10_000)?
+            .into_iter()
+            .filter(|a| a.assignment_required && starts(&a.display_name))
+            .map(|a| named(a.display_name, String::new()))
+            .collect(),
+        (DirectoryKind::DirectoryRoles | DirectoryKind::ResourceRoles, Some(_)) => Vec::new(),
+        (DirectoryKind::Groups, None) => store::search::groups(conn, text, limit)?
+            .into_iter()
+            .map(|m| named(m.name, group_type(&m.detail)))
+            .collect(),
+        (DirectoryKind::Applications, None) => {
+            store::search::applications(conn, text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::DirectoryRoles, None) => {
+            store::search::roles(conn, "Directory", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::ResourceRoles, None) => {
+            store::search::roles(conn, "Resource", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::Users, _) => store::search::users(conn, text, limit)?
+            .into_iter()
+            .map(|m| Choice { value: m.detail.clone(), label: m.name, detail: m.detail })
+            .collect(),
+    };
+    let more = choices.len() > PICK_LIMIT;
+    choices.truncate(PICK_LIMIT);
+    Ok(Found { choices, more })
+}
+
 /// What an owner may review, said when they pick anything else.
 const OWNER_SCOPE: &str =
     "As an owner you can review the members of groups you own or the users assigned to applications you own";
@@ -311,6 +386,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         mail_notifications: on(d.mail_notifications),
         reminders: on(d.reminders),
         additional_recipients: d.additional_recipients.clone(),
+        ..ReviewForm::default()
     })
 }
 

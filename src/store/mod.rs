@@ -10,6 +10,7 @@ pub mod instances;
 pub mod outbox;
 pub mod reviews;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sign_ins;

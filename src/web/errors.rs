@@ -141,7 +141,9 @@ pub async fn frame(
                 MAX_FORM_BYTES / (1024 * 1024)
             ),
         );
-        let redirect = HttpResponse::SeeOther().insert_header((header::LOCATION, back)).finish();
+        // The body was not read: say the connection ends here, so the browser does not send
+        // its next request on a connection the server closes.
+        let redirect = HttpResponse::SeeOther().insert_header((header::LOCATION, back)).force_close().finish();
         return Ok(ServiceResponse::new(http, redirect));
     }
     let Some((title, message)) = content_of(&res) else { return Ok(res) };

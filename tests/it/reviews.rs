@@ -700,3 +700,300 @@ async fn the_admin_home_counts_roles() {
     assert_eq!(n, app.count("role_definitions"));
     assert!(n > 0);
 }
+
+/// The fields a browser sends for the form at `action` on `page`, as the page left them:
+/// text inputs, date and search boxes with their values, ticked radios and boxes, the
+/// selected options, textareas — no buttons.
+fn form_defaults(page: &crate::helpers::Page, action: &str) -> Vec<(String, String)> {
+    use scraper::{ElementRef, Selector};
+    let html = page.html();
+    let form = Selector::parse(&format!("form[action='{action}']")).unwrap();
+    let form = html.select(&form).next().unwrap_or_else(|| panic!("a form posting to {action}"));
+    let fields = Selector::parse("input, textarea, select").unwrap();
+    let option = Selector::parse("option").unwrap();
+    let mut out = Vec::new();
+    for el in form.select(&fields) {
+        let v = el.value();
+        let Some(name) = v.attr("name") else { continue };
+        let value = match (v.name(), v.attr("type").unwrap_or("text")) {
+            ("textarea", _) => Some(el.text().collect::<String>()),
+            ("select", _) => {
+                let options: Vec<ElementRef> = el.select(&option).collect();
+                let chosen = options.iter().find(|o| o.value().attr("selected").is_some()).or(options.first());
+                chosen.and_then(|o| o.value().attr("value").map(str::to_owned))
+            }
+            (_, "radio" | "checkbox") => v.attr("checked").map(|_| v.attr("value").unwrap_or("on").to_owned()),
+            (_, "submit" | "button" | "image" | "reset") => None,
+            _ => Some(v.attr("value").unwrap_or_default().to_owned()),
+        };
+        if let Some(value) = value {
+            out.push((name.to_owned(), value));
+        }
+    }
+    out
+}
+
+/// `fields` with `changes` applied: each name set to its value (added if missing).
+fn with(fields: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = fields.to_vec();
+    for (name, value) in changes {
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = (*value).to_owned(),
+            None => out.push(((*name).to_owned(), (*value).to_owned())),
+        }
+    }
+    out
+}
+
+async fn post_pairs(app: &TestApp, path: &str, fields: &[(String, String)]) -> crate::helpers::Page {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.post_form(path, &pairs).await
+}
+
+#[tokio::test]
+async fn a_stranger_creates_a_review_with_the_defaults_and_a_name_and_a_group() {
+    let app = spawn_admin_app().await;
+    let page = app.get("/admin/access-reviews/new").await;
+    let defaults = form_defaults(&page, "/admin/access-reviews/new");
+    assert!(defaults.iter().any(|(k, v)| k == "csrf_token" && !v.is_empty()));
+    assert_eq!(page.attrs("input#start_date", "type"), vec!["date"]);
+    assert_eq!(page.attrs("input#start_date", "min"), vec!["2026-11-28"]);
+    assert_eq!(page.attrs("input#start_date", "max"), vec!["2036-11-28"]);
+    assert_eq!(page.attrs("input#end_date", "type"), vec!["date"]);
+    // What a person must type: a name and what to review. Everything else as it comes.
+    let typed = with(&defaults, &[("name", "Sales Team members"), ("groups", "Sales Team")]);
+    let created = post_pairs(&app, "/admin/access-reviews/new", &typed).await;
+    assert_eq!(created.status, 303, "{}", created.text("main"));
+    let show = app.get(&created.header("location")).await;
+    assert!(show.text(".banner").contains("Its first occurrence starts on 2026-11-28"));
+    let facts = show.text(".facts");
+    assert!(facts.contains("Group members") && facts.contains("Owners"), "{facts}");
+    assert!(show.texts(".tag").contains(&"One time".to_owned()));
+    assert!(show.text("ul.plain").contains("Sales Team"));
+    // It starts today, reviewed by the group's owners.
+    attest::scheduler::tick(&mut app.conn(), app.clock_now()).unwrap();
+    let instance = app.instance_of("Sales Team members");
+    assert_eq!(app.count(&format!("review_instance_reviewers WHERE instance_id = '{instance}'")), 1);
+}
+
+#[tokio::test]
+async fn the_create_form_finds_groups_and_people_without_javascript() {
+    let app = spawn_admin_app().await;
+    let page = app.get("/admin/access-reviews/new").await;
+    let defaults = form_defaults(&page, "/admin/access-reviews/new");
+    assert_eq!(
+        page.attrs("button[name=find][value=groups]", "formaction"),
+        vec!["/admin/access-reviews/new#pick-groups"]
+    );
+    let before = app.count("review_definitions");
+
+    // Search groups: the form comes back with the matches, everything typed kept.
+    let typed = with(&defaults, &[("name", "Picked from the directory"), ("q_groups", "SAL"), ("find", "groups")]);
+    let found = post_pairs(&app, "/admin/access-reviews/new", &typed).await;
+    assert_eq!(found.status, 200, "{}", found.text("main"));
+    assert!(found.texts(".error-summary").is_empty(), "a search is not a failed save");
+    assert_eq!(found.attrs("input#name", "value"), vec!["Picked from the directory"]);
+    assert!(found.attrs("input#q_groups", "value").iter().all(String::is_empty), "the search box is emptied");
+    let choices = found.attrs("#pick-groups input[name=pick_groups]", "value");
+    assert!(choices.contains(&"Sales Team".to_owned()), "{choices:?}");
+    assert!(choices.iter().all(|c| c.to_lowercase().starts_with("sal")), "by the start of the name: {choices:?}");
+    assert_eq!(found.text("#pick-groups legend").replace("“ ", "“").replace(" ”", "”"), "Groups starting with “SAL”");
+    assert_eq!(app.count("review_definitions"), before, "nothing saved");
+
+    // Tick one, and search people with Enter in the fallback box (no button).
+    let mut next = form_defaults(&found, "/admin/access-reviews/new");
+    next.push(("pick_groups".into(), "Sales Team".into()));
+    let next = with(&next, &[("q_fallback_reviewers", "priya")]);
+    let people = post_pairs(&app, "/admin/access-reviews/new", &next).await;
+    assert_eq!(people.status, 200);
+    assert_eq!(people.text("textarea#groups"), "Sales Team", "the ticked group joined its field");
+    let upns = people.attrs("#pick-fallback_reviewers input[name=pick_fallback_reviewers]", "value");
+    assert_eq!(upns, vec![personas::MANAGER.to_owned()], "people are picked by their user principal name");
+    assert!(people.text("#pick-fallback_reviewers .picker-choices label").contains("Priya Raman"));
+    // Searching again shows what is chosen as chosen.
+    let again =
+        with(&form_defaults(&people, "/admin/access-reviews/new"), &[("q_groups", "sales t"), ("find", "groups")]);
+    let again = post_pairs(&app, "/admin/access-reviews/new", &again).await;
+    assert!(again.text("#pick-groups .picked").contains("Sales Team"), "{}", again.text("#pick-groups"));
+
+    // Save with the fallback ticked.
+    let mut save = form_defaults(&people, "/admin/access-reviews/new");
+    save.push(("pick_fallback_reviewers".into(), personas::MANAGER.into()));
+    let created = post_pairs(&app, "/admin/access-reviews/new", &save).await;
+    assert_eq!(created.status, 303, "{}", created.text("main"));
+    let show = app.get(&created.header("location")).await;
+    assert!(show.text("main").contains("priya.raman@contoso.example"));
+    assert!(show.text("ul.plain").contains("Sales Team"));
+}
+
+#[tokio::test]
+async fn searches_say_what_to_fix_and_stay_in_their_lane() {
+    let app = spawn_admin_app().await;
+    let defaults = form_defaults(&app.get("/admin/access-reviews/new").await, "/admin/access-reviews/new");
+    let search = |field: &'static str, q: String| {
+        with(&defaults, &[("find", field), (&*format!("q_{field}").leak(), &*q.leak())])
+    };
+    let empty = post_pairs(&app, "/admin/access-reviews/new", &with(&defaults, &[("find", "roles")])).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.text("#q_roles-error"), "Error: Type the start of the name of the directory roles to find");
+    let long = post_pairs(&app, "/admin/access-reviews/new", &search("groups", "x".repeat(101))).await;
+    assert_eq!(long.text("#q_groups-error"), "Error: Enter at most 100 characters to search");
+    let none = post_pairs(&app, "/admin/access-reviews/new", &search("applications", "%_\u{202e}<b>".into())).await;
+    assert!(none.text("#pick-applications").contains("No applications start with"));
+    assert!(!none.body.contains("<b>"), "escaped");
+    // Applications that do not require assignment cannot be reviewed: not offered.
+    let apps = post_pairs(&app, "/admin/access-reviews/new", &search("applications", "z".into())).await;
+    assert!(!apps.attrs("input[name=pick_applications]", "value").contains(&"Zoom".to_owned()));
+    let roles = post_pairs(&app, "/admin/access-reviews/new", &search("roles", "global a".into())).await;
+    assert_eq!(roles.attrs("input[name=pick_roles]", "value"), vec!["Global Administrator"]);
+    // A pasted tab or line break reads as a space.
+    let tab = post_pairs(&app, "/admin/access-reviews/new", &search("groups", "Sales\tTeam\r\n".into())).await;
+    assert_eq!(tab.attrs("input[name=pick_groups]", "value"), vec!["Sales Team"]);
+    // Text from outside is shown isolated, so a right-to-left override cannot turn the page.
+    let at = none.body.find("<bdi>%_").expect("the query isolated");
+    assert!(none.body[at..].starts_with("<bdi>%_\u{202e}&#60;b&#62;</bdi>"), "{}", &none.body[at..at + 40]);
+}
+
+#[tokio::test]
+async fn the_directory_search_endpoint_is_bounded_by_prefix_and_for_review_managers_only() {
+    let app = spawn_admin_app().await;
+    let json = |page: crate::helpers::Page| -> serde_json::Value {
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.header("content-type").starts_with("application/json"));
+        serde_json::from_str(&page.body).unwrap()
+    };
+    let values = |v: &serde_json::Value| -> Vec<String> {
+        v["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap().to_owned()).collect()
+    };
+    let groups = json(app.get("/admin/access-reviews/directory?kind=groups&q=SALES").await);
+    assert!(values(&groups).contains(&"Sales Team".to_owned()), "{groups}");
+    assert!(values(&groups).iter().all(|v| v.to_lowercase().starts_with("sales")));
+    let sales = groups["choices"].as_array().unwrap().iter().find(|c| c["value"] == "Sales Team").unwrap().clone();
+    assert_eq!(sales["detail"], "Security group");
+    let contains = json(app.get("/admin/access-reviews/directory?kind=groups&q=team").await);
+    assert!(!values(&contains).contains(&"Sales Team".to_owned()), "prefix, not contains");
+    // People by display name or UPN, bounded.
+    let by_upn = json(app.get("/admin/access-reviews/directory?kind=users&q=priya.r").await);
+    assert_eq!(values(&by_upn), vec![personas::MANAGER]);
+    assert_eq!(by_upn["choices"][0]["label"], "Priya Raman");
+    let many = json(app.get("/admin/access-reviews/directory?kind=users&q=").await);
+    assert_eq!(values(&many).len(), 20);
+    assert_eq!(many["more"], true);
+    let names: Vec<String> =
+        many["choices"].as_array().unwrap().iter().map(|c| c["label"].as_str().unwrap().to_lowercase()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "by name");
+    // Nobody else may search: an ordinary member gets 403, an anonymous visitor signs in.
+    let member = TestApp { client: Spawn::client(), ..app.share() };
+    member.sign_in("user").await;
+    assert_eq!(member.get("/admin/access-reviews/directory?kind=users&q=a").await.status, 403);
+    let stranger = TestApp { client: Spawn::client(), ..app.share() };
+    assert_eq!(stranger.get("/admin/access-reviews/directory?kind=users&q=a").await.status, 303);
+    // Disabled people cannot review: not offered.
+    let tom = app.user_id(personas::USER);
+    app.exec(&format!(
+        "UPDATE users SET enabled = {} WHERE id = '{tom}'",
+        if app.db.is_postgres() { "false" } else { "0" }
+    ));
+    assert!(values(&json(app.get("/admin/access-reviews/directory?kind=users&q=tom.b").await)).is_empty());
+    let roles = json(app.get("/admin/access-reviews/directory?kind=resource-roles&q=").await);
+    assert!(values(&roles).contains(&"Owner".to_owned()), "{roles}");
+    assert_eq!(app.get("/admin/access-reviews/directory?kind=everything&q=a").await.status, 400);
+    assert_eq!(app.get(&format!("/admin/access-reviews/directory?kind=users&q={}", "a".repeat(101))).await.status, 400);
+
+    // An owner who manages reviews finds only what they own, and no roles.
+    app.post("/admin/access-reviews/settings", &[("owners_manage_reviews", "on")]).await;
+    let owner = TestApp { client: Spawn::client(), ..app.share() };
+    owner.sign_in("owner").await;
+    let theirs = json(owner.get("/admin/access-reviews/directory?kind=groups&q=").await);
+    let omar = app.user_id(personas::OWNER);
+    let owned = app.count(&format!("group_owners WHERE user_id = '{omar}'"));
+    assert_eq!(i64::try_from(values(&theirs).len()).unwrap(), owned, "{theirs}");
+    assert!(values(&theirs).contains(&"Project Falcon".to_owned()));
+    assert!(values(&json(owner.get("/admin/access-reviews/directory?kind=groups&q=sales").await)).is_empty());
+    assert!(values(&json(owner.get("/admin/access-reviews/directory?kind=directory-roles&q=").await)).is_empty());
+}
+
+#[tokio::test]
+async fn starting_from_a_resource_names_the_review_after_it() {
+    let app = spawn_admin_app().await;
+    for (path, name) in [
+        (format!("/admin/groups/{}", app.group_id("Project Falcon")), "Review of Project Falcon members"),
+        (format!("/admin/applications/{}", app.app_id("Salesforce")), "Review of Salesforce users"),
+        (format!("/admin/roles/{}", app.role_id("Global Administrator")), "Review of Global Administrator assignments"),
+    ] {
+        let resource = app.get(&path).await;
+        let new = app.get(&resource.link("Review access")).await;
+        assert_eq!(new.attrs("input#name", "value"), vec![name.to_owned()]);
+    }
+}
+
+#[tokio::test]
+async fn the_create_form_shows_only_the_fields_of_the_choices_made() {
+    let app = spawn_admin_app().await;
+    let page = app.get("/admin/access-reviews/new").await;
+    // Each scope's fields carry the scope they belong to; the stylesheet hides the others.
+    for (id, scope) in [
+        ("groups", "for-groups"),
+        ("excluded_groups", "for-guests"),
+        ("applications", "for-apps"),
+        ("roles", "for-roles"),
+        ("resource_role", "for-resource"),
+        ("resource_scope", "for-resource"),
+    ] {
+        let class = page.attrs(&format!(".field:has(> #{id})"), "class").join(" ");
+        assert!(class.contains("scope-field") && class.contains(scope), "{id}: {class}");
+    }
+    assert!(page.attrs(".field:has(> #reviewers)", "class").join("").contains("for-selected"));
+    assert!(page.attrs(".field:has(> #inactive_days)", "class").join("").contains("for-inactive"));
+    let css = app.get("/static/app.css").await.body;
+    assert!(css.contains(".review-form:has(#scope-apps:checked) .scope-field.for-apps"));
+    assert_eq!(app.get("/static/picker.js").await.status, 200);
+    assert_eq!(page.attrs("script[src='/static/picker.js']", "src").len(), 1);
+}
+
+#[tokio::test]
+async fn a_large_review_fits_and_a_form_too_large_comes_back_with_a_message() {
+    let app = spawn_admin_app().await;
+    let upns: Vec<String> = {
+        use attest::db::schema::users::dsl::*;
+        use diesel::prelude::*;
+        users.filter(enabled.eq(true)).select(upn).load(&mut app.conn()).unwrap()
+    };
+    assert!(upns.len() >= 450);
+    let reviewers = upns.join("\n");
+    let fields = form(&[("name", "Everyone reviews"), ("reviewer_kind", "Selected"), ("reviewers", &reviewers)]);
+    let size: usize = fields.iter().map(|(k, v)| k.len() + v.len() * 3 / 2).sum();
+    assert!(size > 16 * 1024, "more than the old 16 KiB limit: {size}");
+    let created = app.post("/admin/access-reviews/new", &fields).await;
+    assert_eq!(created.status, 303, "{}", created.text("main"));
+    let path = created.header("location");
+    let id = path.rsplit('/').next().unwrap();
+    let named = app.count(&format!("review_definition_reviewers WHERE definition_id = '{id}' AND NOT fallback"));
+    assert_eq!(named, i64::try_from(upns.len()).unwrap(), "every reviewer saved");
+    // The edit form takes the same size.
+    let edit = form_defaults(&app.get(&format!("{path}/edit")).await, &format!("{path}/edit"));
+    assert_eq!(post_pairs(&app, &format!("{path}/edit"), &edit).await.status, 303);
+
+    // Beyond 1 MiB: back to the form it came from, with a message; nothing saved.
+    let before = app.count("review_definitions");
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let token = app.csrf_token().await;
+    let url = format!("{}/admin/access-reviews/new", app.address);
+    let res = app
+        .client
+        .post(&url)
+        .header("referer", &url)
+        .form(&[("csrf_token", token.as_str()), ("name", "Too big"), ("description_for_admins", &huge)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/admin/access-reviews/new");
+    assert_eq!(res.headers()["connection"], "close", "the unread body ends the connection");
+    let form_page = app.get("/admin/access-reviews/new").await;
+    assert_eq!(form_page.status, 200);
+    assert!(form_page.text(".banner-error").contains("larger than 1 MiB"), "{}", form_page.text("main"));
+    assert_eq!(app.count("review_definitions"), before);
+}

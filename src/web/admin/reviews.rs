@@ -5,20 +5,22 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::NaiveDate;
+use openidconnect::url::form_urlencoded;
 
 use crate::auth::{Admin, ReviewManager};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
 use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
 use crate::domain::review::{
-    DefaultDecision, FieldError, InstanceStatus, ReviewForm, ReviewerKind, ScopeKind, SeriesStatus,
-    role_assignment_types_label,
+    DefaultDecision, DirectoryKind, FieldError, InstanceStatus, PICKERS, ReviewForm, ReviewerKind, ScopeKind,
+    SeriesStatus, role_assignment_types_label, search_text, years_ahead,
 };
 use crate::error::AppError;
 use crate::service::apply::Planned;
 use crate::service::onboarding::{self, Onboarded};
 use crate::service::panel::Refused;
-use crate::service::reviews::{Owned, managed};
+use crate::service::reviews::{Found, Owned, find, managed};
 use crate::service::{apply, results};
 use crate::store::instances::{CurrentOccurrence, InstanceRow};
 use crate::store::reviews::DefinitionRow;
@@ -38,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings", web::post().to(save_settings))
         .route("/new", web::get().to(new_page))
         .route("/new", web::post().to(create))
+        .route("/directory", web::get().to(search))
         .route("/{id}", web::get().to(show))
         .route("/{id}/edit", web::get().to(edit_page))
         .route("/{id}/edit", web::post().to(edit))
@@ -220,16 +223,31 @@ pub struct NewReviewPage {
     frequencies: Vec<(&'static str, &'static str)>,
     /// For an owner: the names of the groups and applications they own (and may review).
     owned: Option<Vec<String>>,
+    /// What the pickers found, when the person searched.
+    results: Vec<PickerResults>,
+    /// The range of the date inputs.
+    dates: DateRange,
 }
 
 impl NewReviewPage {
-    fn new(chrome: Chrome, form: ReviewForm, errors: Vec<FieldError>, owned: Option<Vec<String>>) -> Self {
+    fn new(
+        chrome: Chrome,
+        form: ReviewForm,
+        errors: Vec<FieldError>,
+        owned: Option<Vec<String>>,
+        today: NaiveDate,
+    ) -> Self {
         Self {
             chrome: chrome.in_section(Section::Reviews),
-            form,
             errors: FormErrors(errors),
             frequencies: Frequency::ALL.iter().map(|f| (f.as_str(), f.label())).collect(),
+            dates: DateRange::starting(
+                today,
+                NaiveDate::parse_from_str(form.start_date.trim(), "%Y-%m-%d").unwrap_or(today),
+            ),
+            form,
             owned,
+            results: Vec::new(),
         }
     }
 
@@ -242,6 +260,50 @@ impl NewReviewPage {
     fn is(&self, current: &str, value: &str) -> bool {
         current == value
     }
+
+    /// What the picker of `field` found, if the person searched it.
+    fn results_for(&self, field: &str) -> Option<&PickerResults> {
+        self.results.iter().find(|r| r.field == field)
+    }
+
+    /// Where the form posts.
+    fn action(&self) -> String {
+        "/admin/access-reviews/new".to_owned()
+    }
+}
+
+/// The dates the forms' date inputs offer: from today to ten years ahead (the server
+/// checks the same bounds, see `domain::review`; the inputs only help to pick a date in
+/// range).
+pub struct DateRange {
+    today: String,
+    /// The latest start.
+    latest: String,
+    /// The latest end of a series starting by `start`.
+    latest_end: String,
+}
+
+impl DateRange {
+    /// The range of a series that starts on `start`.
+    fn starting(today: NaiveDate, start: NaiveDate) -> Self {
+        Self {
+            today: today.to_string(),
+            latest: years_ahead(today).to_string(),
+            latest_end: years_ahead(start.max(today)).to_string(),
+        }
+    }
+}
+
+/// One picker's search and what it found.
+pub struct PickerResults {
+    /// The form field it fills.
+    field: &'static str,
+    /// What was searched for, as typed.
+    query: String,
+    /// What it found.
+    found: Found,
+    /// What to fix instead, when the search could not run.
+    error: Option<String>,
 }
 
 /// Prefills of the create form, from a group's, app's or role's page.
@@ -261,7 +323,8 @@ async fn require_onboarded(state: &State) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `GET /admin/access-reviews/new`
+/// `GET /admin/access-reviews/new`: the form with Entra's defaults; from a group's, an
+/// application's or a role's page, with that resource chosen and the review named after it.
 pub async fn new_page(
     manager: ReviewManager,
     state: State,
@@ -290,6 +353,11 @@ pub async fn new_page(
         .await?;
     if let Some((scope, name)) = found {
         form.scope = scope.into();
+        form.name = match scope {
+            "Groups" => format!("Review of {name} members"),
+            "Applications" => format!("Review of {name} users"),
+            _ => format!("Review of {name} assignments"),
+        };
         match scope {
             "Groups" => form.groups = name,
             "Applications" => form.applications = name,
@@ -303,7 +371,7 @@ pub async fn new_page(
             }
         }
     }
-    Ok(NewReviewPage::new(chrome, form, Vec::new(), owned))
+    Ok(NewReviewPage::new(chrome, form, Vec::new(), owned, today))
 }
 
 /// For an owner, the names of what they own; `None` for admins, who may review anything.
@@ -312,24 +380,72 @@ async fn owned_names(state: &State, manager: &ReviewManager) -> Result<Option<Ve
     Ok(Some(state.db(move |conn| Ok(Owned::of(conn, &owner)?.names)).await?))
 }
 
-/// `POST /admin/access-reviews/new`: saves the series when the whole form is valid;
-/// otherwise shows it again with every problem and the values kept.
+/// Runs the searches the person asked for (the Search button pressed, and any search box
+/// with text in it) and empties the search boxes, so that the next submission saves.
+async fn run_searches(
+    state: &State,
+    manager: &ReviewManager,
+    form: &mut ReviewForm,
+) -> Result<Vec<PickerResults>, AppError> {
+    let mut wanted: Vec<(&'static str, String)> =
+        form.searches.drain(..).filter(|(_, q)| !q.trim().is_empty()).collect();
+    if let Some(field) = PICKERS.iter().map(|(f, _)| *f).find(|f| *f == form.find)
+        && !wanted.iter().any(|(f, _)| *f == field)
+    {
+        wanted.push((field, String::new()));
+    }
+    form.find.clear();
+    let scope = manager.scope.clone();
+    state
+        .db(move |conn| {
+            let mut out = Vec::new();
+            for (field, raw) in wanted {
+                let Some(kind) = PICKERS.iter().find(|(f, _)| *f == field).map(|(_, k)| *k) else { continue };
+                let (found, error) = match search_text(&raw) {
+                    Ok(text) if text.is_empty() => {
+                        (Found::default(), Some(format!("Type the start of the name of the {} to find", kind.noun())))
+                    }
+                    Ok(text) => (find(conn, &scope, kind, &text)?, None),
+                    Err(message) => (Found::default(), Some(message)),
+                };
+                out.push(PickerResults { field, query: search_text(&raw).unwrap_or_default(), found, error });
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// The review forms as posted: read from the body (up to the size a review with
+/// thousands of names needs, see `MAX_FORM_BYTES`), with every value kept.
+fn posted_form(body: &web::Bytes) -> ReviewForm {
+    ReviewForm::from_pairs(form_urlencoded::parse(body))
+}
+
+/// `POST /admin/access-reviews/new`: a search of the directory (a picker's Search
+/// button, or Enter in its box) shows the form again with what it found and everything
+/// typed kept; otherwise the series is saved when the whole form is valid, or the form
+/// comes back with every problem and the values kept.
 pub async fn create(
     manager: ReviewManager,
     state: State,
     chrome: Chrome,
     session: Session,
-    form: web::Form<ReviewForm>,
+    body: web::Bytes,
 ) -> Result<actix_web::Either<HttpResponse, (NewReviewPage, actix_web::http::StatusCode)>, AppError> {
     require_onboarded(&state).await?;
-    let form = form.into_inner();
+    let mut form = posted_form(&body);
     let now = state.clock.now();
     let owned = owned_names(&state, &manager).await?;
+    if form.is_search() {
+        let results = run_searches(&state, &manager, &mut form).await?;
+        let page = NewReviewPage { results, ..NewReviewPage::new(chrome, form, Vec::new(), owned, now.date()) };
+        return Ok(actix_web::Either::Right((page, actix_web::http::StatusCode::OK)));
+    }
     let draft = match form.validate(now.date()) {
         Ok(draft) => draft,
         Err(errors) => {
             return Ok(actix_web::Either::Right((
-                NewReviewPage::new(chrome, form, errors, owned),
+                NewReviewPage::new(chrome, form, errors, owned, now.date()),
                 actix_web::http::StatusCode::BAD_REQUEST,
             )));
         }
@@ -347,10 +463,36 @@ pub async fn create(
             ))
         }
         Err(errors) => Ok(actix_web::Either::Right((
-            NewReviewPage::new(chrome, form, errors, owned),
+            NewReviewPage::new(chrome, form, errors, owned, now.date()),
             actix_web::http::StatusCode::BAD_REQUEST,
         ))),
     }
+}
+
+/// The search of the review forms' pickers: `kind` (groups, applications,
+/// directory-roles, resource-roles or users) and `q`, the start of a name.
+#[derive(serde::Deserialize)]
+pub struct SearchQuery {
+    kind: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /admin/access-reviews/directory?kind=…&q=…`: what a picker finds, as JSON
+/// (`{"choices":[{"value","label","detail"}],"more"}`), for the forms' script. For people
+/// who manage reviews only; at most a page of names starting with `q`.
+pub async fn search(
+    manager: ReviewManager,
+    state: State,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let kind = DirectoryKind::parse(&query.kind).ok_or_else(|| {
+        AppError::BadRequest("Search groups, applications, directory-roles, resource-roles or users.".into())
+    })?;
+    let text = search_text(&query.q).map_err(AppError::BadRequest)?;
+    let scope = manager.scope.clone();
+    let found = state.db(move |conn| find(conn, &scope, kind, &text)).await?;
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// A named resource of a series.
@@ -493,12 +635,39 @@ pub struct EditReviewPage {
     reviewer_kind: String,
     form: ReviewForm,
     errors: FormErrors,
+    /// What the pickers found, when the person searched.
+    results: Vec<PickerResults>,
+    /// The range of the end date input.
+    dates: DateRange,
 }
 
 impl EditReviewPage {
+    fn new(chrome: Chrome, d: &DefinitionRow, form: ReviewForm, errors: Vec<FieldError>, today: NaiveDate) -> Self {
+        Self {
+            chrome: chrome.in_section(Section::Reviews),
+            id: d.id.clone(),
+            item: DefinitionItem::new(d),
+            reviewer_kind: d.reviewer_kind.clone(),
+            form,
+            errors: FormErrors(errors),
+            results: Vec::new(),
+            dates: DateRange::starting(today, d.start_date),
+        }
+    }
+
     /// Whether a radio holds `value`.
     fn is(&self, current: &str, value: &str) -> bool {
         current == value
+    }
+
+    /// What the picker of `field` found, if the person searched it.
+    fn results_for(&self, field: &str) -> Option<&PickerResults> {
+        self.results.iter().find(|r| r.field == field)
+    }
+
+    /// Where the form posts.
+    fn action(&self) -> String {
+        format!("/admin/access-reviews/{}/edit", self.id)
     }
 }
 
@@ -520,28 +689,30 @@ pub async fn edit_page(
             Ok((d, form))
         })
         .await?;
-    Ok(EditReviewPage {
-        chrome: chrome.in_section(Section::Reviews),
-        id: d.id.clone(),
-        item: DefinitionItem::new(&d),
-        reviewer_kind: d.reviewer_kind.clone(),
-        form,
-        errors: FormErrors(Vec::new()),
-    })
+    Ok(EditReviewPage::new(chrome, &d, form, Vec::new(), state.clock.now().date()))
 }
 
-/// `POST /admin/access-reviews/{id}/edit`
+/// `POST /admin/access-reviews/{id}/edit`: a search of the directory shows the form again
+/// with what it found; otherwise the changes are saved when valid, or the form comes back
+/// with every problem and the values kept.
 pub async fn edit(
     manager: ReviewManager,
     state: State,
     chrome: Chrome,
     session: Session,
     id: web::Path<ObjectId>,
-    form: web::Form<ReviewForm>,
+    body: web::Bytes,
 ) -> Result<actix_web::Either<HttpResponse, (EditReviewPage, actix_web::http::StatusCode)>, AppError> {
     let id = id.into_inner().into_string();
-    let posted = form.into_inner();
+    let mut posted = posted_form(&body);
     let now = state.clock.now();
+    if posted.is_search() {
+        let (scope, key) = (manager.scope.clone(), id.clone());
+        let d = state.db(move |conn| managed(conn, &scope, &key)).await?;
+        let results = run_searches(&state, &manager, &mut posted).await?;
+        let page = EditReviewPage { results, ..EditReviewPage::new(chrome, &d, posted, Vec::new(), now.date()) };
+        return Ok(actix_web::Either::Right((page, actix_web::http::StatusCode::OK)));
+    }
     let actor = manager.identity.user.clone();
     let (key, posted_copy) = (id.clone(), posted.clone());
     let (result, d) = state
@@ -559,14 +730,7 @@ pub async fn edit(
             ))
         }
         Err(errors) => Ok(actix_web::Either::Right((
-            EditReviewPage {
-                chrome: chrome.in_section(Section::Reviews),
-                id,
-                item: DefinitionItem::new(&d),
-                reviewer_kind: d.reviewer_kind.clone(),
-                form: posted,
-                errors: FormErrors(errors),
-            },
+            EditReviewPage::new(chrome, &d, posted, errors, now.date()),
             actix_web::http::StatusCode::BAD_REQUEST,
         ))),
     }

@@ -569,6 +569,33 @@ pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     Some(date) => date,
     None => NaiveDate::MIN,
 };
+/// The latest date a filter accepts (a report's period, the audit log's last day): far
+/// enough for any question, and a date both databases can hold.
+pub const LATEST_FILTER_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => date,
+    None => NaiveDate::MAX,
+};
+
+/// A filter's day (a report's period, the audit log's days) if it lies within
+/// [`EARLIEST_DATE`] and [`LATEST_FILTER_DATE`]; otherwise `None` and a message for `field`
+/// (`which` is "first", "last", …).
+pub fn within_filter_range(
+    day: Option<NaiveDate>,
+    field: &'static str,
+    which: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    let day = day?;
+    if (EARLIEST_DATE..=LATEST_FILTER_DATE).contains(&day) {
+        return Some(day);
+    }
+    errors.push(FieldError {
+        field,
+        message: format!("Enter a {which} date from {EARLIEST_DATE} to {LATEST_FILTER_DATE}"),
+    });
+    None
+}
+
 /// How far ahead a series may be planned: its start from today, its end from the later of
 /// its start and today.
 pub const MAX_YEARS_AHEAD: u32 = 10;
@@ -1217,5 +1244,18 @@ mod tests {
         for (field, _) in PICKERS {
             assert!(ReviewForm::default().text_mut(field).is_some(), "{field} is a field");
         }
+    }
+
+    #[test]
+    fn filter_dates_stay_within_what_both_databases_hold() {
+        let mut errors = Vec::new();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(within_filter_range(day(2026, 9, 30), "from", "first", &mut errors), day(2026, 9, 30));
+        assert_eq!(within_filter_range(None, "from", "first", &mut errors), None);
+        assert!(errors.is_empty());
+        assert_eq!(within_filter_range(Some(NaiveDate::MIN), "from", "first", &mut errors), None);
+        assert_eq!(within_filter_range(day(10_000, 1, 1), "to", "last", &mut errors), None);
+        assert_eq!(errors[0].message, "Enter a first date from 2000-01-01 to 9999-12-31");
+        assert_eq!(errors[1].field, "to");
     }
 }

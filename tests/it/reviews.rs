@@ -997,3 +997,30 @@ async fn a_large_review_fits_and_a_form_too_large_comes_back_with_a_message() {
     assert!(form_page.text(".banner-error").contains("larger than 1 MiB"), "{}", form_page.text("main"));
     assert_eq!(app.count("review_definitions"), before);
 }
+
+#[tokio::test]
+async fn the_date_filters_of_the_audit_log_and_the_history_report_are_bounded_too() {
+    let app = spawn_admin_app().await;
+    let all = "&kind=group&kind=application&kind=role&result=Approve&result=Deny&result=NotReviewed&result=DontKnow";
+    for (path, field, which) in [
+        ("/admin/audit?from=-262143-01-01".to_owned(), "from", "first"),
+        ("/admin/audit?to=%2B262142-12-31".to_owned(), "to", "last"),
+        (format!("/admin/access-reviews/history?from=-262143-01-01&to=2026-12-31{all}"), "from", "start"),
+        (format!("/admin/access-reviews/history?from=2026-01-01&to=%2B262142-12-31{all}"), "to", "end"),
+    ] {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 400, "{path}: {}", page.text("main"));
+        assert_eq!(
+            page.text(&format!("#{field}-error")),
+            format!("Error: Enter a {which} date from 2000-01-01 to 9999-12-31"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/admin/audit.csv?from=-262143-01-01",
+        "/admin/access-reviews/history.csv?to=%2B262142-12-31&kind=group&result=Deny",
+    ] {
+        assert_eq!(app.get(path).await.status, 400, "{path}");
+    }
+    assert_eq!(app.get("/admin/audit?from=2000-01-01&to=9999-12-31").await.status, 200);
+}

@@ -252,7 +252,9 @@ fn insert_reviewers(conn: &mut Conn, definition: &str, reviewers: &[(String, boo
 pub fn resource_names(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
     use crate::db::schema::{applications, groups, role_definitions};
     let r = review_definition_resources::table;
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = r
+    /// (series, group name, application name, role name): one of the names is there.
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = r
         .left_join(
             groups::table.on(groups::id
                 .eq(review_definition_resources::resource_id)

@@ -389,7 +389,7 @@ async fn two_reviewers_deciding_at_once_lose_nothing() {
     let unsure = app.count(&format!("review_decision_items WHERE instance_id = '{id}' AND decision = 'DontKnow'"));
     assert_eq!(denied + unsure, 200);
     assert_eq!(page.text(".tabs a[data-tab=dontknow] .count"), unsure.to_string());
-    let events = app.count(&format!("audit_events WHERE action = 'RecordDecision'"));
+    let events = app.count("audit_events WHERE action = 'RecordDecision'");
     assert_eq!(events, 200);
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_attest"))
         .args(["audit", "verify"])

@@ -106,14 +106,14 @@ test('the create form picks from the directory and shows only the fields of the 
 
   // With the script: type, and add a match with its button (no reload).
   await page.getByLabel('Review name').fill('Picked in the browser');
-  await page.getByLabel('Find groups in the directory').fill('sales t');
+  await page.getByLabel('Find a group in the directory').fill('sales t');
   const add = page.locator('#pick-groups').getByRole('button', { name: 'Add Sales Team' });
   await add.waitFor();
   await add.click();
   assert.equal(await groups.inputValue(), 'Sales Team');
   assert.ok(await page.locator('#pick-groups').getByRole('button', { name: 'Added: Sales Team' }).isDisabled());
   assert.equal(await page.locator('#pick-groups [role=status]').innerText(), 'Sales Team added.');
-  await page.getByLabel('Find fallback reviewers in the directory').fill('priya');
+  await page.getByLabel('Find a fallback reviewer in the directory').fill('priya');
   await page.locator('#pick-fallback_reviewers').getByRole('button', { name: 'Add Priya Raman' }).click();
   assert.equal(await page.locator('#fallback_reviewers').inputValue(), 'priya.raman@contoso.example');
 
@@ -135,8 +135,8 @@ test('the create form picks from the directory and shows only the fields of the 
   assert.deepEqual(await seriousViolations(page), [], 'axe-core on the create form');
 
   // Enter in a search box searches; it does not save.
-  await page.getByLabel('Find groups in the directory').fill('proj');
-  await page.getByLabel('Find groups in the directory').press('Enter');
+  await page.getByLabel('Find a group in the directory').fill('proj');
+  await page.getByLabel('Find a group in the directory').press('Enter');
   await page.locator('#pick-groups').getByRole('button', { name: 'Add Project Falcon' }).click();
   assert.equal(await groups.inputValue(), 'Sales Team\nProject Falcon');
   assert.match(page.url(), /\/new$/);
@@ -153,8 +153,8 @@ test('without JavaScript the pickers search by posting the form', async () => {
   await signInAs(plain, portal.url, 'Dana Whitfield');
   await plain.goto(portal.url + '/admin/access-reviews/new');
   await plain.getByLabel('Review name').fill('Picked without a script');
-  await plain.getByLabel('Find groups in the directory').fill('sales');
-  await plain.getByRole('button', { name: 'Search groups', exact: true }).click();
+  await plain.getByLabel('Find a group in the directory').fill('sales');
+  await plain.getByRole('button', { name: 'Search for a group', exact: true }).click();
   await plain.getByLabel(/^Sales Team/).check();
   assert.equal(await plain.getByLabel('Review name').inputValue(), 'Picked without a script', 'what was typed is kept');
   assert.match(plain.url(), /#pick-groups$/, 'back at the picker');

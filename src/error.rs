@@ -1,6 +1,7 @@
-//! The one place where failures become HTTP responses. Internal errors never show their
-//! cause to the user: the request-id middleware logs the cause with the id and renders a
-//! page that shows only the id.
+//! The one place where failures become HTTP responses. The response only carries what
+//! went wrong ([`ErrorMessage`], or [`InternalCause`] for a bug); the web edge renders it
+//! in the page frame (`web::errors::frame`). Internal errors never show their cause to the
+//! user: it is logged with the request id, and the page shows only the id.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -59,6 +60,11 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
+/// What to tell the person about an error they can act on, carried on the response for
+/// the edge to render.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub String);
+
 /// The cause of an internal error, carried on the response to the middleware that logs it
 /// beside the request id.
 #[derive(Debug, Clone)]
@@ -91,6 +97,9 @@ impl ResponseError for AppError {
             res.extensions_mut().insert(InternalCause(format!("{cause:#}")));
             return res;
         }
-        crate::web::errors::error_page(status, &self.to_string(), None)
+        let message = self.to_string();
+        let mut res = HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.clone());
+        res.extensions_mut().insert(ErrorMessage(message));
+        res
     }
 }

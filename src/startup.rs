@@ -121,7 +121,10 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(errors::query_error))
                 .app_data(web::PathConfig::default().error_handler(errors::path_error))
                 .app_data(web::FormConfig::default().error_handler(errors::form_error))
+                // The largest body the CSRF check reads (and a handler may then read again).
+                .app_data(web::PayloadConfig::new(errors::MAX_FORM_BYTES))
                 .wrap(from_fn(auth::csrf::verify))
+                .wrap(from_fn(errors::frame))
                 .wrap(from_fn(auth::identify))
                 .wrap(auth::session::middleware(session_key.clone(), &auth_settings))
                 .wrap(Compress::default())

@@ -58,7 +58,15 @@ pub async fn verify(
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if provided.is_none() && is_form {
         // Read the form to find the field, then put the body back for the handler.
-        let body = req.extract::<Bytes>().await?;
+        // A body over the limit is answered here, as a response the error pages can see
+        // (a form too large goes back to its page with a message), not as an error.
+        let body = match req.extract::<Bytes>().await {
+            Ok(body) => body,
+            Err(err) => {
+                let res = actix_web::ResponseError::error_response(err.as_response_error());
+                return Ok(req.into_response(res));
+            }
+        };
         provided = openidconnect::url::form_urlencoded::parse(&body)
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v.into_owned());

@@ -132,7 +132,7 @@ impl AuditParams {
             if value.is_empty() {
                 return None;
             }
-            NaiveDate::parse_from_str(value, "%Y-%m-%d").map_or_else(
+            let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_or_else(
                 |_| {
                     errors.push(FieldError {
                         field,
@@ -141,7 +141,9 @@ impl AuditParams {
                     None
                 },
                 Some,
-            )
+            );
+            // A year such as -262143 parses, but PostgreSQL cannot hold it.
+            crate::domain::review::within_filter_range(parsed, field, which, errors)
         };
         let from = day(&self.from, "from", "first", &mut errors);
         let to = day(&self.to, "to", "last", &mut errors);

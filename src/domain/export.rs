@@ -237,7 +237,8 @@ fn parse_day(text: &str, field: &'static str, which: &str, errors: &mut Vec<Fiel
         return None;
     }
     match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(day) => Some(day),
+        // A year such as -262143 parses, but PostgreSQL cannot hold it.
+        Ok(day) => crate::domain::review::within_filter_range(Some(day), field, which, errors),
         Err(_) => {
             errors.push(FieldError {
                 field,

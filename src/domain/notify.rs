@@ -261,6 +261,42 @@ pub fn error_summary(error: &str) -> String {
     }
 }
 
+/// Where a mail stands in the outbox (`outbox.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Claimed by the sender and handed to the SMTP server.
+    Sending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Given up (or interrupted mid-send).
+    Failed,
+}
+
+impl MailStatus {
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Pending" => Self::Pending,
+            "Sending" => Self::Sending,
+            "Sent" => Self::Sent,
+            "Failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    /// In words, for the outbox pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Waiting to be sent",
+            Self::Sending => "Sending",
+            Self::Sent => "Sent",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
@@ -375,5 +411,14 @@ mod tests {
         assert_eq!(apply_result_label("ApplyNotSupported"), "Not applied: remove it where it is granted");
         assert_eq!(error_summary("a\n  b"), "a b");
         assert_eq!(error_summary(&"x".repeat(600)).chars().count(), 501);
+    }
+
+    #[test]
+    fn mail_statuses_have_labels() {
+        for stored in ["Pending", "Sending", "Sent", "Failed"] {
+            assert!(MailStatus::parse(stored).is_some(), "{stored}");
+        }
+        assert_eq!(MailStatus::parse("Pending").map(MailStatus::label), Some("Waiting to be sent"));
+        assert_eq!(MailStatus::parse("pending"), None);
     }
 }

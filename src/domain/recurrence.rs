@@ -10,6 +10,9 @@
 //!   one-time review;
 //! - a series ends never, after an end date (no occurrence starts after it), or after N
 //!   occurrences.
+//!
+//! All date arithmetic is checked: a date past chrono's range (year ±262 143) means "no
+//! such occurrence", never a panic, whatever was stored.
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeDelta};
 
@@ -122,22 +125,53 @@ pub struct Occurrence {
     pub end: NaiveDateTime,
 }
 
+/// What is wrong with a schedule, by the part of it to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// The first occurrence cannot be placed (its start or end is past the calendar).
+    Start(String),
+    /// The duration does not fit the frequency.
+    Duration(String),
+    /// The end date is before the start.
+    EndDate(String),
+    /// The number of occurrences is zero.
+    Occurrences(String),
+}
+
+impl ScheduleError {
+    /// The message, which says how to fix it.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Start(m) | Self::Duration(m) | Self::EndDate(m) | Self::Occurrences(m) => m,
+        }
+    }
+}
+
 impl Schedule {
-    /// Checks the duration against the frequency; the message says how to fix it.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the duration against the frequency, the end against the start, and that the
+    /// first occurrence has a place in the calendar; the message says how to fix it.
+    pub fn validate(&self) -> Result<(), ScheduleError> {
         let max = self.frequency.max_duration_days();
         if self.duration_days < 1 || self.duration_days > max {
             let what = match self.frequency {
                 Frequency::OneTime => "a one-time review".to_owned(),
                 f => format!("a {} review", f.label().to_lowercase()),
             };
-            return Err(format!("Enter a duration of 1 to {max} days for {what}"));
+            return Err(ScheduleError::Duration(format!("Enter a duration of 1 to {max} days for {what}")));
         }
         match self.end {
-            SeriesEnd::OnDate(date) if date < self.start => Err("Enter an end date on or after the start date".into()),
-            SeriesEnd::AfterOccurrences(0) => Err("Enter a number of occurrences of at least 1".into()),
-            _ => Ok(()),
+            SeriesEnd::OnDate(date) if date < self.start => {
+                return Err(ScheduleError::EndDate("Enter an end date on or after the start date".into()));
+            }
+            SeriesEnd::AfterOccurrences(0) => {
+                return Err(ScheduleError::Occurrences("Enter a number of occurrences of at least 1".into()));
+            }
+            _ => {}
         }
+        if self.occurrence(0).is_none() {
+            return Err(ScheduleError::Start("Enter an earlier start date".into()));
+        }
+        Ok(())
     }
 
     /// The start date of occurrence `index`, ignoring the series end.
@@ -147,10 +181,10 @@ impl Schedule {
         }
         match self.frequency {
             Frequency::OneTime => None,
-            Frequency::Weekly => self.start.checked_add_signed(TimeDelta::weeks(i64::from(index))),
+            Frequency::Weekly => self.start.checked_add_signed(TimeDelta::try_weeks(i64::from(index))?),
             // Counting from the series start (not the previous occurrence) keeps the day
             // of the month: 31 Jan → 28/29 Feb → 31 Mar.
-            f => self.start.checked_add_months(Months::new(f.months()? * index)),
+            f => self.start.checked_add_months(Months::new(f.months()?.checked_mul(index)?)),
         }
     }
 
@@ -168,7 +202,8 @@ impl Schedule {
             return None;
         }
         let start = date.and_hms_opt(0, 0, 0)?;
-        Some(Occurrence { index, start, end: start + TimeDelta::days(i64::from(self.duration_days)) })
+        let end = start.checked_add_signed(TimeDelta::try_days(i64::from(self.duration_days))?)?;
+        Some(Occurrence { index, start, end })
     }
 
     /// The occurrence a scheduler should create at `now`, given that occurrences before
@@ -176,17 +211,43 @@ impl Schedule {
     /// attest was down are skipped, so a long outage creates at most one instance — the
     /// latest one still open — never a burst of stale ones.
     pub fn due(&self, next: u32, now: NaiveDateTime) -> Due {
-        let mut index = next;
+        // Jump close to `now` instead of walking every period since the start: a series
+        // that started long ago (or a date far in the past in the database) costs the same.
+        // Only the occurrence before the one counted may still be open (a duration fits in
+        // a period), so the walk below takes a step or two.
+        let mut index = next.max(self.periods_until(now.date()).saturating_sub(1));
         loop {
             let Some(occ) = self.occurrence(index) else { return Due::Finished };
             if occ.start > now {
                 return Due::NotYet(occ);
             }
             if occ.end > now {
-                return Due::Start { occurrence: occ, skipped: index - next };
+                return Due::Start { occurrence: occ, skipped: index.saturating_sub(next) };
             }
-            index += 1;
+            let Some(following) = index.checked_add(1) else { return Due::Finished };
+            index = following;
         }
+    }
+}
+
+impl Schedule {
+    /// How many whole periods lie between the start and `day` (0 before the start): the
+    /// index of the occurrence starting on or just before `day`, give or take one for the
+    /// days at the end of a month.
+    fn periods_until(&self, day: NaiveDate) -> u32 {
+        if day <= self.start {
+            return 0;
+        }
+        let periods = match self.frequency {
+            Frequency::OneTime => 0,
+            Frequency::Weekly => day.signed_duration_since(self.start).num_weeks(),
+            f => {
+                let months = (i64::from(day.year()) - i64::from(self.start.year())) * 12 + i64::from(day.month())
+                    - i64::from(self.start.month());
+                months / i64::from(f.months().unwrap_or(1))
+            }
+        };
+        u32::try_from(periods.max(0)).unwrap_or(u32::MAX)
     }
 }
 
@@ -288,9 +349,15 @@ mod tests {
         }
         let monthly =
             Schedule { start: d(2026, 1, 1), frequency: Frequency::Monthly, duration_days: 30, end: SeriesEnd::Never };
-        assert_eq!(monthly.validate().unwrap_err(), "Enter a duration of 1 to 27 days for a monthly review");
+        assert_eq!(
+            monthly.validate().unwrap_err(),
+            ScheduleError::Duration("Enter a duration of 1 to 27 days for a monthly review".into())
+        );
         let backwards = Schedule { end: SeriesEnd::OnDate(d(2025, 1, 1)), ..monthly };
-        assert!(Schedule { duration_days: 5, ..backwards }.validate().unwrap_err().contains("on or after the start"));
+        assert!(matches!(
+            Schedule { duration_days: 5, ..backwards }.validate(),
+            Err(ScheduleError::EndDate(m)) if m.contains("on or after the start")
+        ));
     }
 
     #[test]
@@ -318,5 +385,122 @@ mod tests {
         let once = Schedule { frequency: Frequency::OneTime, ..s };
         assert_eq!(once.due(1, at(6, 0)), Due::Finished);
         assert_eq!(once.due(0, at(9, 0)), Due::Finished, "a one-time review missed entirely is not started late");
+    }
+
+    /// Dates at the edges of the calendar, and a spread in between.
+    fn edge_dates() -> Vec<NaiveDate> {
+        let mut dates = vec![
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            d(262_142, 12, 31),
+            d(262_142, 12, 1),
+            NaiveDate::MIN.succ_opt().unwrap(),
+            d(1, 1, 1),
+            d(9999, 12, 31),
+            d(2000, 2, 29),
+        ];
+        let mut day = d(1999, 12, 25);
+        while day < d(2001, 3, 5) {
+            dates.push(day);
+            day = day.succ_opt().unwrap();
+        }
+        let mut near_end = NaiveDate::MAX;
+        for _ in 0..400 {
+            near_end = near_end.pred_opt().unwrap();
+            dates.push(near_end);
+        }
+        dates
+    }
+
+    #[test]
+    fn no_date_or_index_panics() {
+        let ends = |start: NaiveDate| {
+            [
+                SeriesEnd::Never,
+                SeriesEnd::OnDate(NaiveDate::MAX),
+                SeriesEnd::OnDate(start),
+                SeriesEnd::AfterOccurrences(u32::MAX),
+            ]
+        };
+        let nows = [NaiveDateTime::MIN, NaiveDateTime::MAX, d(2026, 11, 28).and_hms_opt(9, 0, 0).unwrap()];
+        for start in edge_dates() {
+            for frequency in Frequency::ALL {
+                for duration_days in [1, frequency.max_duration_days(), u32::MAX] {
+                    for end in ends(start) {
+                        let s = Schedule { start, frequency, duration_days, end };
+                        let _ = s.validate();
+                        let mut previous = None;
+                        for index in
+                            [0, 1, 2, 11, 12, 1_000, 100_000, u32::MAX / 12, u32::MAX / 7, u32::MAX - 1, u32::MAX]
+                        {
+                            if let Some(o) = s.occurrence(index) {
+                                assert!(o.end > o.start, "{s:?} {index}");
+                                if let Some(p) = previous {
+                                    assert!(o.start > p, "occurrences move forward: {s:?} {index}");
+                                }
+                                previous = Some(o.start);
+                            }
+                        }
+                        for next in [0, 5, u32::MAX - 1, u32::MAX] {
+                            for now in nows {
+                                let _ = s.due(next, now);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_first_occurrence_past_the_calendar_is_refused_not_a_panic() {
+        let s =
+            Schedule { start: NaiveDate::MAX, frequency: Frequency::OneTime, duration_days: 14, end: SeriesEnd::Never };
+        assert_eq!(s.occurrence(0), None);
+        assert_eq!(s.validate(), Err(ScheduleError::Start("Enter an earlier start date".into())));
+        assert_eq!(s.due(0, NaiveDateTime::MAX), Due::Finished);
+        let weekly = Schedule { start: d(262_142, 12, 1), frequency: Frequency::Weekly, duration_days: 6, ..s };
+        assert!(weekly.occurrence(0).is_some());
+        assert_eq!(weekly.occurrence(10), None, "past the calendar: no such occurrence");
+        assert!(matches!(weekly.due(0, NaiveDateTime::MAX), Due::Finished));
+        let monthly = Schedule { frequency: Frequency::Annually, start: d(2026, 1, 1), duration_days: 14, ..s };
+        assert_eq!(monthly.occurrence(u32::MAX), None, "12 × u32::MAX months overflows: none, not a panic");
+    }
+
+    /// `due` as it was first written: walking from `next`, one occurrence at a time.
+    fn due_by_walking(s: &Schedule, next: u32, now: NaiveDateTime) -> Due {
+        let mut index = next;
+        loop {
+            let Some(occ) = s.occurrence(index) else { return Due::Finished };
+            if occ.start > now {
+                return Due::NotYet(occ);
+            }
+            if occ.end > now {
+                return Due::Start { occurrence: occ, skipped: index - next };
+            }
+            index += 1;
+        }
+    }
+
+    #[test]
+    fn jumping_to_now_finds_what_walking_finds() {
+        let mut starts = vec![d(2026, 1, 31), d(2028, 2, 29), d(2026, 11, 30), d(2026, 3, 1)];
+        starts.push(d(2027, 8, 31));
+        for start in starts {
+            for frequency in Frequency::ALL {
+                for duration_days in [1, 3, frequency.max_duration_days()] {
+                    for end in [SeriesEnd::Never, SeriesEnd::AfterOccurrences(7), SeriesEnd::OnDate(d(2029, 5, 31))] {
+                        let s = Schedule { start, frequency, duration_days, end };
+                        let mut now = start.and_hms_opt(0, 0, 0).unwrap() - TimeDelta::days(3);
+                        while now.date() < d(2031, 1, 1) {
+                            for next in [0, 1, 3] {
+                                assert_eq!(s.due(next, now), due_by_walking(&s, next, now), "{s:?} {next} {now}");
+                            }
+                            now += TimeDelta::hours(37);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

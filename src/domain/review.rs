@@ -2,10 +2,10 @@
 //! before anything is saved. Pure: the form's text in, a draft or field errors out. Names
 //! (groups, applications, users) are resolved against the directory by the service.
 
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 
-use super::recurrence::{Frequency, Schedule, SeriesEnd};
+use super::recurrence::{Frequency, Schedule, ScheduleError, SeriesEnd};
 
 /// What a series reviews.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,208 @@ impl DefaultDecision {
     }
 }
 
+impl DefaultDecision {
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::None, Self::Deny, Self::Approve, Self::Recommendation].into_iter().find(|d| d.as_str() == text)
+    }
+
+    /// How pages name it (the form's options).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "No change",
+            Self::Deny => "Remove access",
+            Self::Approve => "Approve access",
+            Self::Recommendation => "Take recommendations",
+        }
+    }
+}
+
+/// Which role assignments a role review covers.
+pub fn role_assignment_types_label(stored: &str) -> &'static str {
+    match stored {
+        "Active" => "active assignments only",
+        "Eligible" => "eligible assignments only",
+        _ => "active and eligible assignments",
+    }
+}
+
+/// Where a review series stands (`review_definitions.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStatus {
+    /// Occurrences still start.
+    Active,
+    /// Its last occurrence has ended.
+    Completed,
+    /// Deleted by an admin: nothing starts any more; its history stays.
+    Deleted,
+}
+
+impl SeriesStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Active, Self::Completed, Self::Deleted];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Completed => "Completed",
+            Self::Deleted => "Deleted",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Completed => "Ended",
+            Self::Deleted => "Deleted",
+        }
+    }
+
+    /// The label of a stored status; an unknown value is shown as it is stored.
+    pub fn label_of(stored: &str) -> String {
+        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
+    }
+}
+
+/// Where one occurrence of a series for one resource stands (`review_instances.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceStatus {
+    /// Created, not open yet.
+    NotStarted,
+    /// Reviewers decide.
+    InProgress,
+    /// Ended; its denials are not applied yet.
+    Completed,
+    /// Its denials are being applied.
+    Applying,
+    /// Its denials have been applied.
+    Applied,
+}
+
+impl InstanceStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 5] = [Self::NotStarted, Self::InProgress, Self::Completed, Self::Applying, Self::Applied];
+
+    /// Stored (and Graph) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NotStarted",
+            Self::InProgress => "InProgress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying",
+            Self::Applied => "Applied",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotStarted => "Not started",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying results",
+            Self::Applied => "Results applied",
+        }
+    }
+
+    /// The label of a stored status; an unknown value is shown as it is stored.
+    pub fn label_of(stored: &str) -> String {
+        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
+    }
+
+    /// Whether reviewers can still decide.
+    pub fn is_open(self) -> bool {
+        self == Self::InProgress
+    }
+}
+
+/// What a picker of the review forms finds in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    /// Groups, by name.
+    Groups,
+    /// Applications that require assignment, by name.
+    Applications,
+    /// Directory roles, by name.
+    DirectoryRoles,
+    /// Resource roles, by name.
+    ResourceRoles,
+    /// Enabled users, by display name or user principal name.
+    Users,
+}
+
+impl DirectoryKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] =
+        [Self::Groups, Self::Applications, Self::DirectoryRoles, Self::ResourceRoles, Self::Users];
+
+    /// The spelling in the search endpoint's `kind` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Groups => "groups",
+            Self::Applications => "applications",
+            Self::DirectoryRoles => "directory-roles",
+            Self::ResourceRoles => "resource-roles",
+            Self::Users => "users",
+        }
+    }
+
+    /// Parses the endpoint's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// What is searched, as a search box's label says it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Groups => "groups",
+            Self::Applications => "applications",
+            Self::DirectoryRoles => "directory roles",
+            Self::ResourceRoles => "resource roles",
+            Self::Users => "people",
+        }
+    }
+}
+
+/// The form fields filled by picking from the directory, and what each one finds. A
+/// field holds names one per line (a user principal name for people), except
+/// `resource_role`, which holds one.
+pub const PICKERS: [(&str, DirectoryKind); 8] = [
+    ("groups", DirectoryKind::Groups),
+    ("excluded_groups", DirectoryKind::Groups),
+    ("applications", DirectoryKind::Applications),
+    ("roles", DirectoryKind::DirectoryRoles),
+    ("resource_role", DirectoryKind::ResourceRoles),
+    ("reviewers", DirectoryKind::Users),
+    ("fallback_reviewers", DirectoryKind::Users),
+    ("additional_recipients", DirectoryKind::Users),
+];
+
+/// The longest text a picker searches for.
+pub const MAX_SEARCH: usize = 100;
+
+/// Search text as typed: trimmed, control characters (a pasted tab or line break) read as
+/// spaces, and at most [`MAX_SEARCH`] characters, or what to fix.
+pub fn search_text(raw: &str) -> Result<String, String> {
+    let text: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned();
+    if text.chars().count() > MAX_SEARCH {
+        return Err(format!("Enter at most {MAX_SEARCH} characters to search"));
+    }
+    Ok(text)
+}
+
 /// The create form as submitted: every field as text, so nothing typed is lost when the
 /// page comes back with errors.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -170,9 +372,129 @@ pub struct ReviewForm {
     pub reminders: Option<String>,
     /// User principal names, one per line.
     pub additional_recipients: String,
+    /// The picker whose Search button was pressed (a field of [`PICKERS`]), if any.
+    #[serde(skip)]
+    pub find: String,
+    /// The search text typed in each picker, by field; only fields of [`PICKERS`].
+    #[serde(skip)]
+    pub searches: Vec<(&'static str, String)>,
 }
 
 impl ReviewForm {
+    /// A text field by its form name.
+    fn text_mut(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "name" => &mut self.name,
+            "description_for_reviewers" => &mut self.description_for_reviewers,
+            "description_for_admins" => &mut self.description_for_admins,
+            "scope" => &mut self.scope,
+            "groups" => &mut self.groups,
+            "excluded_groups" => &mut self.excluded_groups,
+            "applications" => &mut self.applications,
+            "roles" => &mut self.roles,
+            "role_assignment_types" => &mut self.role_assignment_types,
+            "resource_role" => &mut self.resource_role,
+            "resource_scope" => &mut self.resource_scope,
+            "user_scope" => &mut self.user_scope,
+            "inactive_days" => &mut self.inactive_days,
+            "reviewer_kind" => &mut self.reviewer_kind,
+            "reviewers" => &mut self.reviewers,
+            "fallback_reviewers" => &mut self.fallback_reviewers,
+            "start_date" => &mut self.start_date,
+            "frequency" => &mut self.frequency,
+            "duration_days" => &mut self.duration_days,
+            "end_kind" => &mut self.end_kind,
+            "end_date" => &mut self.end_date,
+            "occurrences" => &mut self.occurrences,
+            "default_decision" => &mut self.default_decision,
+            "guest_denied_action" => &mut self.guest_denied_action,
+            "lookback_days" => &mut self.lookback_days,
+            "additional_recipients" => &mut self.additional_recipients,
+            _ => return None,
+        })
+    }
+
+    /// The text of a picker's field (names one per line), by its form name.
+    pub fn picked(&self, field: &str) -> &str {
+        match field {
+            "groups" => &self.groups,
+            "excluded_groups" => &self.excluded_groups,
+            "applications" => &self.applications,
+            "roles" => &self.roles,
+            "resource_role" => &self.resource_role,
+            "reviewers" => &self.reviewers,
+            "fallback_reviewers" => &self.fallback_reviewers,
+            "additional_recipients" => &self.additional_recipients,
+            _ => "",
+        }
+    }
+
+    /// Whether `value` is among the names of a picker's field already.
+    pub fn has_picked(&self, field: &str, value: &str) -> bool {
+        self.picked(field).lines().any(|line| line.trim().eq_ignore_ascii_case(value.trim()))
+    }
+
+    /// The form from its urlencoded pairs, as a browser sends it: each field as typed (a
+    /// field sent twice keeps its last value), the search boxes (`q_<field>`) and button
+    /// (`find`), and the names ticked in search results (`pick_<field>`, any number)
+    /// added to their field once each. Unknown names are ignored.
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut form = Self::default();
+        let mut picks: Vec<(&'static str, String)> = Vec::new();
+        for (key, value) in pairs {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            let picker = |name: &str| PICKERS.iter().map(|(f, _)| *f).find(|f| *f == name);
+            if let Some(field) = key.strip_prefix("pick_").and_then(picker) {
+                picks.push((field, value.to_owned()));
+            } else if let Some(field) = key.strip_prefix("q_").and_then(picker) {
+                form.searches.retain(|(f, _)| *f != field);
+                form.searches.push((field, value.to_owned()));
+            } else if key == "find" {
+                form.find = picker(value).unwrap_or_default().to_owned();
+            } else if let Some(text) = form.text_mut(key) {
+                value.clone_into(text);
+            } else {
+                let flag = Some(value.to_owned());
+                match key {
+                    "auto_apply" => form.auto_apply = flag,
+                    "recommendations" => form.recommendations = flag,
+                    "justification_required" => form.justification_required = flag,
+                    "mail_notifications" => form.mail_notifications = flag,
+                    "reminders" => form.reminders = flag,
+                    _ => {}
+                }
+            }
+        }
+        for (field, value) in picks {
+            form.pick(field, &value);
+        }
+        form
+    }
+
+    /// Adds a name chosen from the directory to a picker's field, unless it is there
+    /// already; the one-name field (`resource_role`) takes it instead.
+    pub fn pick(&mut self, field: &str, value: &str) {
+        let value = value.trim();
+        if value.is_empty() || value.contains(['\n', '\r']) || self.has_picked(field, value) {
+            return;
+        }
+        let Some(text) = self.text_mut(field) else { return };
+        if field == "resource_role" {
+            value.clone_into(text);
+            return;
+        }
+        if !text.trim().is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(value);
+    }
+
+    /// Whether the person asked to search (a Search button, or Enter in a search box)
+    /// rather than to save.
+    pub fn is_search(&self) -> bool {
+        !self.find.is_empty() || self.searches.iter().any(|(_, q)| !q.trim().is_empty())
+    }
+
     /// The form as a new admin first sees it: Entra's defaults.
     pub fn with_defaults(today: NaiveDate) -> Self {
         Self {
@@ -242,6 +564,54 @@ pub const MAX_NAME: usize = 256;
 /// Entra's limit on the description reviewers see.
 pub const MAX_REVIEWER_TEXT: usize = 256;
 
+/// The earliest date a form accepts: nothing in attest happened before it.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+/// The latest date a filter accepts (a report's period, the audit log's last day): far
+/// enough for any question, and a date both databases can hold.
+pub const LATEST_FILTER_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => date,
+    None => NaiveDate::MAX,
+};
+
+/// A filter's day (a report's period, the audit log's days) if it lies within
+/// [`EARLIEST_DATE`] and [`LATEST_FILTER_DATE`]; otherwise `None` and a message for `field`
+/// (`which` is "first", "last", …).
+pub fn within_filter_range(
+    day: Option<NaiveDate>,
+    field: &'static str,
+    which: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    let day = day?;
+    if (EARLIEST_DATE..=LATEST_FILTER_DATE).contains(&day) {
+        return Some(day);
+    }
+    errors.push(FieldError {
+        field,
+        message: format!("Enter a {which} date from {EARLIEST_DATE} to {LATEST_FILTER_DATE}"),
+    });
+    None
+}
+
+/// How far ahead a series may be planned: its start from today, its end from the later of
+/// its start and today.
+pub const MAX_YEARS_AHEAD: u32 = 10;
+/// The most occurrences a series may be limited to (ten years of weekly reviews fit).
+pub const MAX_OCCURRENCES: u32 = 1_000;
+
+/// `date` plus [`MAX_YEARS_AHEAD`] years; the calendar's last day if that is past it.
+pub fn years_ahead(date: NaiveDate) -> NaiveDate {
+    date.checked_add_months(Months::new(MAX_YEARS_AHEAD * 12)).unwrap_or(NaiveDate::MAX)
+}
+
+/// A date typed as YYYY-MM-DD (what a date input sends), surrounding blanks ignored.
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
 fn lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -257,8 +627,19 @@ fn number(text: &str) -> Option<u32> {
 }
 
 impl ReviewForm {
-    /// Checks every rule; all problems are reported at once, field by field.
+    /// Checks every rule of a new series (it starts today or later); all problems are
+    /// reported at once, field by field.
     pub fn validate(&self, today: NaiveDate) -> Result<DefinitionDraft, Vec<FieldError>> {
+        self.validate_with(today, today)
+    }
+
+    /// Checks every rule, with a start allowed from `earliest_start` (an edit keeps a
+    /// start that may have passed) and the other dates bounded from `today`.
+    pub fn validate_with(
+        &self,
+        today: NaiveDate,
+        earliest_start: NaiveDate,
+    ) -> Result<DefinitionDraft, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut err =
             |field: &'static str, message: &str| errors.push(FieldError { field, message: message.to_owned() });
@@ -359,19 +740,37 @@ impl ReviewForm {
             Some(ReviewerKind::Selected) if reviewers.is_empty() => {
                 err("reviewers", "Enter the user principal name of at least one reviewer")
             }
-            Some(ReviewerKind::Owners | ReviewerKind::Managers) if fallback_reviewers.is_empty() => err(
-                "fallback_reviewers",
-                "Enter at least one fallback reviewer, for resources without an owner or users without a manager",
-            ),
+            // Owners of selected groups and applications are checked against the directory
+            // by the service; the guest groups are found anew at each start, so one of them
+            // may have no owner at any time.
+            Some(ReviewerKind::Owners) if scope == Some(ScopeKind::GuestGroups) && fallback_reviewers.is_empty() => {
+                err(
+                    "fallback_reviewers",
+                    "Enter at least one fallback reviewer: the groups are found at each start, and a group without an owner goes to them",
+                )
+            }
             _ => {}
         }
 
-        let start = NaiveDate::parse_from_str(self.start_date.trim(), "%Y-%m-%d").ok();
-        match start {
-            None => err("start_date", "Enter a start date as YYYY-MM-DD, for example 2026-12-01"),
-            Some(date) if date < today => err("start_date", "Enter a start date of today or later"),
-            _ => {}
-        }
+        let latest_start = years_ahead(today);
+        let start = match parse_date(&self.start_date) {
+            None => {
+                err("start_date", "Enter a start date as YYYY-MM-DD, for example 2026-12-01");
+                None
+            }
+            Some(date) if date < earliest_start.max(EARLIEST_DATE) => {
+                err("start_date", "Enter a start date of today or later");
+                None
+            }
+            Some(date) if date > latest_start => {
+                err(
+                    "start_date",
+                    &format!("Enter a start date no later than {latest_start}, {MAX_YEARS_AHEAD} years from today"),
+                );
+                None
+            }
+            date => date,
+        };
         let frequency = Frequency::parse(&self.frequency);
         if frequency.is_none() {
             err("frequency", "Choose how often the review recurs");
@@ -380,19 +779,29 @@ impl ReviewForm {
         if duration.is_none() {
             err("duration_days", "Enter the duration as a number of days");
         }
+        let latest_end = years_ahead(start.unwrap_or(today).max(today));
         let end = match (self.end_kind.as_str(), frequency) {
             (_, Some(Frequency::OneTime)) | ("Never", _) => Some(SeriesEnd::Never),
-            ("OnDate", _) => match NaiveDate::parse_from_str(self.end_date.trim(), "%Y-%m-%d") {
-                Ok(date) => Some(SeriesEnd::OnDate(date)),
-                Err(_) => {
-                    err("end_date", "Enter an end date as YYYY-MM-DD");
+            ("OnDate", _) => match parse_date(&self.end_date) {
+                Some(date) if date > latest_end => {
+                    err(
+                        "end_date",
+                        &format!(
+                            "Enter an end date no later than {latest_end}: a series is planned at most {MAX_YEARS_AHEAD} years ahead"
+                        ),
+                    );
+                    None
+                }
+                Some(date) => Some(SeriesEnd::OnDate(date)),
+                None => {
+                    err("end_date", "Enter an end date as YYYY-MM-DD, for example 2027-12-31");
                     None
                 }
             },
             ("AfterOccurrences", _) => match number(&self.occurrences) {
-                Some(n) if n >= 1 => Some(SeriesEnd::AfterOccurrences(n)),
+                Some(n @ 1..=MAX_OCCURRENCES) => Some(SeriesEnd::AfterOccurrences(n)),
                 _ => {
-                    err("occurrences", "Enter a number of occurrences of at least 1");
+                    err("occurrences", "Enter a number of occurrences from 1 to 1,000");
                     None
                 }
             },
@@ -406,15 +815,14 @@ impl ReviewForm {
                 let schedule = Schedule { start, frequency, duration_days, end };
                 match schedule.validate() {
                     Ok(()) => Some(schedule),
-                    Err(message) => {
-                        let field = if message.contains("duration") {
-                            "duration_days"
-                        } else if message.contains("occurrences") {
-                            "occurrences"
-                        } else {
-                            "end_date"
+                    Err(problem) => {
+                        let field = match problem {
+                            ScheduleError::Start(_) => "start_date",
+                            ScheduleError::Duration(_) => "duration_days",
+                            ScheduleError::EndDate(_) => "end_date",
+                            ScheduleError::Occurrences(_) => "occurrences",
                         };
-                        err(field, &message);
+                        err(field, problem.message());
                         None
                     }
                 }
@@ -460,7 +868,12 @@ impl ReviewForm {
                     user_scope,
                     reviewer_kind,
                     reviewers: if reviewer_kind == ReviewerKind::Selected { reviewers } else { Vec::new() },
-                    fallback_reviewers,
+                    // In a self-review everyone decides on their own access: nothing falls back.
+                    fallback_reviewers: if reviewer_kind == ReviewerKind::Self_ {
+                        Vec::new()
+                    } else {
+                        fallback_reviewers
+                    },
                     schedule,
                     auto_apply: self.auto_apply.is_some(),
                     default_decision,
@@ -501,6 +914,7 @@ impl ReviewScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
@@ -578,14 +992,54 @@ mod tests {
                 "1 to 730",
             ),
             (ReviewForm { reviewer_kind: "Selected".into(), ..valid() }, "reviewers", "at least one reviewer"),
-            (ReviewForm { fallback_reviewers: String::new(), ..valid() }, "fallback_reviewers", "fallback reviewer"),
             (
-                ReviewForm { reviewer_kind: "Managers".into(), fallback_reviewers: String::new(), ..valid() },
+                ReviewForm { scope: "GuestGroups".into(), fallback_reviewers: String::new(), ..valid() },
                 "fallback_reviewers",
-                "fallback reviewer",
+                "Enter at least one fallback reviewer: the groups are found at each start",
             ),
             (ReviewForm { start_date: "1/12/2026".into(), ..valid() }, "start_date", "YYYY-MM-DD"),
             (ReviewForm { start_date: "2026-11-27".into(), ..valid() }, "start_date", "today or later"),
+            (
+                ReviewForm { start_date: "+262142-12-31".into(), ..valid() },
+                "start_date",
+                "Enter a start date no later than 2036-11-28, 10 years from today",
+            ),
+            (ReviewForm { start_date: "-0001-01-01".into(), ..valid() }, "start_date", "today or later"),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "OnDate".into(),
+                    end_date: "+262142-12-31".into(),
+                    ..valid()
+                },
+                "end_date",
+                "Enter an end date no later than 2036-11-28: a series is planned at most 10 years ahead",
+            ),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "OnDate".into(),
+                    end_date: "31/12/2027".into(),
+                    ..valid()
+                },
+                "end_date",
+                "YYYY-MM-DD",
+            ),
+            (
+                ReviewForm {
+                    frequency: "Weekly".into(),
+                    duration_days: "3".into(),
+                    end_kind: "AfterOccurrences".into(),
+                    occurrences: "1001".into(),
+                    ..valid()
+                },
+                "occurrences",
+                "from 1 to 1,000",
+            ),
+            (ReviewForm { duration_days: "4294967296".into(), ..valid() }, "duration_days", "number of days"),
+            (ReviewForm { duration_days: "4294967295".into(), ..valid() }, "duration_days", "1 to 180 days"),
             (ReviewForm { frequency: "Daily".into(), ..valid() }, "frequency", "how often"),
             (
                 ReviewForm { frequency: "Monthly".into(), duration_days: "28".into(), ..valid() },
@@ -613,7 +1067,7 @@ mod tests {
                     ..valid()
                 },
                 "occurrences",
-                "at least 1",
+                "from 1 to 1,000",
             ),
             (
                 ReviewForm { guest_denied_action: "BlockThenDelete".into(), ..valid() },
@@ -643,5 +1097,165 @@ mod tests {
             .validate(today())
             .unwrap();
         assert_eq!(draft.schedule.end, SeriesEnd::Never);
+    }
+
+    #[test]
+    fn fallback_reviewers_are_needed_only_where_nobody_else_can_review() {
+        // Owners of selected groups are checked against the directory by the service.
+        for kind in ["Owners", "Managers", "Selected", "Self"] {
+            let form = ReviewForm {
+                reviewer_kind: kind.into(),
+                reviewers: "a@contoso.example".into(),
+                fallback_reviewers: String::new(),
+                ..valid()
+            };
+            assert!(form.validate(today()).is_ok(), "{kind}");
+        }
+        let self_review = ReviewForm { reviewer_kind: "Self".into(), ..valid() }.validate(today()).unwrap();
+        assert!(self_review.fallback_reviewers.is_empty(), "nothing falls back in a self-review");
+        let managers = ReviewForm { reviewer_kind: "Managers".into(), ..valid() }.validate(today()).unwrap();
+        assert_eq!(managers.fallback_reviewers, vec!["dana.whitfield@contoso.example"]);
+    }
+
+    #[test]
+    fn every_date_is_bounded_and_no_date_panics() {
+        // Starts from far in the past to the calendar's end, and ends likewise: each one is
+        // either accepted within the range or refused with a message on its own field.
+        let mut dates: Vec<String> = vec![
+            "+262142-12-31".into(),
+            "+262143-12-31".into(),
+            "-262143-01-01".into(),
+            "0000-01-01".into(),
+            "9999-12-31".into(),
+            "1999-12-31".into(),
+            "2036-11-28".into(),
+            "2036-11-29".into(),
+        ];
+        let mut day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        while day.year_ce().1 < 2038 {
+            dates.push(day.to_string());
+            day = day.checked_add_days(chrono::Days::new(11)).unwrap();
+        }
+        let latest = NaiveDate::from_ymd_opt(2036, 11, 28).unwrap();
+        for frequency in ["OneTime", "Weekly", "Monthly", "Annually"] {
+            for start in &dates {
+                let form = ReviewForm {
+                    frequency: frequency.into(),
+                    duration_days: "6".into(),
+                    start_date: start.clone(),
+                    ..valid()
+                };
+                match form.validate(today()) {
+                    Ok(draft) => {
+                        assert!(draft.schedule.start >= today() && draft.schedule.start <= latest, "{start}");
+                        assert!(draft.schedule.occurrence(0).is_some());
+                    }
+                    Err(errs) => assert!(errs.iter().all(|e| e.field == "start_date"), "{start}: {errs:?}"),
+                }
+                for end in &dates {
+                    let form = ReviewForm { end_kind: "OnDate".into(), end_date: end.clone(), ..form.clone() };
+                    match form.validate(today()) {
+                        Ok(draft) => {
+                            if let SeriesEnd::OnDate(last) = draft.schedule.end {
+                                assert!(last >= draft.schedule.start && last <= years_ahead(draft.schedule.start));
+                            }
+                        }
+                        Err(errs) => assert!(
+                            errs.iter().all(|e| e.field == "start_date" || e.field == "end_date"),
+                            "{start} {end}: {errs:?}"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_edit_keeps_a_start_that_has_passed() {
+        let started = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+        let form = ReviewForm {
+            start_date: "2025-01-06".into(),
+            frequency: "Weekly".into(),
+            duration_days: "3".into(),
+            ..valid()
+        };
+        assert!(form.validate(today()).is_err(), "a new series cannot start in the past");
+        let draft = form.validate_with(today(), started).unwrap();
+        assert_eq!(draft.schedule.start, started);
+        // Its end is bounded from today, not from the old start.
+        let end = ReviewForm { end_kind: "OnDate".into(), end_date: "2036-11-28".into(), ..form.clone() };
+        assert!(end.validate_with(today(), started).is_ok());
+        let too_late = ReviewForm { end_date: "2036-11-29".into(), ..end };
+        assert_eq!(too_late.validate_with(today(), started).unwrap_err()[0].field, "end_date");
+    }
+
+    #[test]
+    fn every_stored_state_has_a_label() {
+        // A label reads as words, never as an identifier such as "InProgress".
+        let camel =
+            |text: &str| text.as_bytes().windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        for s in InstanceStatus::ALL {
+            assert_eq!(InstanceStatus::parse(s.as_str()), Some(s));
+            assert!(!camel(s.label()), "{s:?}");
+        }
+        assert_eq!(InstanceStatus::label_of("InProgress"), "In progress");
+        assert_eq!(InstanceStatus::label_of("NotStarted"), "Not started");
+        assert_eq!(InstanceStatus::label_of("Odd"), "Odd");
+        for s in SeriesStatus::ALL {
+            assert_eq!(SeriesStatus::parse(s.as_str()), Some(s));
+            assert!(!camel(s.label()), "{s:?}");
+        }
+        assert_eq!(SeriesStatus::label_of("Completed"), "Ended");
+        for d in ["None", "Deny", "Approve", "Recommendation"] {
+            assert_eq!(DefaultDecision::parse(d).map(DefaultDecision::as_str), Some(d));
+            assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));
+        }
+        assert_eq!(role_assignment_types_label("Both"), "active and eligible assignments");
+    }
+
+    #[test]
+    fn picks_join_their_fields_once_and_searches_are_told_apart_from_saving() {
+        let pairs = [
+            ("name", "Picked"),
+            ("groups", "Sales Team\r\n"),
+            ("pick_groups", "sales team"),
+            ("pick_groups", "Project Falcon"),
+            ("pick_groups", "Project Falcon"),
+            ("pick_groups", "Evil\nGroup"),
+            ("pick_resource_role", "Owner"),
+            ("pick_resource_role", "Contributor"),
+            ("pick_unknown", "x"),
+            ("q_reviewers", " "),
+            ("recommendations", "on"),
+            ("name", "Picked again"),
+        ];
+        let form = ReviewForm::from_pairs(pairs);
+        assert_eq!(form.name, "Picked again", "the last value of a field sent twice");
+        assert_eq!(form.groups, "Sales Team\r\nProject Falcon", "each name once, a line break refused");
+        assert_eq!(form.resource_role, "Contributor", "a one-name field takes the last pick");
+        assert_eq!(form.recommendations.as_deref(), Some("on"));
+        assert!(!form.is_search(), "an empty search box is no search");
+        assert!(ReviewForm::from_pairs([("q_groups", "sal")]).is_search());
+        assert!(ReviewForm::from_pairs([("find", "reviewers")]).is_search());
+        assert!(!ReviewForm::from_pairs([("find", "name")]).is_search(), "only pickers search");
+        assert_eq!(search_text(" Sales\tTeam\n"), Ok("Sales Team".to_owned()));
+        assert!(search_text(&"x".repeat(101)).is_err());
+        assert_eq!(DirectoryKind::parse("resource-roles"), Some(DirectoryKind::ResourceRoles));
+        for (field, _) in PICKERS {
+            assert!(ReviewForm::default().text_mut(field).is_some(), "{field} is a field");
+        }
+    }
+
+    #[test]
+    fn filter_dates_stay_within_what_both_databases_hold() {
+        let mut errors = Vec::new();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(within_filter_range(day(2026, 9, 30), "from", "first", &mut errors), day(2026, 9, 30));
+        assert_eq!(within_filter_range(None, "from", "first", &mut errors), None);
+        assert!(errors.is_empty());
+        assert_eq!(within_filter_range(Some(NaiveDate::MIN), "from", "first", &mut errors), None);
+        assert_eq!(within_filter_range(day(10_000, 1, 1), "to", "last", &mut errors), None);
+        assert_eq!(errors[0].message, "Enter a first date from 2000-01-01 to 9999-12-31");
+        assert_eq!(errors[1].field, "to");
     }
 }

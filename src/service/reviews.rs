@@ -6,8 +6,11 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::directory::GroupType;
 use crate::domain::recurrence::SeriesEnd;
-use crate::domain::review::{DefinitionDraft, FieldError, ReviewScope, ScopeKind, UserScope};
+use crate::domain::review::{
+    DefinitionDraft, DirectoryKind, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope,
+};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -94,6 +97,9 @@ pub fn create(
         }
     }
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
+    if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
+        errors.extend(ownerless(conn, &resources)?);
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -161,6 +167,105 @@ pub fn create(
         )
     })?;
     Ok(Ok(id))
+}
+
+/// In an owners review without fallback reviewers, the chosen groups and applications that
+/// have no owner today: nobody would review them, so the form asks for a fallback reviewer.
+/// (Owners are looked up again when each occurrence starts; a resource that loses its last
+/// owner later goes to the fallback reviewers, or to an administrator when there is none.)
+fn ownerless(conn: &mut DbConnection, resources: &[ResourceLink]) -> Result<Option<FieldError>, AppError> {
+    let mut names = Vec::new();
+    for (kind, id, excluded) in resources {
+        let (has_owner, name) = match kind.as_str() {
+            _ if *excluded => continue,
+            "Group" => (!store::groups::owners(conn, id, 1)?.is_empty(), store::groups::name_of(conn, id)?),
+            "Application" => (!store::apps::owners(conn, id, 1)?.is_empty(), store::apps::name_of(conn, id)?),
+            _ => continue,
+        };
+        if !has_owner {
+            names.push(format!("“{}”", name.unwrap_or_default()));
+        }
+    }
+    let message = match names.as_slice() {
+        [] => return Ok(None),
+        [one] => format!("{one} has no owner: enter a fallback reviewer to review it"),
+        [first @ .., last] => {
+            format!("{} and {last} have no owner: enter a fallback reviewer to review them", first.join(", "))
+        }
+    };
+    Ok(Some(FieldError { field: "fallback_reviewers", message }))
+}
+
+/// How many choices a picker shows at once.
+pub const PICK_LIMIT: usize = 20;
+
+/// A name a picker of the review forms offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choice {
+    /// What goes into the field: the name, or a user's principal name.
+    pub value: String,
+    /// How people know it: the name, or a user's display name.
+    pub label: String,
+    /// What tells it apart: a user's principal name, a group's type, a role's description.
+    pub detail: String,
+}
+
+/// What a picker found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Found {
+    /// At most [`PICK_LIMIT`] choices, by name.
+    pub choices: Vec<Choice>,
+    /// Whether more names start with the text (typing more narrows them).
+    pub more: bool,
+}
+
+/// The groups, applications, roles or people whose name (or user principal name) starts
+/// with `text`, for the review forms' pickers. An owner who manages reviews of what they
+/// own finds only their own groups and applications, and no roles.
+pub fn find(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    kind: DirectoryKind,
+    text: &str,
+) -> Result<Found, AppError> {
+    let limit = i64::try_from(PICK_LIMIT + 1).unwrap_or(i64::MAX);
+    let lower = text.to_lowercase();
+    let starts = |name: &str| name.to_lowercase().starts_with(&lower);
+    let named = |name: String, detail: String| Choice { value: name.clone(), label: name, detail };
+    let group_type = |t: &str| GroupType::parse(t).map_or("Group", |t| t.label()).to_owned() + " group";
+    let mut choices: Vec<Choice> = match (kind, manager.owner()) {
+        (DirectoryKind::Groups, Some(owner)) => store::groups::owned_by(conn, owner, 10_000)?
+            .into_iter()
+            .filter(|g| starts(&g.display_name))
+            .map(|g| named(g.display_name, group_type(&g.group_type)))
+            .collect(),
+        (DirectoryKind::Applications, Some(owner)) => store::apps::owned_by(conn, owner, 10_000)?
+            .into_iter()
+            .filter(|a| a.assignment_required && starts(&a.display_name))
+            .map(|a| named(a.display_name, String::new()))
+            .collect(),
+        (DirectoryKind::DirectoryRoles | DirectoryKind::ResourceRoles, Some(_)) => Vec::new(),
+        (DirectoryKind::Groups, None) => store::search::groups(conn, text, limit)?
+            .into_iter()
+            .map(|m| named(m.name, group_type(&m.detail)))
+            .collect(),
+        (DirectoryKind::Applications, None) => {
+            store::search::applications(conn, text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::DirectoryRoles, None) => {
+            store::search::roles(conn, "Directory", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::ResourceRoles, None) => {
+            store::search::roles(conn, "Resource", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
+        }
+        (DirectoryKind::Users, _) => store::search::users(conn, text, limit)?
+            .into_iter()
+            .map(|m| Choice { value: m.detail.clone(), label: m.name, detail: m.detail })
+            .collect(),
+    };
+    let more = choices.len() > PICK_LIMIT;
+    choices.truncate(PICK_LIMIT);
+    Ok(Found { choices, more })
 }
 
 /// What an owner may review, said when they pick anything else.
@@ -289,6 +394,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         mail_notifications: on(d.mail_notifications),
         reminders: on(d.reminders),
         additional_recipients: d.additional_recipients.clone(),
+        ..ReviewForm::default()
     })
 }
 
@@ -328,7 +434,7 @@ pub fn update(
         ..posted.clone()
     };
     // The start may lie in the past now; it is not being changed.
-    let draft = match form.validate(old.start_date.min(now.date())) {
+    let draft = match form.validate_with(now.date(), old.start_date.min(now.date())) {
         Ok(draft) => draft,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -351,6 +457,10 @@ pub fn update(
         }
     }
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
+    if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
+        let resources = store::reviews::resources(conn, &old.id)?;
+        errors.extend(ownerless(conn, &resources)?);
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }

@@ -259,19 +259,53 @@ pub fn items(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<Ite
         .load(conn)
 }
 
-/// Progress of the instances in progress of each of `definitions`: (series, reviewed, total).
-pub fn progress(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(String, i64, i64)>> {
-    let rows: Vec<(String, Option<i64>, Option<i64>)> = review_instances::table
+/// The current occurrence of a series: its instances in progress taken together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentOccurrence {
+    /// The series.
+    pub definition_id: String,
+    /// How many instances (one per resource) are in progress.
+    pub instances: i64,
+    /// The one instance, when there is only one (its results page).
+    pub instance_id: Option<String>,
+    /// When the first of them ends.
+    pub due: NaiveDateTime,
+    /// Items decided, over all of them.
+    pub reviewed: i64,
+    /// Items, over all of them.
+    pub total: i64,
+}
+
+/// The occurrence in progress of each of `definitions` that has one, in one grouped query.
+pub fn current(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<CurrentOccurrence>> {
+    use diesel::dsl::{count_star, min, sum};
+    type Row = (String, i64, Option<String>, Option<NaiveDateTime>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = review_instances::table
         .filter(review_instances::definition_id.eq_any(definitions))
         .filter(review_instances::status.eq("InProgress"))
         .group_by(review_instances::definition_id)
         .select((
             review_instances::definition_id,
-            diesel::dsl::sum(review_instances::total_items - review_instances::not_reviewed),
-            diesel::dsl::sum(review_instances::total_items),
+            count_star(),
+            min(review_instances::id),
+            min(review_instances::end_at),
+            sum(review_instances::total_items - review_instances::not_reviewed),
+            sum(review_instances::total_items),
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(d, r, t)| (d, r.unwrap_or(0), t.unwrap_or(0))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(definition_id, instances, first, due, reviewed, total)| {
+            Some(CurrentOccurrence {
+                definition_id,
+                instance_id: if instances == 1 { first } else { None },
+                instances,
+                due: due?,
+                reviewed: reviewed.unwrap_or(0),
+                total: total.unwrap_or(0),
+            })
+        })
+        .collect())
 }
 
 /// An instance by id.

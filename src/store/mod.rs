@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod results;
 pub mod reviews;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sign_ins;

@@ -248,3 +248,40 @@ fn insert_reviewers(conn: &mut Conn, definition: &str, reviewers: &[(String, boo
     }
     Ok(())
 }
+
+/// The names of the resources (not the exclusions) of each of `definitions`, as they are
+/// named in the directory now: (series, name), by series. One query for a page of series;
+/// a resource deleted from the directory has no name.
+pub fn resource_names(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
+    use crate::db::schema::{applications, groups, role_definitions};
+    let r = review_definition_resources::table;
+    /// (series, group name, application name, role name): one of the names is there.
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = r
+        .left_join(
+            groups::table.on(groups::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.eq("Group"))),
+        )
+        .left_join(
+            applications::table.on(applications::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.eq("Application"))),
+        )
+        .left_join(
+            role_definitions::table.on(role_definitions::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.eq("Role"))),
+        )
+        .filter(review_definition_resources::definition_id.eq_any(definitions))
+        .filter(review_definition_resources::excluded.eq(false))
+        .order((review_definition_resources::definition_id, review_definition_resources::resource_id))
+        .select((
+            review_definition_resources::definition_id,
+            groups::display_name.nullable(),
+            applications::display_name.nullable(),
+            role_definitions::display_name.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(d, g, a, r)| (d, g.or(a).or(r))).collect())
+}

@@ -178,3 +178,8 @@ pub fn in_force_with_users(
     }
     query.load(conn)
 }
+
+/// How many role definitions (directory and resource roles) the directory has.
+pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+    role_definitions::table.count().get_result(conn)
+}

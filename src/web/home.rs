@@ -16,6 +16,7 @@ pub struct DirectoryCounts {
     users: i64,
     groups: i64,
     apps: i64,
+    roles: i64,
 }
 
 /// "My access reviews": what the signed-in person has to review; admins also see the
@@ -81,6 +82,7 @@ pub async fn index(
                     users: store::users::count(conn)?,
                     groups: store::groups::count(conn)?,
                     apps: store::apps::count(conn)?,
+                    roles: store::roles::count(conn)?,
                 })
             } else {
                 None

@@ -10,6 +10,7 @@ use crate::error::AppError;
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("../../static/panel.js")),
+    ("picker.js", "text/javascript; charset=utf-8", include_bytes!("../../static/picker.js")),
 ];
 
 /// Serves one static file.

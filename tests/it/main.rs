@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod demo;
 mod directory;
+mod errors;
 mod exports;
 mod helpers;
 mod notify;

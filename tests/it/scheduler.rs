@@ -76,7 +76,7 @@ async fn the_demo_has_reviews_in_progress() {
     );
     let falcon = app.get(&list.link("Project Falcon guests")).await;
     let row = falcon.text("tbody tr");
-    assert!(row.contains("Project Falcon") && row.contains("InProgress") && row.contains("0 of"), "{row}");
+    assert!(row.contains("Project Falcon") && row.contains("In progress") && row.contains("0 of"), "{row}");
     // A guests-only review holds guests only.
     let types = text(
         &app,

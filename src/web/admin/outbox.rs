@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::auth::Admin;
-use crate::domain::notify::MailKind;
+use crate::domain::notify::{MailKind, MailStatus};
 use crate::domain::paging::PAGE_SIZE;
 use crate::error::AppError;
 use crate::notify::{Rendered, render};
@@ -58,7 +58,10 @@ pub struct MailItem {
     to: String,
     address: String,
     subject: String,
+    /// As stored, for the page's choices.
     status: String,
+    /// In words.
+    status_label: &'static str,
     attempts: i32,
     /// When it was sent, or when it is tried next.
     when: String,
@@ -79,6 +82,7 @@ impl MailItem {
             to: m.recipient_name,
             address: m.recipient_address,
             subject: m.subject,
+            status_label: MailStatus::parse(&m.status).map_or("Unknown", MailStatus::label),
             status: m.status,
             attempts: m.attempts,
             when,

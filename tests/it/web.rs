@@ -129,3 +129,30 @@ async fn internal_errors_show_a_request_id_and_never_the_cause() {
         assert!(!lower.contains(leak), "the page reveals {leak:?}");
     }
 }
+
+/// Names from the directory are shown in `<bdi>`: one holding U+202E RIGHT-TO-LEFT OVERRIDE
+/// cannot reverse the text around it (the columns beside it, the words after it).
+#[tokio::test]
+async fn names_are_isolated_so_an_override_cannot_reverse_the_text_around_them() {
+    let app = crate::helpers::spawn_demo_app().await;
+    let falcon = app.instance_of("Project Falcon guests");
+    let guest = app.user_id(attest::demo::personas::GUEST);
+    let hostile = "Lena \u{202e}rehcsiF";
+    app.exec(&format!("UPDATE users SET display_name = '{hostile}' WHERE id = '{guest}'"));
+    app.exec(&format!("UPDATE review_decision_items SET principal_name = '{hostile}' WHERE principal_id = '{guest}'"));
+    app.exec("UPDATE groups SET display_name = 'Project \u{202e}noclaF' WHERE display_name = 'Project Falcon'");
+    let isolated = format!("<bdi>{hostile}</bdi>");
+
+    app.sign_in("owner").await;
+    let review = app.get(&format!("/reviews/{falcon}")).await;
+    assert_eq!(review.status, 200);
+    assert!(review.body.contains(&isolated), "the review table isolates the person's name");
+    assert_eq!(review.body.matches(hostile).count(), review.body.matches(&isolated).count(), "never bare");
+
+    app.sign_in("admin").await;
+    let user = app.get(&format!("/admin/users/{guest}")).await;
+    assert!(user.body.contains(&format!("<h1>{isolated}</h1>")), "{}", user.text("h1"));
+    let group = app.get(&format!("/admin/groups/{}", app.group_id("Project \u{202e}noclaF"))).await;
+    assert!(group.body.contains("<h1><bdi>Project \u{202e}noclaF</bdi></h1>"));
+    assert!(group.body.contains(&isolated), "members are isolated too");
+}

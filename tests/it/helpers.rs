@@ -172,9 +172,11 @@ pub struct Page {
 }
 
 impl Page {
-    /// The body parsed as HTML.
+    /// The body parsed as HTML. Names are isolated in `<bdi>` elements, which only matter
+    /// to how text is laid out; they are left out so that a name reads as the text around it
+    /// (the text helpers join an element's text nodes with spaces).
     pub fn html(&self) -> Html {
-        Html::parse_document(&self.body)
+        Html::parse_document(&self.body.replace("<bdi>", "").replace("</bdi>", ""))
     }
 
     /// Text of every element matching `selector`, whitespace collapsed.

@@ -2,25 +2,72 @@
 //! the directory holds now. Pure: the store gathers the facts, this decides, the service
 //! carries it out. The preview and the apply run the same planner, so they agree.
 
+use super::state::stored_state;
+
 /// Days between disabling a denied guest ("block then delete") and deleting the account.
 pub const GUEST_DELETE_AFTER_DAYS: i64 = 30;
 
 /// The directory role whose last active holder is never removed.
 pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 
-/// Stored apply results (Entra's `applyResult`, plus `NotApplied` for refusals).
+stored_state! {
+    /// What applying did to a decision item (Entra's `applyResult`, plus `NotApplied` for
+    /// refusals).
+    ApplyResult in "decision_items.apply_result" {
+        /// Not applied yet (every item starts so; approved items stay so).
+        New => "New",
+        /// The access was removed (or the guest disabled).
+        AppliedSuccessfully => "AppliedSuccessfully",
+        /// The access was already gone.
+        AppliedSuccessfullyButObjectNotFound => "AppliedSuccessfullyButObjectNotFound",
+        /// attest cannot remove this access (it comes from elsewhere), or removed the direct
+        /// link while the access remains through another path (see [`Verdict::RemoveButAccessRemains`]).
+        ApplyNotSupported => "ApplyNotSupported",
+        /// Removing it failed for a reason attest could not tell.
+        AppliedWithUnknownFailure => "AppliedWithUnknownFailure",
+        /// attest refused to remove it (the last Global Administrator).
+        NotApplied => "NotApplied",
+    }
+}
+
+impl ApplyResult {
+    /// The result in words, as the results page, the review page and the mails say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AppliedSuccessfully => "Removed",
+            Self::AppliedSuccessfullyButObjectNotFound => "Already gone",
+            Self::ApplyNotSupported => "Not applied: remove it where it is granted",
+            Self::AppliedWithUnknownFailure => "Failed",
+            Self::NotApplied => "Not applied",
+            Self::New => "Not applied yet",
+        }
+    }
+
+    /// The access is gone: removed now, or found gone already.
+    pub fn is_remediated(self) -> bool {
+        matches!(self, Self::AppliedSuccessfully | Self::AppliedSuccessfullyButObjectNotFound)
+    }
+
+    /// Applying ended without removing the access: someone must look at it.
+    pub fn needs_attention(self) -> bool {
+        matches!(self, Self::ApplyNotSupported | Self::AppliedWithUnknownFailure | Self::NotApplied)
+    }
+}
+
+/// Stored apply results as text, for callers that still read rows as text.
 pub mod result {
+    use super::ApplyResult;
+
     /// Not applied yet (every item starts so; approved items stay so).
-    pub const NEW: &str = "New";
+    pub const NEW: &str = ApplyResult::New.as_str();
     /// The access was removed (or the guest disabled).
-    pub const APPLIED: &str = "AppliedSuccessfully";
+    pub const APPLIED: &str = ApplyResult::AppliedSuccessfully.as_str();
     /// The access was already gone.
-    pub const NOT_FOUND: &str = "AppliedSuccessfullyButObjectNotFound";
-    /// attest cannot remove this access (it comes from elsewhere), or removed the direct
-    /// link while the access remains through another path (see [`super::Verdict::RemoveButAccessRemains`]).
-    pub const NOT_SUPPORTED: &str = "ApplyNotSupported";
+    pub const NOT_FOUND: &str = ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str();
+    /// attest cannot remove this access, or it remains through another path.
+    pub const NOT_SUPPORTED: &str = ApplyResult::ApplyNotSupported.as_str();
     /// attest refused to remove it (the last Global Administrator).
-    pub const REFUSED: &str = "NotApplied";
+    pub const REFUSED: &str = ApplyResult::NotApplied.as_str();
 }
 
 /// The resource of an instance as the directory holds it now.

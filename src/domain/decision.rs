@@ -4,39 +4,23 @@
 use std::collections::HashSet;
 
 use super::recommendation::Recommendation;
+use super::state::stored_state;
 
-/// A decision item's decision, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Decision {
-    /// Nobody decided yet.
-    NotReviewed,
-    /// Keep the access.
-    Approve,
-    /// Remove the access.
-    Deny,
-    /// The reviewer cannot tell.
-    DontKnow,
+stored_state! {
+    /// A decision item's decision, as stored.
+    Decision in "decision_items.decision" {
+        /// Nobody decided yet.
+        NotReviewed => "NotReviewed",
+        /// Keep the access.
+        Approve => "Approve",
+        /// Remove the access.
+        Deny => "Deny",
+        /// The reviewer cannot tell.
+        DontKnow => "DontKnow",
+    }
 }
 
 impl Decision {
-    /// Every decision, in the order the page lists them.
-    pub const ALL: [Decision; 4] = [Self::NotReviewed, Self::Approve, Self::Deny, Self::DontKnow];
-
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotReviewed => "NotReviewed",
-            Self::Approve => "Approve",
-            Self::Deny => "Deny",
-            Self::DontKnow => "DontKnow",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-
     /// As the page shows it.
     pub fn label(self) -> &'static str {
         match self {
@@ -316,37 +300,21 @@ impl Tally {
     }
 }
 
-/// Who decides an item that is not assigned to one person (the item's reviewer is empty;
-/// managers and self-reviewers are assigned their items by name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pool {
-    /// The instance's reviewers: the resource's owners or the selected reviewers.
-    Reviewers,
-    /// Its fallback reviewers: for a resource without owners, people without a manager,
-    /// and the own access of the instance's reviewers.
-    Fallback,
-    /// Any portal admin: a reviewer's own access when no other fallback reviewer exists.
-    Admins,
+stored_state! {
+    /// Who decides an item that is not assigned to one person (the item's reviewer is empty;
+    /// managers and self-reviewers are assigned their items by name).
+    Pool in "decision_items.reviewer_pool" {
+        /// The instance's reviewers: the resource's owners or the selected reviewers.
+        Reviewers => "Reviewers",
+        /// Its fallback reviewers: for a resource without owners, people without a manager,
+        /// and the own access of the instance's reviewers.
+        Fallback => "Fallback",
+        /// Any portal admin: a reviewer's own access when no other fallback reviewer exists.
+        Admins => "Admins",
+    }
 }
 
 impl Pool {
-    /// Every pool.
-    pub const ALL: [Pool; 3] = [Self::Reviewers, Self::Fallback, Self::Admins];
-
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reviewers => "Reviewers",
-            Self::Fallback => "Fallback",
-            Self::Admins => "Admins",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
     /// Who decides, as a row of the review page says it ("decided by the fallback reviewer").
     pub fn decided_by(self) -> &'static str {
         match self {

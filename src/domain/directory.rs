@@ -1,58 +1,27 @@
 //! The directory's vocabulary, mirroring Entra ID: user and group kinds, role kinds, and the
 //! path by which a user holds access.
 
-use std::fmt;
-
+use super::state::stored_state;
 use chrono::NaiveDateTime;
 
-/// Declares a closed set of values stored as text, with parsing and display.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stored (and Graph) spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            /// Parses the stored spelling.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-text_enum! {
+stored_state! {
     /// Entra's `userType`.
-    UserType { Member => "Member", Guest => "Guest" }
+    UserType in "users.user_type, decision_items.principal_type" { Member => "Member", Guest => "Guest" }
 }
 
-text_enum! {
+stored_state! {
     /// Security groups and Microsoft 365 (unified) groups.
-    GroupType { Security => "Security", Microsoft365 => "Microsoft365" }
+    GroupType in "groups.group_type" { Security => "Security", Microsoft365 => "Microsoft365" }
 }
 
-text_enum! {
+stored_state! {
     /// Directory roles (tenant-wide) and resource roles (on a scope such as a subscription).
-    RoleKind { Directory => "Directory", Resource => "Resource" }
+    RoleKind in "role_definitions.role_kind" { Directory => "Directory", Resource => "Resource" }
 }
 
-text_enum! {
+stored_state! {
     /// A role assignment is either active now or only eligible (activated on demand, PIM).
-    AssignmentType { Active => "Active", Eligible => "Eligible" }
+    AssignmentType in "role_assignments.assignment_type" { Active => "Active", Eligible => "Eligible" }
 }
 
 impl GroupType {
@@ -202,7 +171,7 @@ mod tests {
     #[test]
     fn text_enums_round_trip() {
         for t in UserType::ALL {
-            assert_eq!(UserType::parse(t.as_str()), Some(*t));
+            assert_eq!(UserType::parse(t.as_str()), Some(t));
         }
         assert_eq!(GroupType::parse("Microsoft365"), Some(GroupType::Microsoft365));
         assert_eq!(GroupType::Microsoft365.label(), "Microsoft 365");

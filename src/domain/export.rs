@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use super::decision::Decision;
-use super::review::{FieldError, ScopeKind};
+use super::review::{FieldError, ResourceKind, ScopeKind};
 
 /// Columns of a review-results export, after Entra's review-history report.
 pub const RESULT_COLUMNS: [&str; 22] = [
@@ -33,63 +33,6 @@ pub const RESULT_COLUMNS: [&str; 22] = [
     "AccessRecommendation",
     "ApplyResult",
 ];
-
-/// What a review is of, as the report names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceKind {
-    /// Group memberships.
-    Group,
-    /// Application assignments.
-    Application,
-    /// Role assignments.
-    Role,
-}
-
-impl ResourceKind {
-    /// Every kind, in the order the form lists them.
-    pub const ALL: [ResourceKind; 3] = [Self::Group, Self::Application, Self::Role];
-
-    /// The spelling in the report and in the query string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Group => "group",
-            Self::Application => "application",
-            Self::Role => "role",
-        }
-    }
-
-    /// As the form labels it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Group => "Groups",
-            Self::Application => "Applications",
-            Self::Role => "Roles",
-        }
-    }
-
-    /// Reads the query-string spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
-    /// The kind of a series with this stored scope.
-    pub fn of_scope(scope_kind: &str) -> Option<Self> {
-        ScopeKind::parse(scope_kind).map(|s| match s {
-            ScopeKind::Groups | ScopeKind::GuestGroups => Self::Group,
-            ScopeKind::Applications => Self::Application,
-            ScopeKind::DirectoryRoles | ScopeKind::ResourceRoles => Self::Role,
-        })
-    }
-
-    /// The stored scopes of series of this kind.
-    pub fn scopes(self) -> &'static [&'static str] {
-        match self {
-            Self::Group => &["Groups", "GuestGroups"],
-            Self::Application => &["Applications"],
-            Self::Role => &["DirectoryRoles", "ResourceRoles"],
-        }
-    }
-}
 
 /// A cell as written to the file. Spreadsheets run a cell that starts with `=`, `+`, `-`
 /// or `@` as a formula (tab and carriage return can smuggle one in too), so a name or a
@@ -170,7 +113,7 @@ impl HistoryParams {
             }
         }
         if !p.submitted {
-            p.kinds = ResourceKind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
+            p.kinds = ResourceKind::ALL.iter().map(|k| k.report_name().to_owned()).collect();
             p.results = Decision::ALL.iter().map(|d| d.as_str().to_owned()).collect();
         }
         p
@@ -197,7 +140,7 @@ impl HistoryParams {
         }
         let mut kinds = Vec::new();
         for k in &self.kinds {
-            match ResourceKind::parse(k) {
+            match ResourceKind::parse_report_name(k) {
                 Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
                 Some(_) => {}
                 None => errors.push(FieldError {
@@ -264,7 +207,7 @@ pub struct HistoryFilter {
 
 impl HistoryFilter {
     /// The stored scopes of the kinds asked for.
-    pub fn scopes(&self) -> Vec<&'static str> {
+    pub fn scopes(&self) -> Vec<ScopeKind> {
         self.kinds.iter().flat_map(|k| k.scopes().iter().copied()).collect()
     }
 
@@ -320,9 +263,8 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_scope() {
-        assert_eq!(ResourceKind::of_scope("GuestGroups"), Some(ResourceKind::Group));
-        assert_eq!(ResourceKind::of_scope("ResourceRoles"), Some(ResourceKind::Role));
-        assert_eq!(ResourceKind::of_scope("Nope"), None);
+        assert_eq!(ResourceKind::of_scope(ScopeKind::GuestGroups), ResourceKind::Group);
+        assert_eq!(ResourceKind::of_scope(ScopeKind::ResourceRoles), ResourceKind::Role);
     }
 
     #[test]
@@ -335,7 +277,7 @@ mod tests {
         let ok = params(&[("from", "2026-09-01"), ("to", "2026-09-30"), ("kind", "group"), ("result", "Deny")])
             .validate()
             .unwrap();
-        assert_eq!(ok.scopes(), vec!["Groups", "GuestGroups"]);
+        assert_eq!(ok.scopes(), vec![ScopeKind::Groups, ScopeKind::GuestGroups]);
         assert_eq!(ok.until_time().unwrap().to_string(), "2026-10-01 00:00:00");
         assert!(!ok.all_results());
         assert_eq!(ok.file_name(), "access-review-history-2026-09-01-to-2026-09-30.csv");

@@ -13,3 +13,4 @@ pub mod progress;
 pub mod recommendation;
 pub mod recurrence;
 pub mod review;
+pub mod state;

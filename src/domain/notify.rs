@@ -6,51 +6,25 @@ use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::directory::clean_display_text;
+use crate::domain::state::stored_state;
 
-/// What a mail is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    /// A review started: to each of its reviewers.
-    ReviewStarted,
-    /// A self-review started: to each person asked about their own access.
-    SelfReviewStarted,
-    /// A reminder to a reviewer who still has people to review.
-    Reminder,
-    /// A review ended: to the series' creator.
-    ReviewCompleted,
-    /// A review's denials were applied: to the series' creator.
-    ResultsApplied,
+stored_state! {
+    /// What a mail is about.
+    MailKind in "outbox.kind" {
+        /// A review started: to each of its reviewers.
+        ReviewStarted => "ReviewStarted",
+        /// A self-review started: to each person asked about their own access.
+        SelfReviewStarted => "SelfReviewStarted",
+        /// A reminder to a reviewer who still has people to review.
+        Reminder => "Reminder",
+        /// A review ended: to the series' creator.
+        ReviewCompleted => "ReviewCompleted",
+        /// A review's denials were applied: to the series' creator.
+        ResultsApplied => "ResultsApplied",
+    }
 }
 
 impl MailKind {
-    /// Every kind.
-    pub const ALL: [MailKind; 5] =
-        [Self::ReviewStarted, Self::SelfReviewStarted, Self::Reminder, Self::ReviewCompleted, Self::ResultsApplied];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReviewStarted => "ReviewStarted",
-            Self::SelfReviewStarted => "SelfReviewStarted",
-            Self::Reminder => "Reminder",
-            Self::ReviewCompleted => "ReviewCompleted",
-            Self::ResultsApplied => "ResultsApplied",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        // A match, not a search of ALL: a kind added to the enum cannot be forgotten here.
-        Some(match s {
-            "ReviewStarted" => Self::ReviewStarted,
-            "SelfReviewStarted" => Self::SelfReviewStarted,
-            "Reminder" => Self::Reminder,
-            "ReviewCompleted" => Self::ReviewCompleted,
-            "ResultsApplied" => Self::ResultsApplied,
-            _ => return None,
-        })
-    }
-
     /// In words, for the outbox page.
     pub fn label(self) -> &'static str {
         match self {
@@ -187,22 +161,13 @@ pub fn header_text(text: &str) -> String {
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A reminder round of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReminderRound {
-    /// Half of the review's time has passed.
-    HalfTime,
-    /// Two days before the end.
-    BeforeEnd,
-}
-
-impl ReminderRound {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HalfTime => "HalfTime",
-            Self::BeforeEnd => "BeforeEnd",
-        }
+stored_state! {
+    /// A reminder round of an instance.
+    ReminderRound in "reminder_rounds.round" {
+        /// Half of the review's time has passed.
+        HalfTime => "HalfTime",
+        /// Two days before the end.
+        BeforeEnd => "BeforeEnd",
     }
 }
 
@@ -261,31 +226,21 @@ pub fn error_summary(error: &str) -> String {
     }
 }
 
-/// Where a mail stands in the outbox (`outbox.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailStatus {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// Claimed by the sender and handed to the SMTP server.
-    Sending,
-    /// Accepted by the SMTP server.
-    Sent,
-    /// Given up (or interrupted mid-send).
-    Failed,
+stored_state! {
+    /// Where a mail stands in the outbox (`outbox.status`).
+    MailStatus in "outbox.status" {
+        /// Waiting for its (next) attempt.
+        Pending => "Pending",
+        /// Claimed by the sender and handed to the SMTP server.
+        Sending => "Sending",
+        /// Accepted by the SMTP server.
+        Sent => "Sent",
+        /// Given up (or interrupted mid-send).
+        Failed => "Failed",
+    }
 }
 
 impl MailStatus {
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "Pending" => Self::Pending,
-            "Sending" => Self::Sending,
-            "Sent" => Self::Sent,
-            "Failed" => Self::Failed,
-            _ => return None,
-        })
-    }
-
     /// In words, for the outbox pages.
     pub fn label(self) -> &'static str {
         match self {

@@ -6,26 +6,17 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::directory::days_since;
+use super::state::stored_state;
 
-/// Entra's recommendation values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recommendation {
-    /// Keep the access.
-    Approve,
-    /// Remove the access.
-    Deny,
-    /// Nothing to go on.
-    NoInfoAvailable,
-}
-
-impl Recommendation {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Approve => "Approve",
-            Self::Deny => "Deny",
-            Self::NoInfoAvailable => "NoInfoAvailable",
-        }
+stored_state! {
+    /// Entra's recommendation values.
+    Recommendation in "decision_items.recommendation" {
+        /// Keep the access.
+        Approve => "Approve",
+        /// Remove the access.
+        Deny => "Deny",
+        /// Nothing to go on.
+        NoInfoAvailable => "NoInfoAvailable",
     }
 }
 

@@ -16,45 +16,27 @@
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeDelta};
 
-/// How often a series recurs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Frequency {
-    /// A single occurrence.
-    OneTime,
-    /// Every week.
-    Weekly,
-    /// Every month.
-    Monthly,
-    /// Every three months.
-    Quarterly,
-    /// Every six months.
-    SemiAnnually,
-    /// Every twelve months.
-    Annually,
+use super::state::stored_state;
+
+stored_state! {
+    /// How often a series recurs.
+    Frequency in "review_definitions.frequency" {
+        /// A single occurrence.
+        OneTime => "OneTime",
+        /// Every week.
+        Weekly => "Weekly",
+        /// Every month.
+        Monthly => "Monthly",
+        /// Every three months.
+        Quarterly => "Quarterly",
+        /// Every six months.
+        SemiAnnually => "SemiAnnually",
+        /// Every twelve months.
+        Annually => "Annually",
+    }
 }
 
 impl Frequency {
-    /// Every frequency, in the order forms list them.
-    pub const ALL: [Frequency; 6] =
-        [Self::OneTime, Self::Weekly, Self::Monthly, Self::Quarterly, Self::SemiAnnually, Self::Annually];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OneTime => "OneTime",
-            Self::Weekly => "Weekly",
-            Self::Monthly => "Monthly",
-            Self::Quarterly => "Quarterly",
-            Self::SemiAnnually => "SemiAnnually",
-            Self::Annually => "Annually",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == text)
-    }
-
     /// How people read it.
     pub fn label(self) -> &'static str {
         match self {
@@ -99,6 +81,39 @@ pub enum SeriesEnd {
     OnDate(NaiveDate),
     /// It stops after this many occurrences.
     AfterOccurrences(u32),
+}
+
+stored_state! {
+    /// How a stored series ends: the kind of [`SeriesEnd`], beside its date or count.
+    EndKind in "review_definitions.end_kind" {
+        /// It recurs until stopped.
+        Never => "Never",
+        /// No occurrence starts after a date.
+        OnDate => "OnDate",
+        /// It stops after a number of occurrences.
+        AfterOccurrences => "AfterOccurrences",
+    }
+}
+
+impl SeriesEnd {
+    /// The kind stored for this end.
+    pub fn kind(self) -> EndKind {
+        match self {
+            Self::Never => EndKind::Never,
+            Self::OnDate(_) => EndKind::OnDate,
+            Self::AfterOccurrences(_) => EndKind::AfterOccurrences,
+        }
+    }
+
+    /// The end a stored kind, date and count describe; `None` when the kind's value is missing
+    /// or out of range.
+    pub fn stored(kind: EndKind, date: Option<NaiveDate>, count: Option<i32>) -> Option<Self> {
+        Some(match kind {
+            EndKind::Never => Self::Never,
+            EndKind::OnDate => Self::OnDate(date?),
+            EndKind::AfterOccurrences => Self::AfterOccurrences(u32::try_from(count?).ok()?),
+        })
+    }
 }
 
 /// A series' schedule.

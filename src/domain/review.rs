@@ -5,42 +5,27 @@
 use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 
+use super::directory::AssignmentType;
 use super::recurrence::{Frequency, Schedule, ScheduleError, SeriesEnd};
+use super::state::stored_state;
 
-/// What a series reviews.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeKind {
-    /// Members of selected groups (one instance per group).
-    Groups,
-    /// Guests of every Microsoft 365 group that has guests, minus exclusions.
-    GuestGroups,
-    /// Users assigned to selected applications.
-    Applications,
-    /// Assignments of directory roles.
-    DirectoryRoles,
-    /// Assignments of resource roles under a scope.
-    ResourceRoles,
+stored_state! {
+    /// What a series reviews.
+    ScopeKind in "review_definitions.scope_kind" {
+        /// Members of selected groups (one instance per group).
+        Groups => "Groups",
+        /// Guests of every Microsoft 365 group that has guests, minus exclusions.
+        GuestGroups => "GuestGroups",
+        /// Users assigned to selected applications.
+        Applications => "Applications",
+        /// Assignments of directory roles.
+        DirectoryRoles => "DirectoryRoles",
+        /// Assignments of resource roles under a scope.
+        ResourceRoles => "ResourceRoles",
+    }
 }
 
 impl ScopeKind {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Groups => "Groups",
-            Self::GuestGroups => "GuestGroups",
-            Self::Applications => "Applications",
-            Self::DirectoryRoles => "DirectoryRoles",
-            Self::ResourceRoles => "ResourceRoles",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Groups, Self::GuestGroups, Self::Applications, Self::DirectoryRoles, Self::ResourceRoles]
-            .into_iter()
-            .find(|k| k.as_str() == text)
-    }
-
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -68,30 +53,76 @@ pub enum UserScope {
     Inactive(u32),
 }
 
-/// Who reviews.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewerKind {
-    /// The group's or application's owners.
-    Owners,
-    /// Named users.
-    Selected,
-    /// Each user reviews their own access.
-    Self_,
-    /// Each user's manager.
-    Managers,
+stored_state! {
+    /// What a resource of a review is: a group, an application or a role.
+    ResourceKind in "review_instances.resource_type, review_definition_resources.resource_type" {
+        /// Group memberships.
+        Group => "Group",
+        /// Application assignments.
+        Application => "Application",
+        /// Role assignments.
+        Role => "Role",
+    }
 }
 
-impl ReviewerKind {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
+impl ResourceKind {
+    /// The spelling in the review history report and its query string.
+    pub fn report_name(self) -> &'static str {
         match self {
-            Self::Owners => "Owners",
-            Self::Selected => "Selected",
-            Self::Self_ => "Self",
-            Self::Managers => "Managers",
+            Self::Group => "group",
+            Self::Application => "application",
+            Self::Role => "role",
         }
     }
 
+    /// Reads the report's spelling.
+    pub fn parse_report_name(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.report_name() == text)
+    }
+
+    /// As the report form labels it.
+    pub fn plural_label(self) -> &'static str {
+        match self {
+            Self::Group => "Groups",
+            Self::Application => "Applications",
+            Self::Role => "Roles",
+        }
+    }
+
+    /// The kind of the resources of a series with this scope.
+    pub fn of_scope(scope: ScopeKind) -> Self {
+        match scope {
+            ScopeKind::Groups | ScopeKind::GuestGroups => Self::Group,
+            ScopeKind::Applications => Self::Application,
+            ScopeKind::DirectoryRoles | ScopeKind::ResourceRoles => Self::Role,
+        }
+    }
+
+    /// The scopes of series whose resources are of this kind.
+    pub fn scopes(self) -> &'static [ScopeKind] {
+        match self {
+            Self::Group => &[ScopeKind::Groups, ScopeKind::GuestGroups],
+            Self::Application => &[ScopeKind::Applications],
+            Self::Role => &[ScopeKind::DirectoryRoles, ScopeKind::ResourceRoles],
+        }
+    }
+}
+
+stored_state! {
+    /// Who reviews.
+    ReviewerKind in "review_definitions.reviewer_kind" {
+        /// The group's or application's owners.
+        Owners => "Owners",
+        /// Named users.
+        Selected => "Selected",
+        /// Each user reviews their own access.
+        Self_ => "Self",
+        /// Each user's manager.
+        Managers => "Managers",
+    }
+}
+
+impl ReviewerKind {
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -101,44 +132,23 @@ impl ReviewerKind {
             Self::Managers => "Managers of users",
         }
     }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Owners, Self::Selected, Self::Self_, Self::Managers].into_iter().find(|k| k.as_str() == text)
-    }
 }
 
-/// What happens to items nobody reviewed when an instance ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DefaultDecision {
-    /// Leave them not reviewed (no change).
-    None,
-    /// Remove access.
-    Deny,
-    /// Keep access.
-    Approve,
-    /// Take the recommendation.
-    Recommendation,
-}
-
-impl DefaultDecision {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "None",
-            Self::Deny => "Deny",
-            Self::Approve => "Approve",
-            Self::Recommendation => "Recommendation",
-        }
+stored_state! {
+    /// What happens to items nobody reviewed when an instance ends.
+    DefaultDecision in "review_definitions.default_decision" {
+        /// Leave them not reviewed (no change).
+        None => "None",
+        /// Remove access.
+        Deny => "Deny",
+        /// Keep access.
+        Approve => "Approve",
+        /// Take the recommendation.
+        Recommendation => "Recommendation",
     }
 }
 
 impl DefaultDecision {
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::None, Self::Deny, Self::Approve, Self::Recommendation].into_iter().find(|d| d.as_str() == text)
-    }
-
     /// How pages name it (the form's options).
     pub fn label(self) -> &'static str {
         match self {
@@ -150,44 +160,94 @@ impl DefaultDecision {
     }
 }
 
-/// Which role assignments a role review covers.
-pub fn role_assignment_types_label(stored: &str) -> &'static str {
-    match stored {
-        "Active" => "active assignments only",
-        "Eligible" => "eligible assignments only",
-        _ => "active and eligible assignments",
+stored_state! {
+    /// Which role assignments a role review covers.
+    RoleAssignmentTypes in "review_definitions.role_assignment_types" {
+        /// Active assignments only.
+        Active => "Active",
+        /// Eligible (PIM) assignments only.
+        Eligible => "Eligible",
+        /// Both.
+        Both => "Both",
     }
 }
 
-/// Where a review series stands (`review_definitions.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeriesStatus {
-    /// Occurrences still start.
-    Active,
-    /// Its last occurrence has ended.
-    Completed,
-    /// Deleted by an admin: nothing starts any more; its history stays.
-    Deleted,
-}
-
-impl SeriesStatus {
-    /// Every status.
-    pub const ALL: [Self; 3] = [Self::Active, Self::Completed, Self::Deleted];
-
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
+impl RoleAssignmentTypes {
+    /// How pages say it.
+    pub fn label(self) -> &'static str {
         match self {
-            Self::Active => "Active",
-            Self::Completed => "Completed",
-            Self::Deleted => "Deleted",
+            Self::Active => "active assignments only",
+            Self::Eligible => "eligible assignments only",
+            Self::Both => "active and eligible assignments",
         }
     }
 
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    /// The assignment types covered.
+    pub fn types(self) -> &'static [AssignmentType] {
+        match self {
+            Self::Active => &[AssignmentType::Active],
+            Self::Eligible => &[AssignmentType::Eligible],
+            Self::Both => &AssignmentType::ALL,
+        }
+    }
+}
+
+stored_state! {
+    /// The kind of a stored [`UserScope`] (the inactive days are kept beside it).
+    UserScopeKind in "review_definitions.user_scope" {
+        /// Everyone.
+        All => "All",
+        /// Guests only.
+        Guests => "Guests",
+        /// Users without a recent sign-in.
+        Inactive => "Inactive",
+    }
+}
+
+impl UserScope {
+    /// The kind stored for this scope.
+    pub fn kind(self) -> UserScopeKind {
+        match self {
+            Self::All => UserScopeKind::All,
+            Self::Guests => UserScopeKind::Guests,
+            Self::Inactive(_) => UserScopeKind::Inactive,
+        }
     }
 
+    /// The scope a stored kind and day count describe; `None` when the days are missing or out
+    /// of range.
+    pub fn stored(kind: UserScopeKind, inactive_days: Option<i32>) -> Option<Self> {
+        Some(match kind {
+            UserScopeKind::All => Self::All,
+            UserScopeKind::Guests => Self::Guests,
+            UserScopeKind::Inactive => Self::Inactive(u32::try_from(inactive_days?).ok()?),
+        })
+    }
+}
+
+stored_state! {
+    /// What happens to a denied guest when results are applied.
+    GuestDeniedAction in "review_definitions.guest_denied_action" {
+        /// Remove the guest's access to the resource only.
+        RemoveAccess => "RemoveAccess",
+        /// Block the guest's sign-in now and delete the account 30 days later.
+        BlockThenDelete => "BlockThenDelete",
+    }
+}
+
+stored_state! {
+    /// Where a review series stands (`review_definitions.status`).
+    SeriesStatus in "review_definitions.status" {
+        /// Occurrences still start.
+        Active => "Active",
+        /// Its last occurrence has ended.
+        Completed => "Completed",
+        /// Deleted by an admin: nothing starts any more; its history stays.
+        Deleted => "Deleted",
+    }
+}
+
+impl SeriesStatus {
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -203,41 +263,23 @@ impl SeriesStatus {
     }
 }
 
-/// Where one occurrence of a series for one resource stands (`review_instances.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceStatus {
-    /// Created, not open yet.
-    NotStarted,
-    /// Reviewers decide.
-    InProgress,
-    /// Ended; its denials are not applied yet.
-    Completed,
-    /// Its denials are being applied.
-    Applying,
-    /// Its denials have been applied.
-    Applied,
+stored_state! {
+    /// Where one occurrence of a series for one resource stands (`review_instances.status`).
+    InstanceStatus in "review_instances.status" {
+        /// Created, not open yet.
+        NotStarted => "NotStarted",
+        /// Reviewers decide.
+        InProgress => "InProgress",
+        /// Ended; its denials are not applied yet.
+        Completed => "Completed",
+        /// Its denials are being applied.
+        Applying => "Applying",
+        /// Its denials have been applied.
+        Applied => "Applied",
+    }
 }
 
 impl InstanceStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 5] = [Self::NotStarted, Self::InProgress, Self::Completed, Self::Applying, Self::Applied];
-
-    /// Stored (and Graph) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "NotStarted",
-            Self::InProgress => "InProgress",
-            Self::Completed => "Completed",
-            Self::Applying => "Applying",
-            Self::Applied => "Applied",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -1210,7 +1252,8 @@ mod tests {
             assert_eq!(DefaultDecision::parse(d).map(DefaultDecision::as_str), Some(d));
             assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));
         }
-        assert_eq!(role_assignment_types_label("Both"), "active and eligible assignments");
+        assert_eq!(RoleAssignmentTypes::Both.label(), "active and eligible assignments");
+        assert_eq!(RoleAssignmentTypes::Eligible.types(), [AssignmentType::Eligible]);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use std::io::Write;
 
 use crate::db::DbConnection;
-use crate::domain::export::{HistoryFilter, IsoTime, RESULT_COLUMNS, ResourceKind, guard_cell};
+use crate::domain::export::{HistoryFilter, IsoTime, RESULT_COLUMNS, guard_cell};
+use crate::domain::review::{ResourceKind, ScopeKind};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::EventFilter;
@@ -31,7 +32,7 @@ struct ReviewCells {
 
 impl ReviewCells {
     fn new(i: &InstanceRow, d: &DefinitionRow) -> Self {
-        let kind = ResourceKind::of_scope(&d.scope_kind).map_or("", ResourceKind::as_str);
+        let kind = ScopeKind::parse(&d.scope_kind).map_or("", |s| ResourceKind::of_scope(s).report_name());
         Self {
             cells: [
                 guard_cell(&i.id).into_owned(),

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::Conn;
 use crate::db::DbConnection;
 use crate::db::schema::{review_decision_items as items, review_definitions, review_instances, users};
+use crate::domain::review::ScopeKind;
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
 
@@ -102,7 +103,7 @@ pub struct InstanceRange {
     /// Instances started before this time.
     pub until: Option<NaiveDateTime>,
     /// Series with one of these scopes.
-    pub scopes: Vec<&'static str>,
+    pub scopes: Vec<ScopeKind>,
 }
 
 /// A page of the instances (with their series) a report covers, by start time then id,

@@ -10,6 +10,7 @@ mod directory;
 mod errors;
 mod exports;
 mod helpers;
+mod layers;
 mod notify;
 mod oidc_provider;
 mod panel;

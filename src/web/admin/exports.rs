@@ -10,8 +10,9 @@ use openidconnect::url::form_urlencoded;
 use crate::auth::{Admin, ReviewManager};
 use crate::domain::decision::Decision;
 use crate::domain::directory::ObjectId;
-use crate::domain::export::{HistoryFilter, HistoryParams, ResourceKind};
+use crate::domain::export::{HistoryFilter, HistoryParams};
 use crate::domain::review::FieldError;
+use crate::domain::review::{ResourceKind, ScopeKind};
 use crate::error::AppError;
 use crate::service::exports;
 use crate::service::reviews::managed;
@@ -101,7 +102,7 @@ impl HistoryPage {
         Self {
             chrome: chrome.in_section(Section::Reviews),
             errors: FormErrors(errors),
-            kinds: ResourceKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+            kinds: ResourceKind::ALL.iter().map(|k| (k.report_name(), k.plural_label())).collect(),
             results: Decision::ALL.iter().map(|d| (d.as_str(), d.label())).collect(),
             items,
             query: query.finish(),
@@ -143,7 +144,7 @@ pub async fn history_page(
             found
                 .into_iter()
                 .map(|(i, d)| HistoryItem {
-                    kind: ResourceKind::of_scope(&d.scope_kind).map_or("", ResourceKind::label),
+                    kind: ScopeKind::parse(&d.scope_kind).map_or("", |s| ResourceKind::of_scope(s).plural_label()),
                     review: d.display_name,
                     series_id: d.id,
                     instance_id: i.id,

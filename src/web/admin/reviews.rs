@@ -13,8 +13,8 @@ use crate::domain::directory::ObjectId;
 use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
 use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
 use crate::domain::review::{
-    DefaultDecision, DirectoryKind, FieldError, InstanceStatus, PICKERS, ReviewForm, ReviewerKind, ScopeKind,
-    SeriesStatus, role_assignment_types_label, search_text, years_ahead,
+    DefaultDecision, DirectoryKind, FieldError, InstanceStatus, PICKERS, ReviewForm, ReviewerKind, RoleAssignmentTypes,
+    ScopeKind, SeriesStatus, search_text, years_ahead,
 };
 use crate::error::AppError;
 use crate::service::apply::Planned;
@@ -522,7 +522,7 @@ pub struct DefinitionPage {
 impl DefinitionPage {
     /// Which role assignments a role review covers, in words.
     fn assignment_types(&self, stored: &str) -> &'static str {
-        role_assignment_types_label(stored)
+        RoleAssignmentTypes::parse(stored).unwrap_or(RoleAssignmentTypes::Both).label()
     }
 }
 

@@ -8,8 +8,9 @@
 //! `ATTEST_BENCH_USERS` / `ATTEST_BENCH_DENIALS` / `ATTEST_BENCH_BATCH` (items per
 //! transaction) for other sizes. Prints numbers; asserts nothing.
 
-// Shared with the other benches; this one does not review everyone.
-#[allow(dead_code)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
+
+#[expect(dead_code, reason = "shared by the benches; each uses a part")]
 mod common;
 
 use std::time::Instant;

@@ -9,8 +9,9 @@
 //! packages `sqlite3`, `postgresql-client`); without it, only attest's side is measured.
 //! Prints the median of 5 runs each; asserts nothing.
 
-// Shared with the other benches; this one does not create a review of its own.
-#[allow(dead_code)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
+
+#[expect(dead_code, reason = "shared by the benches; each uses a part")]
 mod common;
 
 use std::process::{Command, Stdio};

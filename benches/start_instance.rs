@@ -7,6 +7,9 @@
 //! `ATTEST_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres` for PostgreSQL and
 //! `ATTEST_BENCH_USERS` for another size. Prints numbers; asserts nothing.
 
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
+
+#[expect(dead_code, reason = "shared by the benches; each uses a part")]
 mod common;
 
 use std::time::Instant;

@@ -66,7 +66,6 @@ pub fn create_everyone_review(conn: &mut attest::db::DbConnection, name: &str, n
 
 /// Creates a one-time review of the groups `groups` (one per line) reviewed by the demo
 /// admin, starting on `now`'s date (the directory must be onboarded).
-#[allow(dead_code)] // only the apply bench
 pub fn create_group_review(conn: &mut attest::db::DbConnection, name: &str, groups: &str, now: chrono::NaiveDateTime) {
     use attest::demo::personas;
     use attest::domain::review::{ReviewForm, ReviewScope};

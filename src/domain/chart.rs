@@ -35,7 +35,7 @@ pub fn decision_bar(tally: &Tally) -> Vec<Segment> {
     parts
         .into_iter()
         .map(|(label, class, count)| {
-            #[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+            // Counts are far below 2^52: the casts are exact.
             let width = if total > 0 { count as f64 * 100.0 / total as f64 } else { 0.0 };
             let segment = Segment {
                 label,

@@ -507,7 +507,7 @@ struct Phases {
 
 /// Applies the next batch after `cursor` in the caller's transaction; `None` when nothing
 /// is left (or another applier finished the instance).
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one batch of one apply run: the run's facts travel together")]
 fn apply_batch(
     conn: &mut DbConnection,
     inst: &InstanceRow,

@@ -1,6 +1,9 @@
 //! attest's one integration-test binary. Every test starts a real server on a random port
 //! with a fresh database; set ATTEST_TEST_POSTGRES_URL to run the same suite on PostgreSQL.
 
+// Helpers outside #[test] functions fail loudly too.
+#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails loudly")]
+
 mod apply;
 mod audit;
 mod auth;

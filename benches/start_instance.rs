@@ -37,7 +37,7 @@ fn main() {
 
     tracing_subscriber::fmt().with_env_filter("attest=info").init();
     let t = Instant::now();
-    let started = attest::scheduler::start_due(&mut conn, now).unwrap();
+    let started = attest::service::start::start_due(&mut conn, now).unwrap();
     let start_secs = t.elapsed().as_secs_f64();
     let items = count(&mut conn, "SELECT COUNT(*) AS n FROM review_decision_items");
     println!("start {started} instance(s), {items} decision items with recommendations: {start_secs:.2} s");

@@ -905,7 +905,7 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
             return Err(crate::error::AppError::internal(anyhow::anyhow!("demo review: {errors:?}")));
         }
     }
-    crate::scheduler::tick(conn, now)?;
+    crate::service::tick::tick(conn, now)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod export;
 pub mod notify;
 pub mod occurrence;
 pub mod paging;
+pub mod population;
 pub mod progress;
 pub mod recommendation;
 pub mod recurrence;

@@ -387,6 +387,22 @@ pub fn apply(
     apply_in_batches(conn, instance, by, now, DEFAULT_BATCH)
 }
 
+/// Applies what is due: finishes applies that were interrupted, applies completed instances
+/// of series with auto-apply on, and deletes the blocked guests whose time has come;
+/// returns (instances applied, guests deleted). An instance that cannot be applied is
+/// logged and tried again next time, without holding up the others or the deletions.
+pub fn apply_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
+    let mut applied = 0;
+    for instance in store::apply::to_apply(conn)? {
+        match apply(conn, &instance, None, now) {
+            Ok(Ok(_)) => applied += 1,
+            Ok(Err(refused)) => tracing::warn!(instance = %instance, reason = %refused.0, "results not applied"),
+            Err(err) => tracing::error!(instance = %instance, error = %err, "applying results failed"),
+        }
+    }
+    Ok((applied, delete_due_guests(conn, now)?))
+}
+
 /// [`apply`] with the applier named and the batch size chosen (`attest apply`; tests use
 /// small batches to stop a process half-way).
 pub fn apply_in_batches(
@@ -399,7 +415,7 @@ pub fn apply_in_batches(
     let batch = batch.max(1);
     let not_found = || AppError::NotFound("This review was not found.".into());
     let begun = conn.write(|conn| {
-        if !store::apply::lock_instance(conn, instance)? {
+        if !store::locks::lock_instance(conn, instance)? {
             return Err(not_found());
         }
         let (inst, definition) = store::instances::get_with_definition(conn, instance)?.ok_or_else(not_found)?;
@@ -463,7 +479,7 @@ pub fn apply_in_batches(
     );
 
     conn.write(|conn| {
-        store::apply::lock_instance(conn, instance)?;
+        store::locks::lock_instance(conn, instance)?;
         let Some(fresh) = store::instances::get(conn, instance)? else { return Err(not_found()) };
         if fresh.status != "Applying" {
             // Another applier finished it meanwhile.
@@ -519,7 +535,7 @@ fn apply_batch(
     phases: &mut Phases,
 ) -> Result<Option<(Cursor, ApplySummary)>, AppError> {
     let t = Instant::now();
-    store::apply::lock_instance(conn, &inst.id)?;
+    store::locks::lock_instance(conn, &inst.id)?;
     // Read under the lock: only items still `New` now are applied, whoever else runs.
     match store::instances::get(conn, &inst.id)? {
         Some(fresh) if fresh.status == "Applying" => {}
@@ -601,7 +617,7 @@ pub fn delete_due_guests(conn: &mut DbConnection, now: NaiveDateTime) -> Result<
     let mut deleted = 0;
     for (due, upn, name) in store::apply::due_guest_deletions(conn, now)? {
         let done = conn.write(|conn| {
-            // A write first: the lock before the reads (see store::apply::lock_instance).
+            // A write first: the lock before the reads (see store::locks::lock_instance).
             let n = store::apply::delete_disabled_user(conn, &due.user_id)?;
             let details = serde_json::json!({
                 "upn": upn,

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod complete;
 pub mod exports;
 pub mod notify;
 pub mod onboarding;
@@ -9,3 +10,5 @@ pub mod panel;
 pub mod results;
 pub mod reviews;
 pub mod sessions;
+pub mod start;
+pub mod tick;

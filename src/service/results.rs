@@ -48,7 +48,7 @@ pub fn stop(
     if let Err(refused) = refuse_unless_running(instance, "stopped") {
         return Ok(Err(refused));
     }
-    if !crate::scheduler::complete_instance(conn, instance, definition, Some(actor), now)? {
+    if !crate::service::complete::complete_instance(conn, instance, definition, Some(actor), now)? {
         return Ok(Err(Refused("This review had already ended meanwhile. Its decisions are final.".into())));
     }
     if definition.auto_apply {

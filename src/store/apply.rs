@@ -48,17 +48,6 @@ pub struct DeniedItem {
     pub access_direct: bool,
 }
 
-/// Takes the instance's lock for the rest of the transaction: a write to its row, which on
-/// PostgreSQL locks the row until commit and on SQLite takes the single write lock before
-/// any read. Two appliers of one instance (a scheduler and an admin, or two processes)
-/// so never see the same item as still to apply.
-pub fn lock_instance(conn: &mut Conn, instance: &str) -> QueryResult<bool> {
-    let n = diesel::update(review_instances::table.find(instance))
-        .set(review_instances::status.eq(review_instances::status))
-        .execute(conn)?;
-    Ok(n == 1)
-}
-
 /// Sets an instance's status.
 pub fn set_status(conn: &mut Conn, instance: &str, status: &str) -> QueryResult<()> {
     diesel::update(review_instances::table.find(instance)).set(review_instances::status.eq(status)).execute(conn)?;

@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod exports;
 pub mod groups;
 pub mod instances;
+pub mod locks;
 pub mod outbox;
 pub mod results;
 pub mod reviews;

@@ -1,0 +1,75 @@
+//! Completing instances: at their end (the scheduler) or stopped early by an admin. The
+//! series' default decision goes to the items nobody reviewed, in one transaction.
+
+use chrono::NaiveDateTime;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
+
+/// Completes every instance whose end has come; returns how many.
+pub fn complete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut done = 0;
+    for instance in store::instances::ending(conn, now)? {
+        let Some(definition) = store::reviews::get(conn, &instance.definition_id)? else { continue };
+        done += usize::from(complete_instance(conn, &instance, &definition, None, now)?);
+    }
+    Ok(done)
+}
+
+/// Ends an instance now: at its end by the scheduler (`actor` None), or stopped early by an
+/// admin. The series' default decision goes to the items nobody reviewed, the counters are
+/// recounted, and the end is audited, in one transaction. Returns false when the instance
+/// was no longer in progress (another process or a second click got there first); a
+/// completed instance never runs again.
+pub fn complete_instance(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    definition: &DefinitionRow,
+    actor: Option<&UserRow>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    conn.write(|conn| {
+        store::locks::lock_series(conn, &definition.id)?;
+        if store::instances::get(conn, &instance.id)?.is_none_or(|i| i.status != "InProgress") {
+            return Ok::<_, AppError>(false);
+        }
+        let reason = match actor {
+            None => "No response by the end of the review: the default decision was applied",
+            Some(_) => "No response before the review was stopped: the default decision was applied",
+        };
+        let changed = match definition.default_decision.as_str() {
+            "Approve" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Approve", reason, now)?,
+            "Deny" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Deny", reason, now)?,
+            "Recommendation" => {
+                store::instances::decide_not_reviewed(conn, &instance.id, Some("Approve"), "Approve", reason, now)?
+                    + store::instances::decide_not_reviewed(conn, &instance.id, Some("Deny"), "Deny", reason, now)?
+            }
+            _ => 0,
+        };
+        store::instances::recount(conn, &instance.id)?;
+        store::instances::complete(conn, &instance.id, now)?;
+        let details = serde_json::json!({
+            "definitionId": definition.id,
+            "resource": instance.resource_name,
+            "defaultDecision": definition.default_decision,
+            "defaultDecisionsApplied": changed,
+            "autoApply": definition.auto_apply,
+        });
+        let target = ("AccessReviewInstance", instance.id.as_str());
+        let event = match actor {
+            None => NewEvent::by_system(now, "ReviewEnded", target, details),
+            Some(user) => NewEvent::by_user(user, now, "ReviewStopped", target, details),
+        };
+        store::audit::append(conn, &event)?;
+        crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
+        if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
+            store::reviews::set_status(conn, &definition.id, "Completed", now)?;
+        }
+        Ok(true)
+    })
+}

@@ -1,0 +1,33 @@
+//! The locks that keep two writers (a scheduler and an admin, or two attest processes on
+//! one PostgreSQL) from doing the same work twice. Each is taken for the rest of the
+//! current transaction.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use super::Conn;
+use crate::db::schema::review_instances;
+
+/// Takes the series' lock: on PostgreSQL an advisory lock; on SQLite a write, which takes
+/// the database's single write lock before any read.
+pub fn lock_series(conn: &mut Conn, definition: &str) -> QueryResult<()> {
+    if conn.is_sqlite() {
+        super::reviews::touch(conn, definition)
+    } else {
+        // The first 60 bits of the series' UUID make a stable lock key.
+        let hex: String = definition.chars().filter(char::is_ascii_hexdigit).take(15).collect();
+        let key = i64::from_str_radix(&hex, 16).unwrap_or(0);
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))
+    }
+}
+
+/// Takes the instance's lock: a write to its row, which on PostgreSQL locks the row until
+/// commit and on SQLite takes the single write lock before any read. Two appliers of one
+/// instance (a scheduler and an admin, or two processes) so never see the same item as
+/// still to apply. False when there is no such instance.
+pub fn lock_instance(conn: &mut Conn, instance: &str) -> QueryResult<bool> {
+    let n = diesel::update(review_instances::table.find(instance))
+        .set(review_instances::status.eq(review_instances::status))
+        .execute(conn)?;
+    Ok(n == 1)
+}

@@ -17,8 +17,8 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use openidconnect::url::Url;
 
-use super::{Chrome, ChromeUser, Section, State};
-use crate::auth::{Identity, csrf};
+use super::guard::Identity;
+use super::{Chrome, ChromeUser, Section, State, csrf};
 use crate::error::{AppError, ErrorMessage, InternalCause};
 
 /// The largest request body attest reads: the create and edit review forms with thousands

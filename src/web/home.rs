@@ -6,9 +6,9 @@ use askama_web::WebTemplate;
 use diesel::connection::SimpleConnection;
 
 use super::{Chrome, Section, State, format, panel};
-use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::store;
+use crate::web::guard::CurrentUser;
 
 /// Directory totals an admin sees on the panel.
 #[derive(Debug, Clone, Copy)]

@@ -2,8 +2,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client;
+pub mod csrf;
 pub mod errors;
 pub mod format;
+pub mod guard;
 pub mod home;
 pub mod panel;
 pub mod static_files;
@@ -15,12 +18,13 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use crate::auth::SignInLimiter;
 use crate::auth::oidc::Oidc;
-use crate::auth::{Identity, SignInLimiter, csrf};
 use crate::clock::SharedClock;
 use crate::config::AuthSettings;
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
+use guard::Identity;
 
 /// What every handler can reach.
 pub struct AppState {

@@ -2,19 +2,16 @@
 //! self-review question. Access is guarded by the [`Reviewer`] extractor.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use actix_session::Session;
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 use openidconnect::url::form_urlencoded;
 
+use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
-use crate::auth::Identity;
 use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
@@ -22,43 +19,6 @@ use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Selection};
 use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
 use crate::store::{self, Keyset};
-
-/// A signed-in reviewer of the instance named in the path: one of its snapshotted
-/// reviewers (fallbacks included), a manager with people in it, or the principal of a
-/// self-review. Anyone else gets 404, so an instance's existence is not revealed.
-pub struct Reviewer {
-    /// Who.
-    pub identity: Identity,
-    /// What they may do with the instance.
-    pub access: Access,
-}
-
-fn review_not_found() -> AppError {
-    AppError::NotFound(
-        "There is no access review here for you. Your reviews are listed under My access reviews.".into(),
-    )
-}
-
-impl FromRequest for Reviewer {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let identity = crate::auth::CurrentUser::from_request(req, payload).into_inner();
-        let state = req.app_data::<State>().cloned();
-        let id = ObjectId::try_from(req.match_info().get("id").unwrap_or_default().to_owned());
-        Box::pin(async move {
-            let identity = identity?.0;
-            let (Some(state), Ok(id)) = (state, id) else { return Err(review_not_found()) };
-            let (user, is_admin) = (identity.user.id.clone(), identity.is_admin);
-            let access = state.db(move |conn| panel::access(conn, id.as_str(), &user, is_admin)).await?;
-            match access {
-                Some(access) => Ok(Self { identity, access }),
-                None => Err(review_not_found()),
-            }
-        })
-    }
-}
 
 /// The filter tabs of a review page, as the query string names them.
 const SHOWS: [(&str, &str); 6] = [

@@ -8,7 +8,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 
-use crate::auth::Admin;
 use crate::domain::directory::{AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force};
 use crate::domain::paging::{ListParams, ListRequest, PAGE_SIZE, Page};
 use crate::error::AppError;
@@ -16,6 +15,7 @@ use crate::store::groups::GroupRow;
 use crate::store::users::{UserRef, UserRow};
 use crate::store::{self, Keyset};
 use crate::web::format::{self, last_seen};
+use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State};
 
 /// How many related objects a detail page lists before saying "first N shown".

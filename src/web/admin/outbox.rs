@@ -7,13 +7,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::auth::Admin;
 use crate::domain::notify::{MailKind, MailStatus};
 use crate::domain::paging::PAGE_SIZE;
 use crate::error::AppError;
 use crate::notify::{Rendered, render};
 use crate::store;
 use crate::store::outbox::{Folder, MailCursor, MailRow};
+use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, flash, flash_error, format};
 
 /// The outbox page's query string.

@@ -8,7 +8,6 @@ use askama_web::WebTemplate;
 use chrono::NaiveDate;
 use openidconnect::url::form_urlencoded;
 
-use crate::auth::{Admin, ReviewManager};
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
 use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
@@ -29,6 +28,7 @@ use crate::store::{self, Keyset};
 use crate::web::admin::FormErrors;
 use crate::web::admin::directory::Pager;
 use crate::web::format;
+use crate::web::guard::{Admin, ReviewManager};
 use crate::web::{Chrome, Section, State, flash, flash_error};
 
 /// Routes under `/admin/access-reviews`.

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod directory;
 pub mod exports;
 pub mod notify;
 pub mod onboarding;

@@ -185,24 +185,44 @@ pub fn membership_paths(
     user_ids: &[String],
     root_is_path: bool,
 ) -> QueryResult<HashMap<String, Vec<AccessPath>>> {
-    let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
-    let ids: Vec<&str> = by_id.keys().copied().collect();
+    Ok(membership_paths_in_each(conn, &[closure], user_ids, root_is_path)?.pop().unwrap_or_default())
+}
+
+/// [`membership_paths`] for several closures at once (the groups assigned to an app), in
+/// the order given: one query however many closures.
+pub fn membership_paths_in_each(
+    conn: &mut Conn,
+    closures: &[&[NestedGroup]],
+    user_ids: &[String],
+    root_is_path: bool,
+) -> QueryResult<Vec<HashMap<String, Vec<AccessPath>>>> {
+    let ids: Vec<&str> = closures
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|g| g.group.id.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let rows: Vec<(String, String)> = group_member_users::table
         .filter(group_member_users::user_id.eq_any(user_ids))
         .filter(group_member_users::group_id.eq_any(ids))
         .select((group_member_users::user_id, group_member_users::group_id))
         .load(conn)?;
-    let mut paths: HashMap<String, Vec<AccessPath>> = HashMap::new();
-    for (user, group) in rows {
-        let Some(nested) = by_id.get(group.as_str()) else {
-            continue;
-        };
-        paths.entry(user).or_default().push(path_for(nested, root_is_path));
-    }
-    for list in paths.values_mut() {
-        list.sort_by_key(path_rank);
-    }
-    Ok(paths)
+    Ok(closures
+        .iter()
+        .map(|closure| {
+            let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
+            let mut paths: HashMap<String, Vec<AccessPath>> = HashMap::new();
+            for (user, group) in &rows {
+                let Some(nested) = by_id.get(group.as_str()) else { continue };
+                paths.entry(user.clone()).or_default().push(path_for(nested, root_is_path));
+            }
+            for list in paths.values_mut() {
+                list.sort_by_key(path_rank);
+            }
+            paths
+        })
+        .collect())
 }
 
 /// The path by which membership of `nested` gives membership of the closure's root.

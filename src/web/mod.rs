@@ -8,6 +8,7 @@ pub mod errors;
 pub mod format;
 pub mod guard;
 pub mod home;
+pub mod pager;
 pub mod panel;
 pub mod static_files;
 pub mod stream;

@@ -1,44 +1,45 @@
 //! Read-only directory pages: users, groups, applications and roles, with search and
 //! keyset paging. No list renders unbounded rows.
 
-use std::collections::HashMap;
-
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 
+use crate::db::DbConnection;
 use crate::domain::directory::{AccessPath, AssignmentType, GroupType, ObjectId, RoleKind, assignment_in_force};
-use crate::domain::paging::{ListParams, ListRequest, PAGE_SIZE, Page};
+use crate::domain::paging::{ListParams, ListRequest};
 use crate::error::AppError;
+use crate::service::directory::{self, HeldApp, Listed, Member};
+use crate::store::apps::AppRow;
 use crate::store::groups::GroupRow;
+use crate::store::roles::{AssignmentRow, RoleRow};
 use crate::store::users::{UserRef, UserRow};
-use crate::store::{self, Keyset};
 use crate::web::format::{self, last_seen};
 use crate::web::guard::Admin;
+use crate::web::pager::Pager;
 use crate::web::{Chrome, Section, State};
 
 /// How many related objects a detail page lists before saying "first N shown".
 const DETAIL_LIMIT: usize = 100;
 
-/// Search box and previous/next links of a list.
-pub struct Pager {
-    /// The search text, as entered.
-    pub q: String,
-    /// Id to page back from.
-    pub prev: Option<String>,
-    /// Id to page on from.
-    pub next: Option<String>,
-}
-
-impl Pager {
-    fn new<T>(request: &ListRequest, page: &Page<T>) -> Self {
-        Self { q: request.search.clone().unwrap_or_default(), prev: page.prev.clone(), next: page.next.clone() }
-    }
-}
-
 fn list_request(params: ListParams) -> Result<ListRequest, AppError> {
     params.validate().map_err(AppError::BadRequest)
+}
+
+/// One directory list: validates the query, reads the page through `read` (a
+/// [`directory`] list function) and turns its rows into items with `item`.
+async fn list<R: Send + 'static, T>(
+    state: &State,
+    params: ListParams,
+    read: fn(&mut DbConnection, &ListRequest) -> Result<Listed<R>, AppError>,
+    item: impl FnMut(R) -> T,
+) -> Result<(Option<i64>, Vec<T>, Pager), AppError> {
+    let request = list_request(params)?;
+    let req = request.clone();
+    let listed = state.db(move |conn| read(conn, &req)).await?;
+    let pager = Pager::new(&request, &listed.page);
+    Ok((listed.total, listed.page.items.into_iter().map(item).collect(), pager))
 }
 
 fn not_found(what: &str) -> AppError {
@@ -77,35 +78,10 @@ impl UserItem {
     }
 }
 
-/// Turns user rows into list items with their last sign-in and access paths.
-fn user_items(
-    conn: &mut store::Conn,
-    rows: Page<UserRow>,
-    app: Option<&str>,
-    now: NaiveDateTime,
-    mut paths: HashMap<String, Vec<String>>,
-) -> Result<Page<UserItem>, AppError> {
-    // The tenant-wide last sign-in is on the user; only app pages ask the sign-in log.
-    let last = match app {
-        Some(app) => {
-            let ids: Vec<String> = rows.items.iter().map(|u| u.id.clone()).collect();
-            Some(store::sign_ins::last_for_users(conn, &ids, Some(app))?)
-        }
-        None => None,
-    };
-    let items = rows
-        .items
-        .into_iter()
-        .map(|u| {
-            let at = match &last {
-                Some(last) => last.get(&u.id).copied(),
-                None => u.last_sign_in_at,
-            };
-            let p = paths.remove(&u.id).unwrap_or_default();
-            UserItem::new(u, at, now, p)
-        })
-        .collect();
-    Ok(Page { items, next: rows.next, prev: rows.prev })
+impl UserItem {
+    fn member(m: Member, now: NaiveDateTime) -> Self {
+        Self::new(m.user, m.last_sign_in, now, m.paths)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -124,23 +100,13 @@ pub async fn users(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<UsersPage, AppError> {
-    let request = list_request(params.into_inner())?;
     let now = state.clock.now();
-    let req = request.clone();
-    let (total, page) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::users::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |u| u.id.clone());
-            Ok((store::users::count(conn)?, user_items(conn, page, None, now, HashMap::new())?))
-        })
-        .await?;
-    Ok(UsersPage {
-        chrome: chrome.in_section(Section::Directory),
-        total,
-        pager: Pager::new(&request, &page),
-        users: page.items,
+    let (total, users, pager) = list(&state, params.into_inner(), directory::users, |u| {
+        let at = u.last_sign_in_at;
+        UserItem::new(u, at, now, Vec::new())
     })
+    .await?;
+    Ok(UsersPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), users, pager })
 }
 
 /// A group row of a list.
@@ -187,21 +153,8 @@ pub async fn groups(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<GroupsPage, AppError> {
-    let request = list_request(params.into_inner())?;
-    let req = request.clone();
-    let (total, page) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&req.at, |id| store::groups::name_of(conn, id))?;
-            let rows = store::groups::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((store::groups::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone())))
-        })
-        .await?;
-    Ok(GroupsPage {
-        chrome: chrome.in_section(Section::Directory),
-        total,
-        pager: Pager::new(&request, &page),
-        groups: page.items.into_iter().map(GroupItem::from).collect(),
-    })
+    let (total, groups, pager) = list(&state, params.into_inner(), directory::groups, GroupItem::from).await?;
+    Ok(GroupsPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), groups, pager })
 }
 
 /// An application row of a list.
@@ -217,7 +170,7 @@ pub struct AppItem {
 }
 
 impl AppItem {
-    fn new(a: store::apps::AppRow, role: String, via: String) -> Self {
+    fn new(a: AppRow, role: String, via: String) -> Self {
         Self {
             id: a.id,
             display_name: a.display_name,
@@ -246,21 +199,9 @@ pub async fn apps(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<AppsPage, AppError> {
-    let request = list_request(params.into_inner())?;
-    let req = request.clone();
-    let (total, page) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&req.at, |id| store::apps::name_of(conn, id))?;
-            let rows = store::apps::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            Ok((store::apps::count(conn)?, Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone())))
-        })
-        .await?;
-    Ok(AppsPage {
-        chrome: chrome.in_section(Section::Directory),
-        total,
-        pager: Pager::new(&request, &page),
-        apps: page.items.into_iter().map(|a| AppItem::new(a, String::new(), String::new())).collect(),
-    })
+    let (total, apps, pager) =
+        list(&state, params.into_inner(), directory::apps, |a| AppItem::new(a, String::new(), String::new())).await?;
+    Ok(AppsPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), apps, pager })
 }
 
 /// A role row of a list.
@@ -281,6 +222,19 @@ pub struct RolesPage {
     pager: Pager,
 }
 
+impl RoleItem {
+    fn new(role: RoleRow, assignments: i64) -> Self {
+        Self {
+            assignments,
+            directory: RoleKind::parse(&role.role_kind) == Some(RoleKind::Directory),
+            id: role.id,
+            display_name: role.display_name,
+            description: role.description,
+            privileged: role.privileged,
+        }
+    }
+}
+
 /// `GET /admin/roles`
 pub async fn roles(
     _admin: Admin,
@@ -288,34 +242,9 @@ pub async fn roles(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<RolesPage, AppError> {
-    let request = list_request(params.into_inner())?;
-    let req = request.clone();
-    let (page, counts) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&req.at, |id| store::roles::name_of(conn, id))?;
-            let rows = store::roles::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |r| r.id.clone());
-            let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-            let counts: HashMap<String, i64> = store::roles::assignment_counts(conn, &ids)?.into_iter().collect();
-            Ok((page, counts))
-        })
-        .await?;
-    Ok(RolesPage {
-        chrome: chrome.in_section(Section::Directory),
-        pager: Pager::new(&request, &page),
-        roles: page
-            .items
-            .into_iter()
-            .map(|r| RoleItem {
-                assignments: counts.get(&r.id).copied().unwrap_or(0),
-                directory: RoleKind::parse(&r.role_kind) == Some(RoleKind::Directory),
-                id: r.id,
-                display_name: r.display_name,
-                description: r.description,
-                privileged: r.privileged,
-            })
-            .collect(),
-    })
+    let (_, roles, pager) =
+        list(&state, params.into_inner(), directory::roles, |(role, count)| RoleItem::new(role, count)).await?;
+    Ok(RolesPage { chrome: chrome.in_section(Section::Directory), roles, pager })
 }
 
 /// A role assignment as a user's page or a role's page shows it.
@@ -333,12 +262,7 @@ pub struct AssignmentItem {
 }
 
 impl AssignmentItem {
-    fn new(
-        a: store::roles::AssignmentRow,
-        role: Option<&store::roles::RoleRow>,
-        user: Option<UserRef>,
-        now: NaiveDateTime,
-    ) -> Self {
+    fn new(a: AssignmentRow, role: Option<&RoleRow>, user: Option<UserRef>, now: NaiveDateTime) -> Self {
         let status = if assignment_in_force(a.start_at, a.end_at, now) {
             "In force"
         } else if a.start_at > now {
@@ -384,90 +308,55 @@ pub async fn user(_admin: Admin, state: State, chrome: Chrome, id: web::Path<Obj
     let id = id.into_inner().into_string();
     let now = state.clock.now();
     let limit = DETAIL_LIMIT;
-    let lim = i64::try_from(limit).unwrap_or(100);
-    state
-        .db(move |conn| {
-            let user = store::users::get(conn, &id)?.ok_or_else(|| not_found("user"))?;
-            let manager = match &user.manager_id {
-                Some(m) => store::users::refs(conn, std::slice::from_ref(m))?.into_iter().next(),
-                None => None,
+    let d = state.db(move |conn| directory::user(conn, &id, limit)).await?.ok_or_else(|| not_found("user"))?;
+    let groups_capped = d.memberships.len() > limit;
+    let groups = d
+        .memberships
+        .into_iter()
+        .take(limit)
+        .map(|(g, chain)| {
+            // The chain runs from the group holding the user outwards; a path reads from
+            // the outermost group in.
+            let via = if chain.len() > 1 {
+                AccessPath::ViaGroups(chain[..chain.len() - 1].iter().rev().cloned().collect()).describe()
+            } else if g.membership_rule.is_some() {
+                "Dynamic rule".to_owned()
+            } else {
+                "Direct".to_owned()
             };
-            let reports = store::users::direct_reports(conn, &id, lim)?;
-            let memberships = store::groups::memberships_of_user(conn, &id, limit + 1)?;
-            let groups_capped = memberships.len() > limit;
-            let group_ids: Vec<String> = memberships.iter().map(|(g, _)| g.id.clone()).collect();
-            let chains: HashMap<String, AccessPath> = memberships
-                .iter()
-                .map(|(g, chain)| (g.id.clone(), AccessPath::ViaGroups(chain.iter().rev().cloned().collect())))
-                .collect();
-            let groups: Vec<GroupItem> = memberships
-                .into_iter()
-                .take(limit)
-                .map(|(g, chain)| {
-                    // The chain runs from the group holding the user outwards; a path reads
-                    // from the outermost group in.
-                    let via = if chain.len() > 1 {
-                        AccessPath::ViaGroups(chain[..chain.len() - 1].iter().rev().cloned().collect()).describe()
-                    } else if g.membership_rule.is_some() {
-                        "Dynamic rule".to_owned()
-                    } else {
-                        "Direct".to_owned()
-                    };
-                    GroupItem { via, ..GroupItem::from(g) }
-                })
-                .collect();
-            let mut apps: Vec<AppItem> = store::apps::assigned_to_user(conn, &id, lim)?
-                .into_iter()
-                .map(|(a, role)| AppItem::new(a, role, AccessPath::Direct.describe()))
-                .collect();
-            for (a, group, role) in store::apps::assigned_to_groups(conn, &group_ids, lim)? {
-                let via = chains.get(&group).map(AccessPath::describe).unwrap_or_default();
-                apps.push(AppItem::new(a, role, via));
-            }
-            apps.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-            for app in &mut apps {
-                app.last_sign_in = last_seen(store::sign_ins::last(conn, &id, Some(&app.id))?, now);
-            }
-            let roles = store::roles::of_user(conn, &id, lim)?
-                .into_iter()
-                .map(|(a, r)| AssignmentItem::new(a, Some(&r), None, now))
-                .collect();
-            let owned_groups = store::groups::owned_by(conn, &id, lim)?.into_iter().map(GroupItem::from).collect();
-            let owned_apps = store::apps::owned_by(conn, &id, lim)?
-                .into_iter()
-                .map(|a| AppItem::new(a, String::new(), String::new()))
-                .collect();
-            let last = user.last_sign_in_at;
-            let mail = user.mail.clone().unwrap_or_default();
-            let created = format::datetime(user.created_at);
-            Ok(UserPage {
-                chrome: chrome.in_section(Section::Directory),
-                user: UserItem::new(user, last, now, Vec::new()),
-                mail,
-                created,
-                manager,
-                reports,
-                groups,
-                groups_capped,
-                apps,
-                roles,
-                owned_groups,
-                owned_apps,
-                limit,
-            })
+            GroupItem { via, ..GroupItem::from(g) }
         })
-        .await
+        .collect();
+    let apps = d
+        .apps
+        .into_iter()
+        .map(|HeldApp { app, role, path, last_sign_in }| {
+            let via = path.as_ref().map(AccessPath::describe).unwrap_or_default();
+            AppItem { last_sign_in: last_seen(last_sign_in, now), ..AppItem::new(app, role, via) }
+        })
+        .collect();
+    let (mail, created, last) = (d.user.mail.clone().unwrap_or_default(), d.user.created_at, d.user.last_sign_in_at);
+    Ok(UserPage {
+        chrome: chrome.in_section(Section::Directory),
+        mail,
+        created: format::datetime(created),
+        user: UserItem::new(d.user, last, now, Vec::new()),
+        manager: d.manager,
+        reports: d.reports,
+        groups,
+        groups_capped,
+        apps,
+        roles: d.roles.into_iter().map(|(a, r)| AssignmentItem::new(a, Some(&r), None, now)).collect(),
+        owned_groups: d.owned_groups.into_iter().map(GroupItem::from).collect(),
+        owned_apps: d.owned_apps.into_iter().map(|a| AppItem::new(a, String::new(), String::new())).collect(),
+        limit,
+    })
 }
 
 /// "12 users, 1 group".
 fn direct_members(users: i64, groups: usize) -> String {
     let groups = i64::try_from(groups).unwrap_or(i64::MAX);
     format!("{}, {}", format::count(users, "user", "users"), format::count(groups, "group", "groups"))
-}
-
-/// Access paths as the member tables show them.
-fn describe_paths(paths: HashMap<String, Vec<AccessPath>>) -> HashMap<String, Vec<String>> {
-    paths.into_iter().map(|(user, list)| (user, list.iter().map(AccessPath::describe).collect())).collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -498,36 +387,24 @@ pub async fn group(
     let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
-    let lim = i64::try_from(DETAIL_LIMIT).unwrap_or(100);
-    state
-        .db(move |conn| {
-            let group = store::groups::get(conn, &id)?.ok_or_else(|| not_found("group"))?;
-            let closure = store::groups::closure(conn, &group)?;
-            let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows =
-                store::groups::transitive_members(conn, &closure, request.search.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
-            let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
-            let paths = describe_paths(store::groups::membership_paths(conn, &closure, &ids, false)?);
-            let members = user_items(conn, page, None, now, paths)?;
-            let nested: Vec<GroupItem> =
-                store::groups::member_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect();
-            let direct_users = store::groups::direct_user_count(conn, &id)?;
-            Ok(GroupPage {
-                direct_members: direct_members(direct_users, nested.len()),
-                chrome: chrome.in_section(Section::Directory),
-                rule: group.membership_rule.clone().unwrap_or_default(),
-                created: format::datetime(group.created_at),
-                owners: store::groups::owners(conn, &id, lim)?,
-                nested,
-                parents: store::groups::parent_groups(conn, &id, lim)?.into_iter().map(GroupItem::from).collect(),
-                group: GroupItem::from(group),
-                pager: Pager::new(&request, &members),
-                members: members.items,
-                limit: DETAIL_LIMIT,
-            })
-        })
-        .await
+    let req = request.clone();
+    let d = state
+        .db(move |conn| directory::group(conn, &id, &req, DETAIL_LIMIT))
+        .await?
+        .ok_or_else(|| not_found("group"))?;
+    Ok(GroupPage {
+        direct_members: direct_members(d.direct_users, d.nested.len()),
+        chrome: chrome.in_section(Section::Directory),
+        rule: d.group.membership_rule.clone().unwrap_or_default(),
+        created: format::datetime(d.group.created_at),
+        owners: d.owners,
+        nested: d.nested.into_iter().map(GroupItem::from).collect(),
+        parents: d.parents.into_iter().map(GroupItem::from).collect(),
+        group: GroupItem::from(d.group),
+        pager: Pager::new(&request, &d.members),
+        members: d.members.items.into_iter().map(|m| UserItem::member(m, now)).collect(),
+        limit: DETAIL_LIMIT,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -557,45 +434,23 @@ pub async fn app(
     let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
-    let lim = i64::try_from(DETAIL_LIMIT).unwrap_or(100);
-    state
-        .db(move |conn| {
-            let app = store::apps::get(conn, &id)?.ok_or_else(|| not_found("application"))?;
-            let assigned = store::apps::assigned_groups(conn, &id, lim)?;
-            let mut closures = Vec::with_capacity(assigned.len());
-            for (group, _) in &assigned {
-                closures.push(store::groups::closure(conn, group)?);
-            }
-            let via: Vec<_> = closures.iter().flatten().cloned().collect();
-            let keyset = Keyset::resolve(&request.at, |id| store::users::name_of(conn, id))?;
-            let rows = store::apps::assigned_users(conn, &id, &via, request.search.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |u| u.id.clone());
-            let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
-            let mut paths: HashMap<String, Vec<String>> = HashMap::new();
-            for (user, role) in store::apps::direct_assignments(conn, &id, &ids)? {
-                paths.entry(user).or_default().push(format!("Direct ({role})"));
-            }
-            for closure in &closures {
-                for (user, list) in describe_paths(store::groups::membership_paths(conn, closure, &ids, true)?) {
-                    paths.entry(user).or_default().extend(list);
-                }
-            }
-            let users = user_items(conn, page, Some(&id), now, paths)?;
-            let direct_users = store::apps::direct_user_count(conn, &id)?;
-            Ok(AppPage {
-                direct_members: direct_members(direct_users, assigned.len()),
-                chrome: chrome.in_section(Section::Directory),
-                homepage: app.homepage.clone().unwrap_or_default(),
-                created: format::datetime(app.created_at),
-                owners: store::apps::owners(conn, &id, lim)?,
-                groups: assigned.into_iter().map(|(g, role)| (GroupItem::from(g), role)).collect(),
-                app: AppItem::new(app, String::new(), String::new()),
-                pager: Pager::new(&request, &users),
-                users: users.items,
-                limit: DETAIL_LIMIT,
-            })
-        })
-        .await
+    let req = request.clone();
+    let d = state
+        .db(move |conn| directory::app(conn, &id, &req, DETAIL_LIMIT))
+        .await?
+        .ok_or_else(|| not_found("application"))?;
+    Ok(AppPage {
+        direct_members: direct_members(d.direct_users, d.groups.len()),
+        chrome: chrome.in_section(Section::Directory),
+        homepage: d.app.homepage.clone().unwrap_or_default(),
+        created: format::datetime(d.app.created_at),
+        owners: d.owners,
+        groups: d.groups.into_iter().map(|(g, role)| (GroupItem::from(g), role)).collect(),
+        app: AppItem::new(d.app, String::new(), String::new()),
+        pager: Pager::new(&request, &d.members),
+        users: d.members.items.into_iter().map(|m| UserItem::member(m, now)).collect(),
+        limit: DETAIL_LIMIT,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -618,29 +473,15 @@ pub async fn role(
     let id = id.into_inner().into_string();
     let request = list_request(params.into_inner())?;
     let now = state.clock.now();
-    state
-        .db(move |conn| {
-            let role = store::roles::get(conn, &id)?.ok_or_else(|| not_found("role"))?;
-            let keyset = Keyset::resolve(&request.at, |a| store::roles::assignment_name_of(conn, a))?;
-            let rows = store::roles::assignments(conn, &id, request.search.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &request.at, PAGE_SIZE, |(a, _)| a.id.clone());
-            let total = store::roles::assignment_counts(conn, std::slice::from_ref(&id))?.first().map_or(0, |c| c.1);
-            let pager = Pager::new(&request, &page);
-            let assignments =
-                page.items.into_iter().map(|(a, u)| AssignmentItem::new(a, Some(&role), Some(u), now)).collect();
-            Ok(RolePage {
-                chrome: chrome.in_section(Section::Directory),
-                role: RoleItem {
-                    assignments: total,
-                    directory: RoleKind::parse(&role.role_kind) == Some(RoleKind::Directory),
-                    id: role.id,
-                    display_name: role.display_name,
-                    description: role.description,
-                    privileged: role.privileged,
-                },
-                assignments,
-                pager,
-            })
-        })
-        .await
+    let req = request.clone();
+    let d = state.db(move |conn| directory::role(conn, &id, &req)).await?.ok_or_else(|| not_found("role"))?;
+    let pager = Pager::new(&request, &d.page);
+    let assignments =
+        d.page.items.into_iter().map(|(a, u)| AssignmentItem::new(a, Some(&d.role), Some(u), now)).collect();
+    Ok(RolePage {
+        chrome: chrome.in_section(Section::Directory),
+        role: RoleItem::new(d.role, d.assignments),
+        assignments,
+        pager,
+    })
 }

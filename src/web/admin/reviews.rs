@@ -26,9 +26,9 @@ use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 use crate::store::{self, Keyset};
 use crate::web::admin::FormErrors;
-use crate::web::admin::directory::Pager;
 use crate::web::format;
 use crate::web::guard::{Admin, ReviewManager};
+use crate::web::pager::Pager;
 use crate::web::{Chrome, Section, State, flash, flash_error};
 
 /// Routes under `/admin/access-reviews`.
@@ -159,7 +159,7 @@ pub async fn index(
         onboarded,
         may_onboard,
         owner_only: manager.scope.owner().is_some(),
-        pager: Pager { q: String::new(), prev: page.prev.clone(), next: page.next.clone() },
+        pager: Pager::unsearched(&page),
         definitions: page
             .items
             .iter()

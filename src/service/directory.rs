@@ -49,6 +49,11 @@ pub fn totals(conn: &mut DbConnection) -> Result<Totals, AppError> {
     })
 }
 
+/// The users with these user principal names (those that exist).
+pub fn users_by_upn(conn: &mut DbConnection, upns: &[String]) -> Result<Vec<UserRef>, AppError> {
+    Ok(store::users::refs_by_upn(conn, upns)?)
+}
+
 /// A page of users, searched by name or UPN.
 pub fn users(conn: &mut DbConnection, req: &ListRequest) -> Result<Listed<UserRow>, AppError> {
     let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod audit;
 pub mod directory;
 pub mod exports;
+pub mod health;
 pub mod notify;
 pub mod onboarding;
 pub mod panel;

@@ -13,6 +13,7 @@ use crate::auth::token::new_token;
 use crate::demo::personas;
 use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
+use crate::service::directory;
 use crate::service::sessions::{self, Refusal};
 use crate::store::users::UserRow;
 use crate::web::client::ClientAddr;
@@ -85,7 +86,7 @@ pub async fn sign_in_page(
     }
     let personas = if state.demo {
         let upns: Vec<String> = personas::ALL.iter().map(|(_, upn, _)| (*upn).to_owned()).collect();
-        let found = state.db(move |conn| Ok(crate::store::users::refs_by_upn(conn, &upns)?)).await?;
+        let found = state.db(move |conn| directory::users_by_upn(conn, &upns)).await?;
         personas::ALL
             .iter()
             .filter_map(|(key, upn, about)| {

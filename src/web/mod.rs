@@ -44,7 +44,7 @@ pub struct AppState {
     /// Rate limit of sign-in attempts.
     pub sign_in_limiter: SignInLimiter,
     /// The admin panel's directory totals and when they were counted.
-    pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, home::DirectoryCounts)>>,
+    pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, crate::service::directory::Totals)>>,
     /// Whether an SMTP server is configured (the outbox page says so when not).
     pub mail_configured: bool,
 }

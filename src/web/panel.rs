@@ -14,11 +14,10 @@ use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
 use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
 use crate::domain::directory::ObjectId;
-use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
+use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Selection};
 use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
-use crate::store::{self, Keyset};
 
 /// The filter tabs of a review page, as the query string names them.
 const SHOWS: [(&str, &str); 6] = [
@@ -366,21 +365,14 @@ pub async fn review(
     let id = access.instance.id.clone();
 
     if access.self_review {
-        let instance = id.clone();
-        let scope = access.scope.clone();
-        let (rows, names) = state
-            .db(move |conn| {
-                let rows = store::decisions::page(conn, &instance, &scope, &ItemFilter::default(), &Keyset::First, 1)?;
-                let names = reviewer_names(conn, &rows)?;
-                Ok((rows, names))
-            })
-            .await?;
-        let answered = rows.first().and_then(|r| match Decision::parse(&r.decision) {
+        let for_item = access.clone();
+        let (row, names) = state.db(move |conn| panel::own_item(conn, &for_item)).await?;
+        let answered = row.as_ref().and_then(|r| match Decision::parse(&r.decision) {
             Some(Decision::Approve) => Some("Yes"),
             Some(Decision::Deny) => Some("No"),
             _ => None,
         });
-        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
+        let item = row.map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
         return Ok(AnyReviewPage::Own(Box::new(SelfReviewPage {
             chrome,
             id,
@@ -414,27 +406,17 @@ pub async fn table_page(
     series: Option<(String, String)>,
 ) -> Result<ReviewPage, AppError> {
     let now = state.clock.now();
-    let id = access.instance.id.clone();
     let open = series.is_none() && access.is_open(now);
-    let (instance, scope, filter, at) = (id.clone(), access.scope.clone(), view.filter.clone(), view.at.clone());
+    let (filter, at) = (view.filter.clone(), view.at.clone());
     let per_person = matches!(access.definition.reviewer_kind.as_str(), "Managers" | "Self");
-    let access_for_counts = access.clone();
-    let (page, names, counts, accept_count, others) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&at, |cursor| store::decisions::name_of(conn, &instance, cursor))?;
-            let rows = store::decisions::page(conn, &instance, &scope, &filter, &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &at, PAGE_SIZE, |r| r.id.clone());
-            let names = reviewer_names(conn, &page.items)?;
-            let counts = panel::counts(conn, &access_for_counts)?;
-            // Only a reviewer's open page offers the button.
-            let accept_count = if open { panel::acceptable(conn, &access_for_counts, &filter, &counts)? } else { 0 };
-            let others: Vec<String> = store::instances::other_reviewer_names(conn, &instance, &me)?
-                .into_iter()
-                .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
-                .collect();
-            Ok((page, names, counts, accept_count, others))
-        })
-        .await?;
+    let for_table = access.clone();
+    // Only a reviewer's open page offers "Accept recommendations".
+    let panel::Table { page, names, counts, accept_count, others } =
+        state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open)).await?;
+    let others: Vec<String> = others
+        .into_iter()
+        .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
+        .collect();
     let (tally, recommended_deny) = (counts.tally, counts.recommended_deny);
     let count_of = |key: &str| match key {
         "notreviewed" => tally.not_reviewed,
@@ -492,13 +474,6 @@ pub async fn table_page(
         base_path,
         series,
     })
-}
-
-fn reviewer_names(conn: &mut store::Conn, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
-    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(store::users::display_names(conn, &ids)?)
 }
 
 /// `POST /reviews/{id}`: a decision on ticked rows, on every row matching the current

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use openidconnect::url::form_urlencoded;
 
 use crate::domain::directory::ObjectId;
-use crate::domain::paging::{ListParams, PAGE_SIZE, Page};
+use crate::domain::paging::ListParams;
 use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
 use crate::domain::review::{
     DefaultDecision, DirectoryKind, FieldError, InstanceStatus, PICKERS, ReviewForm, ReviewerKind, ScopeKind,
@@ -21,10 +21,10 @@ use crate::service::onboarding::{self, Onboarded};
 use crate::service::panel::Refused;
 use crate::service::reviews::{Found, Owned, find, managed};
 use crate::service::{apply, results};
+use crate::store;
 use crate::store::instances::{CurrentOccurrence, InstanceRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
-use crate::store::{self, Keyset};
 use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::guard::{Admin, ReviewManager};
@@ -142,18 +142,13 @@ pub async fn index(
     let user = manager.identity.user.id.clone();
     let owner = manager.scope.owner().map(str::to_owned);
     let req = request.clone();
-    let (onboarded, may_onboard, page) = state
+    let (onboarded, may_onboard, list) = state
         .db(move |conn| {
-            let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
-            let rows = store::reviews::list(conn, owner.as_deref(), &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
-            let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
-            let current = store::instances::current(conn, &ids)?;
-            let names = store::reviews::resource_names(conn, &ids)?;
-            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, (page, current, names)))
+            let list = crate::service::reviews::list(conn, owner.as_deref(), &req)?;
+            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, list))
         })
         .await?;
-    let (page, current, names) = page;
+    let crate::service::reviews::SeriesList { page, current, resource_names: names } = list;
     Ok(ReviewsPage {
         chrome: chrome.in_section(Section::Reviews),
         onboarded,
@@ -338,17 +333,12 @@ pub async fn new_page(
     let owned = owned_names(&state, &manager).await?;
     let found = state
         .db(move |conn| {
-            Ok(if let Some(id) = prefill.group {
-                store::groups::get(conn, id.as_str())?.map(|g| ("Groups", g.display_name))
-            } else if let Some(id) = prefill.application {
-                store::apps::get(conn, id.as_str())?.map(|a| ("Applications", a.display_name))
-            } else if let Some(id) = prefill.role {
-                store::roles::get(conn, id.as_str())?.map(|r| {
-                    (if r.role_kind == "Directory" { "DirectoryRoles" } else { "ResourceRoles" }, r.display_name)
-                })
-            } else {
-                None
-            })
+            crate::service::reviews::prefill(
+                conn,
+                prefill.group.as_ref().map(ObjectId::as_str),
+                prefill.application.as_ref().map(ObjectId::as_str),
+                prefill.role.as_ref().map(ObjectId::as_str),
+            )
         })
         .await?;
     if let Some((scope, name)) = found {
@@ -547,60 +537,51 @@ pub async fn show(
     id: web::Path<ObjectId>,
 ) -> Result<DefinitionPage, AppError> {
     let id = id.into_inner().into_string();
-    state
-        .db(move |conn| {
-            let d = managed(conn, &manager.scope, &id)?;
-            let mut resources = Vec::new();
-            for (kind, rid, excluded) in store::reviews::resources(conn, &id)? {
-                let name = match kind.as_str() {
-                    "Group" => store::groups::get(conn, &rid)?.map(|g| g.display_name),
-                    "Application" => store::apps::get(conn, &rid)?.map(|a| a.display_name),
-                    _ => store::roles::get(conn, &rid)?.map(|r| r.display_name),
-                }
-                .unwrap_or_else(|| "(deleted)".to_owned());
-                resources.push(ResourceItem { kind, id: rid, name, excluded });
-            }
-            let reviewers = store::reviews::reviewers(conn, &id)?;
-            // The creator's account may be gone (a deleted guest): the name kept with the series.
-            let created_by =
-                store::users::get(conn, &d.created_by)?.map_or_else(|| d.created_by_name.clone(), |u| u.display_name);
-            let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
-                ("Guests", _) => "Guest users only".to_owned(),
-                ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
-                _ => "All users".to_owned(),
-            };
-            let end = series_end(&d);
-            let default_decision =
-                DefaultDecision::parse(&d.default_decision).map_or("No change", DefaultDecision::label);
-            let instances = store::instances::for_definition(conn, &id, 200)?
-                .into_iter()
-                .map(|i| InstanceItem {
-                    id: i.id,
-                    occurrence: i.occurrence + 1,
-                    resource: i.resource_name,
-                    start: format::datetime(i.start_at),
-                    end: format::datetime(i.end_at),
-                    status: InstanceStatus::label_of(&i.status),
-                    reviewed: i.total_items - i.not_reviewed,
-                    total: i.total_items,
-                    recommended_deny: i.recommended_deny,
-                })
-                .collect();
-            Ok(DefinitionPage {
-                instances,
-                chrome: chrome.in_section(Section::Reviews),
-                item: DefinitionItem::new(&d),
-                created: format::datetime(d.created_at),
-                d,
-                resources,
-                reviewers,
-                created_by,
-                user_scope,
-                end,
-                default_decision,
-            })
+    let detail = state.db(move |conn| crate::service::reviews::detail(conn, &manager.scope, &id, 200)).await?;
+    let crate::service::reviews::SeriesDetail { definition: d, resources, reviewers, created_by, instances } = detail;
+    let resources = resources
+        .into_iter()
+        .map(|r| ResourceItem {
+            kind: r.kind,
+            id: r.id,
+            name: r.name.unwrap_or_else(|| "(deleted)".to_owned()),
+            excluded: r.excluded,
         })
-        .await
+        .collect();
+    let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
+        ("Guests", _) => "Guest users only".to_owned(),
+        ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
+        _ => "All users".to_owned(),
+    };
+    let end = series_end(&d);
+    let default_decision = DefaultDecision::parse(&d.default_decision).map_or("No change", DefaultDecision::label);
+    let instances = instances
+        .into_iter()
+        .map(|i| InstanceItem {
+            id: i.id,
+            occurrence: i.occurrence + 1,
+            resource: i.resource_name,
+            start: format::datetime(i.start_at),
+            end: format::datetime(i.end_at),
+            status: InstanceStatus::label_of(&i.status),
+            reviewed: i.total_items - i.not_reviewed,
+            total: i.total_items,
+            recommended_deny: i.recommended_deny,
+        })
+        .collect();
+    Ok(DefinitionPage {
+        instances,
+        chrome: chrome.in_section(Section::Reviews),
+        item: DefinitionItem::new(&d),
+        created: format::datetime(d.created_at),
+        d,
+        resources,
+        reviewers,
+        created_by,
+        user_scope,
+        end,
+        default_decision,
+    })
 }
 
 /// When a series ends, as its page says it: a one-time review ends with its only
@@ -754,16 +735,8 @@ pub async fn delete_page(
     id: web::Path<ObjectId>,
 ) -> Result<DeleteReviewPage, AppError> {
     let id = id.into_inner().into_string();
-    let (d, in_progress) = state
-        .db(move |conn| {
-            let d = managed(conn, &manager.scope, &id)?;
-            let in_progress = store::instances::for_definition(conn, &id, 10_000)?
-                .iter()
-                .filter(|i| i.status == "InProgress")
-                .count();
-            Ok((d, in_progress))
-        })
-        .await?;
+    let (d, in_progress) =
+        state.db(move |conn| crate::service::reviews::with_running(conn, &manager.scope, &id)).await?;
     Ok(DeleteReviewPage { chrome: chrome.in_section(Section::Reviews), item: DefinitionItem::new(&d), in_progress })
 }
 
@@ -777,12 +750,7 @@ pub async fn delete(
     let id = id.into_inner().into_string();
     let now = state.clock.now();
     let actor = manager.identity.user.clone();
-    let name = state
-        .db(move |conn| {
-            crate::service::reviews::delete(conn, &id, &manager.scope, &actor, now)?;
-            Ok(store::reviews::get(conn, &id)?.map(|d| d.display_name).unwrap_or_default())
-        })
-        .await?;
+    let name = state.db(move |conn| crate::service::reviews::delete(conn, &id, &manager.scope, &actor, now)).await?;
     flash(&session, &format!("“{name}” was deleted. No more occurrences will start; its history stays."));
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
 }
@@ -848,31 +816,8 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let (access, not_applied, contacted, reviewers) = state
-        .db(move |conn| {
-            let d = managed(conn, &scope, &def_id)?;
-            let i = results::occurrence(conn, &d, &inst_id)?;
-            let reviewers = results::reviewer_progress(conn, &i, &d)?;
-            // Counted only once applying has begun: until then nothing can have failed.
-            let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
-                store::apply::denied_results(conn, &i.id)?
-                    .into_iter()
-                    .filter(|(result, _)| matches!(result.as_str(), "ApplyNotSupported" | "NotApplied"))
-                    .map(|(_, n)| n)
-                    .sum()
-            } else {
-                0
-            };
-            let contacted = crate::service::notify::contacted_reviewers(conn, &i.id, 50)?;
-            let access = crate::service::panel::Access {
-                instance: i,
-                definition: d,
-                scope: crate::store::decisions::ItemScope::All,
-                self_review: false,
-            };
-            Ok((access, not_applied, contacted, reviewers))
-        })
-        .await?;
+    let results::Overview { access, not_applied, contacted, reviewers } =
+        state.db(move |conn| results::overview(conn, &scope, &def_id, &inst_id, 50)).await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
     let status = access.instance.status.clone();
     let mut page = crate::web::panel::table_page(

@@ -10,4 +10,5 @@ pub mod onboarding;
 pub mod panel;
 pub mod results;
 pub mod reviews;
+pub mod rows;
 pub mod sessions;

@@ -1,4 +1,9 @@
 //! The HTML edge: routes, shared state, the page frame, and handlers per area.
+//!
+//! A handler extracts its input, is guarded by an extractor type ([`guard`]), makes one
+//! service call and renders a template. Every read a page needs goes through a function
+//! in `service/` (the JSON edge calls the same ones); nothing here imports `store/`, and
+//! the rows a page shows are named through `service::rows`.
 
 pub mod admin;
 pub mod auth;

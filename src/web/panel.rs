@@ -17,7 +17,7 @@ use crate::domain::directory::ObjectId;
 use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Selection};
-use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
+use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem};
 
 /// The filter tabs of a review page, as the query string names them.
 const SHOWS: [(&str, &str); 6] = [
@@ -687,7 +687,7 @@ fn decision_class(d: Decision) -> &'static str {
 }
 
 /// An audit event of an item in words ("Not reviewed → Denied", "Applied: Removed").
-fn history_view(e: crate::store::decisions::ItemEvent) -> HistoryView {
+fn history_view(e: ItemEvent) -> HistoryView {
     let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let label = |v: &serde_json::Value| v.as_str().and_then(Decision::parse).map_or("?", Decision::label);

@@ -13,7 +13,7 @@ use crate::domain::paging::PAGE_SIZE;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::exports;
-use crate::store::audit::{EventCursor, EventFilter, EventRow, NamedObject};
+use crate::service::rows::{EventCursor, EventFilter, EventRow, NamedObject};
 use crate::web::admin::FormErrors;
 use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, format, stream};

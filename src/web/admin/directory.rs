@@ -11,10 +11,7 @@ use crate::domain::directory::{AccessPath, AssignmentType, GroupType, ObjectId, 
 use crate::domain::paging::{ListParams, ListRequest};
 use crate::error::AppError;
 use crate::service::directory::{self, HeldApp, Listed, Member};
-use crate::store::apps::AppRow;
-use crate::store::groups::GroupRow;
-use crate::store::roles::{AssignmentRow, RoleRow};
-use crate::store::users::{UserRef, UserRow};
+use crate::service::rows::{AppRow, AssignmentRow, GroupRow, RoleRow, UserRef, UserRow};
 use crate::web::format::{self, last_seen};
 use crate::web::guard::Admin;
 use crate::web::pager::Pager;

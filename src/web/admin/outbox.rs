@@ -11,7 +11,7 @@ use crate::domain::notify::{MailKind, MailStatus};
 use crate::domain::paging::PAGE_SIZE;
 use crate::error::AppError;
 use crate::notify::{Rendered, render};
-use crate::store::outbox::{Folder, MailCursor, MailRow};
+use crate::service::rows::{Folder, MailCursor, MailRow};
 use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, flash, flash_error, format};
 

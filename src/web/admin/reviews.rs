@@ -20,11 +20,8 @@ use crate::service::apply::Planned;
 use crate::service::onboarding::{self, Onboarded};
 use crate::service::panel::Refused;
 use crate::service::reviews::{Found, Owned, find, managed};
+use crate::service::rows::{CurrentOccurrence, DefinitionRow, InstanceRow, UserRef, UserRow};
 use crate::service::{apply, results};
-use crate::store;
-use crate::store::instances::{CurrentOccurrence, InstanceRow};
-use crate::store::reviews::DefinitionRow;
-use crate::store::users::UserRow;
 use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::guard::{Admin, ReviewManager};
@@ -80,7 +77,7 @@ pub struct DefinitionItem {
 }
 
 impl DefinitionItem {
-    fn new(d: &store::reviews::DefinitionRow) -> Self {
+    fn new(d: &DefinitionRow) -> Self {
         Self {
             id: d.id.clone(),
             name: d.display_name.clone(),
@@ -498,9 +495,9 @@ pub struct ResourceItem {
 pub struct DefinitionPage {
     chrome: Chrome,
     item: DefinitionItem,
-    d: store::reviews::DefinitionRow,
+    d: DefinitionRow,
     resources: Vec<ResourceItem>,
-    reviewers: Vec<(store::users::UserRef, bool)>,
+    reviewers: Vec<(UserRef, bool)>,
     created_by: String,
     created: String,
     user_scope: String,

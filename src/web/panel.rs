@@ -1,5 +1,5 @@
 //! The reviewer's side: one review (its items, filters, paging and decisions) and the
-//! self-review question. Access is guarded by the [`Reviewer`] extractor.
+//! self-review question. Access is guarded by the [`Reviewer`] extractor (in `web::guard`).
 
 use std::collections::HashMap;
 

@@ -365,6 +365,9 @@ pub fn contacted_reviewers(
         .collect())
 }
 
+/// How many mails each outbox folder holds: (queued, sent, failed).
+pub type FolderCounts = (i64, i64, i64);
+
 /// One page of an outbox folder (up to `limit + 1` mails, in the cursor's direction; the
 /// extra one tells that more exist) and the number of mails in each folder (queued,
 /// sent, failed).
@@ -373,7 +376,7 @@ pub fn outbox_page(
     folder: Folder,
     cursor: MailCursor,
     limit: usize,
-) -> Result<(Vec<MailRow>, (i64, i64, i64)), AppError> {
+) -> Result<(Vec<MailRow>, FolderCounts), AppError> {
     Ok((store::outbox::page(conn, folder, cursor, limit)?, store::outbox::counts(conn)?))
 }
 

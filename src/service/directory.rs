@@ -250,10 +250,8 @@ pub fn app(conn: &mut DbConnection, id: &str, req: &ListRequest, limit: usize) -
     let Some(app) = store::apps::get(conn, id)? else { return Ok(None) };
     let lim = i64::try_from(limit).unwrap_or(i64::MAX);
     let assigned = store::apps::assigned_groups(conn, id, lim)?;
-    let mut closures = Vec::with_capacity(assigned.len());
-    for (group, _) in &assigned {
-        closures.push(store::groups::closure(conn, group)?);
-    }
+    let roots: Vec<GroupRow> = assigned.iter().map(|(g, _)| g.clone()).collect();
+    let closures = store::groups::closures(conn, &roots)?;
     let via: Vec<_> = closures.iter().flatten().cloned().collect();
     let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;
     let rows = store::apps::assigned_users(conn, id, &via, req.search.as_deref(), &keyset, PAGE_SIZE)?;

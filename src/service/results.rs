@@ -28,6 +28,19 @@ pub fn occurrence(
         .ok_or_else(|| AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into()))
 }
 
+/// The series `definition` and its occurrence `instance`, if `manager` may manage them
+/// (else 404).
+pub fn managed_occurrence(
+    conn: &mut DbConnection,
+    manager: &crate::domain::review::ReviewScope,
+    definition: &str,
+    instance: &str,
+) -> Result<(DefinitionRow, InstanceRow), AppError> {
+    let d = super::reviews::managed(conn, manager, definition)?;
+    let i = occurrence(conn, &d, instance)?;
+    Ok((d, i))
+}
+
 fn refuse_unless_running(instance: &InstanceRow, what: &str) -> Result<(), Refused> {
     if instance.status == "InProgress" {
         Ok(())
@@ -164,8 +177,7 @@ pub fn overview(
     instance: &str,
     contacted_limit: i64,
 ) -> Result<Overview, AppError> {
-    let d = super::reviews::managed(conn, manager, definition)?;
-    let i = occurrence(conn, &d, instance)?;
+    let (d, i) = managed_occurrence(conn, manager, definition, instance)?;
     let reviewers = reviewer_progress(conn, &i, &d)?;
     // Counted only once applying has begun: until then nothing can have failed.
     let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {

@@ -345,6 +345,21 @@ pub fn managed(conn: &mut DbConnection, manager: &ReviewScope, id: &str) -> Resu
     }
 }
 
+/// The series `id` and its form, for the edit page, if `manager` may manage it; a deleted
+/// series cannot be changed.
+pub fn editable(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    id: &str,
+) -> Result<(DefinitionRow, crate::domain::review::ReviewForm), AppError> {
+    let d = managed(conn, manager, id)?;
+    if d.status == "Deleted" {
+        return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
+    }
+    let form = form_of(conn, &d)?;
+    Ok((d, form))
+}
+
 /// The create form filled in from a saved series (for the edit page).
 pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::domain::review::ReviewForm, AppError> {
     use crate::domain::review::ReviewForm;

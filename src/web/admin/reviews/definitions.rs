@@ -592,16 +592,7 @@ pub async fn edit_page(
     id: web::Path<ObjectId>,
 ) -> Result<EditReviewPage, AppError> {
     let id = id.into_inner().into_string();
-    let (d, form) = state
-        .db(move |conn| {
-            let d = managed(conn, &manager.scope, &id)?;
-            if d.status == "Deleted" {
-                return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
-            }
-            let form = crate::service::reviews::form_of(conn, &d)?;
-            Ok((d, form))
-        })
-        .await?;
+    let (d, form) = state.db(move |conn| crate::service::reviews::editable(conn, &manager.scope, &id)).await?;
     Ok(EditReviewPage::new(chrome, &d, form, Vec::new(), state.clock.now().date()))
 }
 

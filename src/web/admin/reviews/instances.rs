@@ -10,7 +10,6 @@ use crate::domain::directory::ObjectId;
 use crate::error::AppError;
 use crate::service::apply::Planned;
 use crate::service::panel::Refused;
-use crate::service::reviews::managed;
 use crate::service::rows::{DefinitionRow, InstanceRow, UserRow};
 use crate::service::{apply, results};
 use crate::web::format;
@@ -147,13 +146,7 @@ async fn occurrence_of(
 ) -> Result<(DefinitionRow, InstanceRow), AppError> {
     let (definition, instance) = (path.0.into_string(), path.1.into_string());
     let scope = manager.scope.clone();
-    state
-        .db(move |conn| {
-            let d = managed(conn, &scope, &definition)?;
-            let i = results::occurrence(conn, &d, &instance)?;
-            Ok((d, i))
-        })
-        .await
+    state.db(move |conn| results::managed_occurrence(conn, &scope, &definition, &instance)).await
 }
 
 fn results_path(d: &DefinitionRow, i: &InstanceRow) -> String {

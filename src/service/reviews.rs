@@ -611,18 +611,30 @@ pub struct SeriesList {
     pub current: Vec<CurrentOccurrence>,
     /// The names of their resources: (series, name; `None` once deleted), by series.
     pub resource_names: Vec<(String, Option<String>)>,
+    /// Whether and when access reviews were turned on in the tenant.
+    pub onboarded: Option<super::onboarding::Onboarded>,
+    /// Whether the viewer may turn them on.
+    pub may_onboard: bool,
 }
 
-/// A page of the series that are not deleted, by name; with `owner`, only those that
-/// user may manage.
-pub fn list(conn: &mut DbConnection, owner: Option<&str>, req: &ListRequest) -> Result<SeriesList, AppError> {
+/// A page of the series that are not deleted, by name, as `viewer` (managing `manager`'s
+/// scope: an owner sees only the series they may manage) sees the list at `now`.
+pub fn list(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    viewer: &str,
+    req: &ListRequest,
+    now: NaiveDateTime,
+) -> Result<SeriesList, AppError> {
     let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
-    let rows = store::reviews::list(conn, owner, &keyset, PAGE_SIZE)?;
+    let rows = store::reviews::list(conn, manager.owner(), &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
     let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
     let current = store::instances::current(conn, &ids)?;
     let resource_names = store::reviews::resource_names(conn, &ids)?;
-    Ok(SeriesList { page, current, resource_names })
+    let onboarded = super::onboarding::status(conn)?;
+    let may_onboard = super::onboarding::may_onboard(conn, viewer, now)?;
+    Ok(SeriesList { page, current, resource_names, onboarded, may_onboard })
 }
 
 /// What a new series is prefilled with when it is created from a resource's page: the

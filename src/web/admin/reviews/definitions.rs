@@ -108,15 +108,10 @@ pub async fn index(
     let request = params.into_inner().validate().map_err(AppError::BadRequest)?;
     let now = state.clock.now();
     let user = manager.identity.user.id.clone();
-    let owner = manager.scope.owner().map(str::to_owned);
+    let scope = manager.scope.clone();
     let req = request.clone();
-    let (onboarded, may_onboard, list) = state
-        .db(move |conn| {
-            let list = crate::service::reviews::list(conn, owner.as_deref(), &req)?;
-            Ok((onboarding::status(conn)?, onboarding::may_onboard(conn, &user, now)?, list))
-        })
-        .await?;
-    let crate::service::reviews::SeriesList { page, current, resource_names: names } = list;
+    let list = state.db(move |conn| crate::service::reviews::list(conn, &scope, &user, &req, now)).await?;
+    let crate::service::reviews::SeriesList { page, current, resource_names: names, onboarded, may_onboard } = list;
     Ok(ReviewsPage {
         chrome: chrome.in_section(Section::Reviews),
         onboarded,

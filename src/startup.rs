@@ -20,6 +20,7 @@ use crate::demo::{self, DemoOptions};
 use crate::store;
 use crate::web::errors;
 use crate::web::{AppState, routes};
+use crate::web::{csrf, guard};
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
@@ -123,9 +124,9 @@ impl Application {
                 .app_data(web::FormConfig::default().error_handler(errors::form_error))
                 // The largest body the CSRF check reads (and a handler may then read again).
                 .app_data(web::PayloadConfig::new(errors::MAX_FORM_BYTES))
-                .wrap(from_fn(auth::csrf::verify))
+                .wrap(from_fn(csrf::verify))
                 .wrap(from_fn(errors::frame))
-                .wrap(from_fn(auth::identify))
+                .wrap(from_fn(guard::identify))
                 .wrap(auth::session::middleware(session_key.clone(), &auth_settings))
                 .wrap(Compress::default())
                 .wrap(from_fn(errors::request_id))

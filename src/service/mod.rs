@@ -3,12 +3,15 @@
 pub mod apply;
 pub mod audit;
 pub mod complete;
+pub mod directory;
 pub mod exports;
+pub mod health;
 pub mod notify;
 pub mod onboarding;
 pub mod panel;
 pub mod results;
 pub mod reviews;
+pub mod rows;
 pub mod sessions;
 pub mod start;
 pub mod tick;

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
 use crate::store::instances::InstanceRow;
-use crate::store::outbox::{NewMail, Recipient};
+use crate::store::outbox::{Folder, MailCursor, MailRow, NewMail, Recipient};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 
@@ -363,4 +363,24 @@ pub fn contacted_reviewers(
             })
         })
         .collect())
+}
+
+/// How many mails each outbox folder holds: (queued, sent, failed).
+pub type FolderCounts = (i64, i64, i64);
+
+/// One page of an outbox folder (up to `limit + 1` mails, in the cursor's direction; the
+/// extra one tells that more exist) and the number of mails in each folder (queued,
+/// sent, failed).
+pub fn outbox_page(
+    conn: &mut DbConnection,
+    folder: Folder,
+    cursor: MailCursor,
+    limit: usize,
+) -> Result<(Vec<MailRow>, FolderCounts), AppError> {
+    Ok((store::outbox::page(conn, folder, cursor, limit)?, store::outbox::counts(conn)?))
+}
+
+/// One mail of the outbox.
+pub fn outbox_mail(conn: &mut DbConnection, id: i64) -> Result<Option<MailRow>, AppError> {
+    Ok(store::outbox::get(conn, id)?)
 }

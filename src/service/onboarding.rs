@@ -36,6 +36,15 @@ pub fn status(conn: &mut DbConnection) -> Result<Option<Onboarded>, AppError> {
     Ok(by.zip(at).map(|(by, at)| Onboarded { by, at }))
 }
 
+/// Whether and when access reviews were turned on, as the onboarding page shows it to
+/// `user`; forbidden to anyone who may not onboard.
+pub fn status_for(conn: &mut DbConnection, user: &str, now: NaiveDateTime) -> Result<Option<Onboarded>, AppError> {
+    if !may_onboard(conn, user, now)? {
+        return Err(AppError::Forbidden);
+    }
+    status(conn)
+}
+
 /// Whether `user` may onboard.
 pub fn may_onboard(conn: &mut DbConnection, user: &str, now: NaiveDateTime) -> Result<bool, AppError> {
     Ok(store::roles::holds_active_directory_role(conn, user, ONBOARDING_ROLES, now)?)

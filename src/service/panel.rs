@@ -9,10 +9,12 @@ use crate::db::DbConnection;
 use crate::domain::decision::{
     Action, Change, Current, Decider, Decision, Pending, PlanError, Pool, Tally, Undecidable, plan, recommended,
 };
+use crate::domain::paging::{PAGE_SIZE, Page, PageAt};
 use crate::error::AppError;
 use crate::store;
+use crate::store::Keyset;
 use crate::store::audit::NewEvent;
-use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent, ItemFilter, ItemScope};
+use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent, ItemFilter, ItemScope, ListedItem};
 use crate::store::instances::{InstanceRow, ItemRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
@@ -160,6 +162,63 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
         }
     }
     Ok(out)
+}
+
+/// The person's own item of a self-review, with the names of whoever decided it.
+pub fn own_item(
+    conn: &mut DbConnection,
+    access: &Access,
+) -> Result<(Option<ListedItem>, HashMap<String, String>), AppError> {
+    let rows =
+        store::decisions::page(conn, &access.instance.id, &access.scope, &ItemFilter::default(), &Keyset::First, 1)?;
+    let names = reviewer_names(conn, &rows)?;
+    Ok((rows.into_iter().next(), names))
+}
+
+/// What a review's table shows besides the frame.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The page of items asked for.
+    pub page: Page<ListedItem>,
+    /// Display names of the reviewers who decided the items on the page, by id.
+    pub names: HashMap<String, String>,
+    /// The decision counts of the whole instance (as far as the viewer sees it).
+    pub counts: Counts,
+    /// How many items "Accept recommendations" would decide (0 when `offer_accept` is
+    /// off).
+    pub accept_count: i64,
+    /// The other reviewers of the instance: (name, is a fallback reviewer).
+    pub others: Vec<(String, bool)>,
+}
+
+/// One page of an instance's items as `access` sees them, filtered by `filter`, with the
+/// counts and the other reviewers; with `offer_accept`, also how many items accepting the
+/// recommendations would decide.
+pub fn table(
+    conn: &mut DbConnection,
+    access: &Access,
+    filter: &ItemFilter,
+    at: &PageAt,
+    me: &str,
+    offer_accept: bool,
+) -> Result<Table, AppError> {
+    let instance = access.instance.id.as_str();
+    let keyset = Keyset::resolve(at, |cursor| store::decisions::name_of(conn, instance, cursor))?;
+    let rows = store::decisions::page(conn, instance, &access.scope, filter, &keyset, PAGE_SIZE)?;
+    let page = Page::from_rows(rows, at, PAGE_SIZE, |r| r.id.clone());
+    let names = reviewer_names(conn, &page.items)?;
+    let counts = counts(conn, access)?;
+    let accept_count = if offer_accept { acceptable(conn, access, filter, &counts)? } else { 0 };
+    let others = store::instances::other_reviewer_names(conn, instance, me)?;
+    Ok(Table { page, names, counts, accept_count, others })
+}
+
+/// Display names of the reviewers who decided `rows`, by id.
+fn reviewer_names(conn: &mut DbConnection, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(store::users::display_names(conn, &ids)?)
 }
 
 /// The counts a review page shows: per decision, recommended denials, and recommendations

@@ -28,6 +28,19 @@ pub fn occurrence(
         .ok_or_else(|| AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into()))
 }
 
+/// The series `definition` and its occurrence `instance`, if `manager` may manage them
+/// (else 404).
+pub fn managed_occurrence(
+    conn: &mut DbConnection,
+    manager: &crate::domain::review::ReviewScope,
+    definition: &str,
+    instance: &str,
+) -> Result<(DefinitionRow, InstanceRow), AppError> {
+    let d = super::reviews::managed(conn, manager, definition)?;
+    let i = occurrence(conn, &d, instance)?;
+    Ok((d, i))
+}
+
 fn refuse_unless_running(instance: &InstanceRow, what: &str) -> Result<(), Refused> {
     if instance.status == "InProgress" {
         Ok(())
@@ -140,4 +153,48 @@ pub fn reviewer_progress(
             })
             .collect(),
     ))
+}
+
+/// Everything an occurrence's results page shows besides its table of items.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// The occurrence as its results page sees it: every item.
+    pub access: super::panel::Access,
+    /// How many denials could not be removed (counted once applying has begun).
+    pub not_applied: i64,
+    /// The reviewers mails went to, at most `contacted_limit`.
+    pub contacted: Vec<super::notify::ContactedReviewer>,
+    /// Each reviewer's progress (`None` for a self-review).
+    pub reviewers: Option<Vec<ReviewerRow>>,
+}
+
+/// The results of occurrence `instance` of series `definition`, if `manager` may manage
+/// it (else 404).
+pub fn overview(
+    conn: &mut DbConnection,
+    manager: &crate::domain::review::ReviewScope,
+    definition: &str,
+    instance: &str,
+    contacted_limit: i64,
+) -> Result<Overview, AppError> {
+    let (d, i) = managed_occurrence(conn, manager, definition, instance)?;
+    let reviewers = reviewer_progress(conn, &i, &d)?;
+    // Counted only once applying has begun: until then nothing can have failed.
+    let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
+        store::apply::denied_results(conn, &i.id)?
+            .into_iter()
+            .filter(|(result, _)| matches!(result.as_str(), "ApplyNotSupported" | "NotApplied"))
+            .map(|(_, n)| n)
+            .sum()
+    } else {
+        0
+    };
+    let contacted = super::notify::contacted_reviewers(conn, &i.id, contacted_limit)?;
+    let access = super::panel::Access {
+        instance: i,
+        definition: d,
+        scope: crate::store::decisions::ItemScope::All,
+        self_review: false,
+    };
+    Ok(Overview { access, not_applied, contacted, reviewers })
 }

@@ -7,14 +7,18 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::directory::GroupType;
+use crate::domain::paging::{ListRequest, PAGE_SIZE, Page};
 use crate::domain::recurrence::SeriesEnd;
 use crate::domain::review::{
     DefinitionDraft, DirectoryKind, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope,
 };
 use crate::error::AppError;
 use crate::store;
+use crate::store::Keyset;
 use crate::store::audit::NewEvent;
+use crate::store::instances::{CurrentOccurrence, InstanceRow};
 use crate::store::reviews::{DefinitionRow, ResourceLink};
+use crate::store::users::UserRef;
 use crate::store::users::UserRow;
 
 /// Saves a new series, or says which names did not resolve. Nothing is saved unless all
@@ -341,6 +345,21 @@ pub fn managed(conn: &mut DbConnection, manager: &ReviewScope, id: &str) -> Resu
     }
 }
 
+/// The series `id` and its form, for the edit page, if `manager` may manage it; a deleted
+/// series cannot be changed.
+pub fn editable(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    id: &str,
+) -> Result<(DefinitionRow, crate::domain::review::ReviewForm), AppError> {
+    let d = managed(conn, manager, id)?;
+    if d.status == "Deleted" {
+        return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
+    }
+    let form = form_of(conn, &d)?;
+    Ok((d, form))
+}
+
 /// The create form filled in from a saved series (for the edit page).
 pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::domain::review::ReviewForm, AppError> {
     use crate::domain::review::ReviewForm;
@@ -553,17 +572,18 @@ pub fn update(
 }
 
 /// Deletes a series: no occurrence starts any more; instances in progress run to their
-/// end so reviewers' work is not lost; history and audit trail stay.
+/// end so reviewers' work is not lost; history and audit trail stay. Answers the series'
+/// name.
 pub fn delete(
     conn: &mut DbConnection,
     id: &str,
     manager: &ReviewScope,
     actor: &UserRow,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let d = managed(conn, manager, id)?;
     if d.status == "Deleted" {
-        return Ok(());
+        return Ok(d.display_name);
     }
     conn.write(|conn| {
         store::reviews::advance(conn, id, d.next_occurrence, None, now)?;
@@ -579,5 +599,117 @@ pub fn delete(
             ),
         )
     })?;
-    Ok(())
+    Ok(d.display_name)
+}
+
+/// A page of the series list.
+#[derive(Debug, Clone)]
+pub struct SeriesList {
+    /// The series on the page.
+    pub page: Page<DefinitionRow>,
+    /// The occurrence of each that runs now, if any.
+    pub current: Vec<CurrentOccurrence>,
+    /// The names of their resources: (series, name; `None` once deleted), by series.
+    pub resource_names: Vec<(String, Option<String>)>,
+    /// Whether and when access reviews were turned on in the tenant.
+    pub onboarded: Option<super::onboarding::Onboarded>,
+    /// Whether the viewer may turn them on.
+    pub may_onboard: bool,
+}
+
+/// A page of the series that are not deleted, by name, as `viewer` (managing `manager`'s
+/// scope: an owner sees only the series they may manage) sees the list at `now`.
+pub fn list(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    viewer: &str,
+    req: &ListRequest,
+    now: NaiveDateTime,
+) -> Result<SeriesList, AppError> {
+    let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
+    let rows = store::reviews::list(conn, manager.owner(), &keyset, PAGE_SIZE)?;
+    let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
+    let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
+    let current = store::instances::current(conn, &ids)?;
+    let resource_names = store::reviews::resource_names(conn, &ids)?;
+    let onboarded = super::onboarding::status(conn)?;
+    let may_onboard = super::onboarding::may_onboard(conn, viewer, now)?;
+    Ok(SeriesList { page, current, resource_names, onboarded, may_onboard })
+}
+
+/// What a new series is prefilled with when it is created from a resource's page: the
+/// scope kind and the resource's name, if the resource exists.
+pub fn prefill(
+    conn: &mut DbConnection,
+    group: Option<&str>,
+    application: Option<&str>,
+    role: Option<&str>,
+) -> Result<Option<(&'static str, String)>, AppError> {
+    Ok(if let Some(id) = group {
+        store::groups::get(conn, id)?.map(|g| ("Groups", g.display_name))
+    } else if let Some(id) = application {
+        store::apps::get(conn, id)?.map(|a| ("Applications", a.display_name))
+    } else if let Some(id) = role {
+        store::roles::get(conn, id)?
+            .map(|r| (if r.role_kind == "Directory" { "DirectoryRoles" } else { "ResourceRoles" }, r.display_name))
+    } else {
+        None
+    })
+}
+
+/// A resource of a series, named as the directory names it now.
+#[derive(Debug, Clone)]
+pub struct NamedResource {
+    /// "Group", "Application" or "Role".
+    pub kind: String,
+    /// The resource's id.
+    pub id: String,
+    /// Its name; `None` once deleted from the directory.
+    pub name: Option<String>,
+    /// Excluded from the review rather than reviewed.
+    pub excluded: bool,
+}
+
+/// Everything a series' page shows.
+#[derive(Debug, Clone)]
+pub struct SeriesDetail {
+    /// The series.
+    pub definition: DefinitionRow,
+    /// Its resources and exclusions.
+    pub resources: Vec<NamedResource>,
+    /// Its named reviewers, with whether each is a fallback.
+    pub reviewers: Vec<(UserRef, bool)>,
+    /// Who created it (the name kept with the series once the account is gone).
+    pub created_by: String,
+    /// Its latest occurrences, at most `limit`.
+    pub instances: Vec<InstanceRow>,
+}
+
+/// The series `id` as `manager` may see it, with its latest `limit` occurrences.
+pub fn detail(conn: &mut DbConnection, manager: &ReviewScope, id: &str, limit: i64) -> Result<SeriesDetail, AppError> {
+    let definition = managed(conn, manager, id)?;
+    let names = store::reviews::resource_names_of(conn, id)?;
+    let resources = store::reviews::resources(conn, id)?
+        .into_iter()
+        .map(|(kind, rid, excluded)| NamedResource { kind, name: names.get(&rid).cloned(), id: rid, excluded })
+        .collect();
+    let reviewers = store::reviews::reviewers(conn, id)?;
+    // The creator's account may be gone (a deleted guest): the name kept with the series.
+    let created_by = store::users::get(conn, &definition.created_by)?
+        .map_or_else(|| definition.created_by_name.clone(), |u| u.display_name);
+    let instances = store::instances::for_definition(conn, id, limit)?;
+    Ok(SeriesDetail { definition, resources, reviewers, created_by, instances })
+}
+
+/// The series `id` as `manager` may see it, with how many of its occurrences are in
+/// progress (what deleting it would leave running).
+pub fn with_running(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    id: &str,
+) -> Result<(DefinitionRow, usize), AppError> {
+    let d = managed(conn, manager, id)?;
+    let in_progress =
+        store::instances::for_definition(conn, id, 10_000)?.iter().filter(|i| i.status == "InProgress").count();
+    Ok((d, in_progress))
 }

@@ -1,13 +1,57 @@
-//! Signing in and out.
+//! Signing in and out, and resuming a session on each request.
 
 use chrono::{NaiveDateTime, TimeDelta};
 
+use crate::auth::token::new_token;
 use crate::db::DbConnection;
 use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
 use crate::store::users::UserRow;
+
+/// Directory roles that make someone a portal admin.
+pub const ADMIN_ROLES: &[&str] = &["Global Administrator", "User Administrator", "Identity Governance Administrator"];
+
+/// The signed-in person, as a resumed session names them.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The directory user.
+    pub user: UserRow,
+    /// The server-side session id.
+    pub session_id: String,
+    /// Holds an admin role now.
+    pub is_admin: bool,
+    /// Owns a group or application while the tenant lets owners manage reviews of their
+    /// resources (always false for admins, who manage everything anyway).
+    pub is_owner_manager: bool,
+}
+
+/// Resumes the session `sid` at `now`: who holds it and what they may do. Ends (and
+/// answers `None` for) a session that was idle longer than `idle`, belongs to a disabled
+/// user, or was signed out elsewhere.
+pub fn resume(
+    conn: &mut DbConnection,
+    sid: &str,
+    now: NaiveDateTime,
+    idle: TimeDelta,
+) -> Result<Option<Identity>, AppError> {
+    let Some((row, user)) = store::sessions::get_with_user(conn, sid)? else { return Ok(None) };
+    if row.last_seen_at + idle < now || !user.enabled {
+        store::sessions::delete(conn, sid)?;
+        return Ok(None);
+    }
+    // Writing on every request would serialise readers behind SQLite's one writer; a
+    // minute's precision is plenty for an idle timeout of hours.
+    if now - row.last_seen_at > TimeDelta::minutes(1) {
+        store::sessions::touch(conn, sid, now)?;
+    }
+    let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
+    let is_owner_manager = !is_admin
+        && super::onboarding::owners_manage_reviews(conn)?
+        && store::users::owns_group_or_app(conn, &user.id)?;
+    Ok(Some(Identity { user, session_id: sid.to_owned(), is_admin, is_owner_manager }))
+}
 
 /// Why a person who proved who they are still may not sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +88,7 @@ pub fn sign_in(
     now: NaiveDateTime,
     idle: TimeDelta,
 ) -> Result<String, AppError> {
-    let sid = crate::auth::csrf::new_token();
+    let sid = new_token();
     conn.write(|conn| {
         store::sessions::delete_idle(conn, now - idle)?;
         store::sessions::create(conn, &sid, &user.id, now)?;

@@ -121,36 +121,67 @@ pub fn direct_user_count(conn: &mut Conn, group: &str) -> QueryResult<i64> {
 /// it. Nesting is shallow in practice, so this is one query per level; a cycle (which
 /// Entra forbids but an import could bring) is cut where a group is met again.
 pub fn closure(conn: &mut Conn, root: &GroupRow) -> QueryResult<Vec<NestedGroup>> {
-    let mut out =
-        vec![NestedGroup { group: root.to_ref(), rule: root.membership_rule.clone(), chain: vec![root.to_ref()] }];
-    let mut seen: HashSet<String> = HashSet::from([root.id.clone()]);
-    let mut level: Vec<usize> = vec![0];
-    while !level.is_empty() {
-        let parents: HashMap<String, usize> = level.iter().map(|&i| (out[i].group.id.clone(), i)).collect();
-        let ids: Vec<&String> = parents.keys().collect();
+    Ok(closures(conn, std::slice::from_ref(root))?.pop().unwrap_or_default())
+}
+
+/// [`closure`] of each of `roots`, in the order given: one query per level of nesting,
+/// however many roots (the groups assigned to an application).
+pub fn closures(conn: &mut Conn, roots: &[GroupRow]) -> QueryResult<Vec<Vec<NestedGroup>>> {
+    /// One root's walk: the groups reached, those already met, and the current level.
+    struct Walk {
+        out: Vec<NestedGroup>,
+        seen: HashSet<String>,
+        level: Vec<usize>,
+    }
+    let mut walks: Vec<Walk> = roots
+        .iter()
+        .map(|root| Walk {
+            out: vec![NestedGroup {
+                group: root.to_ref(),
+                rule: root.membership_rule.clone(),
+                chain: vec![root.to_ref()],
+            }],
+            seen: HashSet::from([root.id.clone()]),
+            level: vec![0],
+        })
+        .collect();
+    while walks.iter().any(|w| !w.level.is_empty()) {
+        let ids: Vec<String> = walks
+            .iter()
+            .flat_map(|w| w.level.iter().map(|&i| w.out[i].group.id.clone()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let edges: Vec<(String, String, String, Option<String>)> = group_member_groups::table
             .inner_join(groups::table.on(groups::id.eq(group_member_groups::member_group_id)))
             .filter(group_member_groups::group_id.eq_any(ids))
             .order((groups::display_name, groups::id))
             .select((group_member_groups::group_id, groups::id, groups::display_name, groups::membership_rule))
             .load(conn)?;
-        let mut next = Vec::new();
-        for (parent, id, name, rule) in edges {
-            if !seen.insert(id.clone()) {
-                continue;
+        for walk in &mut walks {
+            let parents: HashMap<&str, usize> =
+                walk.level.iter().map(|&i| (walk.out[i].group.id.as_str(), i)).collect();
+            let mut found = Vec::new();
+            // The edges hold every walk's parents: a walk takes only those of its own level.
+            for (parent, id, name, rule) in &edges {
+                let Some(&p) = parents.get(parent.as_str()) else { continue };
+                if walk.seen.contains(id) {
+                    continue;
+                }
+                walk.seen.insert(id.clone());
+                found.push((p, GroupRef { id: id.clone(), name: name.clone() }, rule.clone()));
             }
-            let Some(&p) = parents.get(&parent) else {
-                continue;
-            };
-            let group = GroupRef { id, name };
-            let mut chain = out[p].chain.clone();
-            chain.push(group.clone());
-            out.push(NestedGroup { group, rule, chain });
-            next.push(out.len() - 1);
+            let mut next = Vec::with_capacity(found.len());
+            for (p, group, rule) in found {
+                let mut chain = walk.out[p].chain.clone();
+                chain.push(group.clone());
+                walk.out.push(NestedGroup { group, rule, chain });
+                next.push(walk.out.len() - 1);
+            }
+            walk.level = next;
         }
-        level = next;
     }
-    Ok(out)
+    Ok(walks.into_iter().map(|w| w.out).collect())
 }
 
 /// One page of the users who are members of any group in `closure`, ordered by name.
@@ -185,24 +216,44 @@ pub fn membership_paths(
     user_ids: &[String],
     root_is_path: bool,
 ) -> QueryResult<HashMap<String, Vec<AccessPath>>> {
-    let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
-    let ids: Vec<&str> = by_id.keys().copied().collect();
+    Ok(membership_paths_in_each(conn, &[closure], user_ids, root_is_path)?.pop().unwrap_or_default())
+}
+
+/// [`membership_paths`] for several closures at once (the groups assigned to an app), in
+/// the order given: one query however many closures.
+pub fn membership_paths_in_each(
+    conn: &mut Conn,
+    closures: &[&[NestedGroup]],
+    user_ids: &[String],
+    root_is_path: bool,
+) -> QueryResult<Vec<HashMap<String, Vec<AccessPath>>>> {
+    let ids: Vec<&str> = closures
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|g| g.group.id.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let rows: Vec<(String, String)> = group_member_users::table
         .filter(group_member_users::user_id.eq_any(user_ids))
         .filter(group_member_users::group_id.eq_any(ids))
         .select((group_member_users::user_id, group_member_users::group_id))
         .load(conn)?;
-    let mut paths: HashMap<String, Vec<AccessPath>> = HashMap::new();
-    for (user, group) in rows {
-        let Some(nested) = by_id.get(group.as_str()) else {
-            continue;
-        };
-        paths.entry(user).or_default().push(path_for(nested, root_is_path));
-    }
-    for list in paths.values_mut() {
-        list.sort_by_key(path_rank);
-    }
-    Ok(paths)
+    Ok(closures
+        .iter()
+        .map(|closure| {
+            let by_id: HashMap<&str, &NestedGroup> = closure.iter().map(|g| (g.group.id.as_str(), g)).collect();
+            let mut paths: HashMap<String, Vec<AccessPath>> = HashMap::new();
+            for (user, group) in &rows {
+                let Some(nested) = by_id.get(group.as_str()) else { continue };
+                paths.entry(user.clone()).or_default().push(path_for(nested, root_is_path));
+            }
+            for list in paths.values_mut() {
+                list.sort_by_key(path_rank);
+            }
+            paths
+        })
+        .collect())
 }
 
 /// The path by which membership of `nested` gives membership of the closure's root.

@@ -126,6 +126,12 @@ pub fn batch_size(conn: &Conn, columns: usize) -> usize {
     (max_params / columns.max(1)).max(1)
 }
 
+/// Asks the database the smallest question there is (the health check).
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SELECT 1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

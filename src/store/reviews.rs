@@ -249,6 +249,41 @@ fn insert_reviewers(conn: &mut Conn, definition: &str, reviewers: &[(String, boo
     Ok(())
 }
 
+/// The names of every resource (exclusions included) of `definition`, by resource id, as
+/// they are named in the directory now; a resource deleted from the directory is left out.
+pub fn resource_names_of(conn: &mut Conn, definition: &str) -> QueryResult<std::collections::HashMap<String, String>> {
+    use crate::db::schema::{applications, groups, role_definitions};
+    let r = review_definition_resources::table;
+    /// (resource, group name, application name, role name): one of the names is there.
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = r
+        .left_join(
+            groups::table.on(groups::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.eq("Group"))),
+        )
+        .left_join(
+            applications::table.on(applications::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.eq("Application"))),
+        )
+        .left_join(
+            role_definitions::table.on(role_definitions::id
+                .eq(review_definition_resources::resource_id)
+                .and(review_definition_resources::resource_type.ne("Group"))
+                .and(review_definition_resources::resource_type.ne("Application"))),
+        )
+        .filter(review_definition_resources::definition_id.eq(definition))
+        .select((
+            review_definition_resources::resource_id,
+            groups::display_name.nullable(),
+            applications::display_name.nullable(),
+            role_definitions::display_name.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, g, a, r)| Some((id, g.or(a).or(r)?))).collect())
+}
+
 /// The names of the resources (not the exclusions) of each of `definitions`, as they are
 /// named in the directory now: (series, name), by series. One query for a page of series;
 /// a resource deleted from the directory has no name.

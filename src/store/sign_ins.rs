@@ -46,6 +46,18 @@ pub fn last_for_users(
     Ok(rows.into_iter().filter_map(|(user, at)| at.map(|at| (user, at))).collect())
 }
 
+/// The last sign-in of `user` to each of `apps` (apps never signed in to are left out):
+/// one query for a whole list of applications.
+pub fn last_per_app(conn: &mut Conn, user: &str, apps: &[String]) -> QueryResult<HashMap<String, NaiveDateTime>> {
+    let rows: Vec<(Option<String>, Option<NaiveDateTime>)> = sign_ins::table
+        .filter(sign_ins::user_id.eq(user))
+        .filter(sign_ins::app_id.eq_any(apps))
+        .group_by(sign_ins::app_id)
+        .select((sign_ins::app_id, diesel::dsl::max(sign_ins::signed_in_at)))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(app, at)| Some((app?, at?))).collect())
+}
+
 /// Inserts sign-ins in one statement (the caller batches).
 pub fn insert_batch(conn: &mut Conn, rows: &[NewSignIn]) -> QueryResult<usize> {
     bulk_insert!(conn, sign_ins::table, rows)

@@ -8,15 +8,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::auth::client::ClientAddr;
 use crate::auth::oidc::{OidcError, PendingSignIn};
-use crate::auth::{CurrentUser, SESSION_ID, SignInAttempt, csrf, safe_return_to};
+use crate::auth::token::new_token;
 use crate::demo::personas;
 use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
+use crate::service::directory;
+use crate::service::rows::UserRow;
 use crate::service::sessions::{self, Refusal};
-use crate::store::users::UserRow;
+use crate::web::client::ClientAddr;
+use crate::web::csrf;
 use crate::web::errors::titled_error_page;
+use crate::web::guard::{CurrentUser, SESSION_ID, SignInAttempt, safe_return_to};
 use crate::web::{Chrome, State, flash};
 
 /// Session entry holding a sign-in in progress at the provider.
@@ -83,7 +86,7 @@ pub async fn sign_in_page(
     }
     let personas = if state.demo {
         let upns: Vec<String> = personas::ALL.iter().map(|(_, upn, _)| (*upn).to_owned()).collect();
-        let found = state.db(move |conn| Ok(crate::store::users::refs_by_upn(conn, &upns)?)).await?;
+        let found = state.db(move |conn| directory::users_by_upn(conn, &upns)).await?;
         personas::ALL
             .iter()
             .filter_map(|(key, upn, about)| {
@@ -103,7 +106,7 @@ fn start_session(session: &Session, sid: &str) -> Result<(), AppError> {
     session.clear();
     session.renew();
     session.insert(SESSION_ID, sid).map_err(AppError::internal)?;
-    session.insert(csrf::CSRF_KEY, csrf::new_token()).map_err(AppError::internal)?;
+    session.insert(csrf::CSRF_KEY, new_token()).map_err(AppError::internal)?;
     Ok(())
 }
 
@@ -283,7 +286,7 @@ pub async fn sign_out(state: State, session: Session, user: CurrentUser) -> Resu
     state.db(move |conn| sessions::sign_out(conn, &sid, &who, now)).await?;
     session.clear();
     session.renew();
-    let _ = session.insert(csrf::CSRF_KEY, csrf::new_token());
+    let _ = session.insert(csrf::CSRF_KEY, new_token());
     flash(&session, "You have signed out.");
     tracing::info!(user = %user.0.user.upn, "signed out");
     Ok(see_other("/auth/sign-in"))

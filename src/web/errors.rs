@@ -1,4 +1,5 @@
-//! Error pages and the request-id middleware that logs internal errors.
+//! Error pages and the request-id middleware that logs internal errors: the one place
+//! where an [`AppError`] becomes an HTTP response.
 //!
 //! Errors are rendered at the edge, in the page frame: handlers, extractors and the other
 //! middlewares only leave what went wrong on the response ([`ErrorMessage`] from an
@@ -13,18 +14,62 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use openidconnect::url::Url;
 
-use super::{Chrome, ChromeUser, Section, State};
-use crate::auth::{Identity, csrf};
-use crate::error::{AppError, ErrorMessage, InternalCause};
+use super::guard::Identity;
+use super::{Chrome, ChromeUser, Section, State, csrf};
+use crate::error::AppError;
 
 /// The largest request body attest reads: the create and edit review forms with thousands
 /// of names (every other form is held to 16 KiB by the form extractor). A larger form is
 /// sent back to its page with a message.
 pub const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// What to tell the person about an error they can act on, carried on the response for
+/// the edge to render.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub String);
+
+/// The cause of an internal error, carried on the response to the middleware that logs it
+/// beside the request id.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::SignInRequired(_) => StatusCode::SEE_OTHER,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let Self::SignInRequired(return_to) = self {
+            let query: String = openidconnect::url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("return_to", return_to)
+                .finish();
+            return HttpResponse::SeeOther().insert_header(("Location", format!("/auth/sign-in?{query}"))).finish();
+        }
+        if let Self::Internal(cause) = self {
+            // The body is replaced by the middleware, which knows the request id.
+            let mut res = HttpResponse::new(status);
+            res.extensions_mut().insert(InternalCause(format!("{cause:#}")));
+            return res;
+        }
+        let message = self.to_string();
+        let mut res = HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.clone());
+        res.extensions_mut().insert(ErrorMessage(message));
+        res
+    }
+}
 
 /// The error page.
 #[derive(Template)]

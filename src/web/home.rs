@@ -3,21 +3,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::connection::SimpleConnection;
 
 use super::{Chrome, Section, State, format, panel};
-use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::store;
-
-/// Directory totals an admin sees on the panel.
-#[derive(Debug, Clone, Copy)]
-pub struct DirectoryCounts {
-    users: i64,
-    groups: i64,
-    apps: i64,
-    roles: i64,
-}
+use crate::service::directory::{self, Totals};
+use crate::web::guard::CurrentUser;
 
 /// "My access reviews": what the signed-in person has to review; admins also see the
 /// directory at a glance.
@@ -26,7 +16,7 @@ pub struct DirectoryCounts {
 pub struct HomePage {
     chrome: Chrome,
     first_name: String,
-    directory: Option<DirectoryCounts>,
+    directory: Option<Totals>,
     /// Showing past reviews instead of current ones.
     past: bool,
     reviews: Vec<ReviewItem>,
@@ -77,16 +67,7 @@ pub async fn index(
     let cached = if is_admin { fresh_counts(&state) } else { None };
     let (counted, mine) = state
         .db(move |conn| {
-            let counted = if is_admin && cached.is_none() {
-                Some(DirectoryCounts {
-                    users: store::users::count(conn)?,
-                    groups: store::groups::count(conn)?,
-                    apps: store::apps::count(conn)?,
-                    roles: store::roles::count(conn)?,
-                })
-            } else {
-                None
-            };
+            let counted = if is_admin && cached.is_none() { Some(directory::totals(conn)?) } else { None };
             Ok((counted, crate::service::panel::my_reviews(conn, &me, is_admin)?))
         })
         .await?;
@@ -142,14 +123,14 @@ pub async fn index(
 }
 
 /// The directory totals counted less than a minute ago, if any.
-fn fresh_counts(state: &State) -> Option<DirectoryCounts> {
+fn fresh_counts(state: &State) -> Option<Totals> {
     let slot = state.directory_counts.lock().ok()?;
     slot.as_ref().filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(60)).map(|(_, counts)| *counts)
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise (for load balancers).
 pub async fn healthz(state: State) -> HttpResponse {
-    match state.db(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await {
+    match state.db(crate::service::health::database_answers).await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");

@@ -1,10 +1,19 @@
 //! The HTML edge: routes, shared state, the page frame, and handlers per area.
+//!
+//! A handler extracts its input, is guarded by an extractor type ([`guard`]), makes one
+//! service call and renders a template. Every read a page needs goes through a function
+//! in `service/` (the JSON edge calls the same ones); nothing here imports `store/`, and
+//! the rows a page shows are named through `service::rows`.
 
 pub mod admin;
 pub mod auth;
+pub mod client;
+pub mod csrf;
 pub mod errors;
 pub mod format;
+pub mod guard;
 pub mod home;
+pub mod pager;
 pub mod panel;
 pub mod static_files;
 pub mod stream;
@@ -15,12 +24,13 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use crate::auth::SignInLimiter;
 use crate::auth::oidc::Oidc;
-use crate::auth::{Identity, SignInLimiter, csrf};
 use crate::clock::SharedClock;
 use crate::config::AuthSettings;
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
+use guard::Identity;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -39,7 +49,7 @@ pub struct AppState {
     /// Rate limit of sign-in attempts.
     pub sign_in_limiter: SignInLimiter,
     /// The admin panel's directory totals and when they were counted.
-    pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, home::DirectoryCounts)>>,
+    pub directory_counts: std::sync::Mutex<Option<(std::time::Instant, crate::service::directory::Totals)>>,
     /// Whether an SMTP server is configured (the outbox page says so when not).
     pub mail_configured: bool,
 }

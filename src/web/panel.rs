@@ -1,64 +1,23 @@
 //! The reviewer's side: one review (its items, filters, paging and decisions) and the
-//! self-review question. Access is guarded by the [`Reviewer`] extractor.
+//! self-review question. Access is guarded by the [`Reviewer`] extractor (in `web::guard`).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use actix_session::Session;
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 use openidconnect::url::form_urlencoded;
 
+use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
-use crate::auth::Identity;
 use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
 use crate::domain::directory::ObjectId;
-use crate::domain::paging::{MAX_SEARCH_LEN, PAGE_SIZE, Page, PageAt};
+use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Selection};
-use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
-use crate::store::{self, Keyset};
-
-/// A signed-in reviewer of the instance named in the path: one of its snapshotted
-/// reviewers (fallbacks included), a manager with people in it, or the principal of a
-/// self-review. Anyone else gets 404, so an instance's existence is not revealed.
-pub struct Reviewer {
-    /// Who.
-    pub identity: Identity,
-    /// What they may do with the instance.
-    pub access: Access,
-}
-
-fn review_not_found() -> AppError {
-    AppError::NotFound(
-        "There is no access review here for you. Your reviews are listed under My access reviews.".into(),
-    )
-}
-
-impl FromRequest for Reviewer {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let identity = crate::auth::CurrentUser::from_request(req, payload).into_inner();
-        let state = req.app_data::<State>().cloned();
-        let id = ObjectId::try_from(req.match_info().get("id").unwrap_or_default().to_owned());
-        Box::pin(async move {
-            let identity = identity?.0;
-            let (Some(state), Ok(id)) = (state, id) else { return Err(review_not_found()) };
-            let (user, is_admin) = (identity.user.id.clone(), identity.is_admin);
-            let access = state.db(move |conn| panel::access(conn, id.as_str(), &user, is_admin)).await?;
-            match access {
-                Some(access) => Ok(Self { identity, access }),
-                None => Err(review_not_found()),
-            }
-        })
-    }
-}
+use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem};
 
 /// The filter tabs of a review page, as the query string names them.
 const SHOWS: [(&str, &str); 6] = [
@@ -406,21 +365,14 @@ pub async fn review(
     let id = access.instance.id.clone();
 
     if access.self_review {
-        let instance = id.clone();
-        let scope = access.scope.clone();
-        let (rows, names) = state
-            .db(move |conn| {
-                let rows = store::decisions::page(conn, &instance, &scope, &ItemFilter::default(), &Keyset::First, 1)?;
-                let names = reviewer_names(conn, &rows)?;
-                Ok((rows, names))
-            })
-            .await?;
-        let answered = rows.first().and_then(|r| match Decision::parse(&r.decision) {
+        let for_item = access.clone();
+        let (row, names) = state.db(move |conn| panel::own_item(conn, &for_item)).await?;
+        let answered = row.as_ref().and_then(|r| match Decision::parse(&r.decision) {
             Some(Decision::Approve) => Some("Yes"),
             Some(Decision::Deny) => Some("No"),
             _ => None,
         });
-        let item = rows.into_iter().next().map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
+        let item = row.map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
         return Ok(AnyReviewPage::Own(Box::new(SelfReviewPage {
             chrome,
             id,
@@ -454,27 +406,17 @@ pub async fn table_page(
     series: Option<(String, String)>,
 ) -> Result<ReviewPage, AppError> {
     let now = state.clock.now();
-    let id = access.instance.id.clone();
     let open = series.is_none() && access.is_open(now);
-    let (instance, scope, filter, at) = (id.clone(), access.scope.clone(), view.filter.clone(), view.at.clone());
+    let (filter, at) = (view.filter.clone(), view.at.clone());
     let per_person = matches!(access.definition.reviewer_kind.as_str(), "Managers" | "Self");
-    let access_for_counts = access.clone();
-    let (page, names, counts, accept_count, others) = state
-        .db(move |conn| {
-            let keyset = Keyset::resolve(&at, |cursor| store::decisions::name_of(conn, &instance, cursor))?;
-            let rows = store::decisions::page(conn, &instance, &scope, &filter, &keyset, PAGE_SIZE)?;
-            let page = Page::from_rows(rows, &at, PAGE_SIZE, |r| r.id.clone());
-            let names = reviewer_names(conn, &page.items)?;
-            let counts = panel::counts(conn, &access_for_counts)?;
-            // Only a reviewer's open page offers the button.
-            let accept_count = if open { panel::acceptable(conn, &access_for_counts, &filter, &counts)? } else { 0 };
-            let others: Vec<String> = store::instances::other_reviewer_names(conn, &instance, &me)?
-                .into_iter()
-                .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
-                .collect();
-            Ok((page, names, counts, accept_count, others))
-        })
-        .await?;
+    let for_table = access.clone();
+    // Only a reviewer's open page offers "Accept recommendations".
+    let panel::Table { page, names, counts, accept_count, others } =
+        state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open)).await?;
+    let others: Vec<String> = others
+        .into_iter()
+        .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
+        .collect();
     let (tally, recommended_deny) = (counts.tally, counts.recommended_deny);
     let count_of = |key: &str| match key {
         "notreviewed" => tally.not_reviewed,
@@ -532,13 +474,6 @@ pub async fn table_page(
         base_path,
         series,
     })
-}
-
-fn reviewer_names(conn: &mut store::Conn, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
-    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(store::users::display_names(conn, &ids)?)
 }
 
 /// `POST /reviews/{id}`: a decision on ticked rows, on every row matching the current
@@ -752,7 +687,7 @@ fn decision_class(d: Decision) -> &'static str {
 }
 
 /// An audit event of an item in words ("Not reviewed → Denied", "Applied: Removed").
-fn history_view(e: crate::store::decisions::ItemEvent) -> HistoryView {
+fn history_view(e: ItemEvent) -> HistoryView {
     let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let label = |v: &serde_json::Value| v.as_str().and_then(Decision::parse).map_or("?", Decision::label);

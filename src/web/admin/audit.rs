@@ -8,14 +8,14 @@ use askama_web::WebTemplate;
 
 use std::collections::HashMap;
 
-use crate::auth::Admin;
 use crate::domain::audit::{ACTIONS, AuditFilter, AuditParams, DetailLine, EventPage, action_label, describe};
 use crate::domain::paging::PAGE_SIZE;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::exports;
-use crate::store::audit::{EventCursor, EventFilter, EventRow, NamedObject};
+use crate::service::rows::{EventCursor, EventFilter, EventRow, NamedObject};
 use crate::web::admin::FormErrors;
+use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, format, stream};
 
 /// How many characters of an event's hash the table shows (the full hash is in its title

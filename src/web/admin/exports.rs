@@ -7,7 +7,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use openidconnect::url::form_urlencoded;
 
-use crate::auth::{Admin, ReviewManager};
 use crate::domain::decision::Decision;
 use crate::domain::directory::ObjectId;
 use crate::domain::export::{HistoryFilter, HistoryParams};
@@ -18,6 +17,7 @@ use crate::service::exports;
 use crate::service::reviews::managed;
 use crate::web::admin::FormErrors;
 use crate::web::format;
+use crate::web::guard::{Admin, ReviewManager};
 use crate::web::{Chrome, Section, State, stream};
 
 /// `text` reduced to letters, digits and dashes, for a file name.

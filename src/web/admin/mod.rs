@@ -1,5 +1,9 @@
-//! Admin pages. (Sign-in and the admin guard arrive with authentication; every handler
-//! here already takes its data through extractors, so a guard extractor slots in.)
+//! Admin pages: the directory, access review administration, the audit log, the outbox
+//! and the CSV exports. Every handler is guarded by its extractor type from
+//! [`crate::web::guard`]: [`Admin`](crate::web::guard::Admin) for the directory, the audit
+//! log and the outbox, [`ReviewManager`](crate::web::guard::ReviewManager) for access
+//! reviews (admins, and owners where the tenant allows it), whose tenant settings stay
+//! with admins.
 
 pub mod audit;
 pub mod directory;

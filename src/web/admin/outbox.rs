@@ -7,13 +7,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::auth::Admin;
 use crate::domain::notify::{MailKind, MailStatus};
 use crate::domain::paging::PAGE_SIZE;
 use crate::error::AppError;
 use crate::notify::{Rendered, render};
-use crate::store;
-use crate::store::outbox::{Folder, MailCursor, MailRow};
+use crate::service::rows::{Folder, MailCursor, MailRow};
+use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, flash, flash_error, format};
 
 /// The outbox page's query string.
@@ -111,9 +110,8 @@ pub async fn index(
     params: web::Query<OutboxParams>,
 ) -> Result<OutboxPage, AppError> {
     let (folder, name, cursor) = params.parse()?;
-    let (mut rows, counts) = state
-        .db(move |conn| Ok((store::outbox::page(conn, folder, cursor, PAGE_SIZE)?, store::outbox::counts(conn)?)))
-        .await?;
+    let (mut rows, counts) =
+        state.db(move |conn| crate::service::notify::outbox_page(conn, folder, cursor, PAGE_SIZE)).await?;
     let more = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
     if matches!(cursor, MailCursor::After(_)) {
@@ -152,7 +150,7 @@ fn mail_id(id: &str) -> Result<i64, AppError> {
 pub async fn show(_admin: Admin, state: State, chrome: Chrome, id: web::Path<String>) -> Result<MailPage, AppError> {
     let not_found = || AppError::NotFound("There is no such mail in the outbox.".into());
     let id = mail_id(&id)?;
-    let row = state.db(move |conn| Ok(store::outbox::get(conn, id)?)).await?.ok_or_else(not_found)?;
+    let row = state.db(move |conn| crate::service::notify::outbox_mail(conn, id)).await?.ok_or_else(not_found)?;
     let parts = render(&row, &state.auth.public_url)?;
     Ok(MailPage {
         chrome: chrome.in_section(Section::Outbox),

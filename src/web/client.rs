@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
+use super::State;
 use crate::config::TrustedProxies;
-use crate::web::State;
 
 /// Hops of `X-Forwarded-For` looked at, from the right. No real chain of proxies is
 /// longer; a longer header is taken as coming from the last hop looked at.

@@ -8,28 +8,16 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use base64::Engine;
-use rand::TryRngCore;
 
-use super::oidc::constant_time_eq;
-use crate::web::errors::error_page;
+use super::client::ClientAddr;
+use super::errors::error_page;
+use crate::auth::oidc::constant_time_eq;
+use crate::auth::token::new_token;
 
 /// Session entry holding the token.
 pub const CSRF_KEY: &str = "csrf";
 /// Form field carrying the token.
 pub const CSRF_FIELD: &str = "csrf_token";
-
-/// A new random token (32 bytes, base64url).
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    // The OS generator failing is not something a web request can recover from; an
-    // all-zero token would be guessable, so fall back to the thread generator instead.
-    if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
-        use rand::{Rng, SeedableRng};
-        rand::rngs::StdRng::from_os_rng().fill(&mut bytes);
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// The session's token, created on first use.
 pub fn token(session: &Session) -> String {
@@ -74,7 +62,7 @@ pub async fn verify(
     }
     let valid = matches!((&expected, &provided), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
     if !valid {
-        let client = super::client::ClientAddr::of(req.request());
+        let client = ClientAddr::of(req.request());
         tracing::warn!(path = %req.path(), %client, "refused a request without a valid CSRF token");
         let page = error_page(
             StatusCode::FORBIDDEN,

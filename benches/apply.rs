@@ -48,7 +48,7 @@ fn main() {
             id: group.clone(),
             display_name: "Bench Apply".into(),
             description: None,
-            group_type: "Security".into(),
+            group_type: attest::domain::directory::GroupType::Security,
             membership_rule: None,
             on_premises_sync: false,
             mail_enabled: false,

@@ -14,6 +14,10 @@
 #[expect(dead_code, reason = "shared by the benches; each uses a part")]
 mod common;
 
+use attest::domain::apply::ApplyResult;
+use attest::domain::decision::{Decision, Pool};
+use attest::domain::directory::UserType;
+use attest::domain::recommendation::Recommendation;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
@@ -177,15 +181,15 @@ fn item(instance: &str, reviewer: &str, k: usize, now: chrono::NaiveDateTime) ->
         principal_id: format!("bench-user-{k:07}"),
         principal_name: format!("Person {:07}", (k * 7919) % 1_000_003),
         principal_upn: format!("person.{k:07}@contoso.example"),
-        principal_type: if k % 10 == 0 { "Guest" } else { "Member" }.into(),
+        principal_type: if k % 10 == 0 { UserType::Guest } else { UserType::Member },
         access_path: "Direct".into(),
         access_direct: true,
         access_detail: String::new(),
         reviewer_id: None,
         last_sign_in: Some(now),
-        recommendation: if denied { "Deny" } else { "Approve" }.into(),
+        recommendation: if denied { Recommendation::Deny } else { Recommendation::Approve },
         recommendation_reason: String::new(),
-        decision: if denied { "Deny" } else { "NotReviewed" }.into(),
+        decision: if denied { Decision::Deny } else { Decision::NotReviewed },
         justification: if denied {
             "Left the project in October, access no longer needed".into()
         } else {
@@ -193,11 +197,11 @@ fn item(instance: &str, reviewer: &str, k: usize, now: chrono::NaiveDateTime) ->
         },
         reviewed_by: denied.then(|| reviewer.to_owned()),
         reviewed_at: denied.then_some(now),
-        apply_result: "New".into(),
+        apply_result: ApplyResult::New,
         apply_detail: String::new(),
         applied_by: None,
         applied_at: None,
-        reviewer_pool: "Reviewers".into(),
+        reviewer_pool: Pool::Reviewers,
         principal_job_title: String::new(),
         principal_department: String::new(),
         principal_manager: String::new(),

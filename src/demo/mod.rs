@@ -15,7 +15,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::DbConnection;
-use crate::domain::directory::clean_display_text;
+use crate::domain::apply::GLOBAL_ADMINISTRATOR;
+use crate::domain::directory::{AssignmentType, GroupType, RoleKind, UserType, clean_display_text};
+use crate::domain::recurrence::Frequency;
+use crate::domain::review::{ReviewerKind, ScopeKind, UserScopeKind};
 use crate::store;
 use crate::store::apps::{AppRow, NewAssignment};
 use crate::store::groups::GroupRow;
@@ -159,7 +162,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             mail: Some(if guest { "lena.fischer@fabrikam.example".into() } else { upn.clone() }),
             upn,
             display_name: format!("{first} {last}"),
-            user_type: if guest { "Guest" } else { "Member" }.into(),
+            user_type: if guest { UserType::Guest } else { UserType::Member },
             enabled: true,
             manager_id: None,
             department: dept.map(Into::into),
@@ -205,7 +208,7 @@ pub fn generate(options: DemoOptions, now: NaiveDateTime) -> DemoDirectory {
             upn,
             display_name: format!("{first} {last}"),
             mail: Some(mail),
-            user_type: if guest { "Guest" } else { "Member" }.into(),
+            user_type: if guest { UserType::Guest } else { UserType::Member },
             enabled: guest || !g.rng.random_bool(0.02),
             manager_id: None,
             department: dept.map(|i| names::DEPARTMENTS[i].0.to_owned()),
@@ -365,7 +368,7 @@ fn add_group(g: &mut Gen, d: &mut DemoDirectory, spec: GroupSpec<'_>) -> usize {
         id,
         display_name: spec.name.to_owned(),
         description: Some(spec.description.to_owned()),
-        group_type: if spec.m365 { "Microsoft365" } else { "Security" }.to_owned(),
+        group_type: if spec.m365 { GroupType::Microsoft365 } else { GroupType::Security },
         membership_rule: spec.rule.map(Into::into),
         on_premises_sync: spec.synced,
         mail_enabled: spec.m365 || spec.mail_enabled,
@@ -422,8 +425,8 @@ fn sample(g: &mut Gen, from: &[usize], share: f64) -> Vec<usize> {
 }
 
 fn build_groups(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
-    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Member").collect();
-    let guests: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Guest").collect();
+    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == UserType::Member).collect();
+    let guests: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == UserType::Guest).collect();
     let dept = |name: &str| departments.iter().find(|x| x.name == name).map(|x| x.members.clone()).unwrap_or_default();
     let head = |name: &str| departments.iter().find(|x| x.name == name).map_or(0, |x| x.head);
 
@@ -583,7 +586,7 @@ type AppSpec = (&'static str, bool, &'static [&'static str], &'static str, f64, 
 
 fn build_apps(g: &mut Gen, d: &mut DemoDirectory) {
     let group = |d: &DemoDirectory, name: &str| d.groups.iter().position(|x| x.display_name == name);
-    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == "Member").collect();
+    let members: Vec<usize> = (0..d.users.len()).filter(|&u| d.users[u].user_type == UserType::Member).collect();
     let by_dept = |d: &DemoDirectory, name: &str| -> Vec<usize> {
         (0..d.users.len()).filter(|&u| d.users[u].department.as_deref() == Some(name)).collect()
     };
@@ -656,7 +659,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
             id,
             display_name: name.into(),
             description: description.into(),
-            role_kind: "Directory".into(),
+            role_kind: RoleKind::Directory,
             privileged,
         });
     }
@@ -666,7 +669,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
             id,
             display_name: name.into(),
             description: description.into(),
-            role_kind: "Resource".into(),
+            role_kind: RoleKind::Resource,
             privileged,
         });
     }
@@ -674,7 +677,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
     let it: Vec<usize> = departments.iter().find(|x| x.name == "IT").map(|x| x.members.clone()).unwrap_or_default();
     let eng: Vec<usize> =
         departments.iter().find(|x| x.name == "Engineering").map(|x| x.members.clone()).unwrap_or_default();
-    let mut seen: HashSet<(usize, usize, String, &'static str)> = HashSet::new();
+    let mut seen: HashSet<(usize, usize, String, AssignmentType)> = HashSet::new();
     let mut assign = |g: &mut Gen,
                       d: &mut DemoDirectory,
                       r: usize,
@@ -682,7 +685,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
                       scope: (&str, &str),
                       eligible: bool,
                       end: Option<i64>| {
-        let kind = if eligible { "Eligible" } else { "Active" };
+        let kind = if eligible { AssignmentType::Eligible } else { AssignmentType::Active };
         if !seen.insert((r, u, scope.0.to_owned(), kind)) {
             return;
         }
@@ -694,7 +697,7 @@ fn build_roles(g: &mut Gen, d: &mut DemoDirectory, departments: &[Department]) {
             user_id: d.users[u].id.clone(),
             scope: scope.0.into(),
             scope_name: scope.1.into(),
-            assignment_type: kind.into(),
+            assignment_type: kind,
             start_at: start,
             end_at: end.map(|days| g.now + TimeDelta::days(days)),
         });
@@ -785,7 +788,7 @@ fn build_sign_ins(g: &mut Gen, d: &mut DemoDirectory, days: u32) {
         apps.sort_unstable();
         apps.dedup();
         let user = &d.users[u];
-        let guest = user.user_type == "Guest";
+        let guest = user.user_type == UserType::Guest;
         let account_age = (g.now - user.created_at).num_days();
         // Personas are always active, so the demo's reviewers look like real users.
         let inactive = u > 5 && (!user.enabled || g.rng.random_bool(if guest { 0.4 } else { 0.17 }));
@@ -845,13 +848,14 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
     let base = || ReviewForm { fallback_reviewers: personas::ADMIN.to_owned(), ..ReviewForm::with_defaults(today) };
     // Dana reviews the Global Administrators and is one: her own access goes to the
     // fallback reviewer, so that is another active Global Administrator (independence).
-    let other_admin = match store::roles::by_name(conn, "Global Administrator", "Directory")? {
+    let other_admin = match store::roles::by_name(conn, GLOBAL_ADMINISTRATOR, RoleKind::Directory)? {
         Some(role) => {
-            let mut others: Vec<UserRow> = store::roles::in_force_with_users(conn, &role.id, None, &["Active"], now)?
-                .into_iter()
-                .map(|(_, u)| u)
-                .filter(|u| u.upn != personas::ADMIN && u.enabled)
-                .collect();
+            let mut others: Vec<UserRow> =
+                store::roles::in_force_with_users(conn, &role.id, None, &[AssignmentType::Active], now)?
+                    .into_iter()
+                    .map(|(_, u)| u)
+                    .filter(|u| u.upn != personas::ADMIN && u.enabled)
+                    .collect();
             others.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
             others.into_iter().next().map(|u| u.upn)
         }
@@ -862,35 +866,35 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
             name: "Project Falcon guests".into(),
             description_for_reviewers: "Confirm which partner guests still work on Project Falcon.".into(),
             groups: "Project Falcon".into(),
-            user_scope: "Guests".into(),
-            frequency: "Quarterly".into(),
+            user_scope: UserScopeKind::Guests.as_str().into(),
+            frequency: Frequency::Quarterly.as_str().into(),
             ..base()
         },
         ReviewForm {
             name: "Salesforce access by managers".into(),
             description_for_reviewers: "Does each of your reports still need Salesforce?".into(),
-            scope: "Applications".into(),
+            scope: ScopeKind::Applications.as_str().into(),
             applications: "Salesforce".into(),
-            reviewer_kind: "Managers".into(),
-            frequency: "Monthly".into(),
+            reviewer_kind: ReviewerKind::Managers.as_str().into(),
+            frequency: Frequency::Monthly.as_str().into(),
             ..base()
         },
         ReviewForm {
             name: "VPN Users: confirm your access".into(),
             description_for_reviewers: "Tell us whether you still need remote VPN access.".into(),
             groups: "VPN Users".into(),
-            reviewer_kind: "Self".into(),
+            reviewer_kind: ReviewerKind::Self_.as_str().into(),
             ..base()
         },
         ReviewForm {
             name: "Global Administrators".into(),
             description_for_reviewers: "Privileged role: keep the list of Global Administrators short.".into(),
-            scope: "DirectoryRoles".into(),
+            scope: ScopeKind::DirectoryRoles.as_str().into(),
             roles: "Global Administrator".into(),
-            reviewer_kind: "Selected".into(),
+            reviewer_kind: ReviewerKind::Selected.as_str().into(),
             reviewers: personas::ADMIN.to_owned(),
             fallback_reviewers: other_admin.unwrap_or_else(|| personas::ADMIN.to_owned()),
-            frequency: "Quarterly".into(),
+            frequency: Frequency::Quarterly.as_str().into(),
             justification_required: Some("on".into()),
             ..base()
         },
@@ -957,7 +961,7 @@ mod tests {
     #[test]
     fn directory_is_realistic() {
         let d = generate(DemoOptions::default(), now());
-        let guests = d.users.iter().filter(|u| u.user_type == "Guest").count();
+        let guests = d.users.iter().filter(|u| u.user_type == UserType::Guest).count();
         assert_eq!(guests, 50);
         assert!(d.users.iter().any(|u| !u.enabled));
         let upns: HashSet<&str> = d.users.iter().map(|u| u.upn.as_str()).collect();
@@ -977,7 +981,7 @@ mod tests {
         assert!(d.groups.iter().any(|g| g.on_premises_sync));
         assert!(!d.group_member_groups.is_empty());
         assert!((14..=20).contains(&d.apps.len()));
-        assert!(d.roles.iter().any(|r| r.role_kind == "Resource"));
+        assert!(d.roles.iter().any(|r| r.role_kind == RoleKind::Resource));
 
         // About a fifth of the users have not signed in for more than 30 days.
         let cutoff = now() - TimeDelta::days(30);

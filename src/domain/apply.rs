@@ -2,6 +2,7 @@
 //! the directory holds now. Pure: the store gathers the facts, this decides, the service
 //! carries it out. The preview and the apply run the same planner, so they agree.
 
+use super::directory::AssignmentType;
 use super::state::stored_state;
 
 /// Days between disabling a denied guest ("block then delete") and deleting the account.
@@ -120,8 +121,8 @@ impl Resource {
 pub struct Held {
     /// The assignment's id.
     pub id: String,
-    /// Active or Eligible.
-    pub assignment_type: String,
+    /// Active or eligible.
+    pub assignment_type: AssignmentType,
     /// The scope ("/" for the directory).
     pub scope: String,
     /// The scope's name.
@@ -131,7 +132,7 @@ pub struct Held {
 impl Held {
     /// An active tenant-wide assignment (what counts towards "the last Global Administrator").
     pub fn is_active_tenant_wide(&self) -> bool {
-        self.assignment_type == "Active" && self.scope == "/"
+        self.assignment_type == AssignmentType::Active && self.scope == "/"
     }
 }
 
@@ -613,7 +614,12 @@ mod tests {
     }
 
     fn ga(id: &str, kind: &str) -> Held {
-        Held { id: id.into(), assignment_type: kind.into(), scope: "/".into(), scope_name: "Directory".into() }
+        Held {
+            id: id.into(),
+            assignment_type: AssignmentType::parse(kind).unwrap_or(AssignmentType::Active),
+            scope: "/".into(),
+            scope_name: "Directory".into(),
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
-use super::review::FieldError;
+use super::apply::ApplyResult;
+use super::review::{FieldError, ResourceKind};
 
 /// Actions attest records, with the words the filter shows. A new kind of event is added
 /// here so that it can be filtered on.
@@ -340,24 +341,15 @@ fn read(how: Value, value: &serde_json::Value) -> String {
     match how {
         Value::Plain => plain(value),
         // As the reviewer's buttons say it ("Not reviewed → Deny").
-        Value::Decision => words(&|t| match super::decision::Decision::parse(t)? {
-            super::decision::Decision::NotReviewed => Some("Not reviewed"),
-            super::decision::Decision::Approve => Some("Approve"),
-            super::decision::Decision::Deny => Some("Deny"),
-            super::decision::Decision::DontKnow => Some("Don't know"),
-        }),
-        Value::Action => words(&|t| match t {
-            "Approve" => Some("Approve"),
-            "Deny" => Some("Deny"),
-            "DontKnow" => Some("Don't know"),
-            "AcceptRecommendations" => Some("Accept recommendations"),
-            _ => None,
-        }),
-        Value::ApplyResult => text.map_or_else(|| plain(value), |t| super::notify::apply_result_label(t).to_owned()),
+        Value::Decision => words(&|t| super::decision::Decision::parse(t).map(super::decision::Decision::verb)),
+        Value::Action => words(&|t| super::decision::Action::parse(t).map(super::decision::Action::label)),
+        Value::ApplyResult => {
+            text.map_or_else(|| plain(value), |t| ApplyResult::parse(t).map_or(t, |r| r.label()).to_owned())
+        }
         Value::ApplyResults => match value {
             J::Object(map) => map
                 .iter()
-                .map(|(k, v)| format!("{} {}", super::notify::apply_result_label(k), plain(v)))
+                .map(|(k, v)| format!("{} {}", ApplyResult::parse(k).map_or(k.as_str(), |r| r.label()), plain(v)))
                 .collect::<Vec<_>>()
                 .join(", "),
             other => plain(other),
@@ -378,34 +370,24 @@ fn read(how: Value, value: &serde_json::Value) -> String {
         Value::Scope => words(&|t| super::review::ScopeKind::parse(t).map(|k| k.label())),
         Value::Reviewers => words(&|t| super::review::ReviewerKind::parse(t).map(|k| k.label())),
         Value::Frequency => words(&|t| super::recurrence::Frequency::parse(t).map(|f| f.label())),
-        Value::DefaultDecision => words(&|t| match t {
-            "None" => Some("No change"),
-            "Approve" => Some("Approve access"),
-            "Deny" => Some("Remove access"),
-            "Recommendation" => Some("Take the recommendations"),
-            _ => None,
-        }),
-        Value::Round => words(&|t| match t {
-            "HalfTime" => Some("Half-time"),
-            "TwoDaysBefore" => Some("Two days before the end"),
-            "Manual" => Some("Sent by an administrator"),
-            _ => None,
+        Value::DefaultDecision => words(&|t| super::review::DefaultDecision::parse(t).map(|d| d.label())),
+        // A reminder sent from the results page is recorded as "Manual".
+        Value::Round => words(&|t| match super::notify::ReminderRound::parse(t) {
+            Some(round) => Some(round.label()),
+            None => (t == "Manual").then_some("Sent by an administrator"),
         }),
         Value::MailKind => words(&|t| super::notify::MailKind::parse(t).map(|k| k.label())),
         Value::Resources => match value {
             J::Array(list) => {
-                let count = |kind: &str, excluded: bool| {
+                let count = |kind: ResourceKind, excluded: bool| {
                     list.iter()
-                        .filter(|r| r.get("type").and_then(J::as_str) == Some(kind))
+                        .filter(|r| r.get("type").and_then(J::as_str) == Some(kind.as_str()))
                         .filter(|r| r.get("excluded").and_then(J::as_bool).unwrap_or(false) == excluded)
                         .count()
                 };
                 let mut parts = Vec::new();
-                for (kind, one, many) in [
-                    ("Group", "group", "groups"),
-                    ("Application", "application", "applications"),
-                    ("Role", "role", "roles"),
-                ] {
+                for kind in ResourceKind::ALL {
+                    let (one, many) = (kind.report_name(), kind.plural_label().to_lowercase());
                     match count(kind, false) {
                         0 => {}
                         1 => parts.push(format!("1 {one}")),
@@ -413,7 +395,7 @@ fn read(how: Value, value: &serde_json::Value) -> String {
                     }
                     match count(kind, true) {
                         0 => {}
-                        n => parts.push(format!("{n} excluded {}", if n == 1 { one } else { many })),
+                        n => parts.push(format!("{n} excluded {}", if n == 1 { one } else { many.as_str() })),
                     }
                 }
                 if parts.is_empty() { "—".to_owned() } else { parts.join(", ") }

@@ -21,6 +21,16 @@ stored_state! {
 }
 
 impl Decision {
+    /// As the reviewer's buttons say it ("Not reviewed → Deny" in the audit log).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::NotReviewed => "Not reviewed",
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+            Self::DontKnow => "Don't know",
+        }
+    }
+
     /// As the page shows it.
     pub fn label(self) -> &'static str {
         match self {
@@ -57,6 +67,16 @@ impl Action {
         })
     }
 
+    /// As the buttons and the audit log say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+            Self::DontKnow => "Don't know",
+            Self::AcceptRecommendations => "Accept recommendations",
+        }
+    }
+
     /// As the audit trail and messages name it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,7 +99,7 @@ pub struct Current {
     /// Its decision now.
     pub decision: Decision,
     /// Its recommendation.
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     /// Why that recommendation.
     pub recommendation_reason: String,
 }
@@ -160,7 +180,7 @@ pub fn plan(
                 old: i.decision,
                 new,
                 justification: reason.to_owned(),
-                recommended: recommended(&i.recommendation),
+                recommended: recommended(i.recommendation),
             })
             .collect()
     };
@@ -174,7 +194,7 @@ pub fn plan(
                 .iter()
                 .filter(|i| i.decision == Decision::NotReviewed)
                 .filter_map(|i| {
-                    let new = recommended(&i.recommendation)?;
+                    let new = recommended(i.recommendation)?;
                     let justification = if reason.is_empty() {
                         format!("Accepted the recommendation: {}", i.recommendation_reason)
                     } else {
@@ -193,11 +213,11 @@ pub fn plan(
 }
 
 /// The decision a stored recommendation stands for (`None`: no information).
-pub fn recommended(recommendation: &str) -> Option<Decision> {
+pub fn recommended(recommendation: Recommendation) -> Option<Decision> {
     match recommendation {
-        r if r == Recommendation::Approve.as_str() => Some(Decision::Approve),
-        r if r == Recommendation::Deny.as_str() => Some(Decision::Deny),
-        _ => None,
+        Recommendation::Approve => Some(Decision::Approve),
+        Recommendation::Deny => Some(Decision::Deny),
+        Recommendation::NoInfoAvailable => None,
     }
 }
 
@@ -440,7 +460,8 @@ mod tests {
     use super::*;
 
     fn item(id: &str, decision: Decision, rec: &str) -> Current {
-        Current { id: id.into(), decision, recommendation: rec.into(), recommendation_reason: format!("reason {id}") }
+        let recommendation = Recommendation::parse(rec).unwrap_or(Recommendation::NoInfoAvailable);
+        Current { id: id.into(), decision, recommendation, recommendation_reason: format!("reason {id}") }
     }
 
     #[test]
@@ -534,7 +555,7 @@ mod tests {
             recommended: Some(Decision::Deny),
         };
         assert_eq!(Pending::delta(&[back]), Pending { approve: 0, deny: 1 });
-        assert_eq!(recommended("NoInfoAvailable"), None);
+        assert_eq!(recommended(Recommendation::NoInfoAvailable), None);
         assert_eq!(Pending { approve: 2, deny: 3 }.total(), 5);
     }
 

@@ -24,6 +24,16 @@ stored_state! {
     AssignmentType in "role_assignments.assignment_type" { Active => "Active", Eligible => "Eligible" }
 }
 
+impl UserType {
+    /// The type in words ("Guest", "Member").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Member => "Member",
+            Self::Guest => "Guest",
+        }
+    }
+}
+
 impl GroupType {
     /// How the portal names the type.
     pub fn label(self) -> &'static str {

@@ -6,6 +6,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::directory::clean_display_text;
+use crate::domain::review::{DefaultDecision, ResourceKind};
 use crate::domain::state::stored_state;
 
 stored_state! {
@@ -44,24 +45,11 @@ pub struct Outcome {
     pub denied: i64,
     pub dont_know: i64,
     pub not_reviewed: i64,
-    /// The series' default decision for people nobody reviewed ("None" when off).
-    pub default_decision: String,
+    /// The series' default decision for people nobody reviewed.
+    pub default_decision: DefaultDecision,
     /// Denied items by apply result, in words (results-applied mails).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<(String, i64)>,
-}
-
-/// An apply result in words, as the results page says it.
-pub fn apply_result_label(result: &str) -> &str {
-    match result {
-        "AppliedSuccessfully" => "Removed",
-        "AppliedSuccessfullyButObjectNotFound" => "Already gone",
-        "ApplyNotSupported" => "Not applied: remove it where it is granted",
-        "AppliedWithUnknownFailure" => "Failed",
-        "NotApplied" => "Not applied",
-        "New" => "Not applied yet",
-        other => other,
-    }
 }
 
 /// What a mail says, fixed when it is enqueued (stored as JSON beside it). The parts are
@@ -75,7 +63,7 @@ pub struct MailFacts {
     /// The group, application or role reviewed.
     pub resource_name: String,
     /// "Group", "Application" or "Role".
-    pub resource_type: String,
+    pub resource_type: ResourceKind,
     /// The series' description for reviewers (at most 256 characters).
     pub description: String,
     pub definition_id: String,
@@ -168,6 +156,16 @@ stored_state! {
         HalfTime => "HalfTime",
         /// Two days before the end.
         BeforeEnd => "BeforeEnd",
+    }
+}
+
+impl ReminderRound {
+    /// As the audit log says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::HalfTime => "Half-time",
+            Self::BeforeEnd => "Two days before the end",
+        }
     }
 }
 
@@ -320,7 +318,7 @@ mod tests {
             recipient_name: "Omar".into(),
             review_name: "Guests\n\u{202e}".into(),
             resource_name: "Sales\r\nBcc: x@evil.example".into(),
-            resource_type: "Group".into(),
+            resource_type: ResourceKind::Group,
             description: String::new(),
             definition_id: "d1".into(),
             instance_id: "i1".into(),
@@ -341,7 +339,7 @@ mod tests {
             recipient_name: "Omar".into(),
             review_name: "Falcon guests".into(),
             resource_name: "Project Falcon".into(),
-            resource_type: "Group".into(),
+            resource_type: ResourceKind::Group,
             description: String::new(),
             definition_id: "d1".into(),
             instance_id: "i1".into(),
@@ -363,7 +361,6 @@ mod tests {
         assert_eq!(MailKind::parse("Reminder"), Some(MailKind::Reminder));
         assert!(MailKind::ALL.iter().all(|k| MailKind::parse(k.as_str()) == Some(*k)));
         assert_eq!(facts.link_path(MailKind::ResultsApplied), "/admin/access-reviews/d1/instances/i1");
-        assert_eq!(apply_result_label("ApplyNotSupported"), "Not applied: remove it where it is granted");
         assert_eq!(error_summary("a\n  b"), "a b");
         assert_eq!(error_summary(&"x".repeat(600)).chars().count(), 501);
     }

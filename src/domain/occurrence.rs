@@ -1,20 +1,7 @@
-//! An occurrence (instance) of a review as people read it: its status in words, and when
-//! it really ended — a stopped review ends when it was stopped, not at its planned end.
+//! When an instance really ended: a stopped review ends when it was stopped, not at its
+//! planned end.
 
 use chrono::NaiveDateTime;
-
-/// A stored instance status in words ("In progress" for `InProgress`); an unknown value
-/// is shown as it is.
-pub fn status_label(status: &str) -> &str {
-    match status {
-        "NotStarted" => "Not started",
-        "InProgress" => "In progress",
-        "Completed" => "Completed",
-        "Applying" => "Applying the denials",
-        "Applied" => "Completed and applied",
-        other => other,
-    }
-}
 
 /// When an occurrence was stopped, if it was stopped before its planned end `end_at`.
 /// `completed_at` is when it was completed: the scheduler completes an occurrence at or
@@ -47,13 +34,5 @@ mod tests {
         assert_eq!(actual_end(end, Some(late)), end);
         assert_eq!(stopped_at(end, Some(end)), None);
         assert_eq!(actual_end(end, None), end);
-    }
-
-    #[test]
-    fn statuses_read_as_words() {
-        assert_eq!(status_label("InProgress"), "In progress");
-        assert_eq!(status_label("NotStarted"), "Not started");
-        assert_eq!(status_label("Applied"), "Completed and applied");
-        assert_eq!(status_label("Odd"), "Odd");
     }
 }

@@ -23,8 +23,8 @@ pub struct Person {
     pub id: String,
     /// The name items are sorted by.
     pub display_name: String,
-    /// Entra's `userType` as stored ("Member", "Guest").
-    pub user_type: String,
+    /// Entra's `userType`.
+    pub user_type: UserType,
     /// Whether the account is enabled (a disabled one is recommended for denial).
     pub enabled: bool,
     /// When the account was created (new accounts are not inactive).
@@ -64,9 +64,8 @@ pub enum SignIns<'a> {
 pub struct Settings<'a> {
     /// Which users are reviewed.
     pub scope: UserScope,
-    /// Who reviews; `None` for a kind that cannot be read, whose items all go to the
-    /// fallbacks (nobody is named and nobody is assigned).
-    pub reviewer_kind: Option<ReviewerKind>,
+    /// Who reviews.
+    pub reviewer_kind: ReviewerKind,
     /// Whether recommendations are made.
     pub recommendations: bool,
     /// The look-back of recommendations, in days.
@@ -134,7 +133,7 @@ impl<T> Plan<T> {
 pub fn in_scope(scope: UserScope, person: &Person, now: NaiveDateTime) -> bool {
     match scope {
         UserScope::All => true,
-        UserScope::Guests => person.user_type == UserType::Guest.as_str(),
+        UserScope::Guests => person.user_type == UserType::Guest,
         UserScope::Inactive(days) => {
             // Checked: a clock near the start of time cannot panic a review's start.
             now.checked_sub_signed(TimeDelta::days(i64::from(days)))
@@ -152,19 +151,19 @@ pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Membe
 
     let kind = settings.reviewer_kind;
     let reviewers: HashSet<String> = match kind {
-        Some(ReviewerKind::Owners) => named.owners.iter().cloned().collect(),
-        Some(ReviewerKind::Selected) => named.selected.iter().cloned().collect(),
+        ReviewerKind::Owners => named.owners.iter().cloned().collect(),
+        ReviewerKind::Selected => named.selected.iter().cloned().collect(),
         // Managers and self-reviewers decide their own people only; the rest goes to the
         // fallbacks.
-        _ => HashSet::new(),
+        ReviewerKind::Managers | ReviewerKind::Self_ => HashSet::new(),
     };
     // A fallback who is also a reviewer counts as a reviewer.
     let fallback_pool: Vec<String> = named.fallbacks.iter().filter(|f| !reviewers.contains(*f)).cloned().collect();
     let assigned_to = |p: &Person| match kind {
-        Some(ReviewerKind::Self_) => Some(p.id.clone()),
+        ReviewerKind::Self_ => Some(p.id.clone()),
         // Nobody is their own manager; a directory that says so gets the fallbacks.
-        Some(ReviewerKind::Managers) => p.manager_id.clone().filter(|m| *m != p.id),
-        _ => None,
+        ReviewerKind::Managers => p.manager_id.clone().filter(|m| *m != p.id),
+        ReviewerKind::Owners | ReviewerKind::Selected => None,
     };
     let routes: Vec<(Option<String>, Pool)> = people
         .iter()
@@ -176,7 +175,7 @@ pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Membe
 
     let mut instance_reviewers: Vec<(String, bool)> = reviewers.iter().map(|u| (u.clone(), false)).collect();
     instance_reviewers.sort();
-    if kind == Some(ReviewerKind::Managers) {
+    if kind == ReviewerKind::Managers {
         let mut managers: Vec<String> = routes.iter().filter_map(|(who, _)| who.clone()).collect();
         managers.sort();
         managers.dedup();
@@ -246,7 +245,7 @@ mod tests {
         Person {
             id: id.into(),
             display_name: format!("Name {id}"),
-            user_type: "Member".into(),
+            user_type: UserType::Member,
             enabled: true,
             created_at: days_ago(365),
             last_sign_in_at: Some(days_ago(1)),
@@ -261,7 +260,7 @@ mod tests {
     fn settings(kind: ReviewerKind) -> Settings<'static> {
         Settings {
             scope: UserScope::All,
-            reviewer_kind: Some(kind),
+            reviewer_kind: kind,
             recommendations: true,
             lookback_days: 30,
             sign_ins: SignIns::Directory,
@@ -279,7 +278,7 @@ mod tests {
 
     #[test]
     fn scope_keeps_everyone_guests_or_the_inactive() {
-        let guest = Person { user_type: "Guest".into(), ..person("guest") };
+        let guest = Person { user_type: UserType::Guest, ..person("guest") };
         let idle = Person { last_sign_in_at: Some(days_ago(100)), ..person("idle") };
         let never = Person { last_sign_in_at: None, ..person("never") };
         let new = Person { created_at: days_ago(10), last_sign_in_at: None, ..person("new") };
@@ -417,15 +416,6 @@ mod tests {
         assert_eq!(routes(&p), [("a", Some("a"), Pool::Reviewers), ("fb", Some("fb"), Pool::Reviewers)]);
         assert!(p.reviewers.is_empty());
         assert_eq!(p.own_access_routed, 0);
-    }
-
-    #[test]
-    fn an_unreadable_reviewer_kind_sends_everything_to_the_fallbacks() {
-        let fallbacks = ids(&["fb".into()]);
-        let named = Reviewers { owners: &[], selected: &[], fallbacks: &fallbacks };
-        let s = Settings { reviewer_kind: None, ..settings(ReviewerKind::Owners) };
-        let p = plan(&s, &named, members(vec![person("a")]), now());
-        assert_eq!(routes(&p), [("a", None, Pool::Fallback)]);
     }
 
     #[test]

@@ -20,6 +20,17 @@ stored_state! {
     }
 }
 
+impl Recommendation {
+    /// How a review's table shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+            Self::NoInfoAvailable => "No information",
+        }
+    }
+}
+
 /// Which sign-ins a recommendation looks at (Entra's `recommendationInsightSettings`
 /// last-sign-in scope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

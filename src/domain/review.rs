@@ -5,8 +5,10 @@
 use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 
-use super::directory::AssignmentType;
-use super::recurrence::{Frequency, Schedule, ScheduleError, SeriesEnd};
+use super::decision::Decision;
+use super::directory::{AssignmentType, RoleKind};
+use super::recommendation::Recommendation;
+use super::recurrence::{EndKind, Frequency, Schedule, ScheduleError, SeriesEnd};
 use super::state::stored_state;
 
 stored_state! {
@@ -34,6 +36,14 @@ impl ScopeKind {
             Self::Applications => "Application users",
             Self::DirectoryRoles => "Directory roles",
             Self::ResourceRoles => "Resource roles",
+        }
+    }
+
+    /// The scope of a review of a role of this kind.
+    pub fn of_role(kind: RoleKind) -> Self {
+        match kind {
+            RoleKind::Directory => Self::DirectoryRoles,
+            RoleKind::Resource => Self::ResourceRoles,
         }
     }
 
@@ -123,6 +133,12 @@ stored_state! {
 }
 
 impl ReviewerKind {
+    /// Reviewers of this kind are assigned their own items (each manager their reports,
+    /// each person their own access) instead of reviewing the whole instance.
+    pub fn assigns_items(self) -> bool {
+        matches!(self, Self::Managers | Self::Self_)
+    }
+
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -148,7 +164,27 @@ stored_state! {
     }
 }
 
+/// A series made without saying keeps unreviewed access as it is.
+impl Default for DefaultDecision {
+    fn default() -> Self {
+        Self::None
+    }
+}
+
 impl DefaultDecision {
+    /// What the default decides when an instance ends: for items recommended so (`None`:
+    /// every item), this decision. Only items nobody decided are touched.
+    pub fn assignments(self) -> &'static [(Option<Recommendation>, Decision)] {
+        match self {
+            Self::None => &[],
+            Self::Approve => &[(None, Decision::Approve)],
+            Self::Deny => &[(None, Decision::Deny)],
+            Self::Recommendation => {
+                &[(Some(Recommendation::Approve), Decision::Approve), (Some(Recommendation::Deny), Decision::Deny)]
+            }
+        }
+    }
+
     /// How pages name it (the form's options).
     pub fn label(self) -> &'static str {
         match self {
@@ -256,11 +292,6 @@ impl SeriesStatus {
             Self::Deleted => "Deleted",
         }
     }
-
-    /// The label of a stored status; an unknown value is shown as it is stored.
-    pub fn label_of(stored: &str) -> String {
-        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
-    }
 }
 
 stored_state! {
@@ -291,14 +322,58 @@ impl InstanceStatus {
         }
     }
 
-    /// The label of a stored status; an unknown value is shown as it is stored.
-    pub fn label_of(stored: &str) -> String {
-        Self::parse(stored).map_or_else(|| stored.to_owned(), |s| s.label().to_owned())
+    /// Whether it has ended (its results can be seen, and applied).
+    pub fn has_ended(self) -> bool {
+        matches!(self, Self::Completed | Self::Applying | Self::Applied)
+    }
+
+    /// Whether applying its denials has begun.
+    pub fn apply_began(self) -> bool {
+        matches!(self, Self::Applying | Self::Applied)
     }
 
     /// Whether reviewers can still decide.
     pub fn is_open(self) -> bool {
         self == Self::InProgress
+    }
+
+    /// The status in one or two words, as the home page lists a person's reviews
+    /// ("Applying", "Applied").
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::NotStarted => "Not started",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying",
+            Self::Applied => "Applied",
+        }
+    }
+
+    /// The status as reports and exports say it ("Applying the denials", "Completed and
+    /// applied").
+    pub fn report_label(self) -> &'static str {
+        match self {
+            Self::NotStarted => "Not started",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::Applying => "Applying the denials",
+            Self::Applied => "Completed and applied",
+        }
+    }
+
+    /// The status as an occurrence's results page says it: what is left to do about its
+    /// denials ("Completed — denials not applied yet").
+    pub fn results_label(self) -> &'static str {
+        match self {
+            Self::Completed => "Completed — denials not applied yet",
+            other => other.report_label(),
+        }
+    }
+
+    /// Whether its denials can be applied now: it ended and they are not all applied yet
+    /// (an interrupted apply may be resumed).
+    pub fn can_apply(self) -> bool {
+        matches!(self, Self::Completed | Self::Applying)
     }
 }
 
@@ -546,9 +621,9 @@ impl ReviewForm {
             inactive_days: "90".into(),
             reviewer_kind: "Owners".into(),
             start_date: today.format("%Y-%m-%d").to_string(),
-            frequency: "OneTime".into(),
+            frequency: Frequency::OneTime.as_str().into(),
             duration_days: "14".into(),
-            end_kind: "Never".into(),
+            end_kind: EndKind::Never.as_str().into(),
             default_decision: "None".into(),
             guest_denied_action: "RemoveAccess".into(),
             recommendations: Some("on".into()),
@@ -580,7 +655,7 @@ pub struct DefinitionDraft {
     pub resources: Vec<String>,
     /// Groups left out of an all-guest-groups review.
     pub excluded_groups: Vec<String>,
-    pub role_assignment_types: Option<&'static str>,
+    pub role_assignment_types: Option<RoleAssignmentTypes>,
     pub resource_scope: Option<String>,
     pub user_scope: UserScope,
     pub reviewer_kind: ReviewerKind,
@@ -744,11 +819,9 @@ impl ReviewForm {
             }
         }
         if matches!(scope, Some(ScopeKind::DirectoryRoles | ScopeKind::ResourceRoles)) {
-            role_assignment_types = match self.role_assignment_types.as_str() {
-                "Active" => Some("Active"),
-                "Eligible" => Some("Eligible"),
-                "Both" => Some("Both"),
-                _ => {
+            role_assignment_types = match RoleAssignmentTypes::parse(&self.role_assignment_types) {
+                Some(types) => Some(types),
+                None => {
                     err("role_assignment_types", "Choose active, eligible or both kinds of role assignment");
                     None
                 }
@@ -822,9 +895,9 @@ impl ReviewForm {
             err("duration_days", "Enter the duration as a number of days");
         }
         let latest_end = years_ahead(start.unwrap_or(today).max(today));
-        let end = match (self.end_kind.as_str(), frequency) {
-            (_, Some(Frequency::OneTime)) | ("Never", _) => Some(SeriesEnd::Never),
-            ("OnDate", _) => match parse_date(&self.end_date) {
+        let end = match (EndKind::parse(&self.end_kind), frequency) {
+            (_, Some(Frequency::OneTime)) | (Some(EndKind::Never), _) => Some(SeriesEnd::Never),
+            (Some(EndKind::OnDate), _) => match parse_date(&self.end_date) {
                 Some(date) if date > latest_end => {
                     err(
                         "end_date",
@@ -840,14 +913,14 @@ impl ReviewForm {
                     None
                 }
             },
-            ("AfterOccurrences", _) => match number(&self.occurrences) {
+            (Some(EndKind::AfterOccurrences), _) => match number(&self.occurrences) {
                 Some(n @ 1..=MAX_OCCURRENCES) => Some(SeriesEnd::AfterOccurrences(n)),
                 _ => {
                     err("occurrences", "Enter a number of occurrences from 1 to 1,000");
                     None
                 }
             },
-            _ => {
+            (None, _) => {
                 err("end_kind", "Choose when the series ends");
                 None
             }
@@ -1240,14 +1313,12 @@ mod tests {
             assert_eq!(InstanceStatus::parse(s.as_str()), Some(s));
             assert!(!camel(s.label()), "{s:?}");
         }
-        assert_eq!(InstanceStatus::label_of("InProgress"), "In progress");
-        assert_eq!(InstanceStatus::label_of("NotStarted"), "Not started");
-        assert_eq!(InstanceStatus::label_of("Odd"), "Odd");
+        assert_eq!(InstanceStatus::InProgress.label(), "In progress");
         for s in SeriesStatus::ALL {
             assert_eq!(SeriesStatus::parse(s.as_str()), Some(s));
             assert!(!camel(s.label()), "{s:?}");
         }
-        assert_eq!(SeriesStatus::label_of("Completed"), "Ended");
+        assert_eq!(SeriesStatus::Completed.label(), "Ended");
         for d in ["None", "Deny", "Approve", "Recommendation"] {
             assert_eq!(DefaultDecision::parse(d).map(DefaultDecision::as_str), Some(d));
             assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));

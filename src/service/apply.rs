@@ -14,9 +14,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::db::DbConnection;
 use crate::domain::apply::{
-    GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanCounts, PlanState, Resource, Step,
-    Verdict, plan, result,
+    ApplyResult, GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanCounts, PlanState,
+    Resource, Step, Verdict, plan,
 };
+use crate::domain::directory::{GroupType, RoleKind, UserType};
+use crate::domain::review::{GuestDeniedAction, InstanceStatus, ResourceKind, RoleAssignmentTypes};
 use crate::error::AppError;
 use crate::service::panel::Refused;
 use crate::store;
@@ -156,24 +158,24 @@ impl<'a> AppliedBy<'a> {
 /// The resource of an instance as the directory holds it now.
 fn resource_now(conn: &mut DbConnection, instance: &InstanceRow) -> Result<Resource, AppError> {
     let name = instance.resource_name.clone();
-    Ok(match instance.resource_type.as_str() {
-        "Group" => match store::groups::get(conn, &instance.resource_id)? {
+    Ok(match instance.resource_type {
+        ResourceKind::Group => match store::groups::get(conn, &instance.resource_id)? {
             Some(g) => Resource::Group {
                 name: g.display_name,
                 found: true,
                 rule: g.membership_rule,
                 synced: g.on_premises_sync,
-                mail_enabled_security: g.mail_enabled && g.group_type == "Security",
+                mail_enabled_security: g.mail_enabled && g.group_type == GroupType::Security,
             },
             None => Resource::Group { name, found: false, rule: None, synced: false, mail_enabled_security: false },
         },
-        "Application" => match store::apps::get(conn, &instance.resource_id)? {
+        ResourceKind::Application => match store::apps::get(conn, &instance.resource_id)? {
             Some(a) => Resource::Application { name: a.display_name, found: true },
             None => Resource::Application { name, found: false },
         },
-        _ => match store::roles::get(conn, &instance.resource_id)? {
+        ResourceKind::Role => match store::roles::get(conn, &instance.resource_id)? {
             Some(r) => Resource::Role {
-                global_admin: r.role_kind == "Directory" && r.display_name == GLOBAL_ADMINISTRATOR,
+                global_admin: r.role_kind == RoleKind::Directory && r.display_name == GLOBAL_ADMINISTRATOR,
                 name: r.display_name,
                 found: true,
                 privileged: r.privileged,
@@ -215,8 +217,8 @@ fn other_paths_now(
             }
         }
     };
-    match instance.resource_type.as_str() {
-        "Group" => {
+    match instance.resource_type {
+        ResourceKind::Group => {
             if let Some(group) = store::groups::get(conn, &instance.resource_id)? {
                 let closure = store::groups::closure(conn, &group)?;
                 // The root's own members are the direct link (or its rule), not another path.
@@ -225,13 +227,13 @@ fn other_paths_now(
                 }
             }
         }
-        "Application" => {
+        ResourceKind::Application => {
             for (group, _) in store::apps::assigned_groups(conn, &instance.resource_id, 10_000)? {
                 let closure = store::groups::closure(conn, &group)?;
                 add(store::groups::membership_paths(conn, &closure, &ids, true)?);
             }
         }
-        _ => {}
+        ResourceKind::Role => {}
     }
     out.retain(|_, paths| !paths.is_empty());
     Ok(out)
@@ -250,7 +252,7 @@ fn plan_batch(
 ) -> Result<Vec<ItemPlan>, AppError> {
     let ids: Vec<&str> = items.iter().map(|i| i.principal_id.as_str()).collect();
     let users = store::apply::existing_users(conn, &ids)?;
-    let block = definition.guest_denied_action == "BlockThenDelete";
+    let block = definition.guest_denied_action == GuestDeniedAction::BlockThenDelete;
     let mut direct: HashSet<String> = HashSet::new();
     let mut held: HashMap<String, Vec<Held>> = HashMap::new();
     let mut others: HashMap<String, Vec<String>> = HashMap::new();
@@ -264,11 +266,7 @@ fn plan_batch(
             others = other_paths_now(conn, instance, &ids)?;
         }
         Resource::Role { found: true, .. } => {
-            let types: &[&str] = match definition.role_assignment_types.as_deref() {
-                Some("Active") => &["Active"],
-                Some("Eligible") => &["Eligible"],
-                _ => &["Active", "Eligible"],
-            };
+            let types = definition.role_assignment_types.unwrap_or(RoleAssignmentTypes::Both).types();
             let rows = store::apply::held_roles(
                 conn,
                 &instance.resource_id,
@@ -292,7 +290,7 @@ fn plan_batch(
             let facts = ItemFacts {
                 access_path: &item.access_path,
                 access_direct: item.access_direct,
-                block_guest: block && item.principal_type == "Guest",
+                block_guest: block && item.principal_type == UserType::Guest,
                 user_found: users.contains(&item.principal_id),
                 direct_link: direct.contains(&item.principal_id),
                 held: held.get(&item.principal_id).unwrap_or(&none),
@@ -313,11 +311,11 @@ pub fn preview(
     let Some((inst, definition)) = store::instances::get_with_definition(conn, instance)? else { return Ok(None) };
     let mut out = Preview::default();
     for (result, n) in store::apply::denied_results(conn, instance)? {
-        if result != result::NEW {
+        if result != ApplyResult::New {
             out.already_applied += n;
         }
     }
-    if !matches!(inst.status.as_str(), "Completed" | "Applying" | "Applied") {
+    if !inst.status.has_ended() {
         out.warnings.push("This review is still in progress: its results can be applied once it has ended.".into());
     }
     let resource = resource_now(conn, &inst)?;
@@ -419,11 +417,11 @@ pub fn apply_in_batches(
             return Err(not_found());
         }
         let (inst, definition) = store::instances::get_with_definition(conn, instance)?.ok_or_else(not_found)?;
-        match inst.status.as_str() {
-            "Applied" => Ok(Ok(None)),
-            "Completed" | "Applying" => {
-                let resumed = inst.status == "Applying";
-                store::apply::set_status(conn, instance, "Applying")?;
+        match inst.status {
+            InstanceStatus::Applied => Ok(Ok(None)),
+            InstanceStatus::Completed | InstanceStatus::Applying => {
+                let resumed = inst.status == InstanceStatus::Applying;
+                store::apply::set_status(conn, instance, InstanceStatus::Applying)?;
                 let event = by.event(
                     now,
                     "ApplyStarted",
@@ -438,10 +436,9 @@ pub fn apply_in_batches(
                 store::audit::append(conn, &event)?;
                 Ok(Ok(Some((inst, definition))))
             }
-            "InProgress" | "NotStarted" => Ok(Err(Refused(
+            InstanceStatus::InProgress | InstanceStatus::NotStarted => Ok(Err(Refused(
                 "This review is still in progress: stop it or wait for its end before applying.".into(),
             ))),
-            other => Ok(Err(Refused(format!("This review cannot be applied while it is {other}.")))),
         }
     })?;
     let (inst, definition) = match begun {
@@ -481,7 +478,7 @@ pub fn apply_in_batches(
     conn.write(|conn| {
         store::locks::lock_instance(conn, instance)?;
         let Some(fresh) = store::instances::get(conn, instance)? else { return Err(not_found()) };
-        if fresh.status != "Applying" {
+        if fresh.status != InstanceStatus::Applying {
             // Another applier finished it meanwhile.
             return Ok(());
         }
@@ -489,8 +486,10 @@ pub fn apply_in_batches(
             tracing::warn!(instance, "denied items are left to apply; the scheduler will resume");
             return Ok(());
         }
-        let totals: BTreeMap<String, i64> = store::apply::denied_results(conn, instance)?.into_iter().collect();
-        store::apply::set_status(conn, instance, "Applied")?;
+        // Keyed by the stored spelling: the audit event's JSON names results as Graph does.
+        let totals: BTreeMap<&str, i64> =
+            store::apply::denied_results(conn, instance)?.into_iter().map(|(r, n)| (r.as_str(), n)).collect();
+        store::apply::set_status(conn, instance, InstanceStatus::Applied)?;
         let event = by.event(
             now,
             "ApplyCompleted",
@@ -538,7 +537,7 @@ fn apply_batch(
     store::locks::lock_instance(conn, &inst.id)?;
     // Read under the lock: only items still `New` now are applied, whoever else runs.
     match store::instances::get(conn, &inst.id)? {
-        Some(fresh) if fresh.status == "Applying" => {}
+        Some(fresh) if fresh.status == InstanceStatus::Applying => {}
         _ => return Ok(None),
     }
     let items = store::apply::pending_denied(conn, &inst.id, cursor, batch)?;

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::review::SeriesStatus;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -35,22 +36,18 @@ pub fn complete_instance(
 ) -> Result<bool, AppError> {
     conn.write(|conn| {
         store::locks::lock_series(conn, &definition.id)?;
-        if store::instances::get(conn, &instance.id)?.is_none_or(|i| i.status != "InProgress") {
+        if store::instances::get(conn, &instance.id)?.is_none_or(|i| !i.status.is_open()) {
             return Ok::<_, AppError>(false);
         }
         let reason = match actor {
             None => "No response by the end of the review: the default decision was applied",
             Some(_) => "No response before the review was stopped: the default decision was applied",
         };
-        let changed = match definition.default_decision.as_str() {
-            "Approve" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Approve", reason, now)?,
-            "Deny" => store::instances::decide_not_reviewed(conn, &instance.id, None, "Deny", reason, now)?,
-            "Recommendation" => {
-                store::instances::decide_not_reviewed(conn, &instance.id, Some("Approve"), "Approve", reason, now)?
-                    + store::instances::decide_not_reviewed(conn, &instance.id, Some("Deny"), "Deny", reason, now)?
-            }
-            _ => 0,
-        };
+        let mut changed = 0;
+        for (recommendation, decision) in definition.default_decision.assignments() {
+            changed +=
+                store::instances::decide_not_reviewed(conn, &instance.id, *recommendation, *decision, reason, now)?;
+        }
         store::instances::recount(conn, &instance.id)?;
         store::instances::complete(conn, &instance.id, now)?;
         let details = serde_json::json!({
@@ -68,7 +65,7 @@ pub fn complete_instance(
         store::audit::append(conn, &event)?;
         crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
         if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
-            store::reviews::set_status(conn, &definition.id, "Completed", now)?;
+            store::reviews::set_status(conn, &definition.id, SeriesStatus::Completed, now)?;
         }
         Ok(true)
     })

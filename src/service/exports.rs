@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::db::DbConnection;
 use crate::domain::export::{HistoryFilter, IsoTime, RESULT_COLUMNS, guard_cell};
-use crate::domain::review::{ResourceKind, ScopeKind};
+use crate::domain::review::ResourceKind;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::EventFilter;
@@ -32,7 +32,7 @@ struct ReviewCells {
 
 impl ReviewCells {
     fn new(i: &InstanceRow, d: &DefinitionRow) -> Self {
-        let kind = ScopeKind::parse(&d.scope_kind).map_or("", |s| ResourceKind::of_scope(s).report_name());
+        let kind = ResourceKind::of_scope(d.scope_kind).report_name();
         Self {
             cells: [
                 guard_cell(&i.id).into_owned(),
@@ -43,7 +43,7 @@ impl ReviewCells {
                 IsoTime::new(i.start_at).as_bytes().to_vec(),
                 // A stopped review ended when it was stopped (Entra moves its end too).
                 IsoTime::new(crate::domain::occurrence::actual_end(i.end_at, i.completed_at)).as_bytes().to_vec(),
-                guard_cell(&i.status).into_owned(),
+                guard_cell(i.status.as_str()).into_owned(),
             ],
         }
     }

@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::directory::clean_display_text;
-use crate::domain::notify::{MailFacts, MailKind, Outcome, ReminderRound, apply_result_label, reminder_due};
+use crate::domain::notify::{MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due};
+use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -28,13 +29,13 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
         recipient_name: clean_display_text(recipient_name),
         review_name: clean_display_text(&d.display_name),
         resource_name: clean_display_text(&i.resource_name),
-        resource_type: i.resource_type.clone(),
+        resource_type: i.resource_type,
         description: d.description_for_reviewers.clone(),
         definition_id: d.id.clone(),
         instance_id: i.id.clone(),
         due: i.end_at,
         items,
-        self_review: d.reviewer_kind == "Self",
+        self_review: d.reviewer_kind == ReviewerKind::Self_,
         outcome: None,
     }
 }
@@ -54,11 +55,11 @@ fn mail(
     let facts = MailFacts { recipient_name: name.clone(), ..facts.clone() };
     Ok(NewMail {
         created_at: now,
-        kind: kind.as_str().to_owned(),
+        kind,
         instance_id: facts.instance_id.clone(),
         recipient_id: Some(id.clone()),
         recipient_name: name,
-        status: if address.is_some() { "Pending" } else { "Failed" }.to_owned(),
+        status: if address.is_some() { MailStatus::Pending } else { MailStatus::Failed },
         last_error: address.is_none().then(|| NO_ADDRESS.to_owned()),
         recipient_address: address.unwrap_or_default(),
         subject: facts.subject(kind),
@@ -85,7 +86,8 @@ pub fn instance_started(
     if !d.mail_notifications {
         return Ok(0);
     }
-    let kind = if d.reviewer_kind == "Self" { MailKind::SelfReviewStarted } else { MailKind::ReviewStarted };
+    let kind =
+        if d.reviewer_kind == ReviewerKind::Self_ { MailKind::SelfReviewStarted } else { MailKind::ReviewStarted };
     let people = store::outbox::reviewers_with_items(conn, &instance.id, false)?;
     let mails = people
         .iter()
@@ -171,7 +173,7 @@ fn outcome_mail_facts(
         denied: i64::from(instance.denied),
         dont_know: i64::from(instance.dont_know),
         not_reviewed: i64::from(instance.not_reviewed),
-        default_decision: d.default_decision.clone(),
+        default_decision: d.default_decision,
         applied: Vec::new(),
     });
     Ok(Some((creator.map(|c| (c.id, c.display_name, c.mail)), f)))
@@ -191,7 +193,7 @@ pub fn results_applied(
     if let Some(outcome) = f.outcome.as_mut() {
         outcome.applied = store::apply::denied_results(conn, instance_id)?
             .into_iter()
-            .map(|(result, n)| (apply_result_label(&result).to_owned(), n))
+            .map(|(result, n)| (result.label().to_owned(), n))
             .collect();
     }
     let key = format!("applied:{instance_id}:{}", who.0);
@@ -275,7 +277,7 @@ pub fn send_reminder(
         let Some((fresh, d)) = store::instances::get_with_definition(conn, &instance.id)? else {
             return Err(AppError::NotFound("This review no longer exists.".into()));
         };
-        if fresh.status != "InProgress" || now >= fresh.end_at {
+        if !fresh.status.is_open() || now >= fresh.end_at {
             return Err(AppError::Conflict("This review has ended: reminders go only to reviews in progress.".into()));
         }
         let mails = reminders(conn, &d, &fresh, None, now)?;

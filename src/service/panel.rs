@@ -10,6 +10,8 @@ use crate::domain::decision::{
     Action, Change, Current, Decider, Decision, Pending, PlanError, Pool, Tally, Undecidable, plan, recommended,
 };
 use crate::domain::paging::{PAGE_SIZE, Page, PageAt};
+use crate::domain::recommendation::Recommendation;
+use crate::domain::review::{ResourceKind, ReviewerKind};
 use crate::error::AppError;
 use crate::store;
 use crate::store::Keyset;
@@ -35,7 +37,7 @@ pub struct Access {
 impl Access {
     /// Whether decisions are still taken (in progress and before its end).
     pub fn is_open(&self, now: NaiveDateTime) -> bool {
-        self.instance.status == "InProgress" && now < self.instance.end_at
+        self.instance.status.is_open() && now < self.instance.end_at
     }
 }
 
@@ -46,8 +48,7 @@ impl Access {
 pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> Result<Option<Access>, AppError> {
     let Some((instance, definition)) = store::instances::get_with_definition(conn, id)? else { return Ok(None) };
     let role = store::instances::reviewer_role(conn, id, user)?;
-    let assigned = matches!(definition.reviewer_kind.as_str(), "Managers" | "Self")
-        && store::instances::has_assigned(conn, id, user)?;
+    let assigned = definition.reviewer_kind.assigns_items() && store::instances::has_assigned(conn, id, user)?;
     let Some((scope, self_review)) = standing(conn, &instance, &definition, user, is_admin, role, assigned)? else {
         return Ok(None);
     };
@@ -72,13 +73,13 @@ fn standing(
     role: Option<bool>,
     assigned: bool,
 ) -> Result<Option<(ItemScope, bool)>, AppError> {
-    let kind = definition.reviewer_kind.as_str();
-    if kind == "Self" {
+    let kind = definition.reviewer_kind;
+    if kind == ReviewerKind::Self_ {
         let decider =
             Decider { user: user.to_owned(), reviewer: false, fallback: false, admin: false, self_review: true };
         return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None }, true)));
     }
-    let whole_instance = matches!(kind, "Owners" | "Selected");
+    let whole_instance = !kind.assigns_items();
     let reviewer = whole_instance && role == Some(false);
     let fallback = role == Some(true);
     let admin = is_admin
@@ -105,8 +106,8 @@ pub struct MyReview {
     pub instance: InstanceRow,
     /// The series' name.
     pub name: String,
-    /// Who reviews in the series ("Owners", "Selected", "Managers", "Self").
-    pub reviewer_kind: String,
+    /// Who reviews in the series.
+    pub reviewer_kind: ReviewerKind,
     /// What the person sees and decides in it.
     pub scope: ItemScope,
     /// Items decided, of the person's view.
@@ -254,9 +255,9 @@ pub fn acceptable(
     let Some(decider) = access.scope.decider() else { return Ok(0) };
     let Some(filter) = undecided(filter) else { return Ok(0) };
     let can_accept = |t: &DecisionTarget| {
-        t.decision == Decision::NotReviewed.as_str()
-            && recommended(&t.recommendation).is_some()
-            && (!filter.recommended_deny || t.recommendation == "Deny")
+        t.decision == Decision::NotReviewed
+            && recommended(t.recommendation).is_some()
+            && (!filter.recommended_deny || t.recommendation == Recommendation::Deny)
             && may_decide(decider, t).is_ok()
     };
     if filter.search.is_some() {
@@ -267,9 +268,9 @@ pub fn acceptable(
     let not_mine = store::decisions::exceptions(conn, &access.instance.id, &access.scope)?
         .iter()
         .filter(|t| {
-            t.decision == Decision::NotReviewed.as_str()
-                && recommended(&t.recommendation).is_some()
-                && (!filter.recommended_deny || t.recommendation == "Deny")
+            t.decision == Decision::NotReviewed
+                && recommended(t.recommendation).is_some()
+                && (!filter.recommended_deny || t.recommendation == Recommendation::Deny)
                 && may_decide(decider, t).is_err()
         })
         .count();
@@ -288,12 +289,7 @@ fn undecided(filter: &ItemFilter) -> Option<ItemFilter> {
 }
 
 fn may_decide(decider: &Decider, t: &DecisionTarget) -> Result<(), Undecidable> {
-    decider.may_decide(&t.principal_id, t.reviewer_id.as_deref(), pool_of(&t.reviewer_pool))
-}
-
-/// A stored pool; an unknown spelling is nobody's (the admins').
-pub fn pool_of(stored: &str) -> Pool {
-    Pool::parse(stored).unwrap_or(Pool::Admins)
+    decider.may_decide(&t.principal_id, t.reviewer_id.as_deref(), t.reviewer_pool)
 }
 
 /// Which items a decision applies to.
@@ -341,7 +337,7 @@ pub fn decide(
         let Some(fresh) = store::instances::get(conn, &instance.id)? else {
             return Ok(Err(Refused("This review no longer exists.".into())));
         };
-        if fresh.status != "InProgress" || now >= fresh.end_at {
+        if !fresh.status.is_open() || now >= fresh.end_at {
             return Ok(Err(Refused(format!(
                 "This review ended on {}; decisions can no longer be changed.",
                 fresh.end_at.format("%Y-%m-%d %H:%M UTC")
@@ -380,7 +376,7 @@ pub fn decide(
                 let (mine, not_mine): (Vec<_>, Vec<_>) = all.into_iter().partition(|t| may_decide(decider, t).is_ok());
                 skipped = not_mine
                     .iter()
-                    .filter(|t| action != Action::AcceptRecommendations || recommended(&t.recommendation).is_some())
+                    .filter(|t| action != Action::AcceptRecommendations || recommended(t.recommendation).is_some())
                     .filter_map(|t| may_decide(decider, t).err())
                     .collect();
                 if mine.is_empty() && action == Action::AcceptRecommendations {
@@ -398,7 +394,7 @@ pub fn decide(
             .into_iter()
             .map(|t| Current {
                 id: t.id,
-                decision: Decision::parse(&t.decision).unwrap_or(Decision::NotReviewed),
+                decision: t.decision,
                 recommendation: t.recommendation,
                 recommendation_reason: t.recommendation_reason,
             })
@@ -471,7 +467,7 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
     let undecidable = access
         .scope
         .decider()
-        .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), pool_of(&row.reviewer_pool)).err());
+        .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err());
     let user = store::users::get(conn, &row.principal_id)?;
     let mut sign_ins = Vec::new();
     let mut apps: HashMap<String, Option<String>> = HashMap::new();
@@ -489,7 +485,7 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
         };
         sign_ins.push((at, name));
     }
-    let last_app_sign_in = if i.resource_type == "Application" {
+    let last_app_sign_in = if i.resource_type == ResourceKind::Application {
         store::sign_ins::last(conn, &row.principal_id, Some(&i.resource_id))?
     } else {
         None
@@ -497,7 +493,7 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
     let earlier = store::decisions::earlier(
         conn,
         &i.definition_id,
-        (&i.resource_type, &i.resource_id),
+        (i.resource_type, &i.resource_id),
         &row.principal_id,
         i.occurrence,
         DETAIL_ROWS,

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::progress::{ReviewerProgress, Sharing, per_reviewer};
+use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
 use crate::service::panel::Refused;
 use crate::store;
@@ -42,7 +43,7 @@ pub fn managed_occurrence(
 }
 
 fn refuse_unless_running(instance: &InstanceRow, what: &str) -> Result<(), Refused> {
-    if instance.status == "InProgress" {
+    if instance.status.is_open() {
         Ok(())
     } else {
         Err(Refused(format!("This review has already ended, so it cannot be {what}. Its decisions are final.")))
@@ -86,7 +87,7 @@ pub fn reset(
     conn.write(|conn| {
         // Re-read inside the transaction: the scheduler may have completed it meanwhile.
         let fresh = store::instances::get(conn, &instance.id)?;
-        if fresh.is_none_or(|i| i.status != "InProgress") {
+        if fresh.is_none_or(|i| !i.status.is_open()) {
             return Ok(Err(Refused("This review has already ended, so it cannot be reset.".into())));
         }
         let reset = store::instances::reset_decisions(conn, &instance.id)?;
@@ -125,10 +126,10 @@ pub fn reviewer_progress(
     instance: &InstanceRow,
     definition: &DefinitionRow,
 ) -> Result<Option<Vec<ReviewerRow>>, AppError> {
-    let sharing = match definition.reviewer_kind.as_str() {
-        "Self" => return Ok(None),
-        "Managers" => Sharing::PerItem,
-        _ => Sharing::Shared,
+    let sharing = match definition.reviewer_kind {
+        ReviewerKind::Self_ => return Ok(None),
+        ReviewerKind::Managers => Sharing::PerItem,
+        ReviewerKind::Owners | ReviewerKind::Selected => Sharing::Shared,
     };
     let reviewers = store::results::reviewers(conn, &instance.id)?;
     let assigned = store::results::assigned(conn, &instance.id)?;
@@ -180,10 +181,10 @@ pub fn overview(
     let (d, i) = managed_occurrence(conn, manager, definition, instance)?;
     let reviewers = reviewer_progress(conn, &i, &d)?;
     // Counted only once applying has begun: until then nothing can have failed.
-    let not_applied = if matches!(i.status.as_str(), "Applying" | "Applied") {
+    let not_applied = if i.status.apply_began() {
         store::apply::denied_results(conn, &i.id)?
             .into_iter()
-            .filter(|(result, _)| matches!(result.as_str(), "ApplyNotSupported" | "NotApplied"))
+            .filter(|(result, _)| result.needs_attention())
             .map(|(_, n)| n)
             .sum()
     } else {

@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
-use crate::domain::directory::GroupType;
+use crate::domain::directory::{GroupType, RoleKind};
 use crate::domain::paging::{ListRequest, PAGE_SIZE, Page};
 use crate::domain::recurrence::SeriesEnd;
 use crate::domain::review::{
-    DefinitionDraft, DirectoryKind, FieldError, ReviewScope, ReviewerKind, ScopeKind, UserScope,
+    DefinitionDraft, DirectoryKind, FieldError, GuestDeniedAction, ResourceKind, ReviewScope, ReviewerKind,
+    RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScope,
 };
 use crate::error::AppError;
 use crate::store;
@@ -48,7 +49,7 @@ pub fn create(
                     field: "groups",
                     message: format!("You are not an owner of “{name}”: you can create reviews only of groups you own"),
                 }),
-                Some(g) => resources.push(("Group".into(), g.id, false)),
+                Some(g) => resources.push((ResourceKind::Group, g.id, false)),
                 None => errors.push(FieldError { field: "groups", message: format!("No group is named “{name}”: check the name in the Groups list") }),
             },
             ScopeKind::Applications => match store::apps::by_name(conn, name)? {
@@ -60,15 +61,15 @@ pub fn create(
                     field: "applications",
                     message: format!("You are not an owner of “{name}”: you can create reviews only of applications you own"),
                 }),
-                Some(a) => resources.push(("Application".into(), a.id, false)),
+                Some(a) => resources.push((ResourceKind::Application, a.id, false)),
                 None => errors.push(FieldError { field: "applications", message: format!("No application is named “{name}”: check the name in the Applications list") }),
             },
-            ScopeKind::DirectoryRoles => match store::roles::by_name(conn, name, "Directory")? {
-                Some(r) => resources.push(("Role".into(), r.id, false)),
+            ScopeKind::DirectoryRoles => match store::roles::by_name(conn, name, RoleKind::Directory)? {
+                Some(r) => resources.push((ResourceKind::Role, r.id, false)),
                 None => errors.push(FieldError { field: "roles", message: format!("No directory role is named “{name}”: check the name in the Roles list") }),
             },
-            ScopeKind::ResourceRoles => match store::roles::by_name(conn, name, "Resource")? {
-                Some(r) => resources.push(("Role".into(), r.id, false)),
+            ScopeKind::ResourceRoles => match store::roles::by_name(conn, name, RoleKind::Resource)? {
+                Some(r) => resources.push((ResourceKind::Role, r.id, false)),
                 None => errors.push(FieldError { field: "resource_role", message: format!("No resource role is named “{name}”: check the name in the Roles list") }),
             },
             ScopeKind::GuestGroups => {}
@@ -76,7 +77,7 @@ pub fn create(
     }
     for name in &draft.excluded_groups {
         match store::groups::by_name(conn, name)? {
-            Some(g) => resources.push(("Group".into(), g.id, true)),
+            Some(g) => resources.push((ResourceKind::Group, g.id, true)),
             None => errors.push(FieldError {
                 field: "excluded_groups",
                 message: format!("No group is named “{name}”: check the name in the Groups list"),
@@ -110,43 +111,42 @@ pub fn create(
 
     let id = uuid::Uuid::new_v4().to_string();
     let schedule = draft.schedule;
-    let (end_kind, end_date, occurrences) = match schedule.end {
-        SeriesEnd::Never => ("Never", None, None),
-        SeriesEnd::OnDate(date) => ("OnDate", Some(date), None),
-        SeriesEnd::AfterOccurrences(n) => ("AfterOccurrences", None, Some(i32::try_from(n).unwrap_or(i32::MAX))),
-    };
-    let (user_scope, inactive_days) = match draft.user_scope {
-        UserScope::All => ("All", None),
-        UserScope::Guests => ("Guests", None),
-        UserScope::Inactive(days) => ("Inactive", Some(i32::try_from(days).unwrap_or(730))),
+    let (end_date, occurrences) = stored_end(schedule.end);
+    let inactive_days = match draft.user_scope {
+        UserScope::Inactive(days) => Some(i32::try_from(days).unwrap_or(730)),
+        UserScope::All | UserScope::Guests => None,
     };
     let row = DefinitionRow {
         id: id.clone(),
         display_name: draft.name.clone(),
         description_for_reviewers: draft.description_for_reviewers.clone(),
         description_for_admins: draft.description_for_admins.clone(),
-        scope_kind: draft.scope.as_str().into(),
-        role_assignment_types: draft.role_assignment_types.map(Into::into),
+        scope_kind: draft.scope,
+        role_assignment_types: draft.role_assignment_types,
         resource_scope: draft.resource_scope.clone(),
-        user_scope: user_scope.into(),
+        user_scope: draft.user_scope.kind(),
         inactive_days,
-        reviewer_kind: draft.reviewer_kind.as_str().into(),
+        reviewer_kind: draft.reviewer_kind,
         start_date: schedule.start,
-        frequency: schedule.frequency.as_str().into(),
+        frequency: schedule.frequency,
         duration_days: i32::try_from(schedule.duration_days).unwrap_or(1),
-        end_kind: end_kind.into(),
+        end_kind: schedule.end.kind(),
         end_date,
         occurrences,
         auto_apply: draft.auto_apply,
-        default_decision: draft.default_decision.as_str().into(),
-        guest_denied_action: if draft.block_then_delete_guests { "BlockThenDelete" } else { "RemoveAccess" }.into(),
+        default_decision: draft.default_decision,
+        guest_denied_action: if draft.block_then_delete_guests {
+            GuestDeniedAction::BlockThenDelete
+        } else {
+            GuestDeniedAction::RemoveAccess
+        },
         recommendations_enabled: draft.recommendations,
         lookback_days: i32::try_from(draft.lookback_days).unwrap_or(30),
         justification_required: draft.justification_required,
         mail_notifications: draft.mail_notifications,
         reminders: draft.reminders,
         additional_recipients,
-        status: "Active".into(),
+        status: SeriesStatus::Active,
         next_occurrence: 0,
         next_start_at: schedule.occurrence(0).map(|o| o.start),
         created_by: actor.id.clone(),
@@ -173,6 +173,15 @@ pub fn create(
     Ok(Ok(id))
 }
 
+/// The date and count stored beside an end's kind.
+fn stored_end(end: SeriesEnd) -> (Option<chrono::NaiveDate>, Option<i32>) {
+    match end {
+        SeriesEnd::Never => (None, None),
+        SeriesEnd::OnDate(date) => (Some(date), None),
+        SeriesEnd::AfterOccurrences(n) => (None, Some(i32::try_from(n).unwrap_or(i32::MAX))),
+    }
+}
+
 /// In an owners review without fallback reviewers, the chosen groups and applications that
 /// have no owner today: nobody would review them, so the form asks for a fallback reviewer.
 /// (Owners are looked up again when each occurrence starts; a resource that loses its last
@@ -180,11 +189,13 @@ pub fn create(
 fn ownerless(conn: &mut DbConnection, resources: &[ResourceLink]) -> Result<Option<FieldError>, AppError> {
     let mut names = Vec::new();
     for (kind, id, excluded) in resources {
-        let (has_owner, name) = match kind.as_str() {
+        let (has_owner, name) = match kind {
             _ if *excluded => continue,
-            "Group" => (!store::groups::owners(conn, id, 1)?.is_empty(), store::groups::name_of(conn, id)?),
-            "Application" => (!store::apps::owners(conn, id, 1)?.is_empty(), store::apps::name_of(conn, id)?),
-            _ => continue,
+            ResourceKind::Group => (!store::groups::owners(conn, id, 1)?.is_empty(), store::groups::name_of(conn, id)?),
+            ResourceKind::Application => {
+                (!store::apps::owners(conn, id, 1)?.is_empty(), store::apps::name_of(conn, id)?)
+            }
+            ResourceKind::Role => continue,
         };
         if !has_owner {
             names.push(format!("“{}”", name.unwrap_or_default()));
@@ -236,12 +247,12 @@ pub fn find(
     let lower = text.to_lowercase();
     let starts = |name: &str| name.to_lowercase().starts_with(&lower);
     let named = |name: String, detail: String| Choice { value: name.clone(), label: name, detail };
-    let group_type = |t: &str| GroupType::parse(t).map_or("Group", |t| t.label()).to_owned() + " group";
+    let group_type = |t: GroupType| format!("{} group", t.label());
     let mut choices: Vec<Choice> = match (kind, manager.owner()) {
         (DirectoryKind::Groups, Some(owner)) => store::groups::owned_by(conn, owner, 10_000)?
             .into_iter()
             .filter(|g| starts(&g.display_name))
-            .map(|g| named(g.display_name, group_type(&g.group_type)))
+            .map(|g| named(g.display_name, group_type(g.group_type)))
             .collect(),
         (DirectoryKind::Applications, Some(owner)) => store::apps::owned_by(conn, owner, 10_000)?
             .into_iter()
@@ -251,17 +262,19 @@ pub fn find(
         (DirectoryKind::DirectoryRoles | DirectoryKind::ResourceRoles, Some(_)) => Vec::new(),
         (DirectoryKind::Groups, None) => store::search::groups(conn, text, limit)?
             .into_iter()
-            .map(|m| named(m.name, group_type(&m.detail)))
+            .map(|m| named(m.name, GroupType::parse(&m.detail).map_or_else(|| m.detail.clone(), group_type)))
             .collect(),
         (DirectoryKind::Applications, None) => {
             store::search::applications(conn, text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
         }
-        (DirectoryKind::DirectoryRoles, None) => {
-            store::search::roles(conn, "Directory", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
-        }
-        (DirectoryKind::ResourceRoles, None) => {
-            store::search::roles(conn, "Resource", text, limit)?.into_iter().map(|m| named(m.name, m.detail)).collect()
-        }
+        (DirectoryKind::DirectoryRoles, None) => store::search::roles(conn, RoleKind::Directory, text, limit)?
+            .into_iter()
+            .map(|m| named(m.name, m.detail))
+            .collect(),
+        (DirectoryKind::ResourceRoles, None) => store::search::roles(conn, RoleKind::Resource, text, limit)?
+            .into_iter()
+            .map(|m| named(m.name, m.detail))
+            .collect(),
         (DirectoryKind::Users, _) => store::search::users(conn, text, limit)?
             .into_iter()
             .map(|m| Choice { value: m.detail.clone(), label: m.name, detail: m.detail })
@@ -353,7 +366,7 @@ pub fn editable(
     id: &str,
 ) -> Result<(DefinitionRow, crate::domain::review::ReviewForm), AppError> {
     let d = managed(conn, manager, id)?;
-    if d.status == "Deleted" {
+    if d.status == SeriesStatus::Deleted {
         return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
     }
     let form = form_of(conn, &d)?;
@@ -366,10 +379,10 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
     let mut names: Vec<String> = Vec::new();
     let mut excluded: Vec<String> = Vec::new();
     for (kind, id, is_excluded) in store::reviews::resources(conn, &d.id)? {
-        let name = match kind.as_str() {
-            "Group" => store::groups::get(conn, &id)?.map(|g| g.display_name),
-            "Application" => store::apps::get(conn, &id)?.map(|a| a.display_name),
-            _ => store::roles::get(conn, &id)?.map(|r| r.display_name),
+        let name = match kind {
+            ResourceKind::Group => store::groups::get(conn, &id)?.map(|g| g.display_name),
+            ResourceKind::Application => store::apps::get(conn, &id)?.map(|a| a.display_name),
+            ResourceKind::Role => store::roles::get(conn, &id)?.map(|r| r.display_name),
         };
         if let Some(name) = name {
             if is_excluded { excluded.push(name) } else { names.push(name) }
@@ -385,28 +398,28 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         name: d.display_name.clone(),
         description_for_reviewers: d.description_for_reviewers.clone(),
         description_for_admins: d.description_for_admins.clone(),
-        scope: d.scope_kind.clone(),
-        groups: if d.scope_kind == "Groups" { joined.clone() } else { String::new() },
+        scope: d.scope_kind.as_str().to_owned(),
+        groups: if d.scope_kind == ScopeKind::Groups { joined.clone() } else { String::new() },
         excluded_groups: excluded.join("\n"),
-        applications: if d.scope_kind == "Applications" { joined.clone() } else { String::new() },
-        roles: if d.scope_kind == "DirectoryRoles" { joined.clone() } else { String::new() },
-        role_assignment_types: d.role_assignment_types.clone().unwrap_or_else(|| "Both".into()),
-        resource_role: if d.scope_kind == "ResourceRoles" { joined } else { String::new() },
+        applications: if d.scope_kind == ScopeKind::Applications { joined.clone() } else { String::new() },
+        roles: if d.scope_kind == ScopeKind::DirectoryRoles { joined.clone() } else { String::new() },
+        role_assignment_types: d.role_assignment_types.unwrap_or(RoleAssignmentTypes::Both).as_str().to_owned(),
+        resource_role: if d.scope_kind == ScopeKind::ResourceRoles { joined } else { String::new() },
         resource_scope: d.resource_scope.clone().unwrap_or_default(),
-        user_scope: d.user_scope.clone(),
+        user_scope: d.user_scope.as_str().to_owned(),
         inactive_days: d.inactive_days.map(|n| n.to_string()).unwrap_or_else(|| "90".into()),
-        reviewer_kind: d.reviewer_kind.clone(),
+        reviewer_kind: d.reviewer_kind.as_str().to_owned(),
         reviewers: upns(false),
         fallback_reviewers: upns(true),
         start_date: d.start_date.format("%Y-%m-%d").to_string(),
-        frequency: d.frequency.clone(),
+        frequency: d.frequency.as_str().to_owned(),
         duration_days: d.duration_days.to_string(),
-        end_kind: d.end_kind.clone(),
+        end_kind: d.end_kind.as_str().to_owned(),
         end_date: d.end_date.map(|x| x.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         occurrences: d.occurrences.map(|n| n.to_string()).unwrap_or_default(),
         auto_apply: on(d.auto_apply),
-        default_decision: d.default_decision.clone(),
-        guest_denied_action: d.guest_denied_action.clone(),
+        default_decision: d.default_decision.as_str().to_owned(),
+        guest_denied_action: d.guest_denied_action.as_str().to_owned(),
         recommendations: on(d.recommendations_enabled),
         lookback_days: d.lookback_days.to_string(),
         justification_required: on(d.justification_required),
@@ -430,7 +443,7 @@ pub fn update(
     now: NaiveDateTime,
 ) -> Result<Result<(), Vec<FieldError>>, AppError> {
     let old = managed(conn, manager, id)?;
-    if old.status == "Deleted" {
+    if old.status == SeriesStatus::Deleted {
         return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
     }
     let stored = form_of(conn, &old)?;
@@ -483,23 +496,22 @@ pub fn update(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let (end_kind, end_date, occurrences) = match draft.schedule.end {
-        SeriesEnd::Never => ("Never", None, None),
-        SeriesEnd::OnDate(date) => ("OnDate", Some(date), None),
-        SeriesEnd::AfterOccurrences(n) => ("AfterOccurrences", None, Some(i32::try_from(n).unwrap_or(i32::MAX))),
-    };
+    let (end_date, occurrences) = stored_end(draft.schedule.end);
     let next = u32::try_from(old.next_occurrence).unwrap_or(0);
-    let next_start_at =
-        if old.status == "Active" { draft.schedule.occurrence(next).map(|o| o.start) } else { old.next_start_at };
+    let next_start_at = if old.status == SeriesStatus::Active {
+        draft.schedule.occurrence(next).map(|o| o.start)
+    } else {
+        old.next_start_at
+    };
     let new = DefinitionRow {
         display_name: draft.name.clone(),
         description_for_reviewers: draft.description_for_reviewers.clone(),
         description_for_admins: draft.description_for_admins.clone(),
-        end_kind: end_kind.into(),
+        end_kind: draft.schedule.end.kind(),
         end_date,
         occurrences,
         auto_apply: draft.auto_apply,
-        default_decision: draft.default_decision.as_str().into(),
+        default_decision: draft.default_decision,
         recommendations_enabled: draft.recommendations,
         lookback_days: i32::try_from(draft.lookback_days).unwrap_or(30),
         justification_required: draft.justification_required,
@@ -524,7 +536,7 @@ pub fn update(
         format!("{} {:?} {:?}", old.end_kind, old.end_date, old.occurrences),
         format!("{} {:?} {:?}", new.end_kind, new.end_date, new.occurrences),
     );
-    note("defaultDecision", old.default_decision.clone(), new.default_decision.clone());
+    note("defaultDecision", old.default_decision.to_string(), new.default_decision.to_string());
     note("autoApply", old.auto_apply.to_string(), new.auto_apply.to_string());
     note(
         "recommendations",
@@ -582,12 +594,12 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
     let d = managed(conn, manager, id)?;
-    if d.status == "Deleted" {
+    if d.status == SeriesStatus::Deleted {
         return Ok(d.display_name);
     }
     conn.write(|conn| {
         store::reviews::advance(conn, id, d.next_occurrence, None, now)?;
-        store::reviews::set_status(conn, id, "Deleted", now)?;
+        store::reviews::set_status(conn, id, SeriesStatus::Deleted, now)?;
         store::audit::append(
             conn,
             &NewEvent::by_user(
@@ -595,7 +607,7 @@ pub fn delete(
                 now,
                 "DeleteReviewDefinition",
                 ("AccessReviewDefinition", id),
-                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": "Deleted" } }),
+                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": SeriesStatus::Deleted } }),
             ),
         )
     })?;
@@ -644,14 +656,13 @@ pub fn prefill(
     group: Option<&str>,
     application: Option<&str>,
     role: Option<&str>,
-) -> Result<Option<(&'static str, String)>, AppError> {
+) -> Result<Option<(ScopeKind, String)>, AppError> {
     Ok(if let Some(id) = group {
-        store::groups::get(conn, id)?.map(|g| ("Groups", g.display_name))
+        store::groups::get(conn, id)?.map(|g| (ScopeKind::Groups, g.display_name))
     } else if let Some(id) = application {
-        store::apps::get(conn, id)?.map(|a| ("Applications", a.display_name))
+        store::apps::get(conn, id)?.map(|a| (ScopeKind::Applications, a.display_name))
     } else if let Some(id) = role {
-        store::roles::get(conn, id)?
-            .map(|r| (if r.role_kind == "Directory" { "DirectoryRoles" } else { "ResourceRoles" }, r.display_name))
+        store::roles::get(conn, id)?.map(|r| (ScopeKind::of_role(r.role_kind), r.display_name))
     } else {
         None
     })
@@ -660,8 +671,8 @@ pub fn prefill(
 /// A resource of a series, named as the directory names it now.
 #[derive(Debug, Clone)]
 pub struct NamedResource {
-    /// "Group", "Application" or "Role".
-    pub kind: String,
+    /// A group, an application or a role.
+    pub kind: ResourceKind,
     /// The resource's id.
     pub id: String,
     /// Its name; `None` once deleted from the directory.
@@ -709,7 +720,6 @@ pub fn with_running(
     id: &str,
 ) -> Result<(DefinitionRow, usize), AppError> {
     let d = managed(conn, manager, id)?;
-    let in_progress =
-        store::instances::for_definition(conn, id, 10_000)?.iter().filter(|i| i.status == "InProgress").count();
+    let in_progress = store::instances::for_definition(conn, id, 10_000)?.iter().filter(|i| i.status.is_open()).count();
     Ok((d, in_progress))
 }

@@ -9,11 +9,15 @@ use std::time::Instant;
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
-use crate::domain::directory::{AccessPath, days_since};
+use crate::domain::apply::ApplyResult;
+use crate::domain::decision::Decision;
+use crate::domain::directory::{AccessPath, AssignmentType, days_since};
 use crate::domain::population::{self, Member, Person, Plan, Reviewers, Settings, SignIns};
 use crate::domain::recommendation::Recommendation;
-use crate::domain::recurrence::{Due, Frequency, Occurrence, Schedule, SeriesEnd};
-use crate::domain::review::{ReviewerKind, UserScope};
+use crate::domain::recurrence::{Due, Occurrence, Schedule, SeriesEnd};
+use crate::domain::review::{
+    InstanceStatus, ResourceKind, ReviewerKind, RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScope,
+};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -40,21 +44,17 @@ struct Carried {
 
 /// A resource an occurrence reviews.
 struct Resource {
-    kind: &'static str,
+    kind: ResourceKind,
     id: String,
     name: String,
 }
 
 /// The schedule stored on a definition.
 pub fn schedule_of(d: &DefinitionRow) -> Option<Schedule> {
-    let end = match d.end_kind.as_str() {
-        "OnDate" => SeriesEnd::OnDate(d.end_date?),
-        "AfterOccurrences" => SeriesEnd::AfterOccurrences(u32::try_from(d.occurrences?).ok()?),
-        _ => SeriesEnd::Never,
-    };
+    let end = SeriesEnd::stored(d.end_kind, d.end_date, d.occurrences)?;
     Some(Schedule {
         start: d.start_date,
-        frequency: Frequency::parse(&d.frequency)?,
+        frequency: d.frequency,
         duration_days: u32::try_from(d.duration_days).ok()?,
         end,
     })
@@ -82,7 +82,7 @@ fn start_series(conn: &mut DbConnection, definition: &str, now: NaiveDateTime) -
     store::locks::lock_series(conn, definition)?;
     // Read again under the lock: another scheduler may have moved the series on.
     let Some(d) = store::reviews::get(conn, definition)? else { return Ok((0, 0)) };
-    if d.status != "Active" || d.next_start_at.is_none_or(|at| at > now) {
+    if d.status != SeriesStatus::Active || d.next_start_at.is_none_or(|at| at > now) {
         return Ok((0, 0));
     }
     let Some(schedule) = schedule_of(&d) else {
@@ -94,7 +94,7 @@ fn start_series(conn: &mut DbConnection, definition: &str, now: NaiveDateTime) -
         Due::Finished => {
             store::reviews::advance(conn, &d.id, d.next_occurrence, None, now)?;
             if !store::instances::any_in_progress(conn, &d.id)? {
-                store::reviews::set_status(conn, &d.id, "Completed", now)?;
+                store::reviews::set_status(conn, &d.id, SeriesStatus::Completed, now)?;
             }
             Ok((0, 0))
         }
@@ -130,11 +130,11 @@ fn count_i32(n: usize) -> i32 {
 fn resources(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Resource>, AppError> {
     let links = store::reviews::resources(conn, &d.id)?;
     let mut out = Vec::new();
-    if d.scope_kind == "GuestGroups" {
+    if d.scope_kind == ScopeKind::GuestGroups {
         let excluded: Vec<&String> = links.iter().filter(|(_, _, ex)| *ex).map(|(_, id, _)| id).collect();
         for g in store::groups::m365_with_guests(conn)? {
             if !excluded.contains(&&g.id) {
-                out.push(Resource { kind: "Group", id: g.id, name: g.display_name });
+                out.push(Resource { kind: ResourceKind::Group, id: g.id, name: g.display_name });
             }
         }
         return Ok(out);
@@ -144,12 +144,12 @@ fn resources(conn: &mut DbConnection, d: &DefinitionRow) -> Result<Vec<Resource>
             continue;
         }
         // A resource deleted since the series was created is simply not reviewed.
-        let found = match kind.as_str() {
-            "Group" => store::groups::get(conn, &id)?.map(|g| ("Group", g.display_name)),
-            "Application" => store::apps::get(conn, &id)?.map(|a| ("Application", a.display_name)),
-            _ => store::roles::get(conn, &id)?.map(|r| ("Role", r.display_name)),
+        let found = match kind {
+            ResourceKind::Group => store::groups::get(conn, &id)?.map(|g| g.display_name),
+            ResourceKind::Application => store::apps::get(conn, &id)?.map(|a| a.display_name),
+            ResourceKind::Role => store::roles::get(conn, &id)?.map(|r| r.display_name),
         };
-        if let Some((kind, name)) = found {
+        if let Some(name) = found {
             out.push(Resource { kind, id, name });
         }
     }
@@ -185,7 +185,7 @@ fn population(
         (paths.iter().map(AccessPath::describe).collect::<Vec<_>>().join("; "), direct)
     };
     Ok(match r.kind {
-        "Group" => {
+        ResourceKind::Group => {
             let Some(group) = store::groups::get(conn, &r.id)? else { return Ok(Vec::new()) };
             let closure = store::groups::closure(conn, &group)?;
             store::groups::all_member_paths(conn, &closure, false)?
@@ -196,7 +196,7 @@ fn population(
                 })
                 .collect()
         }
-        "Application" => {
+        ResourceKind::Application => {
             let mut by_user: HashMap<String, (UserRow, Vec<AccessPath>, String)> = HashMap::new();
             for (user, role) in store::apps::all_direct_users(conn, &r.id)? {
                 by_user.insert(user.id.clone(), (user, vec![AccessPath::Direct], role));
@@ -216,13 +216,9 @@ fn population(
                 })
                 .collect()
         }
-        _ => {
-            let types: &[&str] = match d.role_assignment_types.as_deref() {
-                Some("Active") => &["Active"],
-                Some("Eligible") => &["Eligible"],
-                _ => &["Active", "Eligible"],
-            };
-            let mut by_user: HashMap<String, (UserRow, String, String)> = HashMap::new();
+        ResourceKind::Role => {
+            let types = d.role_assignment_types.unwrap_or(RoleAssignmentTypes::Both).types();
+            let mut by_user: HashMap<String, (UserRow, String, AssignmentType)> = HashMap::new();
             for (a, user) in store::roles::in_force_with_users(conn, &r.id, d.resource_scope.as_deref(), types, now)? {
                 let detail = format!("{} at {}", a.assignment_type, a.scope_name);
                 match by_user.get_mut(&user.id) {
@@ -236,7 +232,7 @@ fn population(
                     }
                 }
             }
-            by_user.into_values().map(|(user, path, kind)| member(user, path, true, kind)).collect()
+            by_user.into_values().map(|(user, path, kind)| member(user, path, true, kind.to_string())).collect()
         }
     })
 }
@@ -280,11 +276,8 @@ fn manager_names(conn: &mut DbConnection, people: &[Member<Carried>]) -> Result<
 
 /// The series' user scope as the plan reads it.
 fn user_scope(d: &DefinitionRow) -> UserScope {
-    match (d.user_scope.as_str(), d.inactive_days) {
-        ("Guests", _) => UserScope::Guests,
-        ("Inactive", Some(days)) => u32::try_from(days).map_or(UserScope::All, UserScope::Inactive),
-        _ => UserScope::All,
-    }
+    // A stored inactive scope without its days (never written so) reviews everyone.
+    UserScope::stored(d.user_scope, d.inactive_days).unwrap_or(UserScope::All)
 }
 
 /// Starts the instances of one occurrence (one per resource not started yet); returns
@@ -298,7 +291,7 @@ fn start_occurrence(
     let named = store::reviews::reviewers(conn, &d.id)?;
     let selected: Vec<String> = named.iter().filter(|(_, f)| !f).map(|(u, _)| u.id.clone()).collect();
     let fallbacks: Vec<String> = named.iter().filter(|(_, f)| *f).map(|(u, _)| u.id.clone()).collect();
-    let reviewer_kind = ReviewerKind::parse(&d.reviewer_kind);
+    let reviewer_kind = d.reviewer_kind;
     let mut created = 0;
     let mut written = 0;
     for r in resources(conn, d)? {
@@ -312,10 +305,11 @@ fn start_occurrence(
         let population_done = Instant::now();
         // Group and role reviews look at sign-ins to the tenant, kept on the user; app
         // reviews at sign-ins to that app, from the sign-in log.
-        let app_last = if r.kind == "Application" { Some(last_sign_ins(conn, &people, &r.id)?) } else { None };
+        let app_last =
+            if r.kind == ResourceKind::Application { Some(last_sign_ins(conn, &people, &r.id)?) } else { None };
         let owners: Vec<String> = match (reviewer_kind, r.kind) {
-            (Some(ReviewerKind::Owners), "Application") => store::apps::owners(conn, &r.id, 1_000)?,
-            (Some(ReviewerKind::Owners), _) => store::groups::owners(conn, &r.id, 1_000)?,
+            (ReviewerKind::Owners, ResourceKind::Application) => store::apps::owners(conn, &r.id, 1_000)?,
+            (ReviewerKind::Owners, ResourceKind::Group) => store::groups::owners(conn, &r.id, 1_000)?,
             _ => Vec::new(),
         }
         .into_iter()
@@ -395,17 +389,17 @@ fn write_instance(
                 access_detail: item.access.detail,
                 reviewer_id: item.reviewer_id,
                 last_sign_in: item.last_sign_in,
-                recommendation: item.recommendation.as_str().to_owned(),
+                recommendation: item.recommendation,
                 recommendation_reason: item.reason,
-                decision: "NotReviewed".into(),
+                decision: Decision::NotReviewed,
                 justification: String::new(),
                 reviewed_by: None,
                 reviewed_at: None,
-                apply_result: "New".into(),
+                apply_result: ApplyResult::New,
                 apply_detail: String::new(),
                 applied_by: None,
                 applied_at: None,
-                reviewer_pool: item.pool.as_str().to_owned(),
+                reviewer_pool: item.pool,
                 principal_job_title: item.access.job_title.unwrap_or_default(),
                 principal_department: item.access.department.unwrap_or_default(),
                 principal_manager: manager,
@@ -418,13 +412,13 @@ fn write_instance(
             id: instance_id.clone(),
             definition_id: d.id.clone(),
             occurrence: to_i32(o.index),
-            resource_type: r.kind.to_owned(),
+            resource_type: r.kind,
             resource_id: r.id.clone(),
             resource_name: r.name.clone(),
             resource_scope: d.resource_scope.clone(),
             start_at: o.start,
             end_at: o.end,
-            status: "InProgress".into(),
+            status: InstanceStatus::InProgress,
             total_items: total,
             not_reviewed: total,
             approved: 0,

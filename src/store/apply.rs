@@ -12,7 +12,11 @@ use crate::db::schema::{
     app_user_assignments, group_member_users, guest_deletions, review_decision_items as items, review_definitions,
     review_instances, role_assignments, role_definitions, sign_ins, users, web_sessions,
 };
-use crate::domain::apply::{GLOBAL_ADMINISTRATOR, Held, result};
+use crate::domain::apply::{ApplyResult, GLOBAL_ADMINISTRATOR, Held, result};
+use crate::domain::decision::Decision;
+use crate::domain::directory::RoleKind;
+use crate::domain::directory::{AssignmentType, UserType};
+use crate::domain::review::InstanceStatus;
 
 /// How many ids one statement carries on SQLite (PostgreSQL takes the whole list as one
 /// array parameter).
@@ -43,13 +47,13 @@ pub struct DeniedItem {
     pub principal_id: String,
     pub principal_name: String,
     pub principal_upn: String,
-    pub principal_type: String,
+    pub principal_type: UserType,
     pub access_path: String,
     pub access_direct: bool,
 }
 
 /// Sets an instance's status.
-pub fn set_status(conn: &mut Conn, instance: &str, status: &str) -> QueryResult<()> {
+pub fn set_status(conn: &mut Conn, instance: &str, status: InstanceStatus) -> QueryResult<()> {
     diesel::update(review_instances::table.find(instance)).set(review_instances::status.eq(status)).execute(conn)?;
     Ok(())
 }
@@ -64,7 +68,7 @@ pub fn pending_denied(
 ) -> QueryResult<Vec<DeniedItem>> {
     let mut q = items::table
         .filter(items::instance_id.eq(instance.to_owned()))
-        .filter(items::decision.eq("Deny"))
+        .filter(items::decision.eq(Decision::Deny))
         .filter(items::apply_result.eq(result::NEW))
         .select(DeniedItem::as_select())
         .order((items::principal_name.asc(), items::id.asc()))
@@ -82,10 +86,10 @@ pub fn pending_denied(
 }
 
 /// Denied items of `instance` per apply result: (result, count), by result.
-pub fn denied_results(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(String, i64)>> {
+pub fn denied_results(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(ApplyResult, i64)>> {
     items::table
         .filter(items::instance_id.eq(instance))
-        .filter(items::decision.eq("Deny"))
+        .filter(items::decision.eq(Decision::Deny))
         .group_by(items::apply_result)
         .select((items::apply_result, diesel::dsl::count_star()))
         .order(items::apply_result)
@@ -141,11 +145,11 @@ pub fn held_roles(
     role: &str,
     user_ids: &[&str],
     scope: Option<&str>,
-    types: &[&str],
+    types: &[AssignmentType],
     snapshot_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(String, Held)>> {
-    let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+    let types = types.to_vec();
     let mut out = Vec::new();
     chunked(conn, user_ids, |conn, chunk| {
         let mut q = role_assignments::table
@@ -169,7 +173,7 @@ pub fn held_roles(
                 role_assignments::scope.eq(scope.to_owned()).or(role_assignments::scope.like(below).escape('\\')),
             );
         }
-        let rows: Vec<(String, String, String, String, String)> = q.load(conn)?;
+        let rows: Vec<(String, String, AssignmentType, String, String)> = q.load(conn)?;
         out.extend(rows.into_iter().map(|(user, id, assignment_type, scope, scope_name)| {
             (user, Held { id, assignment_type, scope, scope_name })
         }));
@@ -185,9 +189,9 @@ pub fn active_global_admins(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<
         .inner_join(role_definitions::table)
         .inner_join(users::table)
         .filter(role_definitions::display_name.eq(GLOBAL_ADMINISTRATOR))
-        .filter(role_definitions::role_kind.eq("Directory"))
+        .filter(role_definitions::role_kind.eq(RoleKind::Directory))
         .filter(role_assignments::scope.eq("/"))
-        .filter(role_assignments::assignment_type.eq("Active"))
+        .filter(role_assignments::assignment_type.eq(AssignmentType::Active))
         .filter(role_assignments::start_at.le(now))
         .filter(role_assignments::end_at.is_null().or(role_assignments::end_at.gt(now)))
         .filter(users::enabled.eq(true))
@@ -288,9 +292,9 @@ pub fn to_apply(conn: &mut Conn) -> QueryResult<Vec<String>> {
     review_instances::table
         .inner_join(review_definitions::table)
         .filter(
-            review_instances::status
-                .eq("Applying")
-                .or(review_instances::status.eq("Completed").and(review_definitions::auto_apply.eq(true))),
+            review_instances::status.eq(InstanceStatus::Applying).or(review_instances::status
+                .eq(InstanceStatus::Completed)
+                .and(review_definitions::auto_apply.eq(true))),
         )
         .order(review_instances::created_at)
         .select(review_instances::id)

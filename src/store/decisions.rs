@@ -8,7 +8,11 @@ use diesel::sql_types::Bool;
 use super::{Conn, Keyset, contains_pattern, keyset_page, lower};
 use crate::db::MultiBackend;
 use crate::db::schema::{review_decision_items as items, review_instances};
+use crate::domain::apply::ApplyResult;
 use crate::domain::decision::{Change, Decider, Decision, Pending, Pool, Tally, recommended};
+use crate::domain::directory::UserType;
+use crate::domain::recommendation::Recommendation;
+use crate::domain::review::ResourceKind;
 
 /// The items of an instance a person sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +81,7 @@ fn query<'a>(instance: &str, scope: &ItemScope, filter: &ItemFilter) -> items::B
         q = q.filter(items::decision.eq(d.as_str()));
     }
     if filter.recommended_deny {
-        q = q.filter(items::recommendation.eq("Deny"));
+        q = q.filter(items::recommendation.eq(Recommendation::Deny));
     }
     if let Some(search) = &filter.search {
         let pattern = contains_pattern(search);
@@ -101,22 +105,22 @@ pub struct ListedItem {
     pub principal_id: String,
     pub principal_name: String,
     pub principal_upn: String,
-    pub principal_type: String,
+    pub principal_type: UserType,
     pub principal_job_title: String,
     pub principal_department: String,
     pub principal_manager: String,
     pub access_path: String,
     pub last_sign_in: Option<NaiveDateTime>,
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     pub recommendation_reason: String,
-    pub decision: String,
+    pub decision: Decision,
     pub justification: String,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
-    pub apply_result: String,
+    pub apply_result: ApplyResult,
     pub apply_detail: String,
     pub reviewer_id: Option<String>,
-    pub reviewer_pool: String,
+    pub reviewer_pool: Pool,
 }
 
 /// One page of items, by principal name, as the reviewer may see them.
@@ -178,28 +182,25 @@ pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<
     let mut counts =
         tally_where(conn, Box::new(here().and(items::reviewer_id.assume_not_null().eq(decider.user.clone()))))?;
     for pool in decider.pools() {
-        let part = here().and(items::reviewer_id.is_null()).and(items::reviewer_pool.eq(pool.as_str()));
+        let part = here().and(items::reviewer_id.is_null()).and(items::reviewer_pool.eq(pool));
         counts.add(tally_where(conn, Box::new(part))?);
     }
     Ok(counts)
 }
 
 fn tally_where(conn: &mut Conn, predicate: Predicate) -> QueryResult<Counts> {
-    let rows: Vec<(String, String, i64)> = items::table
+    let rows: Vec<(Decision, Recommendation, i64)> = items::table
         .filter(predicate)
         .group_by((items::decision, items::recommendation))
         .select((items::decision, items::recommendation, diesel::dsl::count_star()))
         .load(conn)?;
     let mut counts = Counts::default();
     for (decision, recommendation, n) in rows {
-        let decision = Decision::parse(&decision);
-        if let Some(d) = decision {
-            counts.tally.add(d, n);
+        counts.tally.add(decision, n);
+        if decision == Decision::NotReviewed {
+            counts.pending.add(recommended(recommendation), n);
         }
-        if decision == Some(Decision::NotReviewed) {
-            counts.pending.add(recommended(&recommendation), n);
-        }
-        if recommendation == "Deny" {
+        if recommendation == Recommendation::Deny {
             counts.recommended_deny += n;
         }
     }
@@ -213,11 +214,11 @@ pub struct DecisionTarget {
     pub id: String,
     pub principal_id: String,
     pub principal_name: String,
-    pub decision: String,
-    pub recommendation: String,
+    pub decision: Decision,
+    pub recommendation: Recommendation,
     pub recommendation_reason: String,
     pub reviewer_id: Option<String>,
-    pub reviewer_pool: String,
+    pub reviewer_pool: Pool,
 }
 
 /// The listed items of a view that its person may be unable to decide: their own item, and
@@ -363,11 +364,11 @@ pub struct EarlierDecision {
     pub start_at: NaiveDateTime,
     pub end_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
-    pub decision: String,
+    pub decision: Decision,
     pub justification: String,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
-    pub apply_result: String,
+    pub apply_result: ApplyResult,
 }
 
 /// The decisions on `principal`'s access to the resource in the occurrences of
@@ -376,7 +377,7 @@ pub struct EarlierDecision {
 pub fn earlier(
     conn: &mut Conn,
     definition: &str,
-    resource: (&str, &str),
+    resource: (ResourceKind, &str),
     principal: &str,
     before: i32,
     limit: i64,

@@ -8,6 +8,8 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, bulk_insert, contains_pattern, keyset_page, lower, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{group_member_groups, group_member_users, group_owners, groups, users};
+use crate::domain::directory::GroupType;
+use crate::domain::directory::UserType;
 use crate::domain::directory::{AccessPath, GroupRef};
 use crate::store::users::{UserRef, UserRow, search_filter};
 
@@ -19,7 +21,7 @@ pub struct GroupRow {
     pub id: String,
     pub display_name: String,
     pub description: Option<String>,
-    pub group_type: String,
+    pub group_type: GroupType,
     pub membership_rule: Option<String>,
     pub on_premises_sync: bool,
     pub mail_enabled: bool,
@@ -310,12 +312,12 @@ pub fn all_member_paths(
 /// Microsoft 365 groups with at least one guest member.
 pub fn m365_with_guests(conn: &mut Conn) -> QueryResult<Vec<GroupRow>> {
     groups::table
-        .filter(groups::group_type.eq("Microsoft365"))
+        .filter(groups::group_type.eq(GroupType::Microsoft365))
         .filter(diesel::dsl::exists(
             group_member_users::table
                 .inner_join(users::table)
                 .filter(group_member_users::group_id.eq(groups::id))
-                .filter(users::user_type.eq("Guest")),
+                .filter(users::user_type.eq(UserType::Guest)),
         ))
         .order((groups::display_name, groups::id))
         .select(GroupRow::as_select())

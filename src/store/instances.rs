@@ -7,6 +7,11 @@ use super::{Conn, batch_size, bulk_insert, per_backend};
 use crate::db::schema::{
     review_decision_items, review_definitions, review_instance_reviewers, review_instances, users,
 };
+use crate::domain::apply::ApplyResult;
+use crate::domain::decision::{Decision, Pool};
+use crate::domain::directory::UserType;
+use crate::domain::recommendation::Recommendation;
+use crate::domain::review::{InstanceStatus, ResourceKind};
 use crate::store::reviews::DefinitionRow;
 
 /// An instance as stored.
@@ -17,13 +22,13 @@ pub struct InstanceRow {
     pub id: String,
     pub definition_id: String,
     pub occurrence: i32,
-    pub resource_type: String,
+    pub resource_type: ResourceKind,
     pub resource_id: String,
     pub resource_name: String,
     pub resource_scope: Option<String>,
     pub start_at: NaiveDateTime,
     pub end_at: NaiveDateTime,
-    pub status: String,
+    pub status: InstanceStatus,
     pub total_items: i32,
     pub not_reviewed: i32,
     pub approved: i32,
@@ -53,24 +58,24 @@ pub struct ItemRow {
     pub principal_id: String,
     pub principal_name: String,
     pub principal_upn: String,
-    pub principal_type: String,
+    pub principal_type: UserType,
     pub access_path: String,
     pub access_direct: bool,
     pub access_detail: String,
     pub reviewer_id: Option<String>,
     pub last_sign_in: Option<NaiveDateTime>,
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     pub recommendation_reason: String,
-    pub decision: String,
+    pub decision: Decision,
     pub justification: String,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
-    pub apply_result: String,
+    pub apply_result: ApplyResult,
     pub apply_detail: String,
     pub applied_by: Option<String>,
     pub applied_at: Option<NaiveDateTime>,
     /// Who decides it when `reviewer_id` is empty ([`crate::domain::decision::Pool`]).
-    pub reviewer_pool: String,
+    pub reviewer_pool: Pool,
     /// The principal's job title, department and manager's name at start ("" if none).
     pub principal_job_title: String,
     pub principal_department: String,
@@ -93,7 +98,7 @@ pub fn exists(
     conn: &mut Conn,
     definition: &str,
     occurrence: i32,
-    resource_type: &str,
+    resource_type: ResourceKind,
     resource_id: &str,
 ) -> QueryResult<bool> {
     let found: Option<String> = review_instances::table
@@ -161,7 +166,7 @@ pub fn for_definition(conn: &mut Conn, definition: &str, limit: i64) -> QueryRes
 /// Instances in progress whose end has come.
 pub fn ending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<InstanceRow>> {
     review_instances::table
-        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::status.eq(InstanceStatus::InProgress))
         .filter(review_instances::end_at.le(now))
         .select(InstanceRow::as_select())
         .load(conn)
@@ -171,7 +176,7 @@ pub fn ending(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<InstanceRo
 pub fn any_in_progress(conn: &mut Conn, definition: &str) -> QueryResult<bool> {
     let found: Option<String> = review_instances::table
         .filter(review_instances::definition_id.eq(definition))
-        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::status.eq(InstanceStatus::InProgress))
         .select(review_instances::id)
         .first(conn)
         .optional()?;
@@ -183,14 +188,14 @@ pub fn any_in_progress(conn: &mut Conn, definition: &str) -> QueryResult<bool> {
 pub fn decide_not_reviewed(
     conn: &mut Conn,
     instance: &str,
-    recommendation: Option<&str>,
-    decision: &str,
+    recommendation: Option<Recommendation>,
+    decision: Decision,
     justification: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let targets = review_decision_items::table
         .filter(review_decision_items::instance_id.eq(instance))
-        .filter(review_decision_items::decision.eq("NotReviewed"));
+        .filter(review_decision_items::decision.eq(Decision::NotReviewed));
     let set = (
         review_decision_items::decision.eq(decision),
         review_decision_items::justification.eq(justification),
@@ -205,23 +210,24 @@ pub fn decide_not_reviewed(
 /// Recounts an instance's counters from its items (at completion and reset; pages read
 /// counters).
 pub fn recount(conn: &mut Conn, instance: &str) -> QueryResult<()> {
-    let rows: Vec<(String, String, i64)> = review_decision_items::table
+    let rows: Vec<(Decision, Recommendation, i64)> = review_decision_items::table
         .filter(review_decision_items::instance_id.eq(instance))
         .group_by((review_decision_items::decision, review_decision_items::recommendation))
         .select((review_decision_items::decision, review_decision_items::recommendation, diesel::dsl::count_star()))
         .load(conn)?;
-    let sum = |keep: &dyn Fn(&str, &str) -> bool| {
-        let n: i64 = rows.iter().filter(|(d, r, _)| keep(d, r)).map(|(_, _, n)| n).sum();
+    let sum = |keep: &dyn Fn(Decision, Recommendation) -> bool| {
+        let n: i64 = rows.iter().filter(|(d, r, _)| keep(*d, *r)).map(|(_, _, n)| n).sum();
         i32::try_from(n).unwrap_or(i32::MAX)
     };
     diesel::update(review_instances::table.find(instance))
         .set((
-            review_instances::not_reviewed.eq(sum(&|d, _| d == "NotReviewed")),
-            review_instances::approved.eq(sum(&|d, _| d == "Approve")),
-            review_instances::denied.eq(sum(&|d, _| d == "Deny")),
-            review_instances::dont_know.eq(sum(&|d, _| d == "DontKnow")),
-            review_instances::pending_approve.eq(sum(&|d, r| d == "NotReviewed" && r == "Approve")),
-            review_instances::pending_deny.eq(sum(&|d, r| d == "NotReviewed" && r == "Deny")),
+            review_instances::not_reviewed.eq(sum(&|d, _| d == Decision::NotReviewed)),
+            review_instances::approved.eq(sum(&|d, _| d == Decision::Approve)),
+            review_instances::denied.eq(sum(&|d, _| d == Decision::Deny)),
+            review_instances::dont_know.eq(sum(&|d, _| d == Decision::DontKnow)),
+            review_instances::pending_approve
+                .eq(sum(&|d, r| d == Decision::NotReviewed && r == Recommendation::Approve)),
+            review_instances::pending_deny.eq(sum(&|d, r| d == Decision::NotReviewed && r == Recommendation::Deny)),
         ))
         .execute(conn)?;
     Ok(())
@@ -233,10 +239,10 @@ pub fn reset_decisions(conn: &mut Conn, instance: &str) -> QueryResult<usize> {
     diesel::update(
         review_decision_items::table
             .filter(review_decision_items::instance_id.eq(instance))
-            .filter(review_decision_items::decision.ne("NotReviewed")),
+            .filter(review_decision_items::decision.ne(Decision::NotReviewed)),
     )
     .set((
-        review_decision_items::decision.eq("NotReviewed"),
+        review_decision_items::decision.eq(Decision::NotReviewed),
         review_decision_items::justification.eq(""),
         review_decision_items::reviewed_by.eq(None::<String>),
         review_decision_items::reviewed_at.eq(None::<NaiveDateTime>),
@@ -247,7 +253,7 @@ pub fn reset_decisions(conn: &mut Conn, instance: &str) -> QueryResult<usize> {
 /// Marks an instance completed.
 pub fn complete(conn: &mut Conn, instance: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(review_instances::table.find(instance))
-        .set((review_instances::status.eq("Completed"), review_instances::completed_at.eq(Some(now))))
+        .set((review_instances::status.eq(InstanceStatus::Completed), review_instances::completed_at.eq(Some(now))))
         .execute(conn)?;
     Ok(())
 }
@@ -297,7 +303,7 @@ pub fn current(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<Curre
     type Row = (String, i64, Option<String>, Option<NaiveDateTime>, Option<i64>, Option<i64>);
     let rows: Vec<Row> = review_instances::table
         .filter(review_instances::definition_id.eq_any(definitions))
-        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::status.eq(InstanceStatus::InProgress))
         .group_by(review_instances::definition_id)
         .select((
             review_instances::definition_id,

@@ -8,6 +8,9 @@ use crate::db::schema::{
     group_member_users, outbox, reminder_rounds, review_decision_items as items, review_definitions,
     review_instance_reviewers, review_instances, users,
 };
+use crate::domain::decision::{Decision, Pool};
+use crate::domain::notify::{MailKind, MailStatus};
+use crate::domain::review::InstanceStatus;
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
 
@@ -17,7 +20,7 @@ use crate::store::reviews::DefinitionRow;
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewMail {
     pub created_at: NaiveDateTime,
-    pub kind: String,
+    pub kind: MailKind,
     pub instance_id: String,
     pub recipient_id: Option<String>,
     pub recipient_name: String,
@@ -26,7 +29,7 @@ pub struct NewMail {
     pub facts: String,
     pub once_key: Option<String>,
     pub message_id: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_at: Option<NaiveDateTime>,
@@ -45,7 +48,7 @@ impl NewMail {
 pub struct MailRow {
     pub id: i64,
     pub created_at: NaiveDateTime,
-    pub kind: String,
+    pub kind: MailKind,
     pub instance_id: String,
     pub recipient_id: Option<String>,
     pub recipient_name: String,
@@ -54,7 +57,7 @@ pub struct MailRow {
     pub facts: String,
     pub once_key: Option<String>,
     pub message_id: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_at: Option<NaiveDateTime>,
@@ -78,7 +81,7 @@ pub fn enqueue(conn: &mut Conn, mails: &[NewMail]) -> QueryResult<usize> {
 /// Ids of the pending mails whose next attempt has come, oldest first.
 pub fn due(conn: &mut Conn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
     outbox::table
-        .filter(outbox::status.eq("Pending"))
+        .filter(outbox::status.eq(MailStatus::Pending))
         .filter(outbox::next_attempt_at.le(now))
         .order(outbox::id)
         .limit(limit)
@@ -90,9 +93,9 @@ pub fn due(conn: &mut Conn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i
 /// committed before the mail goes out, so no other sender (nor this one after a restart)
 /// takes it again.
 pub fn claim(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("Pending")))
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq(MailStatus::Pending)))
         .set((
-            outbox::status.eq("Sending"),
+            outbox::status.eq(MailStatus::Sending),
             outbox::claimed_at.eq(Some(now)),
             outbox::attempts.eq(outbox::attempts + 1),
         ))
@@ -102,8 +105,12 @@ pub fn claim(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> 
 
 /// Marks a claimed mail sent.
 pub fn mark_sent(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id).filter(outbox::status.eq("Sending")))
-        .set((outbox::status.eq("Sent"), outbox::sent_at.eq(Some(now)), outbox::last_error.eq(None::<String>)))
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq(MailStatus::Sending)))
+        .set((
+            outbox::status.eq(MailStatus::Sent),
+            outbox::sent_at.eq(Some(now)),
+            outbox::last_error.eq(None::<String>),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -111,13 +118,17 @@ pub fn mark_sent(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<()
 /// Records a failed attempt of a claimed mail: pending again from `retry_at`, or failed
 /// for good when `retry_at` is `None`.
 pub fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<NaiveDateTime>) -> QueryResult<()> {
-    let target = outbox::table.find(id).filter(outbox::status.eq("Sending"));
+    let target = outbox::table.find(id).filter(outbox::status.eq(MailStatus::Sending));
     match retry_at {
         Some(at) => diesel::update(target)
-            .set((outbox::status.eq("Pending"), outbox::next_attempt_at.eq(at), outbox::last_error.eq(Some(error))))
+            .set((
+                outbox::status.eq(MailStatus::Pending),
+                outbox::next_attempt_at.eq(at),
+                outbox::last_error.eq(Some(error)),
+            ))
             .execute(conn)?,
         None => diesel::update(target)
-            .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+            .set((outbox::status.eq(MailStatus::Failed), outbox::last_error.eq(Some(error))))
             .execute(conn)?,
     };
     Ok(())
@@ -127,15 +138,15 @@ pub fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Opti
 /// sender stopped between claiming and recording the outcome, so it may or may not have
 /// gone out. Sending it again could deliver it twice; an admin decides. Returns how many.
 pub fn fail_abandoned(conn: &mut Conn, before: NaiveDateTime, error: &str) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::status.eq("Sending")).filter(outbox::claimed_at.lt(before)))
-        .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+    diesel::update(outbox::table.filter(outbox::status.eq(MailStatus::Sending)).filter(outbox::claimed_at.lt(before)))
+        .set((outbox::status.eq(MailStatus::Failed), outbox::last_error.eq(Some(error))))
         .execute(conn)
 }
 
 /// Fails a pending mail for good without trying (no address to send to).
 pub fn fail_pending(conn: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id).filter(outbox::status.eq("Pending")))
-        .set((outbox::status.eq("Failed"), outbox::last_error.eq(Some(error))))
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq(MailStatus::Pending)))
+        .set((outbox::status.eq(MailStatus::Failed), outbox::last_error.eq(Some(error))))
         .execute(conn)?;
     Ok(())
 }
@@ -143,9 +154,9 @@ pub fn fail_pending(conn: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
 /// Puts a failed mail back in the queue, due now, with its attempts counted afresh; false
 /// when it is not (or no longer) failed.
 pub fn requeue(conn: &mut Conn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("Failed")))
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq(MailStatus::Failed)))
         .set((
-            outbox::status.eq("Pending"),
+            outbox::status.eq(MailStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::claimed_at.eq(None::<NaiveDateTime>),
@@ -172,11 +183,11 @@ pub enum Folder {
 }
 
 impl Folder {
-    fn statuses(self) -> &'static [&'static str] {
+    fn statuses(self) -> &'static [MailStatus] {
         match self {
-            Self::Pending => &["Pending", "Sending"],
-            Self::Sent => &["Sent"],
-            Self::Failed => &["Failed"],
+            Self::Pending => &[MailStatus::Pending, MailStatus::Sending],
+            Self::Sent => &[MailStatus::Sent],
+            Self::Failed => &[MailStatus::Failed],
         }
     }
 }
@@ -206,10 +217,10 @@ pub fn page(conn: &mut Conn, which: Folder, cursor: MailCursor, limit: usize) ->
 
 /// How many mails each box holds: (pending, sent, failed).
 pub fn counts(conn: &mut Conn) -> QueryResult<(i64, i64, i64)> {
-    let rows: Vec<(String, i64)> =
+    let rows: Vec<(MailStatus, i64)> =
         outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
-    let get = |s: &str| rows.iter().filter(|(k, _)| k == s).map(|(_, n)| n).sum::<i64>();
-    Ok((get("Pending") + get("Sending"), get("Sent"), get("Failed")))
+    let get = |folder: Folder| rows.iter().filter(|(k, _)| folder.statuses().contains(k)).map(|(_, n)| n).sum::<i64>();
+    Ok((get(Folder::Pending), get(Folder::Sent), get(Folder::Failed)))
 }
 
 /// A reviewer an instance's mails went to, as [`contacted`] reads them.
@@ -229,7 +240,7 @@ pub struct ContactedRow {
 pub fn contacted(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<ContactedRow>> {
     outbox::table
         .filter(outbox::instance_id.eq(instance))
-        .filter(outbox::kind.ne("ReviewCompleted"))
+        .filter(outbox::kind.ne(MailKind::ReviewCompleted))
         .filter(outbox::recipient_id.is_not_null())
         .group_by((outbox::recipient_id, outbox::recipient_name, outbox::recipient_address))
         .select((
@@ -284,22 +295,22 @@ pub fn reviewers_with_items(
     let here = items::table.filter(items::instance_id.eq(instance));
     let per_reviewer = (items::reviewer_id, items::reviewer_pool);
     let counted = (items::reviewer_id, items::reviewer_pool, diesel::dsl::count_star());
-    let counts: Vec<(Option<String>, String, i64)> = if only_not_reviewed {
-        here.filter(items::decision.eq("NotReviewed")).group_by(per_reviewer).select(counted).load(conn)?
+    let counts: Vec<(Option<String>, Pool, i64)> = if only_not_reviewed {
+        here.filter(items::decision.eq(Decision::NotReviewed)).group_by(per_reviewer).select(counted).load(conn)?
     } else {
         here.group_by(per_reviewer).select(counted).load(conn)?
     };
     let mut by_user: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     let mut pools: Vec<(String, bool)> = Vec::new();
     for (reviewer, pool, n) in &counts {
-        let fallback = match (reviewer, pool.as_str()) {
+        let fallback = match (reviewer, pool) {
             (Some(user), _) => {
                 *by_user.entry(user.clone()).or_default() += n;
                 continue;
             }
-            (None, "Reviewers") => false,
-            (None, "Fallback") => true,
-            (None, _) => continue,
+            (None, Pool::Reviewers) => false,
+            (None, Pool::Fallback) => true,
+            (None, Pool::Admins) => continue,
         };
         let members: Vec<String> = review_instance_reviewers::table
             .filter(review_instance_reviewers::instance_id.eq(instance))
@@ -320,13 +331,11 @@ pub fn reviewers_with_items(
             .filter(items::principal_id.eq_any(chunk))
             .into_boxed::<crate::db::MultiBackend>();
         if only_not_reviewed {
-            own = own.filter(items::decision.eq("NotReviewed"));
+            own = own.filter(items::decision.eq(Decision::NotReviewed));
         }
-        for (principal, pool) in
-            own.select((items::principal_id, items::reviewer_pool)).load::<(String, String)>(conn)?
-        {
-            let in_pool = pools.iter().any(|(u, f)| *u == principal && *f == (pool == "Fallback"))
-                && matches!(pool.as_str(), "Reviewers" | "Fallback");
+        for (principal, pool) in own.select((items::principal_id, items::reviewer_pool)).load::<(String, Pool)>(conn)? {
+            let in_pool = pools.iter().any(|(u, f)| *u == principal && *f == (pool == Pool::Fallback))
+                && matches!(pool, Pool::Reviewers | Pool::Fallback);
             if let (true, Some(n)) = (in_pool, by_user.get_mut(&principal)) {
                 *n -= 1;
             }
@@ -390,7 +399,7 @@ pub fn rounds(conn: &mut Conn, instances: &[String]) -> QueryResult<Vec<(String,
 pub fn reminder_candidates(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<(InstanceRow, DefinitionRow)>> {
     review_instances::table
         .inner_join(review_definitions::table)
-        .filter(review_instances::status.eq("InProgress"))
+        .filter(review_instances::status.eq(InstanceStatus::InProgress))
         .filter(review_instances::end_at.gt(now))
         .filter(review_definitions::mail_notifications.eq(true))
         .filter(review_definitions::reminders.eq(true))

@@ -6,13 +6,13 @@ use diesel::prelude::*;
 
 use super::Conn;
 use crate::db::schema::{review_decision_items as items, review_instance_reviewers};
-use crate::domain::decision::Pool;
+use crate::domain::decision::{Decision, Pool};
 use crate::domain::progress::{Assigned, Decider};
 
 /// The occurrence's items counted by assigned reviewer and decision: read from the
 /// (instance, reviewer, decision, …) index alone, without touching the rows.
 pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
-    let rows: Vec<(Option<String>, String, String, i64)> = items::table
+    let rows: Vec<(Option<String>, Pool, Decision, i64)> = items::table
         .filter(items::instance_id.eq(instance))
         .group_by((items::reviewer_id, items::reviewer_pool, items::decision))
         .select((items::reviewer_id, items::reviewer_pool, items::decision, diesel::dsl::count_star()))
@@ -23,8 +23,8 @@ pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
         // to the fallbacks, or to the admins when there is none) are not the reviewers' share.
         .map(|(reviewer, pool, decision, items)| Assigned {
             reviewer,
-            for_fallbacks: pool != Pool::Reviewers.as_str(),
-            decided: decision != "NotReviewed",
+            for_fallbacks: pool != Pool::Reviewers,
+            decided: decision != Decision::NotReviewed,
             items,
         })
         .collect())
@@ -35,7 +35,7 @@ pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
 pub fn deciders(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Decider>> {
     let rows: Vec<(Option<String>, i64, Option<NaiveDateTime>)> = items::table
         .filter(items::instance_id.eq(instance))
-        .filter(items::decision.eq_any(["Approve", "Deny", "DontKnow"]))
+        .filter(items::decision.eq_any([Decision::Approve, Decision::Deny, Decision::DontKnow]))
         .filter(items::reviewed_by.is_not_null())
         .group_by(items::reviewed_by)
         .select((items::reviewed_by, diesel::dsl::count_star(), diesel::dsl::max(items::reviewed_at)))

@@ -6,6 +6,11 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, keyset_page, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{review_definition_resources, review_definition_reviewers, review_definitions, users};
+use crate::domain::recurrence::{EndKind, Frequency};
+use crate::domain::review::ResourceKind;
+use crate::domain::review::{
+    DefaultDecision, GuestDeniedAction, ReviewerKind, RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScopeKind,
+};
 use crate::store::users::UserRef;
 
 /// A definition as stored.
@@ -17,21 +22,21 @@ pub struct DefinitionRow {
     pub display_name: String,
     pub description_for_reviewers: String,
     pub description_for_admins: String,
-    pub scope_kind: String,
-    pub role_assignment_types: Option<String>,
+    pub scope_kind: ScopeKind,
+    pub role_assignment_types: Option<RoleAssignmentTypes>,
     pub resource_scope: Option<String>,
-    pub user_scope: String,
+    pub user_scope: UserScopeKind,
     pub inactive_days: Option<i32>,
-    pub reviewer_kind: String,
+    pub reviewer_kind: ReviewerKind,
     pub start_date: NaiveDate,
-    pub frequency: String,
+    pub frequency: Frequency,
     pub duration_days: i32,
-    pub end_kind: String,
+    pub end_kind: EndKind,
     pub end_date: Option<NaiveDate>,
     pub occurrences: Option<i32>,
     pub auto_apply: bool,
-    pub default_decision: String,
-    pub guest_denied_action: String,
+    pub default_decision: DefaultDecision,
+    pub guest_denied_action: GuestDeniedAction,
     pub recommendations_enabled: bool,
     pub lookback_days: i32,
     pub justification_required: bool,
@@ -39,7 +44,7 @@ pub struct DefinitionRow {
     pub reminders: bool,
     /// Who else gets the completion mail: user principal names, one per line.
     pub additional_recipients: String,
-    pub status: String,
+    pub status: SeriesStatus,
     pub next_occurrence: i32,
     pub next_start_at: Option<NaiveDateTime>,
     /// The creator's user id (kept after their account is deleted: no foreign key).
@@ -51,7 +56,7 @@ pub struct DefinitionRow {
 }
 
 /// A resource of a definition: (type, id, excluded).
-pub type ResourceLink = (String, String, bool);
+pub type ResourceLink = (ResourceKind, String, bool);
 
 /// Saves a definition with its resources and reviewers (the caller holds the transaction).
 pub fn insert(
@@ -88,7 +93,7 @@ pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
 /// groups and applications that user owns (see [`owned_only`]).
 pub fn list(conn: &mut Conn, owner: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<DefinitionRow>> {
     let mut query = review_definitions::table
-        .filter(review_definitions::status.ne("Deleted"))
+        .filter(review_definitions::status.ne(SeriesStatus::Deleted))
         .select(DefinitionRow::as_select())
         .into_boxed::<MultiBackend>();
     if let Some(user) = owner {
@@ -111,14 +116,16 @@ pub fn owned_only(
     let owned_apps = app_owners::table.filter(app_owners::user_id.eq(user.to_owned())).select(app_owners::app_id);
     let foreign = r
         .filter(not(review_definition_resources::resource_type
-            .eq("Group")
+            .eq(ResourceKind::Group)
             .and(review_definition_resources::resource_id.eq_any(owned_groups))
             .or(review_definition_resources::resource_type
-                .eq("Application")
+                .eq(ResourceKind::Application)
                 .and(review_definition_resources::resource_id.eq_any(owned_apps)))))
         .select(review_definition_resources::definition_id);
     Box::new(
-        review_definitions::scope_kind.eq_any(["Groups", "Applications"]).and(review_definitions::id.ne_all(foreign)),
+        review_definitions::scope_kind
+            .eq_any([ScopeKind::Groups, ScopeKind::Applications])
+            .and(review_definitions::id.ne_all(foreign)),
     )
 }
 
@@ -159,7 +166,7 @@ pub fn reviewers(conn: &mut Conn, definition: &str) -> QueryResult<Vec<(UserRef,
 /// Active series whose next occurrence is due at `now`.
 pub fn due(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<DefinitionRow>> {
     review_definitions::table
-        .filter(review_definitions::status.eq("Active"))
+        .filter(review_definitions::status.eq(SeriesStatus::Active))
         .filter(review_definitions::next_start_at.le(now))
         .select(DefinitionRow::as_select())
         .load(conn)
@@ -184,7 +191,7 @@ pub fn advance(
 }
 
 /// Marks a series completed (no more occurrences, none in progress).
-pub fn set_status(conn: &mut Conn, id: &str, status: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn set_status(conn: &mut Conn, id: &str, status: SeriesStatus, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(review_definitions::table.find(id))
         .set((review_definitions::status.eq(status), review_definitions::updated_at.eq(now)))
         .execute(conn)?;
@@ -194,7 +201,7 @@ pub fn set_status(conn: &mut Conn, id: &str, status: &str, now: NaiveDateTime) -
 /// Active series with no next occurrence (candidates for completion).
 pub fn finished_active(conn: &mut Conn) -> QueryResult<Vec<String>> {
     review_definitions::table
-        .filter(review_definitions::status.eq("Active"))
+        .filter(review_definitions::status.eq(SeriesStatus::Active))
         .filter(review_definitions::next_start_at.is_null())
         .select(review_definitions::id)
         .load(conn)
@@ -260,18 +267,18 @@ pub fn resource_names_of(conn: &mut Conn, definition: &str) -> QueryResult<std::
         .left_join(
             groups::table.on(groups::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq("Group"))),
+                .and(review_definition_resources::resource_type.eq(ResourceKind::Group))),
         )
         .left_join(
             applications::table.on(applications::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq("Application"))),
+                .and(review_definition_resources::resource_type.eq(ResourceKind::Application))),
         )
         .left_join(
             role_definitions::table.on(role_definitions::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.ne("Group"))
-                .and(review_definition_resources::resource_type.ne("Application"))),
+                .and(review_definition_resources::resource_type.ne(ResourceKind::Group))
+                .and(review_definition_resources::resource_type.ne(ResourceKind::Application))),
         )
         .filter(review_definition_resources::definition_id.eq(definition))
         .select((
@@ -296,17 +303,17 @@ pub fn resource_names(conn: &mut Conn, definitions: &[String]) -> QueryResult<Ve
         .left_join(
             groups::table.on(groups::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq("Group"))),
+                .and(review_definition_resources::resource_type.eq(ResourceKind::Group))),
         )
         .left_join(
             applications::table.on(applications::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq("Application"))),
+                .and(review_definition_resources::resource_type.eq(ResourceKind::Application))),
         )
         .left_join(
             role_definitions::table.on(role_definitions::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq("Role"))),
+                .and(review_definition_resources::resource_type.eq(ResourceKind::Role))),
         )
         .filter(review_definition_resources::definition_id.eq_any(definitions))
         .filter(review_definition_resources::excluded.eq(false))

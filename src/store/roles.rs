@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, contains_pattern, keyset_page, lower, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{role_assignments, role_definitions, users};
+use crate::domain::directory::{AssignmentType, RoleKind};
 use crate::store::users::UserRef;
 
 /// A role definition as stored.
@@ -15,7 +16,7 @@ pub struct RoleRow {
     pub id: String,
     pub display_name: String,
     pub description: String,
-    pub role_kind: String,
+    pub role_kind: RoleKind,
     pub privileged: bool,
 }
 
@@ -29,7 +30,7 @@ pub struct AssignmentRow {
     pub user_id: String,
     pub scope: String,
     pub scope_name: String,
-    pub assignment_type: String,
+    pub assignment_type: AssignmentType,
     pub start_at: NaiveDateTime,
     pub end_at: Option<NaiveDateTime>,
 }
@@ -62,8 +63,8 @@ pub fn get(conn: &mut Conn, id: &str) -> QueryResult<Option<RoleRow>> {
     role_definitions::table.find(id).select(RoleRow::as_select()).first(conn).optional()
 }
 
-/// A role of `kind` ("Directory" or "Resource") by display name, ignoring case.
-pub fn by_name(conn: &mut Conn, name: &str, kind: &str) -> QueryResult<Option<RoleRow>> {
+/// A role of `kind` by display name, ignoring case.
+pub fn by_name(conn: &mut Conn, name: &str, kind: RoleKind) -> QueryResult<Option<RoleRow>> {
     role_definitions::table
         .filter(lower(role_definitions::display_name).eq(name.to_lowercase()))
         .filter(role_definitions::role_kind.eq(kind))
@@ -142,9 +143,9 @@ pub fn holds_active_directory_role(
     let held: Vec<String> = role_assignments::table
         .inner_join(role_definitions::table)
         .filter(role_assignments::user_id.eq(user))
-        .filter(role_definitions::role_kind.eq("Directory"))
+        .filter(role_definitions::role_kind.eq(RoleKind::Directory))
         .filter(role_assignments::scope.eq("/"))
-        .filter(role_assignments::assignment_type.eq("Active"))
+        .filter(role_assignments::assignment_type.eq(AssignmentType::Active))
         .filter(role_assignments::start_at.le(now))
         .filter(role_assignments::end_at.is_null().or(role_assignments::end_at.gt(now)))
         .select(role_definitions::display_name)
@@ -158,10 +159,10 @@ pub fn in_force_with_users(
     conn: &mut Conn,
     role: &str,
     scope: Option<&str>,
-    types: &[&str],
+    types: &[AssignmentType],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(AssignmentRow, crate::store::users::UserRow)>> {
-    let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+    let types = types.to_vec();
     let mut query = role_assignments::table
         .inner_join(users::table)
         .filter(role_assignments::role_id.eq(role.to_owned()))

@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::Conn;
 use crate::db::DbConnection;
+use crate::domain::directory::RoleKind;
 
 /// A match: the object's id, its name and one more thing to tell it apart.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -106,9 +107,8 @@ pub fn applications(conn: &mut Conn, text: &str, limit: i64) -> QueryResult<Vec<
     prefix(conn, &target, text, "", limit)
 }
 
-/// Roles of `kind` ("Directory" or "Resource") whose name starts with `text`, at most
-/// `limit`.
-pub fn roles(conn: &mut Conn, kind: &str, text: &str, limit: i64) -> QueryResult<Vec<Match>> {
+/// Roles of `kind` whose name starts with `text`, at most `limit`.
+pub fn roles(conn: &mut Conn, kind: RoleKind, text: &str, limit: i64) -> QueryResult<Vec<Match>> {
     let target = Target {
         table: "role_definitions",
         key: "display_name",
@@ -117,7 +117,7 @@ pub fn roles(conn: &mut Conn, kind: &str, text: &str, limit: i64) -> QueryResult
         filter: ("AND role_kind = ?2", "AND role_kind = $2"),
         binds_kind: true,
     };
-    prefix(conn, &target, text, kind, limit)
+    prefix(conn, &target, text, kind.as_str(), limit)
 }
 
 /// Enabled users whose display name or UPN starts with `text`, by display name, at most

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, bulk_insert, contains_pattern, keyset_page, lower};
 use crate::db::MultiBackend;
 use crate::db::schema::users;
+use crate::domain::directory::UserType;
 
 /// A user as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,7 +17,7 @@ pub struct UserRow {
     pub upn: String,
     pub display_name: String,
     pub mail: Option<String>,
-    pub user_type: String,
+    pub user_type: UserType,
     pub enabled: bool,
     pub manager_id: Option<String>,
     pub department: Option<String>,

@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::{Chrome, Section, State, format, panel};
+use crate::domain::review::InstanceStatus;
 use crate::error::AppError;
 use crate::service::directory::{self, Totals};
 use crate::web::guard::CurrentUser;
@@ -82,10 +83,10 @@ pub async fn index(
         .iter()
         .map(|r| {
             let days = (r.instance.end_at - now).num_days();
-            let (due_note, urgent) = match r.instance.status.as_str() {
-                "InProgress" if r.instance.end_at <= now => ("Overdue".to_owned(), true),
-                "InProgress" if days < 1 => ("Due today".to_owned(), true),
-                "InProgress" => (format!("Due in {}", format::count(days, "day", "days")), days <= 3),
+            let (due_note, urgent) = match r.instance.status {
+                InstanceStatus::InProgress if r.instance.end_at <= now => ("Overdue".to_owned(), true),
+                InstanceStatus::InProgress if days < 1 => ("Due today".to_owned(), true),
+                InstanceStatus::InProgress => (format!("Due in {}", format::count(days, "day", "days")), days <= 3),
                 // A stopped review ended then, not at its planned end.
                 _ => match crate::domain::occurrence::stopped_at(r.instance.end_at, r.instance.completed_at) {
                     Some(at) => (format!("Stopped on {}", format::date(at)), false),
@@ -107,14 +108,8 @@ pub async fn index(
                 percent: panel::percent(r.reviewed, r.total),
                 reviewed: r.reviewed,
                 total: r.total,
-                status: match r.instance.status.as_str() {
-                    "InProgress" => "In progress",
-                    "Completed" => "Completed",
-                    "Applying" => "Applying",
-                    "Applied" => "Applied",
-                    _ => "Not started",
-                },
-                why: panel::why_you(&r.reviewer_kind, &r.instance.resource_name, &r.scope),
+                status: r.instance.status.short_label(),
+                why: panel::why_you(r.reviewer_kind, &r.instance.resource_name, &r.scope),
             }
         })
         .collect();

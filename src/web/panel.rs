@@ -12,9 +12,12 @@ use openidconnect::url::form_urlencoded;
 
 use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
+use crate::domain::apply::ApplyResult;
 use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
-use crate::domain::directory::ObjectId;
+use crate::domain::directory::{ObjectId, UserType};
 use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
+use crate::domain::recommendation::Recommendation;
+use crate::domain::review::{ResourceKind, ReviewerKind};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Selection};
 use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem};
@@ -145,16 +148,15 @@ impl ItemView {
         decider: Option<&Decider>,
         base_path: Option<&str>,
     ) -> Self {
-        let decision = Decision::parse(&row.decision).unwrap_or(Decision::NotReviewed);
-        let (recommendation, recommendation_class) = match row.recommendation.as_str() {
-            "Approve" => ("Approve", "rec-approve"),
-            "Deny" => ("Deny", "rec-deny"),
-            _ => ("No information", "rec-none"),
+        let decision = row.decision;
+        let recommendation = row.recommendation.label();
+        let recommendation_class = match row.recommendation {
+            Recommendation::Approve => "rec-approve",
+            Recommendation::Deny => "rec-deny",
+            Recommendation::NoInfoAvailable => "rec-none",
         };
         let blocked = decider
-            .and_then(|d| {
-                d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), panel::pool_of(&row.reviewer_pool)).err()
-            })
+            .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err())
             .map(Undecidable::note);
         let role = [row.principal_job_title.as_str(), row.principal_department.as_str()]
             .into_iter()
@@ -162,7 +164,7 @@ impl ItemView {
             .collect::<Vec<_>>()
             .join(" · ");
         Self {
-            guest: row.principal_type == "Guest",
+            guest: row.principal_type == UserType::Guest,
             role,
             manager: row.principal_manager,
             access: row.access_path,
@@ -180,16 +182,13 @@ impl ItemView {
             decided_by: row.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default(),
             decided_at: row.reviewed_at.map(format::datetime).unwrap_or_default(),
             justification: row.justification,
-            apply_result: match row.apply_result.as_str() {
-                "AppliedSuccessfully" => "Removed",
-                "AppliedSuccessfullyButObjectNotFound" => "Already gone",
-                "ApplyNotSupported" => "Not applied: remove it where it is granted",
-                "NotApplied" => "Not applied",
-                _ => "",
+            apply_result: match row.apply_result {
+                ApplyResult::New | ApplyResult::AppliedWithUnknownFailure => "",
+                result => result.label(),
             },
-            apply_class: match row.apply_result.as_str() {
-                "AppliedSuccessfully" | "AppliedSuccessfullyButObjectNotFound" => "apply-ok",
-                "ApplyNotSupported" | "NotApplied" => "apply-warning",
+            apply_class: match row.apply_result {
+                result if result.is_remediated() => "apply-ok",
+                ApplyResult::ApplyNotSupported | ApplyResult::NotApplied => "apply-warning",
                 _ => "",
             },
             apply_detail: row.apply_detail,
@@ -205,13 +204,15 @@ impl ItemView {
 /// Why the person sees the people they see, where it is not plain: a fallback reviewer or
 /// an admin deciding what nobody else may. Empty for owners, selected reviewers, managers
 /// and self-reviewers.
-pub fn why_you(reviewer_kind: &str, resource_name: &str, scope: &ItemScope) -> Vec<String> {
+pub fn why_you(reviewer_kind: ReviewerKind, resource_name: &str, scope: &ItemScope) -> Vec<String> {
     let ItemScope::Reviewer { decider, whole } = scope else { return Vec::new() };
     let mut out = Vec::new();
     if decider.fallback {
         out.push(match (reviewer_kind, whole) {
-            ("Managers", _) => "You review the people without a manager: you are this review's fallback reviewer.".into(),
-            ("Owners", Some(Pool::Fallback)) => format!(
+            (ReviewerKind::Managers, _) => {
+                "You review the people without a manager: you are this review's fallback reviewer.".into()
+            }
+            (ReviewerKind::Owners, Some(Pool::Fallback)) => format!(
                 "You review everyone here because {resource_name} has no owner: you are this review's fallback reviewer."
             ),
             (_, Some(Pool::Fallback)) => {
@@ -235,9 +236,9 @@ pub fn why_you(reviewer_kind: &str, resource_name: &str, scope: &ItemScope) -> V
 /// What the review is about, in words.
 fn resource_label(access: &Access) -> String {
     let i = &access.instance;
-    match (i.resource_type.as_str(), &i.resource_scope) {
-        ("Group", _) => format!("Members of the group {}", i.resource_name),
-        ("Application", _) => format!("Users assigned to the application {}", i.resource_name),
+    match (i.resource_type, &i.resource_scope) {
+        (ResourceKind::Group, _) => format!("Members of the group {}", i.resource_name),
+        (ResourceKind::Application, _) => format!("Users assigned to the application {}", i.resource_name),
         (_, Some(scope)) => format!("Assignments of the role {} at {scope}", i.resource_name),
         _ => format!("Assignments of the directory role {}", i.resource_name),
     }
@@ -367,10 +368,10 @@ pub async fn review(
     if access.self_review {
         let for_item = access.clone();
         let (row, names) = state.db(move |conn| panel::own_item(conn, &for_item)).await?;
-        let answered = row.as_ref().and_then(|r| match Decision::parse(&r.decision) {
-            Some(Decision::Approve) => Some("Yes"),
-            Some(Decision::Deny) => Some("No"),
-            _ => None,
+        let answered = row.as_ref().and_then(|r| match r.decision {
+            Decision::Approve => Some("Yes"),
+            Decision::Deny => Some("No"),
+            Decision::NotReviewed | Decision::DontKnow => None,
         });
         let item = row.map(|r| ItemView::new(r, &names, now, access.scope.decider(), None));
         return Ok(AnyReviewPage::Own(Box::new(SelfReviewPage {
@@ -408,7 +409,7 @@ pub async fn table_page(
     let now = state.clock.now();
     let open = series.is_none() && access.is_open(now);
     let (filter, at) = (view.filter.clone(), view.at.clone());
-    let per_person = matches!(access.definition.reviewer_kind.as_str(), "Managers" | "Self");
+    let per_person = matches!(access.definition.reviewer_kind, ReviewerKind::Managers | ReviewerKind::Self_);
     let for_table = access.clone();
     // Only a reviewer's open page offers "Accept recommendations".
     let panel::Table { page, names, counts, accept_count, others } =
@@ -456,7 +457,7 @@ pub async fn table_page(
         others,
         per_person,
         justification_required: access.instance.justification_required,
-        why: why_you(&access.definition.reviewer_kind, &access.instance.resource_name, &access.scope),
+        why: why_you(access.definition.reviewer_kind, &access.instance.resource_name, &access.scope),
         accept_count,
         matching: if view.filter.search.is_some() { -1 } else { count_of(view.show) },
         tabs,
@@ -607,7 +608,7 @@ fn decided_message(action: Action, done: &Decided, ticked: bool) -> String {
 /// and past, current ones by due date.
 pub fn split_reviews(mut all: Vec<panel::MyReview>) -> (Vec<panel::MyReview>, Vec<panel::MyReview>) {
     all.sort_by(|a, b| a.instance.end_at.cmp(&b.instance.end_at).then_with(|| a.name.cmp(&b.name)));
-    let (current, mut past): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.instance.status == "InProgress");
+    let (current, mut past): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.instance.status.is_open());
     past.reverse();
     (current, past)
 }
@@ -694,17 +695,20 @@ fn history_view(e: ItemEvent) -> HistoryView {
     let (what, reason) = match e.action.as_str() {
         "RecordDecision" => {
             let decision = &details["decision"];
-            let accepted =
-                if details["action"] == "AcceptRecommendations" { " (accepted the recommendation)" } else { "" };
+            let accepted = if details["action"] == Action::AcceptRecommendations.as_str() {
+                " (accepted the recommendation)"
+            } else {
+                ""
+            };
             (
                 format!("{} → {}{accepted}", label(&decision["old"]), label(&decision["new"])),
                 text(&details["justification"]),
             )
         }
-        "ApplyDecision" => (
-            format!("Applied: {}", crate::domain::notify::apply_result_label(details["result"].as_str().unwrap_or(""))),
-            text(&details["reason"]),
-        ),
+        "ApplyDecision" => {
+            let result = details["result"].as_str().unwrap_or("");
+            (format!("Applied: {}", ApplyResult::parse(result).map_or(result, |r| r.label())), text(&details["reason"]))
+        }
         other => (other.to_owned(), String::new()),
     };
     HistoryView { at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(), who: e.actor_name, what, reason }
@@ -735,15 +739,11 @@ pub async fn item(
     let access_detail = row.access_detail.clone();
     let account = match &detail.user {
         None => "No longer in the directory".to_owned(),
-        Some(u) => format!(
-            "{}, {}",
-            if u.user_type == "Guest" { "Guest" } else { "Member" },
-            if u.enabled { "enabled" } else { "disabled" }
-        ),
+        Some(u) => format!("{}, {}", u.user_type.label(), if u.enabled { "enabled" } else { "disabled" }),
     };
     let last_tenant = format::last_seen(detail.user.as_ref().and_then(|u| u.last_sign_in_at), now);
-    let last_app =
-        (access.instance.resource_type == "Application").then(|| format::last_seen(detail.last_app_sign_in, now));
+    let last_app = (access.instance.resource_type == ResourceKind::Application)
+        .then(|| format::last_seen(detail.last_app_sign_in, now));
     let sign_ins = detail
         .sign_ins
         .iter()
@@ -754,7 +754,7 @@ pub async fn item(
         .earlier
         .iter()
         .map(|e| {
-            let d = Decision::parse(&e.decision).unwrap_or(Decision::NotReviewed);
+            let d = e.decision;
             EarlierView {
                 occurrence: i64::from(e.occurrence) + 1,
                 period: format!("{} to {}", format::date(e.start_at), format::date(e.completed_at.unwrap_or(e.end_at))),
@@ -765,7 +765,7 @@ pub async fn item(
                 }),
                 at: e.reviewed_at.map(format::datetime).unwrap_or_default(),
                 reason: e.justification.clone(),
-                applied: crate::domain::notify::apply_result_label(&e.apply_result).to_owned(),
+                applied: e.apply_result.label().to_owned(),
             }
         })
         .collect();
@@ -775,22 +775,22 @@ pub async fn item(
         principal_id: row.principal_id.clone(),
         principal_name: row.principal_name.clone(),
         principal_upn: row.principal_upn.clone(),
-        principal_type: row.principal_type.clone(),
+        principal_type: row.principal_type,
         principal_job_title: row.principal_job_title.clone(),
         principal_department: row.principal_department.clone(),
         principal_manager: row.principal_manager.clone(),
         access_path: row.access_path.clone(),
         last_sign_in: row.last_sign_in,
-        recommendation: row.recommendation.clone(),
+        recommendation: row.recommendation,
         recommendation_reason: row.recommendation_reason.clone(),
-        decision: row.decision.clone(),
+        decision: row.decision,
         justification: row.justification.clone(),
         reviewed_by: row.reviewed_by.clone(),
         reviewed_at: row.reviewed_at,
-        apply_result: row.apply_result.clone(),
+        apply_result: row.apply_result,
         apply_detail: row.apply_detail.clone(),
         reviewer_id: row.reviewer_id.clone(),
-        reviewer_pool: row.reviewer_pool.clone(),
+        reviewer_pool: row.reviewer_pool,
     };
     let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
     Ok(ItemPage {

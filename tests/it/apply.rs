@@ -5,6 +5,9 @@
 use std::process::Command;
 
 use attest::demo::personas;
+use attest::domain::apply::ApplyResult;
+use attest::domain::decision::Decision;
+use attest::domain::directory::{GroupType, UserType};
 use attest::scheduler;
 use attest::service::apply::{self, ApplySummary, Planned};
 use attest::service::panel::Refused;
@@ -56,7 +59,7 @@ fn items(app: &TestApp, instance: &str) -> Vec<ItemRow> {
 }
 
 fn status(app: &TestApp, instance: &str) -> String {
-    store::instances::get(&mut app.conn(), instance).unwrap().unwrap().status
+    store::instances::get(&mut app.conn(), instance).unwrap().unwrap().status.to_string()
 }
 
 fn events(app: &TestApp, action: &str) -> i64 {
@@ -87,7 +90,7 @@ async fn group_results_each_say_what_happened() {
 
     let summary = run(&app, direct).unwrap();
     let all = items(&app, direct);
-    let denied = i64::try_from(all.iter().filter(|i| i.decision == "Deny").count()).unwrap();
+    let denied = i64::try_from(all.iter().filter(|i| i.decision == Decision::Deny).count()).unwrap();
     assert_eq!(summary, ApplySummary { applied: denied - 1, not_found: 1, ..ApplySummary::default() });
     assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{vpn}'")), members_before - (denied - 1));
     assert_eq!(app.count(&format!("group_member_users WHERE group_id = '{vpn}' AND user_id = '{tom}'")), 1);
@@ -95,17 +98,17 @@ async fn group_results_each_say_what_happened() {
     for i in &all {
         match (i.decision.as_str(), i.principal_id == gone.principal_id) {
             ("Deny", true) => {
-                assert_eq!(i.apply_result, "AppliedSuccessfullyButObjectNotFound");
+                assert_eq!(i.apply_result, ApplyResult::AppliedSuccessfullyButObjectNotFound);
                 assert_eq!(i.apply_detail, "No longer a direct member of VPN Users");
             }
             ("Deny", false) => {
-                assert_eq!(i.apply_result, "AppliedSuccessfully");
+                assert_eq!(i.apply_result, ApplyResult::AppliedSuccessfully);
                 assert!(i.apply_detail.starts_with("Removed from the group VPN Users"), "{}", i.apply_detail);
             }
             // Not denied: untouched, as in Entra.
             _ => assert_eq!((i.apply_result.as_str(), i.applied_at), ("New", None)),
         }
-        if i.decision == "Deny" {
+        if i.decision == Decision::Deny {
             assert_eq!(i.applied_by.as_deref(), Some(dana.id.as_str()));
             assert_eq!(i.applied_at, Some(app.clock_now()));
         }
@@ -132,9 +135,12 @@ async fn group_results_each_say_what_happened() {
             ..ApplySummary::default()
         }
     );
-    assert_eq!(items(&app, nested).iter().find(|i| i.access_direct).unwrap().apply_result, "ApplyNotSupported");
+    assert_eq!(
+        items(&app, nested).iter().find(|i| i.access_direct).unwrap().apply_result,
+        ApplyResult::ApplyNotSupported
+    );
     let backend = via.iter().find(|i| i.access_path == "Via Backend Developers").unwrap();
-    assert_eq!(backend.apply_result, "ApplyNotSupported");
+    assert_eq!(backend.apply_result, ApplyResult::ApplyNotSupported);
     assert!(
         backend.apply_detail.starts_with("Membership through the nested group Backend Developers"),
         "{}",
@@ -149,7 +155,7 @@ async fn group_results_each_say_what_happened() {
         assert!(s.not_supported > 0 && s.applied == 0, "{s:?}");
         assert_eq!(app.count("group_member_users"), members);
         for i in items(&app, id) {
-            assert_eq!(i.apply_result, "ApplyNotSupported");
+            assert_eq!(i.apply_result, ApplyResult::ApplyNotSupported);
             assert!(i.apply_detail.contains(words), "{}", i.apply_detail);
         }
     }
@@ -256,7 +262,7 @@ async fn the_last_global_administrator_is_never_removed_and_preview_matches() {
         }
     );
     assert_eq!(active(&app), 1, "one active Global Administrator is left");
-    let kept = items(&app, &ids[0]).into_iter().find(|i| i.apply_result == "NotApplied").unwrap();
+    let kept = items(&app, &ids[0]).into_iter().find(|i| i.apply_result == ApplyResult::NotApplied).unwrap();
     assert_eq!(kept.id, refused.item_id);
     assert!(kept.apply_detail.contains("last active Global Administrator"));
 
@@ -370,7 +376,7 @@ fn big_group(app: &TestApp, name: &str, n: usize) {
             id: group.clone(),
             display_name: name.into(),
             description: None,
-            group_type: "Security".into(),
+            group_type: GroupType::Security,
             membership_rule: None,
             on_premises_sync: false,
             mail_enabled: false,
@@ -384,7 +390,7 @@ fn big_group(app: &TestApp, name: &str, n: usize) {
             upn: format!("kill.{k}@contoso.example"),
             display_name: format!("Kill Test {k:05}"),
             mail: None,
-            user_type: "Member".into(),
+            user_type: UserType::Member,
             enabled: true,
             manager_id: None,
             department: None,
@@ -484,7 +490,7 @@ async fn access_that_stays_through_a_group_is_not_shown_or_counted_as_removed() 
     )
     .await;
     let id = &ids[0];
-    let both: Vec<ItemRow> = items(&app, id).into_iter().filter(|i| i.decision == "Deny").collect();
+    let both: Vec<ItemRow> = items(&app, id).into_iter().filter(|i| i.decision == Decision::Deny).collect();
     assert!(!both.is_empty());
     assert!(both.iter().all(|i| i.access_path == "Direct; Via Sales Team"), "{:?}", both[0].access_path);
     let n = both.len();
@@ -535,8 +541,8 @@ async fn access_that_stays_through_a_group_is_not_shown_or_counted_as_removed() 
     let list = both.iter().map(|i| format!("'{}'", i.principal_id)).collect::<Vec<_>>().join(", ");
     assert_eq!(app.count(&format!("app_user_assignments WHERE app_id = '{sf}' AND user_id IN ({list})")), 0);
     assert!(app.count(&format!("app_group_assignments WHERE app_id = '{sf}'")) > 0);
-    for i in items(&app, id).into_iter().filter(|i| i.decision == "Deny") {
-        assert_eq!(i.apply_result, "ApplyNotSupported");
+    for i in items(&app, id).into_iter().filter(|i| i.decision == Decision::Deny) {
+        assert_eq!(i.apply_result, ApplyResult::ApplyNotSupported);
         assert!(i.apply_detail.starts_with("Direct assignment to Salesforce removed; access remains via Sales Team"));
     }
     // The CSV says so too.
@@ -577,7 +583,7 @@ async fn a_direct_member_also_in_a_nested_group_stays_a_member() {
     let s = run(&app, id).unwrap();
     assert!(s.access_remains >= 1 && s.not_supported >= s.access_remains, "{s:?}");
     let item = items(&app, id).into_iter().find(|i| i.principal_id == dev).unwrap();
-    assert_eq!(item.apply_result, "ApplyNotSupported");
+    assert_eq!(item.apply_result, ApplyResult::ApplyNotSupported);
     assert!(
         item.apply_detail
             .starts_with("Direct membership of Engineering All removed; access remains via Backend Developers"),

@@ -2,7 +2,11 @@
 //! formula escaping, and streaming in bounded memory.
 
 use attest::demo::personas;
+use attest::domain::apply::ApplyResult;
+use attest::domain::decision::{Decision, Pool};
+use attest::domain::directory::UserType;
 use attest::domain::export::RESULT_COLUMNS;
+use attest::domain::recommendation::Recommendation;
 use attest::store::instances::ItemRow;
 
 use crate::helpers::{Spawn, TestApp, spawn_admin_app, spawn_demo_app};
@@ -134,23 +138,23 @@ fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
             principal_id: format!("bulk-user-{k:06}"),
             principal_name: format!("Bulk Person {k:06}"),
             principal_upn: format!("bulk.{k:06}@contoso.example"),
-            principal_type: "Member".into(),
+            principal_type: UserType::Member,
             access_path: "Direct".into(),
             access_direct: true,
             access_detail: String::new(),
             reviewer_id: None,
             last_sign_in: None,
-            recommendation: "Approve".into(),
+            recommendation: Recommendation::Approve,
             recommendation_reason: "Signed in recently".into(),
-            decision: if k % 3 == 0 { "Deny" } else { "NotReviewed" }.into(),
+            decision: if k % 3 == 0 { Decision::Deny } else { Decision::NotReviewed },
             justification: if k % 3 == 0 { "Left the company, replaced by a contractor".into() } else { String::new() },
             reviewed_by: None,
             reviewed_at: None,
-            apply_result: "New".into(),
+            apply_result: ApplyResult::New,
             apply_detail: String::new(),
             applied_by: None,
             applied_at: None,
-            reviewer_pool: "Reviewers".into(),
+            reviewer_pool: Pool::Reviewers,
             principal_job_title: String::new(),
             principal_department: String::new(),
             principal_manager: String::new(),

@@ -8,6 +8,7 @@
 //! `id`, `externalId`, `members.value`, `manager.value` and `employeeNumber` exactly.
 //! Case-insensitive comparisons fold with [`fold_case`], wherever they happen.
 
+use crate::domain::directory::UserType;
 use std::fmt;
 
 use super::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
@@ -366,6 +367,9 @@ fn find(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
 use AttrType::{Boolean, DateTime, Reference, String as Text};
 use Mutability::{Immutable, ReadOnly};
 
+/// Entra's `userType` values, as attest stores them.
+const USER_TYPES: [&str; 2] = [UserType::Member.as_str(), UserType::Guest.as_str()];
+
 const ID: AttrDef = AttrDef::new("id", "id", Text, "Unique identifier of the resource, set by attest.")
     .case_exact()
     .mutability(ReadOnly)
@@ -425,7 +429,7 @@ const USER_ATTRS: &[AttrDef] = &[
     AttrDef::complex("name", "name", NAME_SUBS, "The components of the user's name."),
     AttrDef::new("displayName", "displayname", Text, "The name shown for the user.").filterable(),
     AttrDef::new("title", "title", Text, "The job title."),
-    AttrDef::new("userType", "usertype", Text, "Member or Guest.").canonical(&["Member", "Guest"]),
+    AttrDef::new("userType", "usertype", Text, "Member or Guest.").canonical(&USER_TYPES),
     AttrDef::new("active", "active", Boolean, "Whether the account is enabled.").filterable(),
     AttrDef::complex("emails", "emails", EMAIL_SUBS, "Email addresses.").multi(),
 ];

@@ -11,7 +11,7 @@ use crate::domain::decision::Decision;
 use crate::domain::directory::ObjectId;
 use crate::domain::export::{HistoryFilter, HistoryParams};
 use crate::domain::review::FieldError;
-use crate::domain::review::{ResourceKind, ScopeKind};
+use crate::domain::review::{InstanceStatus, ResourceKind};
 use crate::error::AppError;
 use crate::service::exports;
 use crate::service::reviews::managed;
@@ -47,7 +47,7 @@ pub async fn results_csv(
     let (conn, (i, d)) = stream::checked(&state.pool, move |conn| {
         let d = managed(conn, &manager.scope, &definition)?;
         let i = crate::service::results::occurrence(conn, &d, &instance)?;
-        if i.status == "NotStarted" {
+        if i.status == InstanceStatus::NotStarted {
             return Err(AppError::Conflict(
                 "This review has not started yet, so it has no results to download.".into(),
             ));
@@ -144,14 +144,14 @@ pub async fn history_page(
             found
                 .into_iter()
                 .map(|(i, d)| HistoryItem {
-                    kind: ScopeKind::parse(&d.scope_kind).map_or("", |s| ResourceKind::of_scope(s).plural_label()),
+                    kind: ResourceKind::of_scope(d.scope_kind).plural_label(),
                     review: d.display_name,
                     series_id: d.id,
                     instance_id: i.id,
                     resource: i.resource_name,
                     start: format::datetime(i.start_at),
                     end: format::end_of(i.end_at, i.completed_at),
-                    status: crate::domain::occurrence::status_label(&i.status).to_owned(),
+                    status: i.status.report_label().to_owned(),
                     total: i.total_items,
                 })
                 .collect(),

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::domain::notify::{MailKind, MailStatus};
+use crate::domain::notify::MailStatus;
 use crate::domain::paging::PAGE_SIZE;
 use crate::error::AppError;
 use crate::notify::{Rendered, render};
@@ -57,8 +57,8 @@ pub struct MailItem {
     to: String,
     address: String,
     subject: String,
-    /// As stored, for the page's choices.
-    status: String,
+    /// Where it stands, for the page's choices.
+    status: MailStatus,
     /// In words.
     status_label: &'static str,
     attempts: i32,
@@ -69,19 +69,19 @@ pub struct MailItem {
 
 impl MailItem {
     fn new(m: MailRow) -> Self {
-        let when = match (m.status.as_str(), m.sent_at) {
+        let when = match (m.status, m.sent_at) {
             (_, Some(at)) => format::datetime(at),
-            ("Pending", None) => format::datetime(m.next_attempt_at),
+            (MailStatus::Pending, None) => format::datetime(m.next_attempt_at),
             _ => String::new(),
         };
         Self {
             id: m.id,
             created: format::datetime(m.created_at),
-            kind: MailKind::parse(&m.kind).map_or("Mail", MailKind::label),
+            kind: m.kind.label(),
             to: m.recipient_name,
             address: m.recipient_address,
             subject: m.subject,
-            status_label: MailStatus::parse(&m.status).map_or("Unknown", MailStatus::label),
+            status_label: m.status.label(),
             status: m.status,
             attempts: m.attempts,
             when,

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::domain::directory::{AssignmentType, GroupType, RoleKind, assignment_in_force};
+use crate::domain::directory::{AssignmentType, RoleKind, UserType, assignment_in_force};
 use crate::service::directory::Member;
 use crate::service::rows::{AppRow, AssignmentRow, GroupRow, RoleRow, UserRef, UserRow};
 use crate::web::format::{self, last_seen};
@@ -29,7 +29,7 @@ impl UserItem {
         paths: Vec<String>,
     ) -> Self {
         Self {
-            guest: user.user_type == "Guest",
+            guest: user.user_type == UserType::Guest,
             id: user.id,
             display_name: user.display_name,
             upn: user.upn,
@@ -65,7 +65,7 @@ pub struct GroupItem {
 impl From<GroupRow> for GroupItem {
     fn from(g: GroupRow) -> Self {
         Self {
-            kind: GroupType::parse(&g.group_type).map_or("Unknown", GroupType::label),
+            kind: g.group_type.label(),
             dynamic: g.membership_rule.is_some(),
             synced: g.on_premises_sync,
             mail_enabled: g.mail_enabled,
@@ -117,7 +117,7 @@ impl RoleItem {
     pub(super) fn new(role: RoleRow, assignments: i64) -> Self {
         Self {
             assignments,
-            directory: RoleKind::parse(&role.role_kind) == Some(RoleKind::Directory),
+            directory: role.role_kind == RoleKind::Directory,
             id: role.id,
             display_name: role.display_name,
             description: role.description,
@@ -154,7 +154,7 @@ impl AssignmentItem {
             role_name: role.map(|r| r.display_name.clone()).unwrap_or_default(),
             privileged: role.is_some_and(|r| r.privileged),
             user,
-            eligible: AssignmentType::parse(&a.assignment_type) == Some(AssignmentType::Eligible),
+            eligible: a.assignment_type == AssignmentType::Eligible,
             scope_name: a.scope_name,
             scope: a.scope,
             start: format::date(a.start_at),

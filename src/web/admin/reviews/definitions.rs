@@ -9,10 +9,10 @@ use openidconnect::url::form_urlencoded;
 
 use crate::domain::directory::ObjectId;
 use crate::domain::paging::ListParams;
-use crate::domain::recurrence::{Frequency, Schedule, SeriesEnd};
+use crate::domain::recurrence::{EndKind, Frequency, Schedule, SeriesEnd};
 use crate::domain::review::{
-    DefaultDecision, DirectoryKind, FieldError, InstanceStatus, PICKERS, ReviewForm, ReviewerKind, ScopeKind,
-    RoleAssignmentTypes, SeriesStatus, search_text, years_ahead,
+    DirectoryKind, FieldError, PICKERS, ResourceKind, ReviewForm, ReviewerKind, ScopeKind, SeriesStatus, UserScopeKind,
+    search_text, years_ahead,
 };
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
@@ -31,6 +31,8 @@ pub struct DefinitionItem {
     what: &'static str,
     reviewers: &'static str,
     frequency: &'static str,
+    /// A one-time review (no recurrence to end).
+    one_time: bool,
     /// The status as people read it.
     status: String,
     /// Deleted: no edit or delete buttons.
@@ -52,11 +54,12 @@ impl DefinitionItem {
         Self {
             id: d.id.clone(),
             name: d.display_name.clone(),
-            what: ScopeKind::parse(&d.scope_kind).map_or("", ScopeKind::label),
-            reviewers: ReviewerKind::parse(&d.reviewer_kind).map_or("", ReviewerKind::label),
-            frequency: Frequency::parse(&d.frequency).map_or("", Frequency::label),
-            status: SeriesStatus::label_of(&d.status),
-            deleted: SeriesStatus::parse(&d.status) == Some(SeriesStatus::Deleted),
+            what: d.scope_kind.label(),
+            reviewers: d.reviewer_kind.label(),
+            frequency: d.frequency.label(),
+            one_time: d.frequency == Frequency::OneTime,
+            status: d.status.label().to_owned(),
+            deleted: d.status == SeriesStatus::Deleted,
             next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
             resources: String::new(),
             due: String::new(),
@@ -67,9 +70,9 @@ impl DefinitionItem {
 
     /// Adds what the list shows beyond the series itself: its resources, and the due date,
     /// progress and results of its occurrence in progress.
-    fn with(mut self, scope: &str, names: &[&str], current: Option<&CurrentOccurrence>) -> Self {
+    fn with(mut self, scope: ScopeKind, names: &[&str], current: Option<&CurrentOccurrence>) -> Self {
         self.resources = match (scope, names) {
-            ("GuestGroups", _) => "All Microsoft 365 groups with guests".to_owned(),
+            (ScopeKind::GuestGroups, _) => "All Microsoft 365 groups with guests".to_owned(),
             (_, []) => "—".to_owned(),
             (_, [one]) => (*one).to_owned(),
             (_, [first, rest @ ..]) => format!("{first} and {} more", rest.len()),
@@ -128,7 +131,7 @@ pub async fn index(
                     .map(|(_, n)| n.as_deref().unwrap_or("(deleted)"))
                     .collect();
                 let now_running = current.iter().find(|c| c.definition_id == d.id);
-                DefinitionItem::new(d).with(&d.scope_kind, &resources, now_running)
+                DefinitionItem::new(d).with(d.scope_kind, &resources, now_running)
             })
             .collect(),
     })
@@ -267,22 +270,22 @@ pub async fn new_page(
         })
         .await?;
     if let Some((scope, name)) = found {
-        form.scope = scope.into();
+        form.scope = scope.as_str().into();
         form.name = match scope {
-            "Groups" => format!("Review of {name} members"),
-            "Applications" => format!("Review of {name} users"),
+            ScopeKind::Groups => format!("Review of {name} members"),
+            ScopeKind::Applications => format!("Review of {name} users"),
             _ => format!("Review of {name} assignments"),
         };
         match scope {
-            "Groups" => form.groups = name,
-            "Applications" => form.applications = name,
-            "DirectoryRoles" => {
+            ScopeKind::Groups => form.groups = name,
+            ScopeKind::Applications => form.applications = name,
+            ScopeKind::DirectoryRoles => {
                 form.roles = name;
-                form.reviewer_kind = "Selected".into();
+                form.reviewer_kind = ReviewerKind::Selected.as_str().into();
             }
             _ => {
                 form.resource_role = name;
-                form.reviewer_kind = "Selected".into();
+                form.reviewer_kind = ReviewerKind::Selected.as_str().into();
             }
         }
     }
@@ -412,7 +415,7 @@ pub async fn search(
 
 /// A named resource of a series.
 pub struct ResourceItem {
-    kind: String,
+    kind: ResourceKind,
     id: String,
     name: String,
     excluded: bool,
@@ -432,13 +435,6 @@ pub struct DefinitionPage {
     end: String,
     default_decision: &'static str,
     instances: Vec<InstanceItem>,
-}
-
-impl DefinitionPage {
-    /// Which role assignments a role review covers, in words.
-    fn assignment_types(&self, stored: &str) -> &'static str {
-        RoleAssignmentTypes::parse(stored).unwrap_or(RoleAssignmentTypes::Both).label()
-    }
 }
 
 /// An instance as a series' page lists it.
@@ -473,13 +469,13 @@ pub async fn show(
             excluded: r.excluded,
         })
         .collect();
-    let user_scope = match (d.user_scope.as_str(), d.inactive_days) {
-        ("Guests", _) => "Guest users only".to_owned(),
-        ("Inactive", Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
+    let user_scope = match (d.user_scope, d.inactive_days) {
+        (UserScopeKind::Guests, _) => "Guest users only".to_owned(),
+        (UserScopeKind::Inactive, Some(days)) => format!("Inactive users (no sign-in for {days} days)"),
         _ => "All users".to_owned(),
     };
     let end = series_end(&d);
-    let default_decision = DefaultDecision::parse(&d.default_decision).map_or("No change", DefaultDecision::label);
+    let default_decision = d.default_decision.label();
     let instances = instances
         .into_iter()
         .map(|i| InstanceItem {
@@ -488,7 +484,7 @@ pub async fn show(
             resource: i.resource_name,
             start: format::datetime(i.start_at),
             end: format::datetime(i.end_at),
-            status: InstanceStatus::label_of(&i.status),
+            status: i.status.label().to_owned(),
             reviewed: i.total_items - i.not_reviewed,
             total: i.total_items,
             recommended_deny: i.recommended_deny,
@@ -512,8 +508,8 @@ pub async fn show(
 /// When a series ends, as its page says it: a one-time review ends with its only
 /// occurrence, whose end date is known.
 fn series_end(d: &DefinitionRow) -> String {
-    match (Frequency::parse(&d.frequency), d.end_kind.as_str(), d.end_date, d.occurrences) {
-        (Some(Frequency::OneTime), ..) => {
+    match (d.frequency, d.end_kind, d.end_date, d.occurrences) {
+        (Frequency::OneTime, ..) => {
             let once = Schedule {
                 start: d.start_date,
                 frequency: Frequency::OneTime,
@@ -526,9 +522,9 @@ fn series_end(d: &DefinitionRow) -> String {
                 None => "After its one occurrence".to_owned(),
             }
         }
-        (_, "OnDate", Some(date), _) => format!("On {date}: no occurrence starts after it"),
-        (_, "AfterOccurrences", _, Some(1)) => "After 1 occurrence".to_owned(),
-        (_, "AfterOccurrences", _, Some(n)) => format!("After {n} occurrences"),
+        (_, EndKind::OnDate, Some(date), _) => format!("On {date}: no occurrence starts after it"),
+        (_, EndKind::AfterOccurrences, _, Some(1)) => "After 1 occurrence".to_owned(),
+        (_, EndKind::AfterOccurrences, _, Some(n)) => format!("After {n} occurrences"),
         _ => "Never: it recurs until it is deleted".to_owned(),
     }
 }
@@ -540,7 +536,7 @@ pub struct EditReviewPage {
     id: String,
     item: DefinitionItem,
     /// Who reviews (stored; an edit cannot change it), for the fields it needs.
-    reviewer_kind: String,
+    reviewer_kind: ReviewerKind,
     form: ReviewForm,
     errors: FormErrors,
     /// What the pickers found, when the person searched.
@@ -555,7 +551,7 @@ impl EditReviewPage {
             chrome: chrome.in_section(Section::Reviews),
             id: d.id.clone(),
             item: DefinitionItem::new(d),
-            reviewer_kind: d.reviewer_kind.clone(),
+            reviewer_kind: d.reviewer_kind,
             form,
             errors: FormErrors(errors),
             results: Vec::new(),

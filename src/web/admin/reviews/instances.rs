@@ -7,6 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::domain::directory::ObjectId;
+use crate::domain::review::{DefaultDecision, InstanceStatus};
 use crate::error::AppError;
 use crate::service::apply::Planned;
 use crate::service::panel::Refused;
@@ -33,7 +34,7 @@ pub async fn results(
     let results::Overview { access, not_applied, contacted, reviewers } =
         state.db(move |conn| results::overview(conn, &scope, &def_id, &inst_id, 50)).await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
-    let status = access.instance.status.clone();
+    let status = access.instance.status;
     let mut page = crate::web::panel::table_page(
         &state,
         chrome.in_section(Section::Reviews),
@@ -45,16 +46,10 @@ pub async fn results(
     )
     .await?;
     page.results = Some(crate::web::panel::ResultsPanel {
-        status: match status.as_str() {
-            "InProgress" => "In progress",
-            "Completed" => "Completed — denials not applied yet",
-            "Applying" => "Applying the denials",
-            "Applied" => "Completed and applied",
-            _ => "Not started",
-        },
-        running: status == "InProgress",
-        can_apply: matches!(status.as_str(), "Completed" | "Applying"),
-        applied: status == "Applied",
+        status: status.results_label(),
+        running: status.is_open(),
+        can_apply: status.can_apply(),
+        applied: status == InstanceStatus::Applied,
         not_applied,
         contacted: contacted
             .into_iter()
@@ -162,7 +157,7 @@ fn confirm_page(
     consequences: Vec<String>,
     button: &'static str,
 ) -> Result<ConfirmPage, AppError> {
-    if i.status != "InProgress" {
+    if !i.status.is_open() {
         return Err(AppError::BadRequest(format!(
             "This review has already ended, so it cannot be {verb}. Go back to its results."
         )));
@@ -187,11 +182,11 @@ pub async fn stop_page(
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<ConfirmPage, AppError> {
     let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
-    let default = match d.default_decision.as_str() {
-        "Approve" => "approved, as the review's settings say",
-        "Deny" => "denied, as the review's settings say",
-        "Recommendation" => "decided as recommended, as the review's settings say",
-        _ => "left not reviewed (the review has no default decision)",
+    let default = match d.default_decision {
+        DefaultDecision::Approve => "approved, as the review's settings say",
+        DefaultDecision::Deny => "denied, as the review's settings say",
+        DefaultDecision::Recommendation => "decided as recommended, as the review's settings say",
+        DefaultDecision::None => "left not reviewed (the review has no default decision)",
     };
     let mut consequences = vec![
         "Reviewers can no longer decide; the decisions made so far become final.".to_owned(),
@@ -254,7 +249,7 @@ pub async fn remind(
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
     let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
-        if i.status != "InProgress" {
+        if !i.status.is_open() {
             return Ok(Err(Refused("This review has ended: reminders go only to reviews in progress.".into())));
         }
         crate::service::notify::send_reminder(conn, i, actor, now).map(Ok)
@@ -326,7 +321,7 @@ pub async fn apply_page(
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<ApplyPage, AppError> {
     let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
-    if i.status == "InProgress" {
+    if i.status.is_open() {
         return Err(AppError::BadRequest(
             "This review is still in progress: stop it or wait for its end before applying its denials.".into(),
         ));

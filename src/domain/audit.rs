@@ -500,10 +500,7 @@ mod tests {
         );
         let ended = r#"{"defaultDecision":"Recommendation","defaultDecisionsApplied":4,"autoApply":false}"#;
         let lines: Vec<String> = describe(ended).iter().map(line).collect();
-        assert_eq!(
-            lines,
-            vec!["Default decision: Take the recommendations", "Decided by default: 4", "Auto-apply: No"]
-        );
+        assert_eq!(lines, vec!["Default decision: Take recommendations", "Decided by default: 4", "Auto-apply: No"]);
         let applied = r#"{"result":"ApplyNotSupported","results":{"AppliedSuccessfully":3,"NotApplied":1}}"#;
         let lines: Vec<String> = describe(applied).iter().map(line).collect();
         assert_eq!(

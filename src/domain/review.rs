@@ -273,7 +273,7 @@ stored_state! {
 
 stored_state! {
     /// Where a review series stands (`review_definitions.status`).
-    SeriesStatus in "review_definitions.status" {
+    DefinitionStatus in "review_definitions.status" {
         /// Occurrences still start.
         Active => "Active",
         /// Its last occurrence has ended.
@@ -283,7 +283,7 @@ stored_state! {
     }
 }
 
-impl SeriesStatus {
+impl DefinitionStatus {
     /// How pages name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -1314,11 +1314,11 @@ mod tests {
             assert!(!camel(s.label()), "{s:?}");
         }
         assert_eq!(InstanceStatus::InProgress.label(), "In progress");
-        for s in SeriesStatus::ALL {
-            assert_eq!(SeriesStatus::parse(s.as_str()), Some(s));
+        for s in DefinitionStatus::ALL {
+            assert_eq!(DefinitionStatus::parse(s.as_str()), Some(s));
             assert!(!camel(s.label()), "{s:?}");
         }
-        assert_eq!(SeriesStatus::Completed.label(), "Ended");
+        assert_eq!(DefinitionStatus::Completed.label(), "Ended");
         for d in ["None", "Deny", "Approve", "Recommendation"] {
             assert_eq!(DefaultDecision::parse(d).map(DefaultDecision::as_str), Some(d));
             assert!(!camel(DefaultDecision::parse(d).map_or("", DefaultDecision::label)));

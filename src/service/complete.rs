@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
-use crate::domain::review::SeriesStatus;
+use crate::domain::review::DefinitionStatus;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -35,7 +35,7 @@ pub fn complete_instance(
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
     conn.write(|conn| {
-        store::locks::lock_series(conn, &definition.id)?;
+        store::locks::lock_definition(conn, &definition.id)?;
         if store::instances::get(conn, &instance.id)?.is_none_or(|i| !i.status.is_open()) {
             return Ok::<_, AppError>(false);
         }
@@ -65,7 +65,7 @@ pub fn complete_instance(
         store::audit::append(conn, &event)?;
         crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
         if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {
-            store::reviews::set_status(conn, &definition.id, SeriesStatus::Completed, now)?;
+            store::reviews::set_status(conn, &definition.id, DefinitionStatus::Completed, now)?;
         }
         Ok(true)
     })

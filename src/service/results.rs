@@ -19,11 +19,7 @@ use crate::store::users::UserRow;
 
 /// The occurrence `instance` of the series `definition` (already checked to be one the
 /// caller manages), or 404.
-pub fn occurrence(
-    conn: &mut DbConnection,
-    definition: &DefinitionRow,
-    instance: &str,
-) -> Result<InstanceRow, AppError> {
+pub fn instance(conn: &mut DbConnection, definition: &DefinitionRow, instance: &str) -> Result<InstanceRow, AppError> {
     store::instances::get(conn, instance)?
         .filter(|i| i.definition_id == definition.id)
         .ok_or_else(|| AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into()))
@@ -31,14 +27,14 @@ pub fn occurrence(
 
 /// The series `definition` and its occurrence `instance`, if `manager` may manage them
 /// (else 404).
-pub fn managed_occurrence(
+pub fn managed_instance(
     conn: &mut DbConnection,
     manager: &crate::domain::review::ReviewScope,
     definition: &str,
     instance: &str,
 ) -> Result<(DefinitionRow, InstanceRow), AppError> {
     let d = super::reviews::managed(conn, manager, definition)?;
-    let i = occurrence(conn, &d, instance)?;
+    let i = self::instance(conn, &d, instance)?;
     Ok((d, i))
 }
 
@@ -178,7 +174,7 @@ pub fn overview(
     instance: &str,
     contacted_limit: i64,
 ) -> Result<Overview, AppError> {
-    let (d, i) = managed_occurrence(conn, manager, definition, instance)?;
+    let (d, i) = managed_instance(conn, manager, definition, instance)?;
     let reviewers = reviewer_progress(conn, &i, &d)?;
     // Counted only once applying has begun: until then nothing can have failed.
     let not_applied = if i.status.apply_began() {

@@ -10,14 +10,14 @@ use crate::domain::directory::{GroupType, RoleKind};
 use crate::domain::paging::{ListRequest, PAGE_SIZE, Page};
 use crate::domain::recurrence::SeriesEnd;
 use crate::domain::review::{
-    DefinitionDraft, DirectoryKind, FieldError, GuestDeniedAction, ResourceKind, ReviewScope, ReviewerKind,
-    RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScope,
+    DefinitionDraft, DefinitionStatus, DirectoryKind, FieldError, GuestDeniedAction, ResourceKind, ReviewScope,
+    ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScope,
 };
 use crate::error::AppError;
 use crate::store;
 use crate::store::Keyset;
 use crate::store::audit::NewEvent;
-use crate::store::instances::{CurrentOccurrence, InstanceRow};
+use crate::store::instances::{CurrentInstance, InstanceRow};
 use crate::store::reviews::{DefinitionRow, ResourceLink};
 use crate::store::users::UserRef;
 use crate::store::users::UserRow;
@@ -146,7 +146,7 @@ pub fn create(
         mail_notifications: draft.mail_notifications,
         reminders: draft.reminders,
         additional_recipients,
-        status: SeriesStatus::Active,
+        status: DefinitionStatus::Active,
         next_occurrence: 0,
         next_start_at: schedule.occurrence(0).map(|o| o.start),
         created_by: actor.id.clone(),
@@ -366,7 +366,7 @@ pub fn editable(
     id: &str,
 ) -> Result<(DefinitionRow, crate::domain::review::ReviewForm), AppError> {
     let d = managed(conn, manager, id)?;
-    if d.status == SeriesStatus::Deleted {
+    if d.status == DefinitionStatus::Deleted {
         return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
     }
     let form = form_of(conn, &d)?;
@@ -443,7 +443,7 @@ pub fn update(
     now: NaiveDateTime,
 ) -> Result<Result<(), Vec<FieldError>>, AppError> {
     let old = managed(conn, manager, id)?;
-    if old.status == SeriesStatus::Deleted {
+    if old.status == DefinitionStatus::Deleted {
         return Err(AppError::Conflict("This access review was deleted; it cannot be changed.".into()));
     }
     let stored = form_of(conn, &old)?;
@@ -498,7 +498,7 @@ pub fn update(
     }
     let (end_date, occurrences) = stored_end(draft.schedule.end);
     let next = u32::try_from(old.next_occurrence).unwrap_or(0);
-    let next_start_at = if old.status == SeriesStatus::Active {
+    let next_start_at = if old.status == DefinitionStatus::Active {
         draft.schedule.occurrence(next).map(|o| o.start)
     } else {
         old.next_start_at
@@ -594,12 +594,12 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
     let d = managed(conn, manager, id)?;
-    if d.status == SeriesStatus::Deleted {
+    if d.status == DefinitionStatus::Deleted {
         return Ok(d.display_name);
     }
     conn.write(|conn| {
         store::reviews::advance(conn, id, d.next_occurrence, None, now)?;
-        store::reviews::set_status(conn, id, SeriesStatus::Deleted, now)?;
+        store::reviews::set_status(conn, id, DefinitionStatus::Deleted, now)?;
         store::audit::append(
             conn,
             &NewEvent::by_user(
@@ -607,7 +607,7 @@ pub fn delete(
                 now,
                 "DeleteReviewDefinition",
                 ("AccessReviewDefinition", id),
-                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": SeriesStatus::Deleted } }),
+                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": DefinitionStatus::Deleted } }),
             ),
         )
     })?;
@@ -616,11 +616,11 @@ pub fn delete(
 
 /// A page of the series list.
 #[derive(Debug, Clone)]
-pub struct SeriesList {
+pub struct DefinitionList {
     /// The series on the page.
     pub page: Page<DefinitionRow>,
     /// The occurrence of each that runs now, if any.
-    pub current: Vec<CurrentOccurrence>,
+    pub current: Vec<CurrentInstance>,
     /// The names of their resources: (series, name; `None` once deleted), by series.
     pub resource_names: Vec<(String, Option<String>)>,
     /// Whether and when access reviews were turned on in the tenant.
@@ -637,7 +637,7 @@ pub fn list(
     viewer: &str,
     req: &ListRequest,
     now: NaiveDateTime,
-) -> Result<SeriesList, AppError> {
+) -> Result<DefinitionList, AppError> {
     let keyset = Keyset::resolve(&req.at, |id| store::reviews::name_of(conn, id))?;
     let rows = store::reviews::list(conn, manager.owner(), &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |d| d.id.clone());
@@ -646,7 +646,7 @@ pub fn list(
     let resource_names = store::reviews::resource_names(conn, &ids)?;
     let onboarded = super::onboarding::status(conn)?;
     let may_onboard = super::onboarding::may_onboard(conn, viewer, now)?;
-    Ok(SeriesList { page, current, resource_names, onboarded, may_onboard })
+    Ok(DefinitionList { page, current, resource_names, onboarded, may_onboard })
 }
 
 /// What a new series is prefilled with when it is created from a resource's page: the
@@ -683,7 +683,7 @@ pub struct NamedResource {
 
 /// Everything a series' page shows.
 #[derive(Debug, Clone)]
-pub struct SeriesDetail {
+pub struct DefinitionDetail {
     /// The series.
     pub definition: DefinitionRow,
     /// Its resources and exclusions.
@@ -697,7 +697,12 @@ pub struct SeriesDetail {
 }
 
 /// The series `id` as `manager` may see it, with its latest `limit` occurrences.
-pub fn detail(conn: &mut DbConnection, manager: &ReviewScope, id: &str, limit: i64) -> Result<SeriesDetail, AppError> {
+pub fn detail(
+    conn: &mut DbConnection,
+    manager: &ReviewScope,
+    id: &str,
+    limit: i64,
+) -> Result<DefinitionDetail, AppError> {
     let definition = managed(conn, manager, id)?;
     let names = store::reviews::resource_names_of(conn, id)?;
     let resources = store::reviews::resources(conn, id)?
@@ -709,7 +714,7 @@ pub fn detail(conn: &mut DbConnection, manager: &ReviewScope, id: &str, limit: i
     let created_by = store::users::get(conn, &definition.created_by)?
         .map_or_else(|| definition.created_by_name.clone(), |u| u.display_name);
     let instances = store::instances::for_definition(conn, id, limit)?;
-    Ok(SeriesDetail { definition, resources, reviewers, created_by, instances })
+    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances })
 }
 
 /// The series `id` as `manager` may see it, with how many of its occurrences are in

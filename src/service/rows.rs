@@ -5,7 +5,7 @@ pub use crate::store::apps::AppRow;
 pub use crate::store::audit::{EventCursor, EventFilter, EventRow, NamedObject};
 pub use crate::store::decisions::{ItemEvent, ItemFilter, ItemScope, ListedItem};
 pub use crate::store::groups::GroupRow;
-pub use crate::store::instances::{CurrentOccurrence, InstanceRow};
+pub use crate::store::instances::{CurrentInstance, InstanceRow};
 pub use crate::store::outbox::{Folder, MailCursor, MailRow};
 pub use crate::store::reviews::DefinitionRow;
 pub use crate::store::roles::{AssignmentRow, RoleRow};

@@ -16,7 +16,7 @@ use crate::domain::population::{self, Member, Person, Plan, Reviewers, Settings,
 use crate::domain::recommendation::Recommendation;
 use crate::domain::recurrence::{Due, Occurrence, Schedule, SeriesEnd};
 use crate::domain::review::{
-    InstanceStatus, ResourceKind, ReviewerKind, RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScope,
+    DefinitionStatus, InstanceStatus, ResourceKind, ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScope,
 };
 use crate::error::AppError;
 use crate::store;
@@ -64,7 +64,7 @@ pub fn schedule_of(d: &DefinitionRow) -> Option<Schedule> {
 pub fn start_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut created = 0;
     for due in store::reviews::due(conn, now)? {
-        let (n, items) = conn.write(|conn| start_series(conn, &due.id, now))?;
+        let (n, items) = conn.write(|conn| start_definition(conn, &due.id, now))?;
         created += n;
         if items >= ANALYZE_AFTER_ITEMS {
             // After the commit: the statistics are a help, not part of the start.
@@ -78,11 +78,11 @@ pub fn start_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, A
 
 /// Starts the due occurrence of one series under its lock; returns the instances created
 /// and the decision items written.
-fn start_series(conn: &mut DbConnection, definition: &str, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
-    store::locks::lock_series(conn, definition)?;
+fn start_definition(conn: &mut DbConnection, definition: &str, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
+    store::locks::lock_definition(conn, definition)?;
     // Read again under the lock: another scheduler may have moved the series on.
     let Some(d) = store::reviews::get(conn, definition)? else { return Ok((0, 0)) };
-    if d.status != SeriesStatus::Active || d.next_start_at.is_none_or(|at| at > now) {
+    if d.status != DefinitionStatus::Active || d.next_start_at.is_none_or(|at| at > now) {
         return Ok((0, 0));
     }
     let Some(schedule) = schedule_of(&d) else {
@@ -94,7 +94,7 @@ fn start_series(conn: &mut DbConnection, definition: &str, now: NaiveDateTime) -
         Due::Finished => {
             store::reviews::advance(conn, &d.id, d.next_occurrence, None, now)?;
             if !store::instances::any_in_progress(conn, &d.id)? {
-                store::reviews::set_status(conn, &d.id, SeriesStatus::Completed, now)?;
+                store::reviews::set_status(conn, &d.id, DefinitionStatus::Completed, now)?;
             }
             Ok((0, 0))
         }

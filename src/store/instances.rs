@@ -282,7 +282,7 @@ pub fn items(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<Ite
 
 /// The current occurrence of a series: its instances in progress taken together.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentOccurrence {
+pub struct CurrentInstance {
     /// The series.
     pub definition_id: String,
     /// How many instances (one per resource) are in progress.
@@ -298,7 +298,7 @@ pub struct CurrentOccurrence {
 }
 
 /// The occurrence in progress of each of `definitions` that has one, in one grouped query.
-pub fn current(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<CurrentOccurrence>> {
+pub fn current(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<CurrentInstance>> {
     use diesel::dsl::{count_star, min, sum};
     type Row = (String, i64, Option<String>, Option<NaiveDateTime>, Option<i64>, Option<i64>);
     let rows: Vec<Row> = review_instances::table
@@ -317,7 +317,7 @@ pub fn current(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<Curre
     Ok(rows
         .into_iter()
         .filter_map(|(definition_id, instances, first, due, reviewed, total)| {
-            Some(CurrentOccurrence {
+            Some(CurrentInstance {
                 definition_id,
                 instance_id: if instances == 1 { first } else { None },
                 instances,

@@ -10,7 +10,7 @@ use crate::db::schema::review_instances;
 
 /// Takes the series' lock: on PostgreSQL an advisory lock; on SQLite a write, which takes
 /// the database's single write lock before any read.
-pub fn lock_series(conn: &mut Conn, definition: &str) -> QueryResult<()> {
+pub fn lock_definition(conn: &mut Conn, definition: &str) -> QueryResult<()> {
     if conn.is_sqlite() {
         super::reviews::touch(conn, definition)
     } else {

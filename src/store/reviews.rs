@@ -9,7 +9,7 @@ use crate::db::schema::{review_definition_resources, review_definition_reviewers
 use crate::domain::recurrence::{EndKind, Frequency};
 use crate::domain::review::ResourceKind;
 use crate::domain::review::{
-    DefaultDecision, GuestDeniedAction, ReviewerKind, RoleAssignmentTypes, ScopeKind, SeriesStatus, UserScopeKind,
+    DefaultDecision, DefinitionStatus, GuestDeniedAction, ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScopeKind,
 };
 use crate::store::users::UserRef;
 
@@ -44,7 +44,7 @@ pub struct DefinitionRow {
     pub reminders: bool,
     /// Who else gets the completion mail: user principal names, one per line.
     pub additional_recipients: String,
-    pub status: SeriesStatus,
+    pub status: DefinitionStatus,
     pub next_occurrence: i32,
     pub next_start_at: Option<NaiveDateTime>,
     /// The creator's user id (kept after their account is deleted: no foreign key).
@@ -93,7 +93,7 @@ pub fn name_of(conn: &mut Conn, id: &str) -> QueryResult<Option<String>> {
 /// groups and applications that user owns (see [`owned_only`]).
 pub fn list(conn: &mut Conn, owner: Option<&str>, keyset: &Keyset, limit: usize) -> QueryResult<Vec<DefinitionRow>> {
     let mut query = review_definitions::table
-        .filter(review_definitions::status.ne(SeriesStatus::Deleted))
+        .filter(review_definitions::status.ne(DefinitionStatus::Deleted))
         .select(DefinitionRow::as_select())
         .into_boxed::<MultiBackend>();
     if let Some(user) = owner {
@@ -166,7 +166,7 @@ pub fn reviewers(conn: &mut Conn, definition: &str) -> QueryResult<Vec<(UserRef,
 /// Active series whose next occurrence is due at `now`.
 pub fn due(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<DefinitionRow>> {
     review_definitions::table
-        .filter(review_definitions::status.eq(SeriesStatus::Active))
+        .filter(review_definitions::status.eq(DefinitionStatus::Active))
         .filter(review_definitions::next_start_at.le(now))
         .select(DefinitionRow::as_select())
         .load(conn)
@@ -191,7 +191,7 @@ pub fn advance(
 }
 
 /// Marks a series completed (no more occurrences, none in progress).
-pub fn set_status(conn: &mut Conn, id: &str, status: SeriesStatus, now: NaiveDateTime) -> QueryResult<()> {
+pub fn set_status(conn: &mut Conn, id: &str, status: DefinitionStatus, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(review_definitions::table.find(id))
         .set((review_definitions::status.eq(status), review_definitions::updated_at.eq(now)))
         .execute(conn)?;
@@ -201,7 +201,7 @@ pub fn set_status(conn: &mut Conn, id: &str, status: SeriesStatus, now: NaiveDat
 /// Active series with no next occurrence (candidates for completion).
 pub fn finished_active(conn: &mut Conn) -> QueryResult<Vec<String>> {
     review_definitions::table
-        .filter(review_definitions::status.eq(SeriesStatus::Active))
+        .filter(review_definitions::status.eq(DefinitionStatus::Active))
         .filter(review_definitions::next_start_at.is_null())
         .select(review_definitions::id)
         .load(conn)

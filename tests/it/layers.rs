@@ -164,7 +164,7 @@ fn states() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("ResourceKind", "domain/review.rs", of(&review::ResourceKind::ALL, review::ResourceKind::as_str)),
         ("ReviewerKind", "domain/review.rs", of(&review::ReviewerKind::ALL, review::ReviewerKind::as_str)),
         ("DefaultDecision", "domain/review.rs", of(&review::DefaultDecision::ALL, review::DefaultDecision::as_str)),
-        ("SeriesStatus", "domain/review.rs", of(&review::SeriesStatus::ALL, review::SeriesStatus::as_str)),
+        ("DefinitionStatus", "domain/review.rs", of(&review::DefinitionStatus::ALL, review::DefinitionStatus::as_str)),
         ("InstanceStatus", "domain/review.rs", of(&review::InstanceStatus::ALL, review::InstanceStatus::as_str)),
         (
             "RoleAssignmentTypes",

@@ -46,7 +46,7 @@ pub async fn results_csv(
     let (definition, instance) = (definition.into_string(), instance.into_string());
     let (conn, (i, d)) = stream::checked(&state.pool, move |conn| {
         let d = managed(conn, &manager.scope, &definition)?;
-        let i = crate::service::results::occurrence(conn, &d, &instance)?;
+        let i = crate::service::results::instance(conn, &d, &instance)?;
         if i.status == InstanceStatus::NotStarted {
             return Err(AppError::Conflict(
                 "This review has not started yet, so it has no results to download.".into(),

@@ -11,13 +11,13 @@ use crate::domain::directory::ObjectId;
 use crate::domain::paging::ListParams;
 use crate::domain::recurrence::{EndKind, Frequency, Schedule, SeriesEnd};
 use crate::domain::review::{
-    DirectoryKind, FieldError, PICKERS, ResourceKind, ReviewForm, ReviewerKind, ScopeKind, SeriesStatus, UserScopeKind,
-    search_text, years_ahead,
+    DefinitionStatus, DirectoryKind, FieldError, PICKERS, ResourceKind, ReviewForm, ReviewerKind, ScopeKind,
+    UserScopeKind, search_text, years_ahead,
 };
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
 use crate::service::reviews::{Found, Owned, find, managed};
-use crate::service::rows::{CurrentOccurrence, DefinitionRow, UserRef};
+use crate::service::rows::{CurrentInstance, DefinitionRow, UserRef};
 use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::guard::ReviewManager;
@@ -59,7 +59,7 @@ impl DefinitionItem {
             frequency: d.frequency.label(),
             one_time: d.frequency == Frequency::OneTime,
             status: d.status.label().to_owned(),
-            deleted: d.status == SeriesStatus::Deleted,
+            deleted: d.status == DefinitionStatus::Deleted,
             next_start: d.next_start_at.map_or_else(|| "—".to_owned(), format::date),
             resources: String::new(),
             due: String::new(),
@@ -70,7 +70,7 @@ impl DefinitionItem {
 
     /// Adds what the list shows beyond the series itself: its resources, and the due date,
     /// progress and results of its occurrence in progress.
-    fn with(mut self, scope: ScopeKind, names: &[&str], current: Option<&CurrentOccurrence>) -> Self {
+    fn with(mut self, scope: ScopeKind, names: &[&str], current: Option<&CurrentInstance>) -> Self {
         self.resources = match (scope, names) {
             (ScopeKind::GuestGroups, _) => "All Microsoft 365 groups with guests".to_owned(),
             (_, []) => "—".to_owned(),
@@ -114,7 +114,7 @@ pub async fn index(
     let scope = manager.scope.clone();
     let req = request.clone();
     let list = state.db(move |conn| crate::service::reviews::list(conn, &scope, &user, &req, now)).await?;
-    let crate::service::reviews::SeriesList { page, current, resource_names: names, onboarded, may_onboard } = list;
+    let crate::service::reviews::DefinitionList { page, current, resource_names: names, onboarded, may_onboard } = list;
     Ok(ReviewsPage {
         chrome: chrome.in_section(Section::Reviews),
         onboarded,
@@ -459,7 +459,8 @@ pub async fn show(
 ) -> Result<DefinitionPage, AppError> {
     let id = id.into_inner().into_string();
     let detail = state.db(move |conn| crate::service::reviews::detail(conn, &manager.scope, &id, 200)).await?;
-    let crate::service::reviews::SeriesDetail { definition: d, resources, reviewers, created_by, instances } = detail;
+    let crate::service::reviews::DefinitionDetail { definition: d, resources, reviewers, created_by, instances } =
+        detail;
     let resources = resources
         .into_iter()
         .map(|r| ResourceItem {

@@ -134,14 +134,14 @@ pub struct ConfirmPage {
 }
 
 /// The series and occurrence named in a results path, if `manager` may manage them.
-async fn occurrence_of(
+async fn load_instance(
     state: &State,
     manager: &ReviewManager,
     path: (ObjectId, ObjectId),
 ) -> Result<(DefinitionRow, InstanceRow), AppError> {
     let (definition, instance) = (path.0.into_string(), path.1.into_string());
     let scope = manager.scope.clone();
-    state.db(move |conn| results::managed_occurrence(conn, &scope, &definition, &instance)).await
+    state.db(move |conn| results::managed_instance(conn, &scope, &definition, &instance)).await
 }
 
 fn results_path(d: &DefinitionRow, i: &InstanceRow) -> String {
@@ -181,7 +181,7 @@ pub async fn stop_page(
     chrome: Chrome,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<ConfirmPage, AppError> {
-    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let (d, i) = load_instance(&state, &manager, path.into_inner()).await?;
     let default = match d.default_decision {
         DefaultDecision::Approve => "approved, as the review's settings say",
         DefaultDecision::Deny => "denied, as the review's settings say",
@@ -206,7 +206,7 @@ pub async fn stop(
     session: Session,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
-    occurrence_action(state, manager, session, path, results::stop, |()| {
+    instance_action(state, manager, session, path, results::stop, |()| {
         "The review was stopped. Its decisions are final.".to_owned()
     })
     .await
@@ -214,7 +214,7 @@ pub async fn stop(
 
 /// Runs an action on an occurrence the person manages, then goes back to its results page
 /// with a message saying what happened, or why nothing did.
-async fn occurrence_action<T: Send + 'static>(
+async fn instance_action<T: Send + 'static>(
     state: State,
     manager: ReviewManager,
     session: Session,
@@ -230,7 +230,7 @@ async fn occurrence_action<T: Send + 'static>(
     + 'static,
     done: impl FnOnce(T) -> String,
 ) -> Result<HttpResponse, AppError> {
-    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let (d, i) = load_instance(&state, &manager, path.into_inner()).await?;
     let back = results_path(&d, &i);
     let (now, actor) = (state.clock.now(), manager.identity.user);
     match state.db(move |conn| action(conn, &d, &i, &actor, now)).await? {
@@ -254,7 +254,7 @@ pub async fn remind(
         }
         crate::service::notify::send_reminder(conn, i, actor, now).map(Ok)
     };
-    occurrence_action(state, manager, session, path, run, |n| match n {
+    instance_action(state, manager, session, path, run, |n| match n {
         0 => "Every reviewer has finished: nobody needed a reminder.".to_owned(),
         n => format!(
             "A reminder was sent to {}.",
@@ -271,7 +271,7 @@ pub async fn reset_page(
     chrome: Chrome,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<ConfirmPage, AppError> {
-    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let (d, i) = load_instance(&state, &manager, path.into_inner()).await?;
     let decided = i.total_items - i.not_reviewed;
     let consequences = vec![
         format!("All {decided} decisions made so far go back to “not reviewed”; reviewers start over."),
@@ -291,7 +291,7 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     let reset =
         |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| results::reset(conn, i, actor, now);
-    occurrence_action(state, manager, session, path, reset, |n| {
+    instance_action(state, manager, session, path, reset, |n| {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         format!("{} reset to not reviewed.", format::count(n, "decision was", "decisions were"))
     })
@@ -320,7 +320,7 @@ pub async fn apply_page(
     chrome: Chrome,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<ApplyPage, AppError> {
-    let (d, i) = occurrence_of(&state, &manager, path.into_inner()).await?;
+    let (d, i) = load_instance(&state, &manager, path.into_inner()).await?;
     if i.status.is_open() {
         return Err(AppError::BadRequest(
             "This review is still in progress: stop it or wait for its end before applying its denials.".into(),
@@ -351,7 +351,7 @@ pub async fn apply_denials(
     let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
         apply::apply(conn, &i.id, Some(actor), now)
     };
-    occurrence_action(state, manager, session, path, run, |summary| applied_message(&summary)).await
+    instance_action(state, manager, session, path, run, |summary| applied_message(&summary)).await
 }
 
 /// "Applied: 3 removed, 1 already gone, 2 could not be removed here."

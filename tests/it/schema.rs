@@ -92,3 +92,22 @@ fn sqlite_and_postgres_trees_agree() {
         assert_eq!(sqlite, declared_tables());
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct StatusRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: attest::domain::review::InstanceStatus,
+}
+
+#[test]
+fn a_state_the_types_do_not_know_is_an_error_naming_its_column() {
+    use attest::domain::review::InstanceStatus;
+    let db = TestDb::new();
+    let mut conn = db::establish(&db.target).unwrap();
+    let read = |conn: &mut DbConnection, text: &str| {
+        diesel::sql_query(format!("SELECT '{text}' AS status")).get_result::<StatusRow>(conn).map(|r| r.status)
+    };
+    assert_eq!(read(&mut conn, "InProgress").unwrap(), InstanceStatus::InProgress);
+    let err = read(&mut conn, "Paused").err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("InstanceStatus") && err.contains("review_instances.status"), "{err}");
+}

@@ -259,71 +259,66 @@ fn insert_reviewers(conn: &mut Conn, definition: &str, reviewers: &[(String, boo
 /// The names of every resource (exclusions included) of `definition`, by resource id, as
 /// they are named in the directory now; a resource deleted from the directory is left out.
 pub fn resource_names_of(conn: &mut Conn, definition: &str) -> QueryResult<std::collections::HashMap<String, String>> {
-    use crate::db::schema::{applications, groups, role_definitions};
-    let r = review_definition_resources::table;
-    /// (resource, group name, application name, role name): one of the names is there.
-    type Row = (String, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<Row> = r
-        .left_join(
-            groups::table.on(groups::id
-                .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq(ResourceKind::Group))),
-        )
-        .left_join(
-            applications::table.on(applications::id
-                .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq(ResourceKind::Application))),
-        )
-        .left_join(
-            role_definitions::table.on(role_definitions::id
-                .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.ne(ResourceKind::Group))
-                .and(review_definition_resources::resource_type.ne(ResourceKind::Application))),
-        )
-        .filter(review_definition_resources::definition_id.eq(definition))
-        .select((
-            review_definition_resources::resource_id,
-            groups::display_name.nullable(),
-            applications::display_name.nullable(),
-            role_definitions::display_name.nullable(),
-        ))
-        .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(id, g, a, r)| Some((id, g.or(a).or(r)?))).collect())
+    let rows = named_resources(conn, &[definition.to_owned()])?;
+    Ok(rows.into_iter().filter_map(|r| Some((r.resource_id, r.name?))).collect())
 }
 
 /// The names of the resources (not the exclusions) of each of `definitions`, as they are
 /// named in the directory now: (series, name), by series. One query for a page of series;
 /// a resource deleted from the directory has no name.
 pub fn resource_names(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
+    let rows = named_resources(conn, definitions)?;
+    Ok(rows.into_iter().filter(|r| !r.excluded).map(|r| (r.definition_id, r.name)).collect())
+}
+
+/// A resource of a definition with its name in the directory now.
+struct NamedLink {
+    definition_id: String,
+    resource_id: String,
+    excluded: bool,
+    /// `None` once deleted from the directory.
+    name: Option<String>,
+}
+
+/// The resources of `definitions` with their names, in one query (each resource joins the
+/// table of its kind), by definition and resource id.
+fn named_resources(conn: &mut Conn, definitions: &[String]) -> QueryResult<Vec<NamedLink>> {
     use crate::db::schema::{applications, groups, role_definitions};
-    let r = review_definition_resources::table;
-    /// (series, group name, application name, role name): one of the names is there.
-    type Row = (String, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<Row> = r
+    let link = review_definition_resources::table;
+    let of_kind = |kind: ResourceKind| review_definition_resources::resource_type.eq(kind);
+    /// (definition, resource, excluded, group name, application name, role name).
+    type Row = (String, String, bool, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = link
         .left_join(
-            groups::table.on(groups::id
-                .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq(ResourceKind::Group))),
+            groups::table.on(groups::id.eq(review_definition_resources::resource_id).and(of_kind(ResourceKind::Group))),
         )
         .left_join(
             applications::table.on(applications::id
                 .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq(ResourceKind::Application))),
+                .and(of_kind(ResourceKind::Application))),
         )
         .left_join(
-            role_definitions::table.on(role_definitions::id
-                .eq(review_definition_resources::resource_id)
-                .and(review_definition_resources::resource_type.eq(ResourceKind::Role))),
+            role_definitions::table
+                .on(role_definitions::id.eq(review_definition_resources::resource_id).and(of_kind(ResourceKind::Role))),
         )
         .filter(review_definition_resources::definition_id.eq_any(definitions))
-        .filter(review_definition_resources::excluded.eq(false))
         .order((review_definition_resources::definition_id, review_definition_resources::resource_id))
         .select((
             review_definition_resources::definition_id,
+            review_definition_resources::resource_id,
+            review_definition_resources::excluded,
             groups::display_name.nullable(),
             applications::display_name.nullable(),
             role_definitions::display_name.nullable(),
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(d, g, a, r)| (d, g.or(a).or(r))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(definition_id, resource_id, excluded, g, a, r)| NamedLink {
+            definition_id,
+            resource_id,
+            excluded,
+            name: g.or(a).or(r),
+        })
+        .collect())
 }

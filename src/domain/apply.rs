@@ -55,22 +55,6 @@ impl ApplyResult {
     }
 }
 
-/// Stored apply results as text, for callers that still read rows as text.
-pub mod result {
-    use super::ApplyResult;
-
-    /// Not applied yet (every item starts so; approved items stay so).
-    pub const NEW: &str = ApplyResult::New.as_str();
-    /// The access was removed (or the guest disabled).
-    pub const APPLIED: &str = ApplyResult::AppliedSuccessfully.as_str();
-    /// The access was already gone.
-    pub const NOT_FOUND: &str = ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str();
-    /// attest cannot remove this access, or it remains through another path.
-    pub const NOT_SUPPORTED: &str = ApplyResult::ApplyNotSupported.as_str();
-    /// attest refused to remove it (the last Global Administrator).
-    pub const REFUSED: &str = ApplyResult::NotApplied.as_str();
-}
-
 /// The resource of an instance as the directory holds it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
@@ -199,12 +183,12 @@ pub enum Verdict {
 
 impl Verdict {
     /// The apply result stored for this verdict.
-    pub fn result(&self) -> &'static str {
+    pub fn result(&self) -> ApplyResult {
         match self {
-            Self::Remove(..) => result::APPLIED,
-            Self::AlreadyGone(_) => result::NOT_FOUND,
-            Self::RemoveButAccessRemains(..) | Self::NotSupported(_) => result::NOT_SUPPORTED,
-            Self::Refused(_) => result::REFUSED,
+            Self::Remove(..) => ApplyResult::AppliedSuccessfully,
+            Self::AlreadyGone(_) => ApplyResult::AppliedSuccessfullyButObjectNotFound,
+            Self::RemoveButAccessRemains(..) | Self::NotSupported(_) => ApplyResult::ApplyNotSupported,
+            Self::Refused(_) => ApplyResult::NotApplied,
         }
     }
 
@@ -630,16 +614,19 @@ mod tests {
         assert_eq!(p.verdict, Verdict::Remove(Step::RemoveMembership, "Removed from the group Falcon".into()));
         assert!(p.verdict.remediated());
         let gone = plan(&group(), &ItemFacts { direct_link: false, ..facts("Direct", true, &[]) }, &mut s);
-        assert_eq!(gone.verdict.result(), result::NOT_FOUND);
+        assert_eq!(gone.verdict.result(), ApplyResult::AppliedSuccessfullyButObjectNotFound);
         let nested = plan(&group(), &facts("Via Platform Team › SRE On-call", false, &[]), &mut s);
-        assert_eq!(nested.verdict.result(), result::NOT_SUPPORTED);
+        assert_eq!(nested.verdict.result(), ApplyResult::ApplyNotSupported);
         assert!(nested.verdict.detail().starts_with("Membership through the nested group SRE On-call"), "{nested:?}");
         let dynamic = grp(true, Some("user.x"), false);
         assert!(plan(&dynamic, &facts("Dynamic rule", false, &[]), &mut s).verdict.detail().contains("dynamic rule"));
         let synced = grp(true, None, true);
         assert!(plan(&synced, &facts("Direct", true, &[]), &mut s).verdict.detail().contains("on-premises"));
         let missing = grp(false, None, false);
-        assert_eq!(plan(&missing, &facts("Direct", true, &[]), &mut s).verdict.result(), result::NOT_FOUND);
+        assert_eq!(
+            plan(&missing, &facts("Direct", true, &[]), &mut s).verdict.result(),
+            ApplyResult::AppliedSuccessfullyButObjectNotFound
+        );
     }
 
     #[test]
@@ -656,13 +643,13 @@ mod tests {
                 Remains("Access remains via Backend Developers: remove them from Backend Developers or review that group separately".into())
             )
         );
-        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED, "not remediated");
+        assert_eq!(p.verdict.result(), ApplyResult::ApplyNotSupported, "not remediated");
         assert!(!p.verdict.remediated());
         assert_eq!(p.verdict.step(), Some(&Step::RemoveMembership), "the direct link still goes");
         // The direct link went meanwhile, the nested one did not: nothing to remove, and
         // not "already gone" either.
         let p = plan(&group(), &ItemFacts { direct_link: false, ..f }, &mut s);
-        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        assert_eq!(p.verdict.result(), ApplyResult::ApplyNotSupported);
         assert!(
             p.verdict
                 .detail()
@@ -671,7 +658,7 @@ mod tests {
         assert_eq!(p.verdict.step(), None);
         // What counts is the directory now: the nested membership ended since the start.
         let p = plan(&group(), &facts("Direct; Via Backend Developers", true, &[]), &mut s);
-        assert_eq!(p.verdict.result(), result::APPLIED);
+        assert_eq!(p.verdict.result(), ApplyResult::AppliedSuccessfully);
         // Only nested at start and gone from it now: already gone, not "cannot remove".
         let p =
             plan(&group(), &ItemFacts { direct_link: false, ..facts("Via Backend Developers", false, &[]) }, &mut s);
@@ -696,7 +683,7 @@ mod tests {
         assert_eq!(p.action, "Disable the guest account now; delete it after 30 days");
         assert!(matches!(p.verdict, Verdict::Remove(Step::BlockGuest, _)));
         let gone = plan(&group(), &ItemFacts { user_found: false, ..f }, &mut s);
-        assert_eq!(gone.verdict.result(), result::NOT_FOUND);
+        assert_eq!(gone.verdict.result(), ApplyResult::AppliedSuccessfullyButObjectNotFound);
     }
 
     #[test]
@@ -723,10 +710,10 @@ mod tests {
                 Remains("Access remains via Sales Team: remove them from Sales Team or unassign it from Salesforce".into())
             )
         );
-        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        assert_eq!(p.verdict.result(), ApplyResult::ApplyNotSupported);
         // A group assigned since the review started counts too: the person has the access.
         let p = plan(&app, &ItemFacts { other_paths_now: &now, ..facts("Direct", true, &[]) }, &mut s);
-        assert_eq!(p.verdict.result(), result::NOT_SUPPORTED);
+        assert_eq!(p.verdict.result(), ApplyResult::ApplyNotSupported);
         let p = plan(&app, &ItemFacts { direct_link: false, ..facts("Via Sales Team", false, &[]) }, &mut s);
         assert_eq!(p.verdict, Verdict::AlreadyGone("No longer has access to Salesforce".into()));
     }
@@ -771,11 +758,14 @@ mod tests {
             )
         );
         let last = plan(&role, &facts("", true, &b), &mut s);
-        assert_eq!(last.verdict.result(), result::REFUSED);
+        assert_eq!(last.verdict.result(), ApplyResult::NotApplied);
         assert_eq!(s.active_global_admins, 1);
         // Eligible assignments are no one's way in now: they go.
         let eligible = [ga("c", "Eligible")];
-        assert_eq!(plan(&role, &facts("", true, &eligible), &mut s).verdict.result(), result::APPLIED);
-        assert_eq!(plan(&role, &facts("", true, &[]), &mut s).verdict.result(), result::NOT_FOUND);
+        assert_eq!(plan(&role, &facts("", true, &eligible), &mut s).verdict.result(), ApplyResult::AppliedSuccessfully);
+        assert_eq!(
+            plan(&role, &facts("", true, &[]), &mut s).verdict.result(),
+            ApplyResult::AppliedSuccessfullyButObjectNotFound
+        );
     }
 }

@@ -551,7 +551,7 @@ fn apply_batch(
     let mut assignees: Vec<&str> = Vec::new();
     let mut role_ids: Vec<&str> = Vec::new();
     let mut guests: Vec<&str> = Vec::new();
-    let mut by_result: BTreeMap<(&'static str, &str), Vec<&str>> = BTreeMap::new();
+    let mut by_result: BTreeMap<(ApplyResult, &str), Vec<&str>> = BTreeMap::new();
     let mut summary = ApplySummary::default();
     for (item, p) in items.iter().zip(&plans) {
         if let Some(step) = p.verdict.step() {
@@ -578,7 +578,7 @@ fn apply_batch(
     let removed = Instant::now();
     phases.remove += removed - planned;
     for ((apply_result, detail), ids) in &by_result {
-        store::apply::record(conn, ids, apply_result, detail, by.id(), now)?;
+        store::apply::record(conn, ids, *apply_result, detail, by.id(), now)?;
     }
     let recorded = Instant::now();
     phases.record += recorded - removed;

@@ -12,7 +12,7 @@ use crate::db::schema::{
     app_user_assignments, group_member_users, guest_deletions, review_decision_items as items, review_definitions,
     review_instances, role_assignments, role_definitions, sign_ins, users, web_sessions,
 };
-use crate::domain::apply::{ApplyResult, GLOBAL_ADMINISTRATOR, Held, result};
+use crate::domain::apply::{ApplyResult, GLOBAL_ADMINISTRATOR, Held};
 use crate::domain::decision::Decision;
 use crate::domain::directory::RoleKind;
 use crate::domain::directory::{AssignmentType, UserType};
@@ -69,7 +69,7 @@ pub fn pending_denied(
     let mut q = items::table
         .filter(items::instance_id.eq(instance.to_owned()))
         .filter(items::decision.eq(Decision::Deny))
-        .filter(items::apply_result.eq(result::NEW))
+        .filter(items::apply_result.eq(ApplyResult::New))
         .select(DeniedItem::as_select())
         .order((items::principal_name.asc(), items::id.asc()))
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -269,7 +269,7 @@ pub fn block_guests(
 pub fn record(
     conn: &mut Conn,
     ids: &[&str],
-    apply_result: &str,
+    apply_result: ApplyResult,
     detail: &str,
     by: Option<&str>,
     at: NaiveDateTime,

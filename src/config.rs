@@ -39,6 +39,48 @@ pub enum Command {
     /// Apply a completed review's results: remove the denied access (resumes an apply that
     /// was interrupted; an applied review is left as it is).
     Apply(ApplyArgs),
+    /// Bearer tokens of SCIM provisioning sources (Entra ID, Okta, …).
+    #[command(subcommand)]
+    ScimToken(ScimTokenCommand),
+    /// The directory's sources: attest itself, SCIM connections, CSV imports.
+    #[command(subcommand)]
+    Source(SourceCommand),
+}
+
+/// Subcommands of `attest scim-token`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Print a new token for a SCIM source (created when it does not exist). The token is
+    /// shown once: paste it into the provisioning client as its secret token.
+    Create {
+        /// The SCIM source's name, e.g. "Entra ID".
+        #[arg(long)]
+        source: String,
+        /// A name for the token, e.g. after the client that uses it.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+    /// Revoke a token: requests that present it are refused from then on.
+    Revoke {
+        /// The SCIM source's name.
+        #[arg(long)]
+        source: String,
+        /// The token's id (see `attest scim-token list`) or its name.
+        token: String,
+    },
+    /// List a source's tokens (never the tokens themselves).
+    List {
+        /// The SCIM source's name.
+        #[arg(long)]
+        source: String,
+    },
+}
+
+/// Subcommands of `attest source`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum SourceCommand {
+    /// List the sources with what each holds.
+    List,
 }
 
 /// Flags of `attest apply`.

@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
-use attest::config::{AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings};
+use attest::config::{
+    AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings, ScimTokenCommand, SourceCommand,
+};
 use attest::demo::{self, DemoOptions};
+use attest::service::sources;
 use attest::startup::{Application, Settings};
 use attest::{db, store};
 use clap::Parser;
@@ -136,6 +139,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::ScimToken(command) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            scim_token(&mut conn, command, clock.now())
+        }
+        Command::Source(SourceCommand::List) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            for s in sources::overview(&mut conn)? {
+                let h = s.holdings;
+                let changed = s.source.changed_at.map_or_else(|| "never".to_owned(), |t| format!("{t} UTC"));
+                println!(
+                    "{} ({}): {} users, {} groups, {} memberships, {} owners, {} applications, {} app assignments, {} role assignments; last change {changed}",
+                    s.source.name,
+                    s.source.kind.label(),
+                    h.users,
+                    h.groups,
+                    h.memberships,
+                    h.owners,
+                    h.applications,
+                    h.app_assignments,
+                    h.role_assignments
+                );
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let auth = AuthSettings::from_args(&args).map_err(anyhow::Error::msg)?;
             let mail = MailSettings::from_args(&args).map_err(anyhow::Error::msg)?;
@@ -164,6 +193,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 app.run_until_stopped().await.context("the server stopped with an error")
             })
+        }
+    }
+}
+
+/// `attest scim-token …`.
+fn scim_token(
+    conn: &mut db::DbConnection,
+    command: ScimTokenCommand,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    let by = sources::Actor::CommandLine;
+    match command {
+        ScimTokenCommand::Create { source, name } => {
+            let (source, row, secret) = sources::create_token(conn, &source, &name, by, now)?;
+            eprintln!(
+                "New token \"{}\" ({}) for the SCIM source \"{}\". It is shown once; the SCIM base URL is <public URL>/scim/v2",
+                row.name, row.id, source.name
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        ScimTokenCommand::Revoke { source, token } => {
+            let source = sources::named(conn, &source)?;
+            let row = sources::revoke_token(conn, &source.id, &token, by, now)?;
+            println!("Revoked the token \"{}\" ({}) of \"{}\".", row.name, row.id, source.name);
+            Ok(())
+        }
+        ScimTokenCommand::List { source } => {
+            let source = sources::named(conn, &source)?;
+            for t in sources::tokens(conn, &source.id)? {
+                let used = t.last_used_at.map_or_else(|| "never used".to_owned(), |at| format!("last used {at} UTC"));
+                let state = t.revoked_at.map_or_else(|| "live".to_owned(), |at| format!("revoked {at} UTC"));
+                println!(
+                    "{}  {}  created {} UTC by {}; {used}; {state}",
+                    t.id, t.name, t.created_at, t.created_by_name
+                );
+            }
+            Ok(())
         }
     }
 }

@@ -21,6 +21,13 @@ diesel::table! {
         job_title -> Nullable<Text>,
         created_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        source_id -> Text,
+        external_id -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        formatted_name -> Nullable<Text>,
+        employee_number -> Nullable<Text>,
     }
 }
 
@@ -34,6 +41,9 @@ diesel::table! {
         on_premises_sync -> Bool,
         mail_enabled -> Bool,
         created_at -> Timestamp,
+        source_id -> Text,
+        external_id -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -41,6 +51,7 @@ diesel::table! {
     group_owners (group_id, user_id) {
         group_id -> Text,
         user_id -> Text,
+        source_id -> Text,
     }
 }
 
@@ -48,6 +59,7 @@ diesel::table! {
     group_member_users (group_id, user_id) {
         group_id -> Text,
         user_id -> Text,
+        source_id -> Text,
     }
 }
 
@@ -55,6 +67,7 @@ diesel::table! {
     group_member_groups (group_id, member_group_id) {
         group_id -> Text,
         member_group_id -> Text,
+        source_id -> Text,
     }
 }
 
@@ -66,6 +79,8 @@ diesel::table! {
         assignment_required -> Bool,
         homepage -> Nullable<Text>,
         created_at -> Timestamp,
+        source_id -> Text,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -73,6 +88,7 @@ diesel::table! {
     app_owners (app_id, user_id) {
         app_id -> Text,
         user_id -> Text,
+        source_id -> Text,
     }
 }
 
@@ -82,6 +98,7 @@ diesel::table! {
         user_id -> Text,
         app_role -> Text,
         created_at -> Timestamp,
+        source_id -> Text,
     }
 }
 
@@ -91,6 +108,7 @@ diesel::table! {
         group_id -> Text,
         app_role -> Text,
         created_at -> Timestamp,
+        source_id -> Text,
     }
 }
 
@@ -114,6 +132,7 @@ diesel::table! {
         assignment_type -> Text,
         start_at -> Timestamp,
         end_at -> Nullable<Timestamp>,
+        source_id -> Text,
     }
 }
 
@@ -123,6 +142,7 @@ diesel::table! {
         user_id -> Text,
         app_id -> Nullable<Text>,
         signed_in_at -> Timestamp,
+        event_key -> Nullable<Text>,
     }
 }
 
@@ -333,6 +353,67 @@ diesel::joinable!(review_decision_items -> review_instances (instance_id));
 diesel::joinable!(outbox -> review_instances (instance_id));
 diesel::joinable!(reminder_rounds -> review_instances (instance_id));
 
+diesel::table! {
+    sources (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        changed_at -> Nullable<Timestamp>,
+        settings -> Text,
+    }
+}
+
+diesel::table! {
+    source_errors (id) {
+        id -> BigInt,
+        source_id -> Text,
+        at -> Timestamp,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    source_tokens (id) {
+        id -> Text,
+        source_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        created_by_name -> Text,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_emails (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        value -> Text,
+        kind -> Nullable<Text>,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    remediation_tasks (item_id) {
+        item_id -> Text,
+        instance_id -> Text,
+        source_id -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        principal_id -> Text,
+        created_at -> Timestamp,
+        removed_at_source_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(source_errors -> sources (source_id));
+diesel::joinable!(source_tokens -> sources (source_id));
+diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(remediation_tasks -> review_decision_items (item_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     users,
@@ -358,4 +439,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_deletions,
     outbox,
     reminder_rounds,
+    sources,
+    source_errors,
+    source_tokens,
+    user_emails,
+    remediation_tasks,
 );

@@ -30,6 +30,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("GuestDeletionCancelled", "Kept a re-enabled guest"),
     ("RemindersSent", "Reminders sent"),
     ("MailResent", "Sent a mail again"),
+    ("SourceTokenCreated", "Created a source token"),
+    ("SourceTokenRevoked", "Revoked a source token"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

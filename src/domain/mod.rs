@@ -14,4 +14,5 @@ pub mod progress;
 pub mod recommendation;
 pub mod recurrence;
 pub mod review;
+pub mod source;
 pub mod state;

@@ -13,5 +13,6 @@ pub mod results;
 pub mod reviews;
 pub mod rows;
 pub mod sessions;
+pub mod sources;
 pub mod start;
 pub mod tick;

@@ -16,6 +16,7 @@ pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sign_ins;
+pub mod sources;
 pub mod users;
 
 use diesel::QueryResult;

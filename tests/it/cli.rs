@@ -180,3 +180,39 @@ async fn demo_data_then_serve_is_ready_to_try() {
     assert_eq!(reviews.status, 200);
     assert!(reviews.body.contains("Global Administrators"), "onboarded with its reviews");
 }
+
+#[test]
+fn scim_tokens_are_created_listed_and_revoked_on_the_command_line() {
+    let db = TestDb::new();
+    let url = db.url();
+    let out = attest(&["scim-token", "create", "--source", "Entra ID", "--name", "prod"], &url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("attest_") && token.len() > 40, "{token}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown once"));
+
+    // The source was created; a second token for it (any case of its name) joins it.
+    let second = attest(&["scim-token", "create", "--source", "entra id"], &url);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_ne!(String::from_utf8_lossy(&second.stdout).trim(), token);
+
+    let list = attest(&["scim-token", "list", "--source", "Entra ID"], &url);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains("prod") && listed.contains("never used") && listed.contains("live"), "{listed}");
+    assert!(!listed.contains(&token), "a token is never shown again");
+
+    let sources = attest(&["source", "list"], &url);
+    let sources = String::from_utf8_lossy(&sources.stdout);
+    assert!(sources.contains("Entra ID (SCIM provisioning): 0 users"), "{sources}");
+    assert!(sources.contains("local (attest)"), "{sources}");
+
+    let revoked = attest(&["scim-token", "revoke", "--source", "Entra ID", "prod"], &url);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    let list = attest(&["scim-token", "list", "--source", "Entra ID"], &url);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("revoked"));
+    fails_with(&attest(&["scim-token", "revoke", "--source", "Entra ID", "prod"], &url), "no live token \"prod\"");
+    fails_with(&attest(&["scim-token", "list", "--source", "Okta"], &url), "no source named \"Okta\"");
+    fails_with(&attest(&["scim-token", "create", "--source", "bad/name"], &url), "not \"/\"");
+    fails_with(&attest(&["scim-token", "create", "--source", "local"], &url), "not a SCIM provisioning one");
+}

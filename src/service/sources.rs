@@ -1,0 +1,253 @@
+//! Sources and their bearer tokens: creating a source on first use, tokens shown once and
+//! kept hashed, authenticating a push source's requests, and what each source holds.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::auth::token;
+use crate::db::DbConnection;
+use crate::domain::source::{self, SourceKind};
+use crate::error::AppError;
+use crate::store;
+use crate::store::audit::NewEvent;
+pub use crate::store::sources::{ErrorRow, Holdings, SourceRow, TokenRow};
+use crate::store::users::UserRow;
+
+/// How many recent errors the sources page shows per source.
+pub const ERRORS_SHOWN: i64 = 5;
+
+/// Who changes a source or its tokens, for the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in admin.
+    Admin(&'a UserRow),
+    /// An operator on the command line.
+    CommandLine,
+    /// A push source's client, authenticated by one of its tokens.
+    Client(&'a Authenticated),
+}
+
+impl<'a> Actor<'a> {
+    /// The audit event of this actor.
+    pub fn event(
+        &self,
+        at: NaiveDateTime,
+        action: &'a str,
+        target: (&'a str, &'a str),
+        details: serde_json::Value,
+    ) -> NewEvent<'a> {
+        match self {
+            Self::Admin(user) => NewEvent::by_user(user, at, action, target, details),
+            Self::CommandLine => {
+                NewEvent { actor_name: "attest command line", ..NewEvent::by_system(at, action, target, details) }
+            }
+            Self::Client(client) => {
+                NewEvent { actor_name: &client.actor_name, ..NewEvent::by_system(at, action, target, details) }
+            }
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Self::Admin(user) => user.display_name.clone(),
+            Self::CommandLine => "attest command line".into(),
+            Self::Client(client) => client.actor_name.clone(),
+        }
+    }
+}
+
+/// A push source's client, as a valid bearer token identifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The source the token belongs to.
+    pub source: SourceRow,
+    /// The token's id and name (never the token).
+    pub token_id: String,
+    /// The token's name.
+    pub token_name: String,
+    /// How audit events name this client: "SCIM Entra ID (token prod)".
+    pub actor_name: String,
+}
+
+/// A source with what it holds, as the sources page lists it.
+#[derive(Debug, Clone)]
+pub struct SourceSummary {
+    /// The source.
+    pub source: SourceRow,
+    /// Its objects, counted.
+    pub holdings: Holdings,
+    /// Its newest errors, newest first.
+    pub errors: Vec<ErrorRow>,
+    /// Its tokens that are not revoked.
+    pub live_tokens: usize,
+}
+
+/// The source named `name` (whatever its case), created as a `kind` source when there is
+/// none. A name that belongs to a source of another kind is refused, so that a CSV import
+/// never writes into a SCIM connection's objects.
+pub fn ensure(
+    conn: &mut DbConnection,
+    name: &str,
+    kind: SourceKind,
+    now: NaiveDateTime,
+) -> Result<SourceRow, AppError> {
+    if let Some(problem) = source::name_problem(name) {
+        return Err(AppError::BadRequest(problem));
+    }
+    conn.write(|conn| {
+        if let Some(found) = store::sources::by_name(conn, name)? {
+            if found.kind != kind {
+                return Err(AppError::BadRequest(format!(
+                    "The source \"{}\" is a {} source, not a {} one: choose another name.",
+                    found.name,
+                    found.kind.label(),
+                    kind.label()
+                )));
+            }
+            return Ok(found);
+        }
+        let row = SourceRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+            kind,
+            created_at: now,
+            changed_at: None,
+            settings: "{}".into(),
+        };
+        store::sources::insert(conn, &row)?;
+        Ok(row)
+    })
+}
+
+/// The source named `name`, or a not-found error naming it.
+pub fn named(conn: &mut DbConnection, name: &str) -> Result<SourceRow, AppError> {
+    store::sources::by_name(conn, name)?
+        .ok_or_else(|| AppError::NotFound(format!("There is no source named \"{name}\" (see attest source list).")))
+}
+
+/// The source with this id, or not found.
+pub fn by_id(conn: &mut DbConnection, id: &str) -> Result<SourceRow, AppError> {
+    store::sources::get(conn, id)?.ok_or_else(|| AppError::NotFound("There is no such source.".into()))
+}
+
+/// A new bearer token for the SCIM source `source_name` (created when it does not exist).
+/// Returns the source, the token's record and the token itself, which is never shown again.
+pub fn create_token(
+    conn: &mut DbConnection,
+    source_name: &str,
+    token_name: &str,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<(SourceRow, TokenRow, String), AppError> {
+    let token_name = token_name.trim();
+    if token_name.is_empty() || token_name.chars().count() > 100 || token_name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "Name the token (up to 100 characters), e.g. after the client that will use it.".into(),
+        ));
+    }
+    let source = ensure(conn, source_name, SourceKind::Scim, now)?;
+    let secret = token::new_source_token();
+    let row = TokenRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        source_id: source.id.clone(),
+        name: token_name.to_owned(),
+        token_hash: token::token_hash(&secret),
+        created_at: now,
+        created_by_name: by.name(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    conn.write(|conn| {
+        store::sources::insert_token(conn, &row)?;
+        let details = json!({ "source": source.name, "token": row.name });
+        store::audit::append(conn, &by.event(now, "SourceTokenCreated", ("Source", &source.id), details))?;
+        Ok::<_, AppError>(())
+    })?;
+    Ok((source, row, secret))
+}
+
+/// The tokens of a source, newest first.
+pub fn tokens(conn: &mut DbConnection, source_id: &str) -> Result<Vec<TokenRow>, AppError> {
+    Ok(store::sources::tokens(conn, source_id)?)
+}
+
+/// Revokes the token `token` (its id, or its name when only one live token has it) of a
+/// source. Requests with it are refused from then on.
+pub fn revoke_token(
+    conn: &mut DbConnection,
+    source_id: &str,
+    token: &str,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<TokenRow, AppError> {
+    conn.write(|conn| {
+        let source = by_id(conn, source_id)?;
+        let live: Vec<TokenRow> = store::sources::tokens(conn, source_id)?
+            .into_iter()
+            .filter(|t| t.revoked_at.is_none() && (t.id == token || t.name == token))
+            .collect();
+        let found = match live.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(AppError::NotFound(format!(
+                    "The source \"{}\" has no live token \"{token}\".",
+                    source.name
+                )));
+            }
+            _ => {
+                return Err(AppError::BadRequest(format!(
+                    "Several live tokens of \"{}\" are named \"{token}\": revoke one by its id.",
+                    source.name
+                )));
+            }
+        };
+        store::sources::revoke_token(conn, source_id, &found.id, now)?;
+        let details = json!({ "source": source.name, "token": found.name });
+        store::audit::append(conn, &by.event(now, "SourceTokenRevoked", ("Source", &source.id), details))?;
+        Ok(TokenRow { revoked_at: Some(now), ..found })
+    })
+}
+
+/// The client a bearer token identifies, or `None` when the token is unknown or revoked.
+/// Notes the token's use.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    bearer: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Authenticated>, AppError> {
+    let hash = token::token_hash(bearer);
+    let Some((token_row, source)) = store::sources::live_token(conn, &hash)? else { return Ok(None) };
+    conn.write(|conn| store::sources::mark_used(conn, &token_row.id, now))?;
+    let actor_name = format!("{} {} (token {})", source.kind.label(), source.name, token_row.name);
+    Ok(Some(Authenticated { source, token_id: token_row.id, token_name: token_row.name, actor_name }))
+}
+
+/// Records an error of a source, for its page.
+pub fn record_error(
+    conn: &mut DbConnection,
+    source_id: &str,
+    message: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    conn.write(|conn| store::sources::record_error(conn, source_id, now, message))?;
+    Ok(())
+}
+
+/// Every source with what it holds and its recent errors.
+pub fn overview(conn: &mut DbConnection) -> Result<Vec<SourceSummary>, AppError> {
+    let mut out = Vec::new();
+    for source in store::sources::list(conn)? {
+        let holdings = store::sources::holdings(conn, &source.id)?;
+        let errors = store::sources::recent_errors(conn, &source.id, ERRORS_SHOWN)?;
+        let live_tokens = store::sources::tokens(conn, &source.id)?.iter().filter(|t| t.revoked_at.is_none()).count();
+        out.push(SourceSummary { source, holdings, errors, live_tokens });
+    }
+    Ok(out)
+}
+
+/// What every write of a source ends with, inside its transaction: the source's last change
+/// is noted. (Open remediation tasks of the source are checked here too, once they exist.)
+pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<(), AppError> {
+    store::sources::touch(conn, source_id, now)?;
+    Ok(())
+}

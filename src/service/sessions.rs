@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::auth::token::new_token;
+use crate::auth::token::{new_token, token_hash};
 use crate::db::DbConnection;
 use crate::domain::directory::clean_display_text;
 use crate::error::AppError;
@@ -36,15 +36,18 @@ pub fn resume(
     now: NaiveDateTime,
     idle: TimeDelta,
 ) -> Result<Option<Identity>, AppError> {
-    let Some((row, user)) = store::sessions::get_with_user(conn, sid)? else { return Ok(None) };
+    // The database keeps only the hash of a session id: a copy of the database (a
+    // backup, a read replica) holds no cookie that signs anyone in.
+    let key = token_hash(sid);
+    let Some((row, user)) = store::sessions::get_with_user(conn, &key)? else { return Ok(None) };
     if row.last_seen_at + idle < now || !user.enabled {
-        store::sessions::delete(conn, sid)?;
+        store::sessions::delete(conn, &key)?;
         return Ok(None);
     }
     // Writing on every request would serialise readers behind SQLite's one writer; a
     // minute's precision is plenty for an idle timeout of hours.
     if now - row.last_seen_at > TimeDelta::minutes(1) {
-        store::sessions::touch(conn, sid, now)?;
+        store::sessions::touch(conn, &key, now)?;
     }
     let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
     let is_owner_manager = !is_admin
@@ -91,7 +94,7 @@ pub fn sign_in(
     let sid = new_token();
     conn.write(|conn| {
         store::sessions::delete_idle(conn, now - idle)?;
-        store::sessions::create(conn, &sid, &user.id, now)?;
+        store::sessions::create(conn, &token_hash(&sid), &user.id, now)?;
         store::sign_ins::record(conn, &user.id, None, now)?;
         store::audit::append(
             conn,
@@ -106,7 +109,7 @@ pub fn sign_in(
 /// sign-out, in one transaction.
 pub fn sign_out(conn: &mut DbConnection, sid: &str, user: &UserRow, now: NaiveDateTime) -> Result<(), AppError> {
     conn.write(|conn| {
-        store::sessions::delete(conn, sid)?;
+        store::sessions::delete(conn, &token_hash(sid))?;
         store::audit::append(
             conn,
             &NewEvent::by_user(user, now, "SignOut", ("User", &user.id), serde_json::json!({ "upn": user.upn })),

@@ -222,6 +222,9 @@ async fn sign_out_invalidates_the_session_everywhere() {
     let signed_in = app.post("/auth/demo", &[("persona", "user")]).await;
     let cookie = session_cookie(&signed_in).unwrap().split(';').next().unwrap().to_owned();
     assert_eq!(app.count("web_sessions"), 1);
+    // The database keeps the SHA-256 (64 hex digits) of the session id, never the 43
+    // characters of base64 the cookie carries.
+    assert_eq!(app.count("web_sessions WHERE length(id) = 64"), 1, "stored ids are hashes");
     let out = app.sign_out().await;
     assert_eq!(out.status, 303);
     assert_eq!(out.header("location"), "/auth/sign-in");

@@ -246,8 +246,16 @@ pub fn overview(conn: &mut DbConnection) -> Result<Vec<SourceSummary>, AppError>
 }
 
 /// What every write of a source ends with, inside its transaction: the source's last change
-/// is noted. (Open remediation tasks of the source are checked here too, once they exist.)
-pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<(), AppError> {
+/// is noted, and its open remediation tasks whose access it no longer grants are marked
+/// removed at source (audited when there are any). Returns how many were marked.
+pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<usize, AppError> {
     store::sources::touch(conn, source_id, now)?;
-    Ok(())
+    let verified = store::remediation::verify(conn, source_id, now)?;
+    if verified > 0 {
+        let name = store::sources::get(conn, source_id)?.map(|s| s.name).unwrap_or_default();
+        let details = json!({ "source": name, "removedAtSource": verified });
+        let event = NewEvent::by_system(now, "RemediationVerified", ("Source", source_id), details);
+        store::audit::append(conn, &event)?;
+    }
+    Ok(verified)
 }

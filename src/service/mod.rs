@@ -10,6 +10,7 @@ pub mod notify;
 pub mod onboarding;
 pub mod panel;
 pub mod results;
+pub mod remediation;
 pub mod reviews;
 pub mod rows;
 pub mod sessions;

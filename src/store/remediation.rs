@@ -117,15 +117,28 @@ pub fn page(conn: &mut Conn, instance: &str, keyset: &Keyset, limit: usize) -> Q
     keyset_page!(q, keyset, items::principal_name, tasks::item_id, limit).load(conn)
 }
 
-/// How many tasks `instance` has, and how many of them are open.
-pub fn counts(conn: &mut Conn, instance: &str) -> QueryResult<(i64, i64)> {
+/// How many tasks an instance has, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    /// Every task.
+    pub all: i64,
+    /// Still open (overdue ones included).
+    pub open: i64,
+    /// Open and created at or before the overdue limit.
+    pub overdue: i64,
+}
+
+/// How many tasks `instance` has: all, open, and open ones created at or before
+/// `overdue_since`.
+pub fn counts(conn: &mut Conn, instance: &str, overdue_since: Option<NaiveDateTime>) -> QueryResult<TaskCounts> {
     let all = tasks::table.filter(tasks::instance_id.eq(instance)).count().get_result(conn)?;
-    let open = tasks::table
-        .filter(tasks::instance_id.eq(instance))
-        .filter(tasks::removed_at_source_at.is_null())
-        .count()
-        .get_result(conn)?;
-    Ok((all, open))
+    let open_q = || tasks::table.filter(tasks::instance_id.eq(instance)).filter(tasks::removed_at_source_at.is_null());
+    let open = open_q().count().get_result(conn)?;
+    let overdue = match overdue_since {
+        Some(limit) => open_q().filter(tasks::created_at.le(limit)).count().get_result(conn)?,
+        None => 0,
+    };
+    Ok(TaskCounts { all, open, overdue })
 }
 
 /// Of `item_ids` (items of one instance whose resource is `resource`), those whose access

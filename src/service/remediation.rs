@@ -162,6 +162,21 @@ pub fn tasks(
     Ok(Tasks { page: Page { items, next: page.next, prev: page.prev }, counts, days })
 }
 
+/// A page of the remediation tasks of occurrence `instance` of series `definition`, if
+/// `manager` may manage it (else 404).
+pub fn managed_tasks(
+    conn: &mut DbConnection,
+    manager: &crate::domain::review::ReviewScope,
+    definition: &str,
+    instance: &str,
+    at: &PageAt,
+    now: NaiveDateTime,
+) -> Result<(crate::store::reviews::DefinitionRow, InstanceRow, Tasks), AppError> {
+    let (d, i) = super::results::managed_instance(conn, manager, definition, instance)?;
+    let tasks = tasks(conn, &i, at, TASK_PAGE, now)?;
+    Ok((d, i, tasks))
+}
+
 fn time_cell(at: Option<NaiveDateTime>) -> Vec<u8> {
     at.map(|t| IsoTime::new(t).as_bytes().to_vec()).unwrap_or_default()
 }

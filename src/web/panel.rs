@@ -304,6 +304,8 @@ pub struct ResultsPanel {
     pub contacted: Vec<Contacted>,
     /// How far each reviewer got (none for a self-review).
     pub reviewers: Option<crate::web::admin::reviews::ReviewerTable>,
+    /// The removals a push source must make, with the first ones.
+    pub remediation: crate::web::admin::reviews::RemediationPanel,
 }
 
 /// A reviewer the occurrence's mails went to.

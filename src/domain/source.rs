@@ -96,7 +96,9 @@ pub fn overdue_since(now: NaiveDateTime, days: i64) -> Option<NaiveDateTime> {
 
 /// The days an admin entered, or why they cannot be used.
 pub fn parse_remediation_days(text: &str) -> Result<i64, String> {
-    let problem = || format!("Enter a whole number of days from 1 to {MAX_REMEDIATION_DAYS}, such as {DEFAULT_REMEDIATION_DAYS}.");
+    let problem = || {
+        format!("Enter a whole number of days from 1 to {MAX_REMEDIATION_DAYS}, such as {DEFAULT_REMEDIATION_DAYS}.")
+    };
     let days: i64 = text.trim().parse().map_err(|_| problem())?;
     if (1..=MAX_REMEDIATION_DAYS).contains(&days) { Ok(days) } else { Err(problem()) }
 }

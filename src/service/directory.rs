@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::store::apps::AppRow;
 use crate::store::groups::GroupRow;
 use crate::store::roles::{AssignmentRow, RoleRow};
-use crate::store::users::{UserRef, UserRow};
 use crate::store::sources::Owned;
+use crate::store::users::{UserRef, UserRow};
 use crate::store::{self, Keyset};
 
 /// One page of a directory list.

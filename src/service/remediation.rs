@@ -111,12 +111,7 @@ pub struct Tasks {
 
 /// Turns stored tasks into what the pages show: source and reviewer names in two small
 /// lookups for the whole page.
-fn describe(
-    conn: &mut DbConnection,
-    rows: Vec<TaskRow>,
-    now: NaiveDateTime,
-    days: i64,
-) -> Result<Vec<Task>, AppError> {
+fn describe(conn: &mut DbConnection, rows: Vec<TaskRow>, now: NaiveDateTime, days: i64) -> Result<Vec<Task>, AppError> {
     let sources: HashMap<String, String> = store::sources::list(conn)?.into_iter().map(|s| (s.id, s.name)).collect();
     let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
     ids.sort();

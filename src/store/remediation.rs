@@ -44,35 +44,36 @@ pub fn insert(conn: &mut Conn, rows: &[NewTask<'_>]) -> QueryResult<usize> {
 /// at source at `now`; returns how many. One statement per kind of resource, whatever the
 /// number of tasks.
 pub fn verify(conn: &mut Conn, source: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    let open = || {
-        tasks::table.filter(tasks::source_id.eq(source.to_owned())).filter(tasks::removed_at_source_at.is_null())
-    };
-    let memberships = diesel::update(open().filter(tasks::resource_type.eq(ResourceKind::Group)).filter(not(
-        exists(
+    let open =
+        || tasks::table.filter(tasks::source_id.eq(source.to_owned())).filter(tasks::removed_at_source_at.is_null());
+    let memberships = diesel::update(
+        open().filter(tasks::resource_type.eq(ResourceKind::Group)).filter(not(exists(
             group_member_users::table
                 .filter(group_member_users::group_id.eq(tasks::resource_id))
                 .filter(group_member_users::user_id.eq(tasks::principal_id))
                 .filter(group_member_users::source_id.eq(tasks::source_id)),
-        ),
-    )))
+        ))),
+    )
     .set(tasks::removed_at_source_at.eq(now))
     .execute(conn)?;
-    let assignments = diesel::update(open().filter(tasks::resource_type.eq(ResourceKind::Application)).filter(not(
-        exists(
+    let assignments = diesel::update(
+        open().filter(tasks::resource_type.eq(ResourceKind::Application)).filter(not(exists(
             app_user_assignments::table
                 .filter(app_user_assignments::app_id.eq(tasks::resource_id))
                 .filter(app_user_assignments::user_id.eq(tasks::principal_id))
                 .filter(app_user_assignments::source_id.eq(tasks::source_id)),
-        ),
-    )))
+        ))),
+    )
     .set(tasks::removed_at_source_at.eq(now))
     .execute(conn)?;
-    let roles = diesel::update(open().filter(tasks::resource_type.eq(ResourceKind::Role)).filter(not(exists(
-        role_assignments::table
-            .filter(role_assignments::role_id.eq(tasks::resource_id))
-            .filter(role_assignments::user_id.eq(tasks::principal_id))
-            .filter(role_assignments::source_id.eq(tasks::source_id)),
-    ))))
+    let roles = diesel::update(
+        open().filter(tasks::resource_type.eq(ResourceKind::Role)).filter(not(exists(
+            role_assignments::table
+                .filter(role_assignments::role_id.eq(tasks::resource_id))
+                .filter(role_assignments::user_id.eq(tasks::principal_id))
+                .filter(role_assignments::source_id.eq(tasks::source_id)),
+        ))),
+    )
     .set(tasks::removed_at_source_at.eq(now))
     .execute(conn)?;
     Ok(memberships + assignments + roles)
@@ -168,25 +169,31 @@ pub fn missing(
     let base = items::table.filter(items::id.eq_any(item_ids)).select(items::id);
     let rows: Vec<String> = match resource_type {
         ResourceKind::Group => base
-            .filter(user_gone.or(only_direct.and(not(exists(
-                group_member_users::table
-                    .filter(group_member_users::group_id.eq(resource.to_owned()))
-                    .filter(group_member_users::user_id.eq(items::principal_id)),
-            )))))
+            .filter(
+                user_gone.or(only_direct.and(not(exists(
+                    group_member_users::table
+                        .filter(group_member_users::group_id.eq(resource.to_owned()))
+                        .filter(group_member_users::user_id.eq(items::principal_id)),
+                )))),
+            )
             .load(conn)?,
         ResourceKind::Application => base
-            .filter(user_gone.or(only_direct.and(not(exists(
-                app_user_assignments::table
-                    .filter(app_user_assignments::app_id.eq(resource.to_owned()))
-                    .filter(app_user_assignments::user_id.eq(items::principal_id)),
-            )))))
+            .filter(
+                user_gone.or(only_direct.and(not(exists(
+                    app_user_assignments::table
+                        .filter(app_user_assignments::app_id.eq(resource.to_owned()))
+                        .filter(app_user_assignments::user_id.eq(items::principal_id)),
+                )))),
+            )
             .load(conn)?,
         ResourceKind::Role => base
-            .filter(user_gone.or(not(exists(
-                role_assignments::table
-                    .filter(role_assignments::role_id.eq(resource.to_owned()))
-                    .filter(role_assignments::user_id.eq(items::principal_id)),
-            ))))
+            .filter(
+                user_gone.or(not(exists(
+                    role_assignments::table
+                        .filter(role_assignments::role_id.eq(resource.to_owned()))
+                        .filter(role_assignments::user_id.eq(items::principal_id)),
+                ))),
+            )
             .load(conn)?,
     };
     Ok(rows.into_iter().collect())

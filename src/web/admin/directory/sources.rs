@@ -3,9 +3,9 @@
 //! and the SCIM base URL; and the form creating a SCIM source with its first token.
 
 use actix_session::Session;
+use actix_web::CustomizeResponder;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::CustomizeResponder;
 use actix_web::{Either, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -241,7 +241,12 @@ async fn source_page(
 }
 
 /// `GET /admin/directory/sources/{id}`
-pub async fn show(_admin: Admin, state: State, chrome: Chrome, id: web::Path<ObjectId>) -> Result<SourcePage, AppError> {
+pub async fn show(
+    _admin: Admin,
+    state: State,
+    chrome: Chrome,
+    id: web::Path<ObjectId>,
+) -> Result<SourcePage, AppError> {
     source_page(&state, chrome, id.into_inner().into_string(), FormErrors(Vec::new()), String::new()).await
 }
 
@@ -262,8 +267,7 @@ pub async fn create_token(
     let id = id.into_inner().into_string();
     let token_name = form.into_inner().token_name;
     let (now, user, source_id, t) = (state.clock.now(), admin.0.user.clone(), id.clone(), token_name.clone());
-    let created =
-        state.db(move |conn| sources::create_token_for(conn, &source_id, &t, Actor::Admin(&user), now)).await;
+    let created = state.db(move |conn| sources::create_token_for(conn, &source_id, &t, Actor::Admin(&user), now)).await;
     match created {
         Ok(done) => Ok(Either::Left(token_page(&state, chrome, done, false))),
         Err(AppError::NotFound(_)) => Err(not_found("source")),

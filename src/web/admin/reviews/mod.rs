@@ -24,8 +24,8 @@ use actix_web::web;
 
 use definitions::{create, delete, delete_page, edit, edit_page, index, new_page, search, show};
 pub use instances::{ReviewerLine, ReviewerTable};
-pub use remediation::RemediationPanel;
 use instances::{apply_denials, apply_page, remind, reset, reset_page, results, stop, stop_page};
+pub use remediation::RemediationPanel;
 use settings::{onboard, onboard_page, save_remediation, save_settings, settings_page};
 
 /// Routes under `/admin/access-reviews`.

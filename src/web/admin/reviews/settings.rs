@@ -7,8 +7,8 @@ use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::error::AppError;
 use crate::domain::review::FieldError;
+use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
 use crate::service::remediation;
 use crate::web::admin::FormErrors;
@@ -93,9 +93,15 @@ pub async fn save_remediation(
         Ok(changed) => {
             flash(
                 &session,
-                if changed { "Settings saved: the days before a remediation task is overdue." } else { "Nothing changed." },
+                if changed {
+                    "Settings saved: the days before a remediation task is overdue."
+                } else {
+                    "Nothing changed."
+                },
             );
-            Ok(Either::Left(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish()))
+            Ok(Either::Left(
+                HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish(),
+            ))
         }
         Err(message) => {
             let (owners_manage_reviews, _) = settings(&state).await?;

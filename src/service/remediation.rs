@@ -9,69 +9,16 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::directory::AccessPath;
-use crate::domain::export::{IsoTime, guard_cell};
+use crate::domain::export::{IsoTime, REMEDIATION_COLUMNS, guard_cell};
 use crate::domain::paging::{Page, PageAt};
-use crate::domain::source::{self, DEFAULT_REMEDIATION_DAYS, TaskState};
+use crate::domain::source::{self, TaskState};
 use crate::error::AppError;
-use crate::store::audit::NewEvent;
 use crate::store::instances::InstanceRow;
 use crate::store::remediation::{TaskCounts, TaskRow};
-use crate::store::users::UserRow;
 use crate::store::{self, Keyset};
-
-/// The setting holding the days after which an open task is overdue.
-const DAYS_KEY: &str = "remediation_days";
 
 /// How many tasks one page (or one read of the CSV) holds.
 pub const TASK_PAGE: usize = 50;
-
-/// The columns of the remediation CSV.
-pub const CSV_COLUMNS: [&str; 12] = [
-    "Source",
-    "ResourceType",
-    "Resource",
-    "PrincipalUPN",
-    "PrincipalName",
-    "AccessPath",
-    "Decision",
-    "Reviewer",
-    "DecidedAt",
-    "Reason",
-    "TaskState",
-    "SeenRemovedAt",
-];
-
-/// The days after which an open task is overdue (the admin's setting, or the default).
-pub fn days(conn: &mut DbConnection) -> Result<i64, AppError> {
-    Ok(store::settings::get(conn, DAYS_KEY)?
-        .and_then(|v| source::parse_remediation_days(&v).ok())
-        .unwrap_or(DEFAULT_REMEDIATION_DAYS))
-}
-
-/// Sets the days from what the admin entered; `Err` says what to fix. Returns whether the
-/// value changed; a change is audited with the old and new value.
-pub fn set_days(
-    conn: &mut DbConnection,
-    actor: &UserRow,
-    entered: &str,
-    now: NaiveDateTime,
-) -> Result<Result<bool, String>, AppError> {
-    let new = match source::parse_remediation_days(entered) {
-        Ok(days) => days,
-        Err(problem) => return Ok(Err(problem)),
-    };
-    conn.write(|conn| {
-        let old = days(conn)?;
-        if old == new && store::settings::get(conn, DAYS_KEY)?.is_some() {
-            return Ok(Ok(false));
-        }
-        store::settings::set(conn, DAYS_KEY, &new.to_string())?;
-        let details = serde_json::json!({ "remediationDays": { "old": old, "new": new } });
-        let event = NewEvent::by_user(actor, now, "UpdateAccessReviewSettings", ("Directory", "directory"), details);
-        store::audit::append(conn, &event)?;
-        Ok(Ok(old != new))
-    })
-}
 
 /// A task as the pages and the CSV show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +92,7 @@ pub fn tasks(
     limit: usize,
     now: NaiveDateTime,
 ) -> Result<Tasks, AppError> {
-    let days = days(conn)?;
+    let days = super::onboarding::remediation_days(conn)?;
     let counts = store::remediation::counts(conn, &instance.id, source::overdue_since(now, days))?;
     if counts.all == 0 {
         return Ok(Tasks { page: Page { items: Vec::new(), next: None, prev: None }, counts, days });
@@ -185,9 +132,9 @@ pub fn csv<W: Write>(
     out: W,
 ) -> Result<u64, AppError> {
     let failed = |e: csv::Error| AppError::internal(e);
-    let days = days(conn)?;
+    let days = super::onboarding::remediation_days(conn)?;
     let mut w = csv::WriterBuilder::new().buffer_capacity(super::exports::CHUNK).from_writer(out);
-    w.write_record(CSV_COLUMNS).map_err(failed)?;
+    w.write_record(REMEDIATION_COLUMNS).map_err(failed)?;
     let kind = instance.resource_type.as_str();
     let mut keyset = Keyset::First;
     let mut rows = 0_u64;

@@ -31,8 +31,10 @@ pub struct SourceItem {
     pub created: String,
     /// When it last changed an object, or "Never".
     pub changed: String,
-    /// (label, count) per kind of object it holds.
-    pub holdings: Vec<(&'static str, i64)>,
+    /// What it holds, per kind of object: "3 users", "1 group", …
+    pub holdings: Vec<String>,
+    /// Whether it holds nothing.
+    pub empty: bool,
     /// Its newest errors: (when, message), newest first.
     pub errors: Vec<(String, String)>,
     pub live_tokens: usize,
@@ -46,16 +48,23 @@ impl From<SourceSummary> for SourceItem {
             scim: s.source.kind == SourceKind::Scim,
             local: s.source.kind == SourceKind::Local,
             created: format::datetime(s.source.created_at),
-            changed: s.source.changed_at.map_or_else(|| "Never".to_owned(), format::datetime),
-            holdings: vec![
-                ("Users", h.users),
-                ("Groups", h.groups),
-                ("Memberships", h.memberships),
-                ("Owners", h.owners),
-                ("Applications", h.applications),
-                ("App assignments", h.app_assignments),
-                ("Role assignments", h.role_assignments),
-            ],
+            changed: format::datetime_or_never(s.source.changed_at),
+            holdings: [
+                (h.users, "user", "users"),
+                (h.groups, "group", "groups"),
+                (h.memberships, "membership", "memberships"),
+                (h.owners, "owner", "owners"),
+                (h.applications, "application", "applications"),
+                (h.app_assignments, "app assignment", "app assignments"),
+                (h.role_assignments, "role assignment", "role assignments"),
+            ]
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| format::count(n, one, many))
+            .collect(),
+            empty: [h.users, h.groups, h.memberships, h.owners, h.applications, h.app_assignments, h.role_assignments]
+                .iter()
+                .all(|n| *n == 0),
             errors: s.errors.into_iter().map(|e| (format::datetime(e.at), e.message)).collect(),
             live_tokens: s.live_tokens,
             id: s.source.id,
@@ -78,7 +87,7 @@ impl From<TokenRow> for TokenItem {
     fn from(t: TokenRow) -> Self {
         Self {
             created: format::datetime(t.created_at),
-            last_used: t.last_used_at.map_or_else(|| "Never".to_owned(), format::datetime),
+            last_used: format::datetime_or_never(t.last_used_at),
             revoked: t.revoked_at.map(format::datetime).unwrap_or_default(),
             id: t.id,
             name: t.name,

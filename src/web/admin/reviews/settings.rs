@@ -10,7 +10,6 @@ use askama_web::WebTemplate;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
-use crate::service::remediation;
 use crate::web::admin::FormErrors;
 use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, flash};
@@ -58,7 +57,7 @@ pub struct SettingsPage {
 
 /// The settings as stored.
 async fn settings(state: &State) -> Result<(bool, i64), AppError> {
-    state.db(|conn| Ok((onboarding::owners_manage_reviews(conn)?, remediation::days(conn)?))).await
+    state.db(|conn| Ok((onboarding::owners_manage_reviews(conn)?, onboarding::remediation_days(conn)?))).await
 }
 
 /// `GET /admin/access-reviews/settings`: the tenant's access review settings.
@@ -89,7 +88,7 @@ pub async fn save_remediation(
 ) -> Result<Either<HttpResponse, (SettingsPage, StatusCode)>, AppError> {
     let entered = form.into_inner().remediation_days;
     let (now, actor, value) = (state.clock.now(), admin.0.user.clone(), entered.clone());
-    match state.db(move |conn| remediation::set_days(conn, &actor, &value, now)).await? {
+    match state.db(move |conn| onboarding::set_remediation_days(conn, &actor, &value, now)).await? {
         Ok(changed) => {
             flash(
                 &session,

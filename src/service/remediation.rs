@@ -139,11 +139,11 @@ pub fn csv<W: Write>(
     let mut keyset = Keyset::First;
     let mut rows = 0_u64;
     loop {
-        let page = store::remediation::page(conn, &instance.id, &keyset, TASK_PAGE)?;
+        let mut page = store::remediation::page(conn, &instance.id, &keyset, TASK_PAGE)?;
         let more = page.len() > TASK_PAGE;
-        let Some(last) = page.iter().take(TASK_PAGE).last() else { break };
+        page.truncate(TASK_PAGE);
+        let Some(last) = page.last() else { break };
         keyset = Keyset::After(last.principal_name.clone(), last.item_id.clone());
-        let page: Vec<TaskRow> = page.into_iter().take(TASK_PAGE).collect();
         for t in describe(conn, page, now, days)? {
             w.write_field(guard_cell(&t.source)).map_err(failed)?;
             w.write_field(kind).map_err(failed)?;

@@ -199,3 +199,43 @@ async fn an_access_deleted_by_its_source_while_the_review_runs_shows_no_longer_e
     let page = app.get(&review).await;
     assert_eq!(page.texts("table.items .gone").len(), page.texts("table.items tbody tr").len());
 }
+
+#[tokio::test]
+async fn many_tasks_page_by_keyset_and_all_reach_the_csv() {
+    let app = spawn_admin_app().await;
+    let okta = push_source(&app, "Okta");
+    let vpn = app.group_id("VPN Users");
+    app.exec(&format!("UPDATE group_member_users SET source_id = '{okta}' WHERE group_id = '{vpn}'"));
+    let ids = completed(&app, &[("All VPN", &[("groups", "VPN Users")], "access_direct = TRUE")]).await;
+    let url = results_url(&app, &ids[0]);
+    app.sign_in("admin").await;
+    assert_eq!(app.post(&format!("{url}/apply"), &[]).await.status, 303);
+    let n = app.count("remediation_tasks");
+    assert!(n > 60, "{n} tasks: enough for two pages");
+    // The results page shows the first 20 and links to all of them.
+    let results = app.get(&url).await;
+    assert_eq!(results.texts("table.remediation tbody tr").len(), 20);
+    let all = results.link("All remediation tasks");
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some(all);
+    while let Some(path) = next {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        seen.extend(page.texts("table.remediation tbody tr th"));
+        next = page.attrs("a[rel=next]", "href").pop();
+    }
+    assert_eq!(i64::try_from(seen.len()).unwrap(), n);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no task twice");
+    let csv = app.get(&format!("{url}/remediation.csv")).await;
+    let rows = csv::Reader::from_reader(csv.body.trim_start_matches('\u{feff}').as_bytes()).records().count();
+    assert_eq!(i64::try_from(rows).unwrap(), n);
+    // A stale cursor is refused with a message, not an error page.
+    assert_eq!(app.get(&format!("{url}/remediation?after=nope")).await.status, 400);
+    // Someone who may not manage the review sees none of it.
+    app.sign_in("user").await;
+    assert_eq!(app.get(&format!("{url}/remediation")).await.status, 403);
+    assert_eq!(app.get(&format!("{url}/remediation.csv")).await.status, 403);
+}

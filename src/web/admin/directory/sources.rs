@@ -27,6 +27,7 @@ pub struct SourceItem {
     pub name: String,
     pub kind: &'static str,
     pub scim: bool,
+    pub csv: bool,
     pub local: bool,
     pub created: String,
     /// When it last changed an object, or "Never".
@@ -46,6 +47,7 @@ impl From<SourceSummary> for SourceItem {
         Self {
             kind: s.source.kind.label(),
             scim: s.source.kind == SourceKind::Scim,
+            csv: s.source.kind == SourceKind::Csv,
             local: s.source.kind == SourceKind::Local,
             created: format::datetime(s.source.created_at),
             changed: format::datetime_or_never(s.source.changed_at),

@@ -3,6 +3,7 @@
 //! carries it out. The preview and the apply run the same planner, so they agree.
 
 use super::directory::AssignmentType;
+use super::source::{SourceKind, managed_by};
 use super::state::stored_state;
 
 /// Days between disabling a denied guest ("block then delete") and deleting the account.
@@ -111,6 +112,8 @@ pub struct Held {
     pub scope: String,
     /// The scope's name.
     pub scope_name: String,
+    /// The source that owns the assignment.
+    pub source_id: String,
 }
 
 impl Held {
@@ -140,6 +143,28 @@ pub struct ItemFacts<'a> {
     /// access now, as the directory says at apply time ("Via Sales Team", "Via Platform
     /// Team › SRE On-call"), names in their own case. Empty for roles.
     pub other_paths_now: &'a [String],
+    /// The source owning the link a removal would delete (the direct membership or
+    /// assignment; for roles, a held assignment's source that attest cannot change, else
+    /// any held one's). `None` when there is no such link.
+    pub link_source: Option<&'a LinkSource>,
+}
+
+/// The source that owns a membership or assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSource {
+    /// Its id.
+    pub id: String,
+    /// Its name ("Entra ID").
+    pub name: String,
+    /// What kind of connector it is.
+    pub kind: SourceKind,
+}
+
+impl LinkSource {
+    /// Whether attest cannot remove the link itself: its source must (a remediation task).
+    pub fn is_push(&self) -> bool {
+        !self.kind.can_remove()
+    }
 }
 
 /// What applying does to one item.
@@ -282,7 +307,7 @@ impl PlanCounts {
         }
         if self.not_supported > 0 {
             out.push(format!(
-                "{} keep{} the access because it is granted elsewhere (a nested group, a dynamic rule, an on-premises or Exchange group, a group assigned to the application): remove it there. Each row says where.",
+                "{} keep{} the access because it is granted elsewhere (a nested group, a dynamic rule, an on-premises or Exchange group, a group assigned to the application, a provisioning source such as SCIM or a CSV import): remove it there. Each row says where.",
                 people(self.not_supported),
                 if self.not_supported == 1 { "s" } else { "" }
             ));
@@ -312,6 +337,9 @@ pub struct ItemPlan {
     pub action: String,
     /// What will happen.
     pub verdict: Verdict,
+    /// The source that must make the removal, when attest cannot (its id): applying
+    /// records a remediation task for it.
+    pub remediate_at: Option<String>,
 }
 
 /// What the planner carries from item to item.
@@ -408,8 +436,28 @@ fn app_hint<S: AsRef<str>>(paths: &[S], app: &str) -> String {
     }
 }
 
-/// Plans one denied item.
+/// Plans one denied item. A removal of a link that a push source owns (SCIM, CSV) is not
+/// made here: the verdict names that source, and the plan says where to remediate.
 pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) -> ItemPlan {
+    let (action, verdict) = plan_verdict(resource, item, state);
+    let push = item.link_source.filter(|s| s.is_push());
+    match (verdict.step(), push) {
+        (Some(Step::RemoveMembership | Step::RemoveAppAssignment), Some(source)) => ItemPlan {
+            action,
+            verdict: Verdict::NotSupported(managed_by(&source.name)),
+            remediate_at: Some(source.id.clone()),
+        },
+        // Roles are decided in their branch, before the last-Global-Administrator count:
+        // their only refusal of this kind is the source's.
+        (None, Some(source)) if matches!((resource, &verdict), (Resource::Role { .. }, Verdict::NotSupported(_))) => {
+            ItemPlan { action, verdict, remediate_at: Some(source.id.clone()) }
+        }
+        _ => ItemPlan { action, verdict, remediate_at: None },
+    }
+}
+
+/// The action and verdict of one item, as if attest could change every source.
+fn plan_verdict(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) -> (String, Verdict) {
     let name = resource.name();
     if item.block_guest {
         let action = format!("Disable the guest account now; delete it after {GUEST_DELETE_AFTER_DAYS} days");
@@ -421,7 +469,7 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
         } else {
             Verdict::AlreadyGone("The guest account no longer exists".into())
         };
-        return ItemPlan { action, verdict };
+        return (action, verdict);
     }
     match resource {
         Resource::Group { found, rule, synced, mail_enabled_security, .. } => {
@@ -483,7 +531,7 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
             } else {
                 Verdict::AlreadyGone(format!("No longer a direct member of {name}"))
             };
-            ItemPlan { action, verdict }
+            (action, verdict)
         }
         Resource::Application { found, .. } => {
             let action = format!("Remove the assignment to {name}");
@@ -528,7 +576,7 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
             } else {
                 Verdict::AlreadyGone(format!("No longer assigned to {name} directly"))
             };
-            ItemPlan { action, verdict }
+            (action, verdict)
         }
         // Roles have no second path in attest's directory (no role-assignable groups): every
         // assignment of the reviewed kinds in the review's scope is removed, so the rule
@@ -551,6 +599,10 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
                 Verdict::AlreadyGone(format!("The role {name} no longer exists"))
             } else if item.held.is_empty() {
                 Verdict::AlreadyGone(format!("No longer holds {name} in this review's scope"))
+            } else if let Some(source) = item.link_source.filter(|s| s.is_push()) {
+                // Before the count: an assignment attest does not remove leaves the
+                // number of Global Administrators as it is.
+                Verdict::NotSupported(managed_by(&source.name))
             } else if active_ga > 0 && state.active_global_admins - active_ga < 1 {
                 Verdict::Refused(format!(
                     "This is the last active {GLOBAL_ADMINISTRATOR}: removing it would leave the directory without one. Make someone else {GLOBAL_ADMINISTRATOR} first, then apply again from a new review"
@@ -562,7 +614,7 @@ pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) ->
                     format!("Removed the {}", held.join(" and the ")),
                 )
             };
-            ItemPlan { action, verdict }
+            (action, verdict)
         }
     }
 }
@@ -594,6 +646,7 @@ mod tests {
             direct_link: true,
             held,
             other_paths_now: &[],
+            link_source: None,
         }
     }
 
@@ -603,6 +656,7 @@ mod tests {
             assignment_type: AssignmentType::parse(kind).unwrap_or(AssignmentType::Active),
             scope: "/".into(),
             scope_name: "Directory".into(),
+            source_id: "local".into(),
         }
     }
 
@@ -767,5 +821,44 @@ mod tests {
             plan(&role, &facts("", true, &[]), &mut s).verdict.result(),
             ApplyResult::AppliedSuccessfullyButObjectNotFound
         );
+    }
+
+    fn push(kind: SourceKind) -> LinkSource {
+        LinkSource { id: "s1".into(), name: "Okta".into(), kind }
+    }
+
+    #[test]
+    fn a_push_source_removes_its_own_links() {
+        let mut s = PlanState::default();
+        let okta = push(SourceKind::Scim);
+        let f = ItemFacts { link_source: Some(&okta), ..facts("Direct", true, &[]) };
+        let p = plan(&group(), &f, &mut s);
+        assert_eq!(p.verdict, Verdict::NotSupported("managed by Okta: remove it there".into()));
+        assert_eq!(p.verdict.result(), ApplyResult::ApplyNotSupported);
+        assert_eq!(p.remediate_at.as_deref(), Some("s1"));
+        assert_eq!(p.verdict.step(), None, "nothing is removed here");
+        let app = Resource::Application { name: "Jira".into(), found: true };
+        let csv = push(SourceKind::Csv);
+        let p = plan(&app, &ItemFacts { link_source: Some(&csv), ..facts("Direct", true, &[]) }, &mut s);
+        assert_eq!(p.remediate_at.as_deref(), Some("s1"));
+        // Already gone stays already gone, whoever owned it.
+        let p = plan(&group(), &ItemFacts { direct_link: false, ..f }, &mut s);
+        assert_eq!(p.verdict.result(), ApplyResult::AppliedSuccessfullyButObjectNotFound);
+        assert_eq!(p.remediate_at, None);
+        // A local link is removed as before.
+        let local = push(SourceKind::Local);
+        let p = plan(&group(), &ItemFacts { link_source: Some(&local), ..facts("Direct", true, &[]) }, &mut s);
+        assert_eq!(p.verdict.result(), ApplyResult::AppliedSuccessfully);
+        assert_eq!(p.remediate_at, None);
+        // Roles: a pushed assignment is not removed and does not count against the last
+        // Global Administrator.
+        let role =
+            Resource::Role { name: GLOBAL_ADMINISTRATOR.into(), found: true, privileged: true, global_admin: true };
+        let mut s = PlanState { active_global_admins: 1 };
+        let a = [ga("a", "Active")];
+        let p = plan(&role, &ItemFacts { link_source: Some(&okta), ..facts("", true, &a) }, &mut s);
+        assert_eq!(p.verdict, Verdict::NotSupported("managed by Okta: remove it there".into()));
+        assert_eq!(p.remediate_at.as_deref(), Some("s1"));
+        assert_eq!(s.active_global_admins, 1);
     }
 }

@@ -32,6 +32,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("MailResent", "Sent a mail again"),
     ("SourceTokenCreated", "Created a source token"),
     ("SourceTokenRevoked", "Revoked a source token"),
+    ("RemediationVerified", "Saw removals made at their source"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -34,6 +34,22 @@ pub const RESULT_COLUMNS: [&str; 22] = [
     "ApplyResult",
 ];
 
+/// The columns of a review's remediation tasks as CSV: one row per removal to make where.
+pub const REMEDIATION_COLUMNS: [&str; 12] = [
+    "Source",
+    "ResourceType",
+    "Resource",
+    "PrincipalUPN",
+    "PrincipalName",
+    "AccessPath",
+    "Decision",
+    "Reviewer",
+    "DecidedAt",
+    "Reason",
+    "TaskState",
+    "SeenRemovedAt",
+];
+
 /// A cell as written to the file. Spreadsheets run a cell that starts with `=`, `+`, `-`
 /// or `@` as a formula (tab and carriage return can smuggle one in too), so a name or a
 /// justification like `=HYPERLINK(…)` could run when an auditor opens the export: such

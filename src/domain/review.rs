@@ -65,7 +65,7 @@ pub enum UserScope {
 
 stored_state! {
     /// What a resource of a review is: a group, an application or a role.
-    ResourceKind in "review_instances.resource_type, review_definition_resources.resource_type" {
+    ResourceKind in "review_instances.resource_type, review_definition_resources.resource_type, remediation_tasks.resource_type" {
         /// Group memberships.
         Group => "Group",
         /// Application assignments.

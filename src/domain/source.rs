@@ -6,6 +6,8 @@
 //! removals made directly; a push source (SCIM, CSV) cannot be changed from here, so a
 //! removal becomes a remediation task that a later delivery of that source verifies.
 
+use chrono::{NaiveDateTime, TimeDelta};
+
 use super::state::stored_state;
 
 /// The id (and name) of the built-in source: demo data and objects created in attest.
@@ -47,6 +49,58 @@ impl SourceKind {
     pub fn can_remove(self) -> bool {
         matches!(self, Self::Local)
     }
+}
+
+/// The most days an admin may allow before an open remediation task is overdue.
+pub const MAX_REMEDIATION_DAYS: i64 = 365;
+
+/// Where a remediation task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// The source still grants the access.
+    Open,
+    /// Still granted, longer than the days allowed.
+    Overdue,
+    /// A later write of the source showed the access gone.
+    RemovedAtSource,
+}
+
+impl TaskState {
+    /// The state of a task created at `created_at`, seen removed at `removed_at`, at `now`,
+    /// when tasks may stay open `days` days.
+    pub fn of(created_at: NaiveDateTime, removed_at: Option<NaiveDateTime>, now: NaiveDateTime, days: i64) -> Self {
+        if removed_at.is_some() {
+            return Self::RemovedAtSource;
+        }
+        match overdue_since(now, days) {
+            Some(limit) if created_at <= limit => Self::Overdue,
+            _ => Self::Open,
+        }
+    }
+
+    /// The state in words, as the results page and the CSV say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Overdue => "Overdue",
+            Self::RemovedAtSource => "Removed at source",
+        }
+    }
+}
+
+/// Tasks created at or before this time are overdue at `now` when still open (`None` when
+/// `days` reaches out of the calendar).
+pub fn overdue_since(now: NaiveDateTime, days: i64) -> Option<NaiveDateTime> {
+    now.checked_sub_signed(TimeDelta::try_days(days)?)
+}
+
+/// The days an admin entered, or why they cannot be used.
+pub fn parse_remediation_days(text: &str) -> Result<i64, String> {
+    let problem = || {
+        format!("Enter a whole number of days from 1 to {MAX_REMEDIATION_DAYS}, such as {DEFAULT_REMEDIATION_DAYS}.")
+    };
+    let days: i64 = text.trim().parse().map_err(|_| problem())?;
+    if (1..=MAX_REMEDIATION_DAYS).contains(&days) { Ok(days) } else { Err(problem()) }
 }
 
 /// The reason given for a denial attest cannot apply because a push source owns the access.
@@ -97,5 +151,18 @@ mod tests {
         assert!(name_problem("a/b").is_some());
         assert!(name_problem(&"x".repeat(65)).is_some());
         assert_eq!(managed_by("Okta"), "managed by Okta: remove it there");
+    }
+
+    #[test]
+    fn tasks_become_overdue() {
+        let at = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).and_then(|x| x.and_hms_opt(9, 0, 0)).unwrap();
+        assert_eq!(TaskState::of(at(1), None, at(14), 14), TaskState::Open);
+        assert_eq!(TaskState::of(at(1), None, at(15), 14), TaskState::Overdue);
+        assert_eq!(TaskState::of(at(1), Some(at(20)), at(30), 14), TaskState::RemovedAtSource);
+        assert_eq!(TaskState::of(at(1), None, at(2), i64::MAX), TaskState::Open, "no overflow");
+        assert_eq!(parse_remediation_days(" 30 "), Ok(30));
+        for bad in ["0", "-1", "366", "x", "", "1e3", "99999999999999999999"] {
+            assert!(parse_remediation_days(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -7,15 +7,15 @@
 //! Approved, "don't know" and not-reviewed items keep the result `New`, as in Entra: apply
 //! results describe what applying did, and it does nothing to them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::db::DbConnection;
 use crate::domain::apply::{
-    ApplyResult, GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, PlanCounts, PlanState,
-    Resource, Step, Verdict, plan,
+    ApplyResult, GLOBAL_ADMINISTRATOR, GUEST_DELETE_AFTER_DAYS, Held, ItemFacts, ItemPlan, LinkSource, PlanCounts,
+    PlanState, Resource, Step, Verdict, plan,
 };
 use crate::domain::directory::{GroupType, RoleKind, UserType};
 use crate::domain::review::{GuestDeniedAction, InstanceStatus, ResourceKind, RoleAssignmentTypes};
@@ -253,7 +253,8 @@ fn plan_batch(
     let ids: Vec<&str> = items.iter().map(|i| i.principal_id.as_str()).collect();
     let users = store::apply::existing_users(conn, &ids)?;
     let block = definition.guest_denied_action == GuestDeniedAction::BlockThenDelete;
-    let mut direct: HashSet<String> = HashSet::new();
+    // User id → the source of their direct membership or assignment.
+    let mut direct: HashMap<String, String> = HashMap::new();
     let mut held: HashMap<String, Vec<Held>> = HashMap::new();
     let mut others: HashMap<String, Vec<String>> = HashMap::new();
     match resource {
@@ -282,19 +283,36 @@ fn plan_batch(
         }
         _ => {}
     }
+    // Sources are few: read them all once per batch rather than per link.
+    let sources: HashMap<String, LinkSource> = store::sources::list(conn)?
+        .into_iter()
+        .map(|s| (s.id.clone(), LinkSource { id: s.id, name: s.name, kind: s.kind }))
+        .collect();
     let none: Vec<Held> = Vec::new();
     let no_paths: Vec<String> = Vec::new();
     Ok(items
         .iter()
         .map(|item| {
+            let held = held.get(&item.principal_id).unwrap_or(&none);
+            // A role's removal takes every held assignment: one that attest cannot remove
+            // decides for the item.
+            let link_source = match direct.get(&item.principal_id) {
+                Some(source) => sources.get(source),
+                None => held
+                    .iter()
+                    .filter_map(|h| sources.get(&h.source_id))
+                    .find(|s| s.is_push())
+                    .or_else(|| held.first().and_then(|h| sources.get(&h.source_id))),
+            };
             let facts = ItemFacts {
                 access_path: &item.access_path,
                 access_direct: item.access_direct,
                 block_guest: block && item.principal_type == UserType::Guest,
                 user_found: users.contains(&item.principal_id),
-                direct_link: direct.contains(&item.principal_id),
-                held: held.get(&item.principal_id).unwrap_or(&none),
+                direct_link: direct.contains_key(&item.principal_id),
+                held,
                 other_paths_now: others.get(&item.principal_id).unwrap_or(&no_paths),
+                link_source,
             };
             plan(resource, &facts, state)
         })
@@ -580,6 +598,23 @@ fn apply_batch(
     for ((apply_result, detail), ids) in &by_result {
         store::apply::record(conn, ids, *apply_result, detail, by.id(), now)?;
     }
+    // Removals a push source must make: tasks recorded with the items' results.
+    let tasks: Vec<store::remediation::NewTask<'_>> = items
+        .iter()
+        .zip(&plans)
+        .filter_map(|(item, p)| {
+            p.remediate_at.as_deref().map(|source_id| store::remediation::NewTask {
+                item_id: &item.id,
+                instance_id: &inst.id,
+                source_id,
+                resource_type: inst.resource_type,
+                resource_id: &inst.resource_id,
+                principal_id: &item.principal_id,
+                created_at: now,
+            })
+        })
+        .collect();
+    store::remediation::insert(conn, &tasks)?;
     let recorded = Instant::now();
     phases.record += recorded - removed;
     let resource_name = resource.name().to_owned();

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::store::apps::AppRow;
 use crate::store::groups::GroupRow;
 use crate::store::roles::{AssignmentRow, RoleRow};
+use crate::store::sources::Owned;
 use crate::store::users::{UserRef, UserRow};
 use crate::store::{self, Keyset};
 
@@ -24,6 +25,19 @@ pub struct Listed<T> {
     pub total: Option<i64>,
     /// The page asked for.
     pub page: Page<T>,
+    /// The name of each listed object's source, by object id (empty for roles, which are
+    /// attest's own).
+    pub sources: HashMap<String, String>,
+}
+
+/// The source names of `ids`, by id.
+fn source_names(conn: &mut DbConnection, kind: Owned, ids: &[String]) -> Result<HashMap<String, String>, AppError> {
+    Ok(store::sources::names_of(conn, kind, ids)?.into_iter().collect())
+}
+
+/// The source name of one object ("" when it has none).
+fn source_name(conn: &mut DbConnection, kind: Owned, id: &str) -> Result<String, AppError> {
+    Ok(source_names(conn, kind, &[id.to_owned()])?.remove(id).unwrap_or_default())
 }
 
 /// How many users, groups, applications and roles the directory holds.
@@ -59,7 +73,9 @@ pub fn users(conn: &mut DbConnection, req: &ListRequest) -> Result<Listed<UserRo
     let keyset = Keyset::resolve(&req.at, |id| store::users::name_of(conn, id))?;
     let rows = store::users::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |u| u.id.clone());
-    Ok(Listed { total: Some(store::users::count(conn)?), page })
+    let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
+    let sources = source_names(conn, Owned::Users, &ids)?;
+    Ok(Listed { total: Some(store::users::count(conn)?), page, sources })
 }
 
 /// A page of groups, searched by name.
@@ -67,7 +83,9 @@ pub fn groups(conn: &mut DbConnection, req: &ListRequest) -> Result<Listed<Group
     let keyset = Keyset::resolve(&req.at, |id| store::groups::name_of(conn, id))?;
     let rows = store::groups::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |g| g.id.clone());
-    Ok(Listed { total: Some(store::groups::count(conn)?), page })
+    let ids: Vec<String> = page.items.iter().map(|g| g.id.clone()).collect();
+    let sources = source_names(conn, Owned::Groups, &ids)?;
+    Ok(Listed { total: Some(store::groups::count(conn)?), page, sources })
 }
 
 /// A page of applications, searched by name.
@@ -75,7 +93,9 @@ pub fn apps(conn: &mut DbConnection, req: &ListRequest) -> Result<Listed<AppRow>
     let keyset = Keyset::resolve(&req.at, |id| store::apps::name_of(conn, id))?;
     let rows = store::apps::list(conn, req.search.as_deref(), &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, &req.at, PAGE_SIZE, |a| a.id.clone());
-    Ok(Listed { total: Some(store::apps::count(conn)?), page })
+    let ids: Vec<String> = page.items.iter().map(|a| a.id.clone()).collect();
+    let sources = source_names(conn, Owned::Applications, &ids)?;
+    Ok(Listed { total: Some(store::apps::count(conn)?), page, sources })
 }
 
 /// A page of roles, searched by name, each with its number of assignments.
@@ -93,7 +113,7 @@ pub fn roles(conn: &mut DbConnection, req: &ListRequest) -> Result<Listed<(RoleR
             (r, count)
         })
         .collect();
-    Ok(Listed { total: None, page: Page { items, next: page.next, prev: page.prev } })
+    Ok(Listed { total: None, page: Page { items, next: page.next, prev: page.prev }, sources: HashMap::new() })
 }
 
 /// A user holding the access a page lists.
@@ -127,6 +147,8 @@ pub struct HeldApp {
 pub struct UserDetail {
     /// The user.
     pub user: UserRow,
+    /// The name of its source.
+    pub source: String,
     /// Their manager.
     pub manager: Option<UserRef>,
     /// Their direct reports, at most `limit`.
@@ -174,6 +196,7 @@ pub fn user(conn: &mut DbConnection, id: &str, limit: usize) -> Result<Option<Us
         held.last_sign_in = last.get(&held.app.id).copied();
     }
     Ok(Some(UserDetail {
+        source: source_name(conn, Owned::Users, id)?,
         manager,
         reports,
         memberships,
@@ -190,6 +213,8 @@ pub fn user(conn: &mut DbConnection, id: &str, limit: usize) -> Result<Option<Us
 pub struct GroupDetail {
     /// The group.
     pub group: GroupRow,
+    /// The name of its source.
+    pub source: String,
     /// Its owners.
     pub owners: Vec<UserRef>,
     /// Groups nested in it.
@@ -219,6 +244,7 @@ pub fn group(
     let ids: Vec<String> = page.items.iter().map(|u| u.id.clone()).collect();
     let paths = describe_paths(store::groups::membership_paths(conn, &closure, &ids, false)?);
     Ok(Some(GroupDetail {
+        source: source_name(conn, Owned::Groups, id)?,
         owners: store::groups::owners(conn, id, lim)?,
         nested: store::groups::member_groups(conn, id, lim)?,
         parents: store::groups::parent_groups(conn, id, lim)?,
@@ -233,6 +259,8 @@ pub fn group(
 pub struct AppDetail {
     /// The application.
     pub app: AppRow,
+    /// The name of its source.
+    pub source: String,
     /// Its owners.
     pub owners: Vec<UserRef>,
     /// The groups assigned to it, with the app role.
@@ -268,6 +296,7 @@ pub fn app(conn: &mut DbConnection, id: &str, req: &ListRequest, limit: usize) -
         }
     }
     Ok(Some(AppDetail {
+        source: source_name(conn, Owned::Applications, id)?,
         owners: store::apps::owners(conn, id, lim)?,
         direct_users: store::apps::direct_user_count(conn, id)?,
         members: members(conn, page, Some(id), paths)?,

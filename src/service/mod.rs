@@ -9,6 +9,7 @@ pub mod health;
 pub mod notify;
 pub mod onboarding;
 pub mod panel;
+pub mod remediation;
 pub mod results;
 pub mod reviews;
 pub mod rows;

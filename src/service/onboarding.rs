@@ -20,6 +20,9 @@ const ONBOARDED_AT: &str = "onboarded_at";
 /// resources"; off unless an admin turns it on.
 const OWNERS_MANAGE_REVIEWS: &str = "owners_manage_reviews";
 
+/// The setting holding the days after which an open remediation task is overdue.
+const DAYS_KEY: &str = "remediation_days";
+
 /// Who onboarded the directory, and when.
 #[derive(Debug, Clone)]
 pub struct Onboarded {
@@ -105,5 +108,37 @@ pub fn set_owners_manage_reviews(
             ),
         )?;
         Ok(true)
+    })
+}
+
+/// The days after which an open task is overdue (the admin's setting, or the default).
+pub fn remediation_days(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(store::settings::get(conn, DAYS_KEY)?
+        .and_then(|v| crate::domain::source::parse_remediation_days(&v).ok())
+        .unwrap_or(crate::domain::source::DEFAULT_REMEDIATION_DAYS))
+}
+
+/// Sets the days from what the admin entered; `Err` says what to fix. Returns whether the
+/// value changed; a change is audited with the old and new value.
+pub fn set_remediation_days(
+    conn: &mut DbConnection,
+    actor: &UserRow,
+    entered: &str,
+    now: NaiveDateTime,
+) -> Result<Result<bool, String>, AppError> {
+    let new = match crate::domain::source::parse_remediation_days(entered) {
+        Ok(days) => days,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    conn.write(|conn| {
+        let old = remediation_days(conn)?;
+        if old == new && store::settings::get(conn, DAYS_KEY)?.is_some() {
+            return Ok(Ok(false));
+        }
+        store::settings::set(conn, DAYS_KEY, &new.to_string())?;
+        let details = serde_json::json!({ "remediationDays": { "old": old, "new": new } });
+        let event = NewEvent::by_user(actor, now, "UpdateAccessReviewSettings", ("Directory", "directory"), details);
+        store::audit::append(conn, &event)?;
+        Ok(Ok(old != new))
     })
 }

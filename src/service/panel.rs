@@ -190,6 +190,9 @@ pub struct Table {
     pub accept_count: i64,
     /// The other reviewers of the instance: (name, is a fallback reviewer).
     pub others: Vec<(String, bool)>,
+    /// Items on the page whose access no longer exists in the directory, with the name of
+    /// the source owning the resource ("" when unknown).
+    pub gone: HashMap<String, String>,
 }
 
 /// One page of an instance's items as `access` sees them, filtered by `filter`, with the
@@ -211,7 +214,10 @@ pub fn table(
     let counts = counts(conn, access)?;
     let accept_count = if offer_accept { acceptable(conn, access, filter, &counts)? } else { 0 };
     let others = store::instances::other_reviewer_names(conn, instance, me)?;
-    Ok(Table { page, names, counts, accept_count, others })
+    let on_page: Vec<(String, bool)> =
+        page.items.iter().map(|r| (r.id.clone(), r.apply_result.is_remediated())).collect();
+    let gone = super::remediation::gone(conn, &access.instance, &on_page)?;
+    Ok(Table { page, names, counts, accept_count, others, gone })
 }
 
 /// Display names of the reviewers who decided `rows`, by id.

@@ -163,6 +163,8 @@ pub struct Overview {
     pub contacted: Vec<super::notify::ContactedReviewer>,
     /// Each reviewer's progress (`None` for a self-review).
     pub reviewers: Option<Vec<ReviewerRow>>,
+    /// The first remediation tasks (removals a push source must make), with the counts.
+    pub remediation: super::remediation::Tasks,
 }
 
 /// The results of occurrence `instance` of series `definition`, if `manager` may manage
@@ -173,6 +175,8 @@ pub fn overview(
     definition: &str,
     instance: &str,
     contacted_limit: i64,
+    tasks_shown: usize,
+    now: NaiveDateTime,
 ) -> Result<Overview, AppError> {
     let (d, i) = managed_instance(conn, manager, definition, instance)?;
     let reviewers = reviewer_progress(conn, &i, &d)?;
@@ -187,11 +191,12 @@ pub fn overview(
         0
     };
     let contacted = super::notify::contacted_reviewers(conn, &i.id, contacted_limit)?;
+    let remediation = super::remediation::tasks(conn, &i, &crate::domain::paging::PageAt::First, tasks_shown, now)?;
     let access = super::panel::Access {
         instance: i,
         definition: d,
         scope: crate::store::decisions::ItemScope::All,
         self_review: false,
     };
-    Ok(Overview { access, not_applied, contacted, reviewers })
+    Ok(Overview { access, not_applied, contacted, reviewers, remediation })
 }

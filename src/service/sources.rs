@@ -245,9 +245,65 @@ pub fn overview(conn: &mut DbConnection) -> Result<Vec<SourceSummary>, AppError>
     Ok(out)
 }
 
+/// One source with what it holds, its recent errors and its tokens (newest first), or 404.
+pub fn detail(conn: &mut DbConnection, id: &str) -> Result<(SourceSummary, Vec<TokenRow>), AppError> {
+    let source = by_id(conn, id)?;
+    let holdings = store::sources::holdings(conn, &source.id)?;
+    let errors = store::sources::recent_errors(conn, &source.id, ERRORS_SHOWN)?;
+    let tokens = store::sources::tokens(conn, &source.id)?;
+    let live_tokens = tokens.iter().filter(|t| t.revoked_at.is_none()).count();
+    Ok((SourceSummary { source, holdings, errors, live_tokens }, tokens))
+}
+
+/// A new SCIM source named `name` with its first token named `token_name`; a name that is
+/// taken already (whatever its case) is refused, so that an admin never adds a token to
+/// another connection by mistake. Returns what [`create_token`] returns.
+pub fn new_scim_source(
+    conn: &mut DbConnection,
+    name: &str,
+    token_name: &str,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<(SourceRow, TokenRow, String), AppError> {
+    if let Some(found) = store::sources::by_name(conn, name)? {
+        return Err(AppError::BadRequest(format!(
+            "There is a source named \"{}\" already: choose another name, or open that source to create a token.",
+            found.name
+        )));
+    }
+    create_token(conn, name, token_name, by, now)
+}
+
+/// A new token for the SCIM source with this id (not another kind's), or 404.
+pub fn create_token_for(
+    conn: &mut DbConnection,
+    source_id: &str,
+    token_name: &str,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<(SourceRow, TokenRow, String), AppError> {
+    let source = by_id(conn, source_id)?;
+    if source.kind != SourceKind::Scim {
+        return Err(AppError::BadRequest(format!(
+            "Tokens are for SCIM connections; \"{}\" is a {} source.",
+            source.name,
+            source.kind.label()
+        )));
+    }
+    create_token(conn, &source.name, token_name, by, now)
+}
+
 /// What every write of a source ends with, inside its transaction: the source's last change
-/// is noted. (Open remediation tasks of the source are checked here too, once they exist.)
-pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<(), AppError> {
+/// is noted, and its open remediation tasks whose access it no longer grants are marked
+/// removed at source (audited when there are any). Returns how many were marked.
+pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<usize, AppError> {
     store::sources::touch(conn, source_id, now)?;
-    Ok(())
+    let verified = store::remediation::verify(conn, source_id, now)?;
+    if verified > 0 {
+        let name = store::sources::get(conn, source_id)?.map(|s| s.name).unwrap_or_default();
+        let details = json!({ "source": name, "removedAtSource": verified });
+        let event = NewEvent::by_system(now, "RemediationVerified", ("Source", source_id), details);
+        store::audit::append(conn, &event)?;
+    }
+    Ok(verified)
 }

@@ -2,7 +2,7 @@
 //! their access, the removals (by id list: one `= ANY($1)` array on PostgreSQL, chunks of
 //! 10,000 on SQLite), the results, and the guests waiting for deletion.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -96,14 +96,14 @@ pub fn denied_results(conn: &mut Conn, instance: &str) -> QueryResult<Vec<(Apply
         .load(conn)
 }
 
-/// Which of `users` are direct members of `group`.
-pub fn direct_members(conn: &mut Conn, group: &str, user_ids: &[&str]) -> QueryResult<HashSet<String>> {
-    let mut out = HashSet::new();
+/// Which of `users` are direct members of `group`: user id → the membership's source.
+pub fn direct_members(conn: &mut Conn, group: &str, user_ids: &[&str]) -> QueryResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
     chunked(conn, user_ids, |conn, chunk| {
-        let rows: Vec<String> = group_member_users::table
+        let rows: Vec<(String, String)> = group_member_users::table
             .filter(group_member_users::group_id.eq(group))
             .filter(group_member_users::user_id.eq_any(chunk))
-            .select(group_member_users::user_id)
+            .select((group_member_users::user_id, group_member_users::source_id))
             .load(conn)?;
         out.extend(rows);
         Ok(0)
@@ -111,14 +111,14 @@ pub fn direct_members(conn: &mut Conn, group: &str, user_ids: &[&str]) -> QueryR
     Ok(out)
 }
 
-/// Which of `users` are assigned to `app` directly.
-pub fn direct_assignees(conn: &mut Conn, app: &str, user_ids: &[&str]) -> QueryResult<HashSet<String>> {
-    let mut out = HashSet::new();
+/// Which of `users` are assigned to `app` directly: user id → the assignment's source.
+pub fn direct_assignees(conn: &mut Conn, app: &str, user_ids: &[&str]) -> QueryResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
     chunked(conn, user_ids, |conn, chunk| {
-        let rows: Vec<String> = app_user_assignments::table
+        let rows: Vec<(String, String)> = app_user_assignments::table
             .filter(app_user_assignments::app_id.eq(app))
             .filter(app_user_assignments::user_id.eq_any(chunk))
-            .select(app_user_assignments::user_id)
+            .select((app_user_assignments::user_id, app_user_assignments::source_id))
             .load(conn)?;
         out.extend(rows);
         Ok(0)
@@ -165,6 +165,7 @@ pub fn held_roles(
                 role_assignments::assignment_type,
                 role_assignments::scope,
                 role_assignments::scope_name,
+                role_assignments::source_id,
             ))
             .into_boxed::<crate::db::MultiBackend>();
         if let Some(scope) = scope {
@@ -173,9 +174,9 @@ pub fn held_roles(
                 role_assignments::scope.eq(scope.to_owned()).or(role_assignments::scope.like(below).escape('\\')),
             );
         }
-        let rows: Vec<(String, String, AssignmentType, String, String)> = q.load(conn)?;
-        out.extend(rows.into_iter().map(|(user, id, assignment_type, scope, scope_name)| {
-            (user, Held { id, assignment_type, scope, scope_name })
+        let rows: Vec<(String, String, AssignmentType, String, String, String)> = q.load(conn)?;
+        out.extend(rows.into_iter().map(|(user, id, assignment_type, scope, scope_name, source_id)| {
+            (user, Held { id, assignment_type, scope, scope_name, source_id })
         }));
         Ok(0)
     })?;

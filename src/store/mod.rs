@@ -9,6 +9,7 @@ pub mod groups;
 pub mod instances;
 pub mod locks;
 pub mod outbox;
+pub mod remediation;
 pub mod results;
 pub mod reviews;
 pub mod roles;

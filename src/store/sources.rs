@@ -63,6 +63,42 @@ pub struct Holdings {
     pub role_assignments: i64,
 }
 
+/// The kinds of directory object a page lists with their source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    /// Users.
+    Users,
+    /// Groups.
+    Groups,
+    /// Applications.
+    Applications,
+}
+
+/// The name of the source of each of `ids` (objects of one kind): (object id, source
+/// name). One query, joined on the source.
+pub fn names_of(conn: &mut Conn, kind: Owned, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match kind {
+        Owned::Users => users::table
+            .inner_join(sources::table.on(sources::id.eq(users::source_id)))
+            .filter(users::id.eq_any(ids))
+            .select((users::id, sources::name))
+            .load(conn),
+        Owned::Groups => groups::table
+            .inner_join(sources::table.on(sources::id.eq(groups::source_id)))
+            .filter(groups::id.eq_any(ids))
+            .select((groups::id, sources::name))
+            .load(conn),
+        Owned::Applications => applications::table
+            .inner_join(sources::table.on(sources::id.eq(applications::source_id)))
+            .filter(applications::id.eq_any(ids))
+            .select((applications::id, sources::name))
+            .load(conn),
+    }
+}
+
 /// Every source, by name.
 pub fn list(conn: &mut Conn) -> QueryResult<Vec<SourceRow>> {
     sources::table.select(SourceRow::as_select()).order((sources::name, sources::id)).load(conn)

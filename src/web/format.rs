@@ -28,6 +28,11 @@ pub fn date(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
+/// A time, or "Never" when absent ("last used", "last changed").
+pub fn datetime_or_never(at: Option<NaiveDateTime>) -> String {
+    at.map_or_else(|| "Never".to_owned(), datetime)
+}
+
 /// A past time with its age: "2026-10-01 (58 days ago)", "Never" when absent.
 pub fn last_seen(at: Option<NaiveDateTime>, now: NaiveDateTime) -> String {
     match at {

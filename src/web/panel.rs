@@ -138,6 +138,9 @@ pub struct ItemView {
     blocked: Option<String>,
     /// The person's detail page ("" where there is none: an admin's results page).
     href: String,
+    /// The access no longer exists in the directory (the instance is a snapshot): the
+    /// source owning the resource, "" when unknown.
+    gone: Option<String>,
 }
 
 impl ItemView {
@@ -194,6 +197,7 @@ impl ItemView {
             apply_detail: row.apply_detail,
             blocked,
             href: base_path.map(|base| format!("{base}/items/{}", row.id)).unwrap_or_default(),
+            gone: None,
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
@@ -300,6 +304,8 @@ pub struct ResultsPanel {
     pub contacted: Vec<Contacted>,
     /// How far each reviewer got (none for a self-review).
     pub reviewers: Option<crate::web::admin::reviews::ReviewerTable>,
+    /// The removals a push source must make, with the first ones.
+    pub remediation: crate::web::admin::reviews::RemediationPanel,
 }
 
 /// A reviewer the occurrence's mails went to.
@@ -412,7 +418,7 @@ pub async fn table_page(
     let per_person = matches!(access.definition.reviewer_kind, ReviewerKind::Managers | ReviewerKind::Self_);
     let for_table = access.clone();
     // Only a reviewer's open page offers "Accept recommendations".
-    let panel::Table { page, names, counts, accept_count, others } =
+    let panel::Table { page, names, counts, accept_count, others, gone } =
         state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open)).await?;
     let others: Vec<String> = others
         .into_iter()
@@ -467,7 +473,13 @@ pub async fn table_page(
         pager_next: link(&page.next, "after"),
         items: {
             let (decider, base) = (access.scope.decider(), series.is_none().then_some(base_path.as_str()));
-            page.items.into_iter().map(|r| ItemView::new(r, &names, now, decider, base)).collect()
+            page.items
+                .into_iter()
+                .map(|r| {
+                    let gone = gone.get(&r.id).cloned();
+                    ItemView { gone, ..ItemView::new(r, &names, now, decider, base) }
+                })
+                .collect()
         },
         max_reason: MAX_REASON_LEN,
         chart: if series.is_some() { crate::domain::chart::decision_bar(&tally) } else { Vec::new() },

@@ -20,11 +20,11 @@ use crate::helpers::{TestApp, spawn_admin_app};
 use crate::scheduler::{create, tick};
 
 /// A review to create: its name, extra form fields, and the SQL condition on the items to deny.
-type ReviewSpec<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+pub(crate) type ReviewSpec<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 
 /// Creates each review, starts them, denies the chosen items and lets the reviews end.
 /// Returns the instances.
-async fn completed(app: &TestApp, reviews: &[ReviewSpec<'_>]) -> Vec<String> {
+pub(crate) async fn completed(app: &TestApp, reviews: &[ReviewSpec<'_>]) -> Vec<String> {
     for (name, extra, _) in reviews {
         let mut fields = vec![("name", *name)];
         fields.extend_from_slice(extra);
@@ -473,7 +473,7 @@ async fn an_apply_killed_half_way_finishes_on_the_next_run_without_applying_twic
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 removed, 0 already gone, 0 not supported, 0 refused"));
 }
 
-fn results_url(app: &TestApp, instance: &str) -> String {
+pub(crate) fn results_url(app: &TestApp, instance: &str) -> String {
     use attest::db::schema::review_instances::dsl::*;
     use diesel::prelude::*;
     let series: String = review_instances.find(instance).select(definition_id).first(&mut *app.conn()).unwrap();

@@ -19,6 +19,8 @@ pub struct UserItem {
     pub last_sign_in: String,
     /// How the user holds the access a page lists (empty on the users list).
     pub paths: Vec<String>,
+    /// The name of the source that brought the user in ("" where not shown).
+    pub source: String,
 }
 
 impl UserItem {
@@ -38,6 +40,7 @@ impl UserItem {
             job_title: user.job_title.unwrap_or_default(),
             last_sign_in: last_seen(last_sign_in, now),
             paths,
+            source: String::new(),
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct GroupItem {
     pub description: String,
     /// How it relates to the page's subject ("Via Engineering" on a user page).
     pub via: String,
+    /// The name of its source ("" where not shown).
+    pub source: String,
 }
 
 impl From<GroupRow> for GroupItem {
@@ -73,6 +78,7 @@ impl From<GroupRow> for GroupItem {
             id: g.id,
             display_name: g.display_name,
             via: String::new(),
+            source: String::new(),
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct AppItem {
     pub role: String,
     pub via: String,
     pub last_sign_in: String,
+    /// The name of its source ("" where not shown).
+    pub source: String,
 }
 
 impl AppItem {
@@ -99,6 +107,7 @@ impl AppItem {
             role,
             via,
             last_sign_in: String::new(),
+            source: String::new(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The four directory lists (users, groups, applications, roles): search and keyset paging
 //! through one helper, [`list`].
 
+use std::collections::HashMap;
+
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,18 +18,20 @@ use crate::web::pager::Pager;
 use crate::web::{Chrome, Section, State};
 
 /// One directory list: validates the query, reads the page through `read` (a
-/// [`directory`] list function) and turns its rows into items with `item`.
+/// [`directory`] list function) and turns its rows into items with `item`, which gets the
+/// page's source names by object id too.
 async fn list<R: Send + 'static, T>(
     state: &State,
     params: ListParams,
     read: fn(&mut DbConnection, &ListRequest) -> Result<Listed<R>, AppError>,
-    item: impl FnMut(R) -> T,
+    mut item: impl FnMut(R, &HashMap<String, String>) -> T,
 ) -> Result<(Option<i64>, Vec<T>, Pager), AppError> {
     let request = list_request(params)?;
     let req = request.clone();
     let listed = state.db(move |conn| read(conn, &req)).await?;
     let pager = Pager::new(&request, &listed.page);
-    Ok((listed.total, listed.page.items.into_iter().map(item).collect(), pager))
+    let sources = listed.sources;
+    Ok((listed.total, listed.page.items.into_iter().map(|r| item(r, &sources)).collect(), pager))
 }
 
 #[derive(Template, WebTemplate)]
@@ -47,9 +51,9 @@ pub async fn users(
     params: web::Query<ListParams>,
 ) -> Result<UsersPage, AppError> {
     let now = state.clock.now();
-    let (total, users, pager) = list(&state, params.into_inner(), directory::users, |u| {
-        let at = u.last_sign_in_at;
-        UserItem::new(u, at, now, Vec::new())
+    let (total, users, pager) = list(&state, params.into_inner(), directory::users, |u, sources| {
+        let (at, source) = (u.last_sign_in_at, sources.get(&u.id).cloned().unwrap_or_default());
+        UserItem { source, ..UserItem::new(u, at, now, Vec::new()) }
     })
     .await?;
     Ok(UsersPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), users, pager })
@@ -71,7 +75,11 @@ pub async fn groups(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<GroupsPage, AppError> {
-    let (total, groups, pager) = list(&state, params.into_inner(), directory::groups, GroupItem::from).await?;
+    let (total, groups, pager) = list(&state, params.into_inner(), directory::groups, |g, sources| {
+        let source = sources.get(&g.id).cloned().unwrap_or_default();
+        GroupItem { source, ..GroupItem::from(g) }
+    })
+    .await?;
     Ok(GroupsPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), groups, pager })
 }
 
@@ -91,8 +99,11 @@ pub async fn apps(
     chrome: Chrome,
     params: web::Query<ListParams>,
 ) -> Result<AppsPage, AppError> {
-    let (total, apps, pager) =
-        list(&state, params.into_inner(), directory::apps, |a| AppItem::new(a, String::new(), String::new())).await?;
+    let (total, apps, pager) = list(&state, params.into_inner(), directory::apps, |a, sources| {
+        let source = sources.get(&a.id).cloned().unwrap_or_default();
+        AppItem { source, ..AppItem::new(a, String::new(), String::new()) }
+    })
+    .await?;
     Ok(AppsPage { chrome: chrome.in_section(Section::Directory), total: total.unwrap_or(0), apps, pager })
 }
 
@@ -112,6 +123,6 @@ pub async fn roles(
     params: web::Query<ListParams>,
 ) -> Result<RolesPage, AppError> {
     let (_, roles, pager) =
-        list(&state, params.into_inner(), directory::roles, |(role, count)| RoleItem::new(role, count)).await?;
+        list(&state, params.into_inner(), directory::roles, |(role, count), _| RoleItem::new(role, count)).await?;
     Ok(RolesPage { chrome: chrome.in_section(Section::Directory), roles, pager })
 }

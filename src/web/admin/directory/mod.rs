@@ -5,6 +5,7 @@
 mod items;
 mod lists;
 mod pages;
+pub mod sources;
 
 pub use lists::{apps, groups, roles, users};
 pub use pages::{app, group, role, user};

@@ -31,8 +31,10 @@ pub async fn results(
     let view = query.into_inner().view()?;
     let scope = manager.scope.clone();
     let (def_id, inst_id) = (definition.clone(), instance.clone());
-    let results::Overview { access, not_applied, contacted, reviewers } =
-        state.db(move |conn| results::overview(conn, &scope, &def_id, &inst_id, 50)).await?;
+    let now = state.clock.now();
+    let tasks_shown = super::remediation::TASKS_ON_RESULTS;
+    let results::Overview { access, not_applied, contacted, reviewers, remediation } =
+        state.db(move |conn| results::overview(conn, &scope, &def_id, &inst_id, 50, tasks_shown, now)).await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
     let status = access.instance.status;
     let mut page = crate::web::panel::table_page(
@@ -61,6 +63,7 @@ pub async fn results(
             })
             .collect(),
         reviewers: reviewers.map(ReviewerTable::new),
+        remediation: super::remediation::RemediationPanel::from(remediation),
     });
     Ok(page)
 }

@@ -8,6 +8,8 @@
 //! - occurrences ([`instances`]): `GET /{id}/instances/{instance}` the results page;
 //!   `GET|POST …/stop` and `…/reset` (a confirmation page, then the action);
 //!   `POST …/remind`; `GET|POST …/apply` (the preview, then applying the denials);
+//!   `GET …/remediation` and `…/remediation.csv` ([`remediation`]): the removals push
+//!   sources must make;
 //! - the tenant ([`settings`], admins only): `GET|POST /onboard` turns access reviews on;
 //!   `GET|POST /settings` the tenant's access review settings.
 //!
@@ -15,6 +17,7 @@
 
 mod definitions;
 mod instances;
+mod remediation;
 mod settings;
 
 use actix_web::web;
@@ -22,7 +25,8 @@ use actix_web::web;
 use definitions::{create, delete, delete_page, edit, edit_page, index, new_page, search, show};
 pub use instances::{ReviewerLine, ReviewerTable};
 use instances::{apply_denials, apply_page, remind, reset, reset_page, results, stop, stop_page};
-use settings::{onboard, onboard_page, save_settings, settings_page};
+pub use remediation::RemediationPanel;
+use settings::{onboard, onboard_page, save_remediation, save_settings, settings_page};
 
 /// Routes under `/admin/access-reviews`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/onboard", web::post().to(onboard))
         .route("/settings", web::get().to(settings_page))
         .route("/settings", web::post().to(save_settings))
+        .route("/settings/remediation", web::post().to(save_remediation))
         .route("/new", web::get().to(new_page))
         .route("/new", web::post().to(create))
         .route("/directory", web::get().to(search))
@@ -46,5 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/instances/{instance}/reset", web::post().to(reset))
         .route("/{id}/instances/{instance}/remind", web::post().to(remind))
         .route("/{id}/instances/{instance}/apply", web::get().to(apply_page))
-        .route("/{id}/instances/{instance}/apply", web::post().to(apply_denials));
+        .route("/{id}/instances/{instance}/apply", web::post().to(apply_denials))
+        .route("/{id}/instances/{instance}/remediation", web::get().to(remediation::tasks_page))
+        .route("/{id}/instances/{instance}/remediation.csv", web::get().to(remediation::tasks_csv));
 }

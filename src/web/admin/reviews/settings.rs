@@ -2,12 +2,15 @@
 //! of their resources.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::domain::review::FieldError;
 use crate::error::AppError;
 use crate::service::onboarding::{self, Onboarded};
+use crate::web::admin::FormErrors;
 use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, flash};
 
@@ -47,12 +50,70 @@ pub async fn onboard(admin: Admin, state: State, session: Session) -> Result<Htt
 pub struct SettingsPage {
     chrome: Chrome,
     owners_manage_reviews: bool,
+    /// The days after which an open remediation task is overdue, as shown in its field.
+    remediation_days: String,
+    errors: FormErrors,
+}
+
+/// The settings as stored.
+async fn settings(state: &State) -> Result<(bool, i64), AppError> {
+    state.db(|conn| Ok((onboarding::owners_manage_reviews(conn)?, onboarding::remediation_days(conn)?))).await
 }
 
 /// `GET /admin/access-reviews/settings`: the tenant's access review settings.
 pub async fn settings_page(_admin: Admin, state: State, chrome: Chrome) -> Result<SettingsPage, AppError> {
-    let owners_manage_reviews = state.db(onboarding::owners_manage_reviews).await?;
-    Ok(SettingsPage { chrome: chrome.in_section(Section::Reviews), owners_manage_reviews })
+    let (owners_manage_reviews, days) = settings(&state).await?;
+    Ok(SettingsPage {
+        chrome: chrome.in_section(Section::Reviews),
+        owners_manage_reviews,
+        remediation_days: days.to_string(),
+        errors: FormErrors(Vec::new()),
+    })
+}
+
+/// The remediation form.
+#[derive(serde::Deserialize)]
+pub struct RemediationForm {
+    remediation_days: String,
+}
+
+/// `POST /admin/access-reviews/settings/remediation`: the days after which an open
+/// remediation task is overdue. A value that cannot be used comes back with what to fix.
+pub async fn save_remediation(
+    admin: Admin,
+    state: State,
+    chrome: Chrome,
+    session: Session,
+    form: web::Form<RemediationForm>,
+) -> Result<Either<HttpResponse, (SettingsPage, StatusCode)>, AppError> {
+    let entered = form.into_inner().remediation_days;
+    let (now, actor, value) = (state.clock.now(), admin.0.user.clone(), entered.clone());
+    match state.db(move |conn| onboarding::set_remediation_days(conn, &actor, &value, now)).await? {
+        Ok(changed) => {
+            flash(
+                &session,
+                if changed {
+                    "Settings saved: the days before a remediation task is overdue."
+                } else {
+                    "Nothing changed."
+                },
+            );
+            Ok(Either::Left(
+                HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews/settings")).finish(),
+            ))
+        }
+        Err(message) => {
+            let (owners_manage_reviews, _) = settings(&state).await?;
+            let page = SettingsPage {
+                chrome: chrome.in_section(Section::Reviews),
+                owners_manage_reviews,
+                // Shown back as entered (escaped), capped so a huge value stays a field.
+                remediation_days: entered.chars().take(20).collect(),
+                errors: FormErrors(vec![FieldError { field: "remediation_days", message }]),
+            };
+            Ok(Either::Right((page, StatusCode::BAD_REQUEST)))
+        }
+    }
 }
 
 /// The settings form; an unchecked box is absent from the post.

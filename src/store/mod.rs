@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod results;
 pub mod reviews;
 pub mod roles;
+pub mod scim;
 pub mod search;
 pub mod sessions;
 pub mod settings;

@@ -12,6 +12,7 @@ pub mod panel;
 pub mod results;
 pub mod reviews;
 pub mod rows;
+pub mod scim;
 pub mod sessions;
 pub mod sources;
 pub mod start;

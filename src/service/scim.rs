@@ -456,7 +456,8 @@ pub fn create_group(
                 Some(plan) => change_members(conn, client, &id, plan)?,
                 None => (0, 0),
             };
-            let details = json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
+            let details =
+                json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
             audit(conn, client, now, "ScimGroupCreated", ("Group", &id), details)?;
             sources::changed(conn, client.source(), now)?;
             reload_group(conn, client, &id, plan.is_some())
@@ -486,7 +487,8 @@ pub fn replace_group(
                 Some(plan) => change_members(conn, client, id, plan)?,
                 None => (0, 0),
             };
-            let details = json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
+            let details =
+                json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
             audit(conn, client, now, "ScimGroupUpdated", ("Group", id), details)?;
             sources::changed(conn, client.source(), now)?;
             reload_group(conn, client, id, plan.is_some())
@@ -663,7 +665,9 @@ fn version_of(at: NaiveDateTime) -> String {
 /// version, even two in the same microsecond (or under a clock that stands still).
 fn next_stamp(previous: Option<NaiveDateTime>, now: NaiveDateTime) -> NaiveDateTime {
     match previous {
-        Some(previous) if previous >= now => previous.checked_add_signed(TimeDelta::microseconds(1)).unwrap_or(previous),
+        Some(previous) if previous >= now => {
+            previous.checked_add_signed(TimeDelta::microseconds(1)).unwrap_or(previous)
+        }
         _ => now,
     }
 }
@@ -723,8 +727,7 @@ fn quoted(text: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -843,7 +846,8 @@ mod tests {
 
     #[test]
     fn filters_become_conditions() {
-        let filter = Filter::parse("userName eq \"Ada\" and not (emails[type eq \"work\"])", ResourceType::User).unwrap();
+        let filter =
+            Filter::parse("userName eq \"Ada\" and not (emails[type eq \"work\"])", ResourceType::User).unwrap();
         let cond = to_cond(&filter).unwrap();
         let Cond::And(parts) = cond else { panic!("{cond:?}") };
         assert_eq!(

@@ -467,7 +467,8 @@ pub type UserWithEmails = (ScimUserRow, Vec<EmailRow>);
 /// Whether another user than `except` (any source: the UPN is the sign-in name of the whole
 /// directory) has this UPN, ignoring case.
 pub fn upn_taken(conn: &mut Conn, upn: &str, except: Option<&str>) -> QueryResult<bool> {
-    let mut query = users::table.filter(lower(users::upn).eq(lower(upn))).select(users::id).into_boxed::<MultiBackend>();
+    let mut query =
+        users::table.filter(lower(users::upn).eq(lower(upn))).select(users::id).into_boxed::<MultiBackend>();
     if let Some(except) = except {
         query = query.filter(users::id.ne(except));
     }
@@ -606,7 +607,8 @@ pub fn list_users(
 /// were a member of and the users they managed change with them. False when the source
 /// has no such user.
 pub fn delete_user(conn: &mut Conn, source: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    let parents = group_member_users::table.filter(group_member_users::user_id.eq(id)).select(group_member_users::group_id);
+    let parents =
+        group_member_users::table.filter(group_member_users::user_id.eq(id)).select(group_member_users::group_id);
     diesel::update(groups::table.filter(groups::id.eq_any(parents)).filter(groups::source_id.eq(source)))
         .set(groups::updated_at.eq(Some(at)))
         .execute(conn)?;
@@ -690,7 +692,11 @@ pub fn update_group(
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(groups::table.filter(groups::id.eq(id)).filter(groups::source_id.eq(source)))
-        .set((groups::display_name.eq(display_name), groups::external_id.eq(external_id), groups::updated_at.eq(Some(at))))
+        .set((
+            groups::display_name.eq(display_name),
+            groups::external_id.eq(external_id),
+            groups::updated_at.eq(Some(at)),
+        ))
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -904,12 +910,14 @@ pub fn clear_members(conn: &mut Conn, source: &str, group: &str) -> QueryResult<
 /// by the foreign keys' cascades; reviews of it keep their snapshot. The groups it was
 /// nested in change with it. False when the source has no such group.
 pub fn delete_group(conn: &mut Conn, source: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    let parents =
-        group_member_groups::table.filter(group_member_groups::member_group_id.eq(id)).select(group_member_groups::group_id);
+    let parents = group_member_groups::table
+        .filter(group_member_groups::member_group_id.eq(id))
+        .select(group_member_groups::group_id);
     diesel::update(groups::table.filter(groups::id.eq_any(parents)).filter(groups::source_id.eq(source)))
         .set(groups::updated_at.eq(Some(at)))
         .execute(conn)?;
-    let n = diesel::delete(groups::table.filter(groups::id.eq(id)).filter(groups::source_id.eq(source))).execute(conn)?;
+    let n =
+        diesel::delete(groups::table.filter(groups::id.eq(id)).filter(groups::source_id.eq(source))).execute(conn)?;
     Ok(n == 1)
 }
 

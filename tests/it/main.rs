@@ -21,4 +21,5 @@ mod results;
 mod reviews;
 mod scheduler;
 mod schema;
+mod scim;
 mod web;

@@ -15,6 +15,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::web;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use futures_core::Stream;
 use serde_json::Value;
 
 use crate::domain::source::SourceKind;
@@ -248,7 +249,7 @@ fn if_match(req: &HttpRequest) -> Option<String> {
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`]: 413 when larger, 415 when it says it
 /// is not JSON, `invalidSyntax` when it does not parse.
-async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ScimError> {
+async fn read_json(req: &HttpRequest, mut payload: web::Payload) -> Result<Value, ScimError> {
     let too_large = || {
         ScimError::with_status(
             413,
@@ -266,14 +267,23 @@ async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, Sc
     }
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    // A body over the limit is still read (up to twice the limit) and dropped, so the
+    // client, still sending, hears the 413 instead of a connection reset.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
+    let mut seen = 0_usize;
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+        let chunk = chunk.map_err(|_| ScimError::invalid_syntax("The body could not be read completely."))?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > MAX_BODY_BYTES.saturating_mul(2) {
+            break;
+        }
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY_BYTES || declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => return Err(ScimError::invalid_syntax("The body could not be read completely.")),
-        Err(_) => return Err(too_large()),
-    };
     serde_json::from_slice(&body).map_err(|err| {
         ScimError::invalid_syntax(format!(
             "The body is not valid JSON (line {}, column {}): send a SCIM resource or PATCH message.",

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::sources::{self, Actor, Authenticated};
 use crate::db::{DbConnection, Retryable};
 use crate::domain::directory::UserType;
+use crate::domain::review::ResourceKind;
 use crate::error::AppError;
 use crate::sources::scim::{
     CompValue, CompareOp, Email, Filter, GroupMember, GroupRequest, ListResponse, MemberKind, MembersPlan, Meta,
@@ -458,7 +459,7 @@ pub fn create_group(
             };
             let details =
                 json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupCreated", ("Group", &id), details)?;
+            audit(conn, client, now, "ScimGroupCreated", (ResourceKind::Group.as_str(), &id), details)?;
             sources::changed(conn, client.source(), now)?;
             reload_group(conn, client, &id, plan.is_some())
         })
@@ -489,7 +490,7 @@ pub fn replace_group(
             };
             let details =
                 json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupUpdated", ("Group", id), details)?;
+            audit(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
             sources::changed(conn, client.source(), now)?;
             reload_group(conn, client, id, plan.is_some())
         })
@@ -522,7 +523,7 @@ pub fn patch_group(
             store::update_group(conn, client.source(), id, &display_name, external_id.as_deref(), stamp)?;
             let (added, removed) = change_members(conn, client, id, &plan.members)?;
             let details = json!({ "displayName": display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupUpdated", ("Group", id), details)?;
+            audit(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
             sources::changed(conn, client.source(), now)?;
             Ok(version_of(stamp))
         })
@@ -542,7 +543,14 @@ pub fn delete_group(
         lock_group(conn, client, id, if_match, now)?;
         let row = store::get_group(conn, client.source(), id)?.ok_or_else(|| group_not_found(id))?;
         store::delete_group(conn, client.source(), id, now)?;
-        audit(conn, client, now, "ScimGroupDeleted", ("Group", id), json!({ "displayName": row.display_name }))?;
+        audit(
+            conn,
+            client,
+            now,
+            "ScimGroupDeleted",
+            (ResourceKind::Group.as_str(), id),
+            json!({ "displayName": row.display_name }),
+        )?;
         sources::changed(conn, client.source(), now)?;
         Ok(())
     });

@@ -321,6 +321,26 @@ async fn requests_without_a_valid_token_are_refused() {
         sources::revoke_token(&mut conn, &source.id, "prod", Actor::CommandLine, app.clock_now()).unwrap();
     }
     scim.get("/Users").await.assert_error(401, None);
+    // A token of a source that is not a SCIM connection (a CSV import's) is refused too.
+    let csv_token = {
+        let mut conn = app.conn();
+        let now = app.clock_now();
+        let csv = sources::ensure(&mut conn, "HR export", attest::domain::source::SourceKind::Csv, now).unwrap();
+        let secret = attest::auth::token::new_source_token();
+        let row = attest::store::sources::TokenRow {
+            id: "csv-token".into(),
+            source_id: csv.id,
+            name: "upload".into(),
+            token_hash: attest::auth::token::token_hash(&secret),
+            created_at: now,
+            created_by_name: "test".into(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        attest::store::sources::insert_token(&mut conn, &row).unwrap();
+        secret
+    };
+    send(&app, Some(&csv_token), Method::GET, "/Users", None).await.assert_error(403, None);
     // The web pages' CSRF check does not apply to the API, and its errors are not pages.
     let posted = send(
         &app,

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod notify;
 pub mod scheduler;
+pub mod scim;
 pub mod service;
 pub mod sources;
 pub mod startup;

@@ -115,8 +115,20 @@ impl Application {
         let auth_settings = settings.auth.clone();
         let https = settings.auth.public_url.starts_with("https://");
         let mut server = HttpServer::new(move || {
-            // Listed innermost first: the request id wraps everything, the session is
-            // open before identify and CSRF look into it.
+            // The SCIM API is a scope of its own, outside the pages' middleware: its
+            // clients authenticate each request with a bearer token, keep no session
+            // cookie, send no CSRF form token and read JSON errors, not pages.
+            let scim = web::scope("/scim/v2").configure(crate::scim::routes);
+            // The pages, listed innermost first: the request id wraps everything, the
+            // session is open before identify and CSRF look into it.
+            let pages = web::scope("")
+                .wrap(from_fn(csrf::verify))
+                .wrap(from_fn(errors::frame))
+                .wrap(from_fn(guard::identify))
+                .wrap(auth::session::middleware(session_key.clone(), &auth_settings))
+                .wrap(from_fn(errors::request_id))
+                .configure(routes)
+                .default_service(web::to(errors::not_found));
             App::new()
                 .app_data(state.clone())
                 .app_data(web::QueryConfig::default().error_handler(errors::query_error))
@@ -124,18 +136,13 @@ impl Application {
                 .app_data(web::FormConfig::default().error_handler(errors::form_error))
                 // The largest body the CSRF check reads (and a handler may then read again).
                 .app_data(web::PayloadConfig::new(errors::MAX_FORM_BYTES))
-                .wrap(from_fn(csrf::verify))
-                .wrap(from_fn(errors::frame))
-                .wrap(from_fn(guard::identify))
-                .wrap(auth::session::middleware(session_key.clone(), &auth_settings))
+                .service(scim)
+                .service(pages)
                 .wrap(Compress::default())
-                .wrap(from_fn(errors::request_id))
                 // Outside the request id, so the page that replaces an internal error
                 // carries them too.
                 .wrap(from_fn(no_store))
                 .wrap(security_headers(https))
-                .configure(routes)
-                .default_service(web::to(errors::not_found))
         })
         .on_connect(no_delay)
         .listen(listener)?;

@@ -33,6 +33,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("SourceTokenCreated", "Created a source token"),
     ("SourceTokenRevoked", "Revoked a source token"),
     ("RemediationVerified", "Saw removals made at their source"),
+    ("ScimUserCreated", "SCIM: created a user"),
+    ("ScimUserUpdated", "SCIM: changed a user"),
+    ("ScimUserDeleted", "SCIM: deleted a user"),
+    ("ScimGroupCreated", "SCIM: created a group"),
+    ("ScimGroupUpdated", "SCIM: changed a group"),
+    ("ScimGroupDeleted", "SCIM: deleted a group"),
 ];
 
 /// The words for a stored action (the action itself when unknown).

@@ -13,6 +13,7 @@ pub mod remediation;
 pub mod results;
 pub mod reviews;
 pub mod rows;
+pub mod scim;
 pub mod sessions;
 pub mod sources;
 pub mod start;

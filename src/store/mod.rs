@@ -13,6 +13,7 @@ pub mod remediation;
 pub mod results;
 pub mod reviews;
 pub mod roles;
+pub mod scim;
 pub mod search;
 pub mod sessions;
 pub mod settings;

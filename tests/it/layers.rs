@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("demo", 6),
     ("web", 7),
     ("scheduler", 7),
+    ("scim", 7),
     ("startup", 8),
 ];
 

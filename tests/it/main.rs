@@ -22,5 +22,6 @@ mod results;
 mod reviews;
 mod scheduler;
 mod schema;
+mod scim;
 mod sources;
 mod web;

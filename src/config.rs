@@ -376,6 +376,16 @@ impl AuthSettings {
         }
     }
 
+    /// The settings once the server listens on `port`: a public URL derived from a bind
+    /// address with port 0 ("any free port") names the port actually taken, so links in
+    /// mails and the SCIM `Location` headers point somewhere that answers.
+    pub fn listening_on(mut self, port: u16) -> Self {
+        if let Some(host) = self.public_url.strip_suffix(":0") {
+            self.public_url = format!("{host}:{port}");
+        }
+        self
+    }
+
     /// Validates the flags of `serve`; errors name the variable to fix.
     pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
         let default_url = if args.bind.ip().is_unspecified() {

@@ -77,6 +77,11 @@ impl Application {
             store::settings::get(&mut conn, store::settings::DIRECTORY_NAME)?.unwrap_or_else(|| "Directory".to_owned());
         let session_key = auth::session::load_key(&mut conn, settings.auth.session_key.as_deref())?;
         drop(conn);
+        let listener = TcpListener::bind(settings.bind).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
+        })?;
+        let port = listener.local_addr()?.port();
+        let auth_settings = settings.auth.clone().listening_on(port);
         let oidc = match &settings.auth.oidc {
             Some(oidc) => Some(Oidc::new(oidc.clone(), clock.clone()).map_err(anyhow::Error::msg)?),
             None => {
@@ -87,16 +92,12 @@ impl Application {
             }
         };
 
-        let listener = TcpListener::bind(settings.bind).map_err(|e| {
-            anyhow::anyhow!("cannot listen on {}: {e} (is another program using this port? choose another with --bind or ATTEST_BIND)", settings.bind)
-        })?;
-        let port = listener.local_addr()?.port();
         if let Some(interval) = settings.scheduler_interval {
             crate::scheduler::spawn(pool.clone(), clock.clone(), interval);
         }
         match &settings.mail.smtp {
             Some(smtp) => {
-                let sender = crate::notify::Sender::new(smtp, &settings.auth.public_url).map_err(anyhow::Error::msg)?;
+                let sender = crate::notify::Sender::new(smtp, &auth_settings.public_url).map_err(anyhow::Error::msg)?;
                 crate::notify::spawn(pool.clone(), clock.clone(), sender, settings.mail.interval);
             }
             None => tracing::info!("no SMTP server is configured (ATTEST_SMTP_HOST): mails wait in the outbox"),
@@ -106,14 +107,13 @@ impl Application {
             clock,
             directory_name,
             demo: settings.demo,
-            auth: settings.auth.clone(),
+            auth: auth_settings.clone(),
             oidc,
             sign_in_limiter: SignInLimiter::new(settings.auth.sign_in_per_minute),
             directory_counts: std::sync::Mutex::new(None),
             mail_configured: settings.mail.smtp.is_some(),
         });
-        let auth_settings = settings.auth.clone();
-        let https = settings.auth.public_url.starts_with("https://");
+        let https = auth_settings.public_url.starts_with("https://");
         let mut server = HttpServer::new(move || {
             // The SCIM API is a scope of its own, outside the pages' middleware: its
             // clients authenticate each request with a bearer token, keep no session

@@ -34,7 +34,9 @@ const SCIM_JSON: &str = "application/scim+json";
 
 /// The routes below `/scim/v2`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
+    cfg.service(web::resource("/Users/.search").route(web::post().to(search_users)).default_service(web::to(not_allowed)))
+        .service(web::resource("/Groups/.search").route(web::post().to(search_groups)).default_service(web::to(not_allowed)))
+        .service(
         web::resource("/Users")
             .route(web::get().to(list_users))
             .route(web::post().to(create_user))
@@ -62,11 +64,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_group))
             .default_service(web::to(not_allowed)),
     )
-    .route("/ServiceProviderConfig", web::get().to(service_provider_config))
-    .route("/ResourceTypes", web::get().to(resource_types))
-    .route("/ResourceTypes/{name}", web::get().to(resource_type))
-    .route("/Schemas", web::get().to(schemas))
-    .route("/Schemas/{id}", web::get().to(schema))
+    // Discovery is read-only: other methods are 405, not 404.
+    .service(read_only("/ServiceProviderConfig", web::get().to(service_provider_config)))
+    .service(read_only("/ResourceTypes", web::get().to(resource_types)))
+    .service(read_only("/ResourceTypes/{name}", web::get().to(resource_type)))
+    .service(read_only("/Schemas", web::get().to(schemas)))
+    .service(read_only("/Schemas/{id}", web::get().to(schema)))
     .default_service(web::to(no_such_endpoint));
 }
 
@@ -206,6 +209,10 @@ fn resource(status: StatusCode, resource: &Resource, location: bool) -> HttpResp
     res.body(resource.body.to_string())
 }
 
+fn read_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(get).default_service(web::to(not_allowed))
+}
+
 async fn not_allowed(req: HttpRequest) -> HttpResponse {
     let err = ScimError::with_status(405, format!("{} is not supported on {}.", req.method(), req.path()));
     scim_error(&err)
@@ -322,6 +329,18 @@ async fn list_users(state: State, client: ScimClient, req: HttpRequest) -> HttpR
     }
 }
 
+async fn search_users(state: State, client: ScimClient, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let query = match read_json(&req, payload).await.and_then(|body| Query::from_search_request(&body)) {
+        Ok(query) => query,
+        Err(err) => return scim_error(&err),
+    };
+    let (base, auth) = (base_url(&state), client.0);
+    match call(&state, move |conn| service::list_users(conn, Client { auth: &auth, base_url: &base }, &query)).await {
+        Ok(body) => scim_json(StatusCode::OK, &body),
+        Err(err) => fault(err),
+    }
+}
+
 async fn get_user(state: State, client: ScimClient, req: HttpRequest) -> HttpResponse {
     let (query, base, id) = (query_of(&req), base_url(&state), id_of(&req));
     let auth = client.0;
@@ -395,6 +414,18 @@ async fn delete_user(state: State, client: ScimClient, req: HttpRequest) -> Http
 async fn list_groups(state: State, client: ScimClient, req: HttpRequest) -> HttpResponse {
     let (query, base) = (query_of(&req), base_url(&state));
     let auth = client.0;
+    match call(&state, move |conn| service::list_groups(conn, Client { auth: &auth, base_url: &base }, &query)).await {
+        Ok(body) => scim_json(StatusCode::OK, &body),
+        Err(err) => fault(err),
+    }
+}
+
+async fn search_groups(state: State, client: ScimClient, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let query = match read_json(&req, payload).await.and_then(|body| Query::from_search_request(&body)) {
+        Ok(query) => query,
+        Err(err) => return scim_error(&err),
+    };
+    let (base, auth) = (base_url(&state), client.0);
     match call(&state, move |conn| service::list_groups(conn, Client { auth: &auth, base_url: &base }, &query)).await {
         Ok(body) => scim_json(StatusCode::OK, &body),
         Err(err) => fault(err),

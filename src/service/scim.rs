@@ -101,6 +101,50 @@ pub struct Query {
 }
 
 impl Query {
+    /// The parameters of a `POST …/.search` body (RFC 7644 §3.4.3): a `SearchRequest` with
+    /// `filter`, `startIndex`, `count`, and `attributes` / `excludedAttributes` as lists.
+    pub fn from_search_request(body: &serde_json::Value) -> Result<Self, ScimError> {
+        const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+        let Some(fields) = body.as_object() else {
+            return Err(ScimError::invalid_syntax("The body must be a JSON object: a SearchRequest."));
+        };
+        let names_schema = fields
+            .get("schemas")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|list| list.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST)));
+        if !names_schema {
+            return Err(ScimError::invalid_syntax(format!("\"schemas\" must name {SEARCH_REQUEST}.")));
+        }
+        let mut query = Query::default();
+        for (key, value) in fields {
+            let slot = match key.to_ascii_lowercase().as_str() {
+                "filter" => &mut query.filter,
+                "startindex" => &mut query.start_index,
+                "count" => &mut query.count,
+                "attributes" => &mut query.attributes,
+                "excludedattributes" => &mut query.excluded_attributes,
+                _ => continue,
+            };
+            *slot = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(text) => Some(text.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Array(items) => {
+                    let mut names = Vec::with_capacity(items.len());
+                    for item in items {
+                        let Some(name) = item.as_str() else {
+                            return Err(ScimError::invalid_value(format!("\"{key}\" must be a list of attribute names.")));
+                        };
+                        names.push(name);
+                    }
+                    Some(names.join(","))
+                }
+                _ => return Err(ScimError::invalid_value(format!("\"{key}\" has a value of the wrong type."))),
+            };
+        }
+        Ok(query)
+    }
+
     fn projection(&self, resource: ResourceType) -> Result<Projection, ScimError> {
         Projection::parse(resource, self.attributes.as_deref(), self.excluded_attributes.as_deref())
     }

@@ -9,3 +9,5 @@
 //! call into it.
 
 pub mod scim;
+pub mod csv;
+pub mod sign_ins;

@@ -37,9 +37,10 @@ pub async fn verify(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    // A request that carries a bearer token is authenticated by that token alone (the API
-    // handlers never look at the session), so a forged cross-site request gains nothing.
-    if is_bearer(&req) {
+    // A request that carries a bearer token, or goes to the API, is authenticated by a
+    // token alone (the API handlers never look at the session), so a forged cross-site
+    // request gains nothing; the API answers a missing token itself (401).
+    if is_bearer(&req) || req.path().starts_with("/api/") {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     // A file upload (multipart) carries its token in a form part, which only the upload

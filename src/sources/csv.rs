@@ -594,6 +594,8 @@ impl<R: Read> Reader<R> {
             }
         }
         let record = self.parse(line, &mut values);
+        // A line's problems in the order of its columns, as a person reads the line.
+        values.problems.sort_by_key(|p| p.column.as_ref().map_or(0, |c| c.0));
         match record {
             Some(record) if values.problems.is_empty() => Ok(Line { line, record }),
             _ => Err(values.problems),

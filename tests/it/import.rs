@@ -354,3 +354,112 @@ async fn sign_ins_by_the_api_need_a_token_and_count_once() {
     assert_eq!(post(Some(&token), "text/csv", ENTRA_SIGN_INS).await.unwrap().status(), 401);
 }
 
+
+/// A multipart body: text fields, then files, in this order.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "----attest-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (file, text) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n{text}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(app: &TestApp, fields: &[(&str, &str)], files: &[(&str, &str)]) -> crate::helpers::Page {
+    let (content_type, body) = multipart(fields, files);
+    let res = app
+        .client
+        .post(format!("{}/admin/directory/import", app.address))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    crate::helpers::Page { status, headers, body: res.text().await.unwrap() }
+}
+
+#[tokio::test]
+async fn the_upload_page_shows_the_difference_then_imports() {
+    let app = crate::helpers::spawn_admin_app().await;
+    let page = app.get("/admin/directory/import").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text("nav.tabs [aria-current=page]"), "Import");
+    assert_eq!(page.attrs("form[enctype='multipart/form-data'] input[name=csrf_token]", "value").len(), 1);
+    let templates = page.attrs(".import-templates a", "href");
+    assert_eq!(templates.len(), 7);
+    let template = app.get(&templates[0]).await;
+    assert_eq!(template.status, 200);
+    assert!(template.header("content-type").starts_with("text/csv"));
+    assert!(template.body.starts_with("userPrincipalName,displayName"));
+    assert_eq!(app.get("/admin/directory/import/templates/nope.csv").await.status, 404);
+
+    let users_before = app.count("users");
+    let token = app.csrf_token().await;
+    let users = "userPrincipalName,displayName\nnew.person@contoso.com,New Person\n";
+    let groups = "id,displayName\ng-new,New group\n";
+    let preview = upload(&app, &[("csrf_token", &token), ("source", "HR upload")], &[("users.csv", users), ("groups.csv", groups)]).await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let rows = preview.texts("tr.import-kind");
+    assert!(rows[0].starts_with("users 1 0 0 0 Added: new.person@contoso.com"), "{rows:?}");
+    assert!(rows[1].starts_with("groups 1 0 0 0"), "{rows:?}");
+    assert_eq!(app.count("users"), users_before, "the first step writes nothing");
+    let upload_id = preview.attrs("input[name=upload]", "value").remove(0);
+
+    // The second step needs the CSRF token too.
+    let refused = app.post_form("/admin/directory/import/confirm", &[("upload", &upload_id)]).await;
+    assert_eq!(refused.status, 403);
+    let done = app.post("/admin/directory/import/confirm", &[("upload", &upload_id)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(app.count("users"), users_before + 1);
+    let after = app.get("/admin/directory/import").await;
+    assert!(after.body.contains("Imported into “HR upload”") || after.body.contains("Imported into &quot;HR upload&quot;") || after.body.contains("Imported into &#34;HR upload&#34;"), "{}", after.body);
+    // The kept files are gone once imported.
+    let again = app.post("/admin/directory/import/confirm", &[("upload", &upload_id)]).await;
+    assert!(again.text(".error-summary").contains("no longer kept"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn the_upload_page_lists_every_problem_and_refuses_without_a_token() {
+    let app = crate::helpers::spawn_admin_app().await;
+    let token = app.csrf_token().await;
+    let bad = "userPrincipalName,displayName,accountEnabled\nbad upn,A,x\nb@x.io,\"B\u{202e}\",\n";
+    let page = upload(&app, &[("csrf_token", &token), ("source", "HR")], &[("bad.csv", bad)]).await;
+    let problems = page.texts(".error-summary li");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].starts_with("bad.csv, line 2, column 1 (userPrincipalName)"), "{problems:?}");
+    assert!(problems[2].starts_with("bad.csv, line 3, column 2 (displayName)"), "{problems:?}");
+    assert!(page.attrs("input[name=upload]", "value").is_empty());
+
+    let no_token = upload(&app, &[("source", "HR")], &[("users.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    assert!(no_token.text(".error-summary").contains("expired"), "{}", no_token.body);
+    let wrong = upload(&app, &[("csrf_token", "forged"), ("source", "HR")], &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    assert!(wrong.text(".error-summary").contains("expired"));
+    assert_eq!(app.count("users WHERE upn = 'a@x.io'"), 0);
+    assert_eq!(app.count("sources WHERE name = 'HR'"), 0);
+}
+
+#[tokio::test]
+async fn the_upload_page_is_for_admins_only() {
+    let app = crate::helpers::spawn_demo_app().await;
+    app.sign_in("user").await;
+    assert_eq!(app.get("/admin/directory/import").await.status, 403);
+    assert_eq!(app.get("/admin/directory/import/templates/users.csv").await.status, 403);
+    let token = app.csrf_token().await;
+    let res = upload(&app, &[("csrf_token", &token), ("source", "HR")], &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(app.post("/admin/directory/import/confirm", &[("upload", "x")]).await.status, 403);
+    assert_eq!(app.count("users WHERE upn = 'a@x.io'"), 0);
+}

@@ -46,6 +46,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/applications/{id}", web::get().to(directory::app))
         .route("/roles", web::get().to(directory::roles))
         .route("/roles/{id}", web::get().to(directory::role))
+        .service(
+            web::resource("/directory/import")
+                .route(web::get().to(directory::import::page))
+                .route(web::post().to(directory::import::upload)),
+        )
+        .route("/directory/import/confirm", web::post().to(directory::import::confirm))
+        .route("/directory/import/templates/{file}", web::get().to(directory::import::template))
         .route("/audit", web::get().to(audit::index))
         .route("/audit.csv", web::get().to(audit::csv))
         .route("/outbox", web::get().to(outbox::index))

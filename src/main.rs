@@ -176,8 +176,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect();
             let options = ImportOptions { dry_run: args.dry_run, full: args.full };
             let started = std::time::Instant::now();
-            let report = import::import(&mut conn, &args.source, &files, options, sources::Actor::CommandLine, clock.now())
-                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            let report =
+                import::import(&mut conn, &args.source, &files, options, sources::Actor::CommandLine, clock.now())
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
             for line in report.lines() {
                 println!("{line}");
             }
@@ -202,7 +203,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     read: Box::new(std::io::BufReader::new(file)),
                 });
             }
-            let r = import::import_sign_ins(&mut conn, files).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            let r = import::import_sign_ins(&mut conn, files)
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
             println!(
                 "{} line(s) read: {} sign-in(s) imported, {} already imported, {} skipped (failed or not a sign-in), {} of unknown users{}, {} to unknown applications.",
                 r.read,

@@ -28,9 +28,7 @@ use crate::service::sources::{self, Actor};
 use crate::sources::csv::{Field, FileKind, Line, Principal, Problem, Reader, Record};
 use crate::sources::sign_ins;
 use crate::store;
-use crate::store::import::{
-    ImportedApp, ImportedGroup, ImportedRoleAssignment, ImportedUser, Link, Seen, tags,
-};
+use crate::store::import::{ImportedApp, ImportedGroup, ImportedRoleAssignment, ImportedUser, Link, Seen, tags};
 
 /// Lines read and written together.
 const CHUNK: usize = 1000;
@@ -502,12 +500,8 @@ impl Run<'_> {
             let current = store::import::managers(conn, &users)?;
             for seen in batch {
                 let Some(manager_upn) = &seen.reference else { continue };
-                let (file, column) = seen
-                    .b
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| self.manager_columns.get(i).cloned())
-                    .unwrap_or_default();
+                let (file, column) =
+                    seen.b.parse::<usize>().ok().and_then(|i| self.manager_columns.get(i).cloned()).unwrap_or_default();
                 let Some(manager) = ids.get(manager_upn) else {
                     self.problems.push(Problem {
                         file,
@@ -712,7 +706,9 @@ impl Run<'_> {
                         self.problems.push(reader.problem(
                             line.line,
                             Some(Field::AppId),
-                            format!("there is no application with the appId {app_id:?}: add it to the applications file."),
+                            format!(
+                                "there is no application with the appId {app_id:?}: add it to the applications file."
+                            ),
                         ));
                     }
                     let (link, p, name) = match principal {
@@ -744,8 +740,9 @@ impl Run<'_> {
                     }
                     // Held by another source already: that source's link, left alone.
                     Some(found) if found.source_id != self.source => self.diff(kind).unchanged += 1,
-                    Some(found) if matches!(link, Link::AppUser | Link::AppGroup)
-                        && found.app_role.as_deref() != Some(role.as_str()) =>
+                    Some(found)
+                        if matches!(link, Link::AppUser | Link::AppGroup)
+                            && found.app_role.as_deref() != Some(role.as_str()) =>
                     {
                         self.diff(kind).change(|| format!("{example} (role {role})"));
                         store::import::set_app_role(conn, link, self.source, l, r, role)?;
@@ -783,10 +780,7 @@ impl Run<'_> {
             store::import::role_assignments_of(conn, &role_ids, &user_ids)?
                 .into_iter()
                 .map(|a| {
-                    (
-                        (a.role_id.clone(), a.user_id.clone(), a.scope.clone(), a.assignment_type.as_str().to_owned()),
-                        a,
-                    )
+                    ((a.role_id.clone(), a.user_id.clone(), a.scope.clone(), a.assignment_type.as_str().to_owned()), a)
                 })
                 .collect();
         let (mut new, mut seen) = (Vec::new(), Vec::new());
@@ -810,7 +804,8 @@ impl Run<'_> {
                 ));
             }
             let (Some(role), Some(user)) = (role, user) else { continue };
-            let old = existing.get(&(role.clone(), user.clone(), r.scope.clone(), r.assignment_type.as_str().to_owned()));
+            let old =
+                existing.get(&(role.clone(), user.clone(), r.scope.clone(), r.assignment_type.as_str().to_owned()));
             if let Some(old) = old
                 && old.source_id != self.source
             {
@@ -986,10 +981,7 @@ pub struct SignInFile<'a> {
 /// the export's event id, else by user, application and time) and move the users' last
 /// sign-in forward. A line that cannot be read is a problem and nothing is written; unknown
 /// users are counted, not fatal.
-pub fn import_sign_ins(
-    conn: &mut DbConnection,
-    files: Vec<SignInFile<'_>>,
-) -> Result<SignInReport, ImportError> {
+pub fn import_sign_ins(conn: &mut DbConnection, files: Vec<SignInFile<'_>>) -> Result<SignInReport, ImportError> {
     let mut report = SignInReport::default();
     let mut readers = Vec::new();
     let mut problems = Problems::default();
@@ -1103,8 +1095,7 @@ fn record_sign_ins(
                 found
             }
             Some(App::Name(n)) => {
-                let found =
-                    known.apps_by_app_id.get(n).or_else(|| known.apps_by_name.get(&n.to_lowercase())).cloned();
+                let found = known.apps_by_app_id.get(n).or_else(|| known.apps_by_name.get(&n.to_lowercase())).cloned();
                 if found.is_none() {
                     report.unknown_apps += 1;
                 }
@@ -1119,7 +1110,12 @@ fn record_sign_ins(
                 format!("k:{:x}", sha2::Sha256::digest(text.as_bytes()))
             }
         };
-        rows.push(store::sign_ins::KeyedSignIn { user_id: user.clone(), app_id: app, signed_in_at: e.at, event_key: key });
+        rows.push(store::sign_ins::KeyedSignIn {
+            user_id: user.clone(),
+            app_id: app,
+            signed_in_at: e.at,
+            event_key: key,
+        });
     }
     let inserted = store::sign_ins::insert_keyed(conn, &rows)?;
     report.imported += inserted as u64;

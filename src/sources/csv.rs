@@ -382,11 +382,21 @@ pub enum Record {
     Group(GroupRecord),
     Application(AppRecord),
     /// A direct member (user or nested group) of the group with this id.
-    Member { group: String, member: Principal },
+    Member {
+        group: String,
+        member: Principal,
+    },
     /// An owner (by UPN) of the group with this id.
-    Owner { group: String, owner: String },
+    Owner {
+        group: String,
+        owner: String,
+    },
     /// An assignment of a user or group to the application with this appId.
-    AppAssignment { app_id: String, principal: Principal, app_role: String },
+    AppAssignment {
+        app_id: String,
+        principal: Principal,
+        app_role: String,
+    },
     RoleAssignment(RoleAssignmentRecord),
 }
 
@@ -1017,7 +1027,8 @@ mod tests {
         assert_eq!(parse_bool("True"), Some(true));
         assert_eq!(parse_bool("no"), Some(false));
         assert_eq!(parse_bool("y"), None);
-        let (_, _, problems) = read("role,userPrincipalName,startDateTime,endDateTime\nR,a@x.io,2026-02-01,2026-01-01\n");
+        let (_, _, problems) =
+            read("role,userPrincipalName,startDateTime,endDateTime\nR,a@x.io,2026-02-01,2026-01-01\n");
         assert!(problems[0].message.contains("ends before it starts"));
     }
 

@@ -24,14 +24,7 @@ const OKTA_SESSION_START: &str = "user.session.start";
 /// Names a column or JSON path may have, per thing an event needs. Header names are
 /// compared loosely (see `csv::normalise`); JSON paths exactly.
 const TIME: &[&str] = &["Date (UTC)", "createdDateTime", "published", "time", "signedInAt", "timestamp", "Date"];
-const USER_UPN: &[&str] = &[
-    "Username",
-    "User principal name",
-    "userPrincipalName",
-    "actor.alternateId",
-    "upn",
-    "user",
-];
+const USER_UPN: &[&str] = &["Username", "User principal name", "userPrincipalName", "actor.alternateId", "upn", "user"];
 const USER_ID: &[&str] = &["User ID", "userId", "actor.id"];
 const APP_ID: &[&str] = &["Application ID", "appId"];
 const APP_NAME: &[&str] = &[
@@ -163,9 +156,9 @@ impl<R: Read> Reader<R> {
                 let lookup = |names: &[&str]| -> Result<Option<String>, Problem> {
                     // Names in their order of preference: Entra's "User" (a display
                     // name) is only used when there is no "Username".
-                    let matching = names.iter().flat_map(|n| {
-                        headers.iter().enumerate().filter(move |(_, h)| normalise(n) == normalise(h))
-                    });
+                    let matching = names
+                        .iter()
+                        .flat_map(|n| headers.iter().enumerate().filter(move |(_, h)| normalise(n) == normalise(h)));
                     for (i, header) in matching {
                         let text = checked_text(record.get(i).unwrap_or_default(), MAX_ID).map_err(|message| {
                             Problem { file: file.clone(), line, column: Some((i + 1, header.clone())), message }

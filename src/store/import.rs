@@ -125,9 +125,12 @@ pub fn mark_seen(conn: &mut Conn, rows: &[Seen]) -> QueryResult<()> {
     Ok(())
 }
 
+/// A row of `import_seen` as read.
+type SeenColumns = (String, String, i64, String, String, Option<String>, bool);
+
 /// Seen rows of `tag` that still hold a reference, after the key `after`, at most `limit`.
 pub fn with_references(conn: &mut Conn, tag: &str, after: &str, limit: i64) -> QueryResult<Vec<Seen>> {
-    let rows: Vec<(String, String, i64, String, String, Option<String>, bool)> = import_seen::table
+    let rows: Vec<SeenColumns> = import_seen::table
         .filter(import_seen::tag.eq(tag))
         .filter(import_seen::key.gt(after))
         .filter(import_seen::reference.is_not_null())
@@ -449,8 +452,10 @@ pub fn insert_links(
 ) -> QueryResult<()> {
     macro_rules! put {
         ($table:ident, $l:ident, $r:ident) => {{
-            let values: Vec<_> =
-                rows.iter().map(|(l, r, _)| ($table::$l.eq(l), $table::$r.eq(r), $table::source_id.eq(source))).collect();
+            let values: Vec<_> = rows
+                .iter()
+                .map(|(l, r, _)| ($table::$l.eq(l), $table::$r.eq(r), $table::source_id.eq(source)))
+                .collect();
             for chunk in values.chunks(batch_size(conn, 3)) {
                 bulk_insert!(conn, $table::table, chunk)?;
             }
@@ -511,10 +516,7 @@ pub fn set_app_role(conn: &mut Conn, kind: Link, source: &str, app: &str, who: &
 
 /// The ids of groups of the source by their ids in the source.
 pub fn group_ids(conn: &mut Conn, source: &str, external: &[String]) -> QueryResult<HashMap<String, String>> {
-    Ok(groups_by_external(conn, source, external)?
-        .into_iter()
-        .filter_map(|g| Some((g.external_id?, g.id)))
-        .collect())
+    Ok(groups_by_external(conn, source, external)?.into_iter().filter_map(|g| Some((g.external_id?, g.id))).collect())
 }
 
 // ---- role assignments ----
@@ -617,8 +619,10 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
             let gone = groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id))));
             let count = gone.select(count_star()).first(conn)?;
             let examples = gone.select(groups::display_name).order(groups::display_name).limit(examples).load(conn)?;
-            diesel::delete(groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id)))))
-                .execute(conn)?;
+            diesel::delete(
+                groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id)))),
+            )
+            .execute(conn)?;
             Ok(Removed { count, examples })
         }
         tags::APPS => {
@@ -626,11 +630,8 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
                 .filter(applications::source_id.eq(source))
                 .filter(not(exists(seen_as!(applications::id))));
             let count = gone.select(count_star()).first(conn)?;
-            let examples = gone
-                .select(applications::display_name)
-                .order(applications::display_name)
-                .limit(examples)
-                .load(conn)?;
+            let examples =
+                gone.select(applications::display_name).order(applications::display_name).limit(examples).load(conn)?;
             diesel::delete(
                 applications::table
                     .filter(applications::source_id.eq(source))
@@ -640,9 +641,9 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
             Ok(Removed { count, examples })
         }
         tags::MEMBER_USERS => {
-            let gone = group_member_users::table.filter(group_member_users::source_id.eq(source)).filter(not(exists(
-                seen_as!(group_member_users::group_id, group_member_users::user_id),
-            )));
+            let gone = group_member_users::table
+                .filter(group_member_users::source_id.eq(source))
+                .filter(not(exists(seen_as!(group_member_users::group_id, group_member_users::user_id))));
             let count = gone.select(count_star()).first(conn)?;
             let examples: Vec<(String, String)> = gone
                 .inner_join(groups::table)
@@ -661,9 +662,9 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
         }
         tags::MEMBER_GROUPS => {
             let filter = || {
-                group_member_groups::table.filter(group_member_groups::source_id.eq(source)).filter(not(exists(
-                    seen_as!(group_member_groups::group_id, group_member_groups::member_group_id),
-                )))
+                group_member_groups::table
+                    .filter(group_member_groups::source_id.eq(source))
+                    .filter(not(exists(seen_as!(group_member_groups::group_id, group_member_groups::member_group_id))))
             };
             let count = filter().select(count_star()).first(conn)?;
             let pairs: Vec<(String, String)> = filter()
@@ -695,9 +696,9 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
             Ok(Removed { count, examples: examples.into_iter().map(|(g, u)| format!("{u} owns {g}")).collect() })
         }
         tags::APP_USERS => {
-            let gone = app_user_assignments::table.filter(app_user_assignments::source_id.eq(source)).filter(not(
-                exists(seen_as!(app_user_assignments::app_id, app_user_assignments::user_id)),
-            ));
+            let gone = app_user_assignments::table
+                .filter(app_user_assignments::source_id.eq(source))
+                .filter(not(exists(seen_as!(app_user_assignments::app_id, app_user_assignments::user_id))));
             let count = gone.select(count_star()).first(conn)?;
             let examples: Vec<(String, String)> = gone
                 .inner_join(applications::table)
@@ -715,9 +716,9 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
             Ok(Removed { count, examples: examples.into_iter().map(|(a, u)| format!("{u} in {a}")).collect() })
         }
         tags::APP_GROUPS => {
-            let gone = app_group_assignments::table.filter(app_group_assignments::source_id.eq(source)).filter(not(
-                exists(seen_as!(app_group_assignments::app_id, app_group_assignments::group_id)),
-            ));
+            let gone = app_group_assignments::table
+                .filter(app_group_assignments::source_id.eq(source))
+                .filter(not(exists(seen_as!(app_group_assignments::app_id, app_group_assignments::group_id))));
             let count = gone.select(count_star()).first(conn)?;
             let examples: Vec<(String, String)> = gone
                 .inner_join(applications::table)
@@ -761,8 +762,12 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
 /// "member in group" for (group, member group) id pairs.
 fn group_pair_names(conn: &mut Conn, pairs: &[(String, String)], word: &str) -> QueryResult<Vec<String>> {
     let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-    let names: HashMap<String, String> =
-        groups::table.filter(groups::id.eq_any(&ids)).select((groups::id, groups::display_name)).load(conn)?.into_iter().collect();
+    let names: HashMap<String, String> = groups::table
+        .filter(groups::id.eq_any(&ids))
+        .select((groups::id, groups::display_name))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let name = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
     Ok(pairs.iter().map(|(g, m)| format!("{} {word} {}", name(m), name(g))).collect())
 }

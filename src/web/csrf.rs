@@ -90,7 +90,8 @@ fn is_bearer(req: &ServiceRequest) -> bool {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.get(..7)).is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .and_then(|v| v.get(..7))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
 }
 
 fn is_multipart(req: &ServiceRequest) -> bool {

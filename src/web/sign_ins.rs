@@ -31,7 +31,11 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 /// `POST /api/sign-ins`.
 pub async fn post(state: State, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let Some(token) = bearer(&req) else {
-        return error(StatusCode::UNAUTHORIZED, "unauthorized", "Send a source's token as Authorization: Bearer <token>.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a source's token as Authorization: Bearer <token>.",
+        );
     };
     let now = state.clock.now();
     let client = match state.db(move |conn| sources::authenticate(conn, &token, now)).await {

@@ -50,11 +50,13 @@ const USERS: &str = "userPrincipalName,displayName,mail,userType,accountEnabled,
     grace@contoso.com,Grace Hopper,grace@contoso.com,Member,true,,Engineering,Director,E1\n\
     ada@contoso.com,Ada Lovelace,ada@contoso.com,Member,True,grace@contoso.com,Engineering,Engineer,E2\n\
     guest@fabrikam.com,Gus Guest,,Guest,false,,,,\n";
-const GROUPS: &str = "id,displayName,description,groupType\ngrp-eng,Engineering,Builders,Security\ngrp-be,Backend,,Microsoft365\n";
+const GROUPS: &str =
+    "id,displayName,description,groupType\ngrp-eng,Engineering,Builders,Security\ngrp-be,Backend,,Microsoft365\n";
 const MEMBERS: &str = "groupId,memberUserPrincipalName,memberGroupId\ngrp-eng,ada@contoso.com,\ngrp-eng,,grp-be\ngrp-be,GUEST@fabrikam.com,\n";
 const OWNERS: &str = "groupId,ownerUserPrincipalName\ngrp-eng,grace@contoso.com\n";
 const APPS: &str = "appId,displayName,assignmentRequired\napp-payroll,Payroll,true\n";
-const APP_ASSIGNMENTS: &str = "appId,userPrincipalName,groupId,appRole\napp-payroll,ada@contoso.com,,Reader\napp-payroll,,grp-be,\n";
+const APP_ASSIGNMENTS: &str =
+    "appId,userPrincipalName,groupId,appRole\napp-payroll,ada@contoso.com,,Reader\napp-payroll,,grp-be,\n";
 const ROLES: &str = "role,userPrincipalName,assignmentType,startDateTime,endDateTime\nUser Administrator,grace@contoso.com,Eligible,2026-01-01,2027-01-01T00:00:00Z\n";
 
 fn add_role(app: &TestApp) {
@@ -145,7 +147,9 @@ async fn a_dry_run_writes_nothing_and_shows_the_same_difference() {
     assert_eq!(app.count("users"), 0);
     assert_eq!(app.count("sources WHERE name = 'HR'"), 0, "not even the source");
     let real = stdout(&attest(&app, &import_args("HR", &[], &paths)));
-    let diff = |text: &str| text.lines().filter(|l| !l.starts_with("Dry run") && !l.starts_with("Imported")).collect::<Vec<_>>().join("\n");
+    let diff = |text: &str| {
+        text.lines().filter(|l| !l.starts_with("Dry run") && !l.starts_with("Imported")).collect::<Vec<_>>().join("\n")
+    };
     assert_eq!(diff(&dry), diff(&real));
 }
 
@@ -161,7 +165,10 @@ async fn a_full_import_removes_only_its_own_absent_objects() {
     stdout(&attest(&app, &["import", "--source", "Contractors", &other]));
     app.exec("INSERT INTO users (id, upn, display_name, user_type, enabled, created_at) VALUES ('loc', 'local@x.io', 'Local', 'Member', TRUE, '2026-01-01 00:00:00')");
 
-    let fewer = files.put("users2.csv", "userPrincipalName,displayName\ngrace@contoso.com,Grace Hopper\nada@contoso.com,Ada Lovelace\n");
+    let fewer = files.put(
+        "users2.csv",
+        "userPrincipalName,displayName\ngrace@contoso.com,Grace Hopper\nada@contoso.com,Ada Lovelace\n",
+    );
     let fewer_members = files.put("members2.csv", "groupId,memberUserPrincipalName\ngrp-eng,ada@contoso.com\n");
     // Without --full nothing is removed.
     let out = stdout(&attest(&app, &["import", "--source", "HR", &fewer]));
@@ -181,17 +188,57 @@ async fn bad_files_name_file_line_and_column_and_write_nothing() {
     let app = spawn_app().await;
     let files = Files::new();
     let cases: &[(&str, &str, &str)] = &[
-        ("control.csv", "userPrincipalName,displayName\na@x.io,\"A\u{7}\"\n", "control.csv, line 2, column 2 (displayName): the value holds the control character U+0007"),
-        ("bidi.csv", "userPrincipalName,displayName\na@x.io,\"A\u{202e}gpj.exe\"\n", "bidi.csv, line 2, column 2 (displayName): the value holds the bidirectional control U+202E"),
-        ("long.csv", &format!("userPrincipalName,displayName\na@x.io,{}\n", "x".repeat(400)), "long.csv, line 2, column 2 (displayName): the value is 400 characters long"),
-        ("bool.csv", "userPrincipalName,displayName,accountEnabled\na@x.io,A,sometimes\n", "bool.csv, line 2, column 3 (accountEnabled): \"sometimes\" is not a yes/no value"),
-        ("enum.csv", "userPrincipalName,displayName,userType\na@x.io,A,Admin\n", "enum.csv, line 2, column 3 (userType): \"Admin\" is not one of Member, Guest"),
-        ("date.csv", "role,userPrincipalName,startDateTime\nR,a@x.io,31/12/2026\n", "date.csv, line 2, column 3 (startDateTime): \"31/12/2026\" is not a date"),
-        ("dup.csv", "userPrincipalName,displayName\na@x.io,A\nA@X.IO,B\n", "dup.csv, line 3, column 1 (userPrincipalName): this user repeats line 2"),
-        ("missing.csv", "userPrincipalName,mail\na@x.io,a@x.io\n", "missing.csv, line 1: a users file needs the column displayName"),
+        (
+            "control.csv",
+            "userPrincipalName,displayName\na@x.io,\"A\u{7}\"\n",
+            "control.csv, line 2, column 2 (displayName): the value holds the control character U+0007",
+        ),
+        (
+            "bidi.csv",
+            "userPrincipalName,displayName\na@x.io,\"A\u{202e}gpj.exe\"\n",
+            "bidi.csv, line 2, column 2 (displayName): the value holds the bidirectional control U+202E",
+        ),
+        (
+            "long.csv",
+            &format!("userPrincipalName,displayName\na@x.io,{}\n", "x".repeat(400)),
+            "long.csv, line 2, column 2 (displayName): the value is 400 characters long",
+        ),
+        (
+            "bool.csv",
+            "userPrincipalName,displayName,accountEnabled\na@x.io,A,sometimes\n",
+            "bool.csv, line 2, column 3 (accountEnabled): \"sometimes\" is not a yes/no value",
+        ),
+        (
+            "enum.csv",
+            "userPrincipalName,displayName,userType\na@x.io,A,Admin\n",
+            "enum.csv, line 2, column 3 (userType): \"Admin\" is not one of Member, Guest",
+        ),
+        (
+            "date.csv",
+            "role,userPrincipalName,startDateTime\nR,a@x.io,31/12/2026\n",
+            "date.csv, line 2, column 3 (startDateTime): \"31/12/2026\" is not a date",
+        ),
+        (
+            "dup.csv",
+            "userPrincipalName,displayName\na@x.io,A\nA@X.IO,B\n",
+            "dup.csv, line 3, column 1 (userPrincipalName): this user repeats line 2",
+        ),
+        (
+            "missing.csv",
+            "userPrincipalName,mail\na@x.io,a@x.io\n",
+            "missing.csv, line 1: a users file needs the column displayName",
+        ),
         ("unknown.csv", "colour,shape\nred,round\n", "unknown.csv, line 1: the header row names no known kind of file"),
-        ("ref.csv", "groupId,memberUserPrincipalName\nnope,a@x.io\n", "ref.csv, line 2, column 1 (groupId): there is no group with the id \"nope\""),
-        ("utf8.csv", "userPrincipalName,displayName\na@x.io,\u{0}\n", "utf8.csv, line 2, column 2 (displayName): the value holds the control character U+0000"),
+        (
+            "ref.csv",
+            "groupId,memberUserPrincipalName\nnope,a@x.io\n",
+            "ref.csv, line 2, column 1 (groupId): there is no group with the id \"nope\"",
+        ),
+        (
+            "utf8.csv",
+            "userPrincipalName,displayName\na@x.io,\u{0}\n",
+            "utf8.csv, line 2, column 2 (displayName): the value holds the control character U+0000",
+        ),
     ];
     let good = files.put("good.csv", "userPrincipalName,displayName\ngood@x.io,Good\n");
     for (name, text, expected) in cases {
@@ -210,9 +257,13 @@ async fn bad_files_name_file_line_and_column_and_write_nothing() {
     let many = files.put("many.csv", "userPrincipalName,displayName,accountEnabled\nbad upn,A,x\nb@x.io,,\n");
     let err = stderr_of_failure(&attest(&app, &["import", "--source", "HR", &many]));
     assert!(err.contains("3 problem(s)"), "{err}");
-    assert!(err.contains("line 2, column 1") && err.contains("line 2, column 3") && err.contains("line 3, column 2"), "{err}");
+    assert!(
+        err.contains("line 2, column 1") && err.contains("line 2, column 3") && err.contains("line 3, column 2"),
+        "{err}"
+    );
     // Formula-looking values are data, kept as written.
-    let formula = files.put("formula.csv", "userPrincipalName,displayName,department\nf@x.io,=HYPERLINK(\"http://x\"),+1 Sales\n");
+    let formula = files
+        .put("formula.csv", "userPrincipalName,displayName,department\nf@x.io,=HYPERLINK(\"http://x\"),+1 Sales\n");
     stdout(&attest(&app, &["import", "--source", "HR", &formula]));
     assert_eq!(app.count("users WHERE display_name = '=HYPERLINK(\"http://x\")' AND department = '+1 Sales'"), 1);
     stderr_of_failure(&attest(&app, &["import", "--source", "HR", &many]));
@@ -226,7 +277,10 @@ async fn another_sources_objects_are_refused() {
     let a = files.put("a.csv", "userPrincipalName,displayName\nshared@x.io,Shared\n");
     stdout(&attest(&app, &["import", "--source", "HR", &a]));
     let err = stderr_of_failure(&attest(&app, &["import", "--source", "Payroll", &a]));
-    assert!(err.contains("a.csv, line 2, column 1 (userPrincipalName): the user shared@x.io belongs to another source"), "{err}");
+    assert!(
+        err.contains("a.csv, line 2, column 1 (userPrincipalName): the user shared@x.io belongs to another source"),
+        "{err}"
+    );
     let scim = attest(&app, &["scim-token", "create", "--source", "Entra"]);
     stdout(&scim);
     let err = stderr_of_failure(&attest(&app, &["import", "--source", "Entra", &a]));
@@ -298,12 +352,14 @@ async fn sign_ins_from_the_command_line_count_once() {
     assert_eq!(app.count("users WHERE upn = 'grace@contoso.com' AND last_sign_in_at = '2026-11-26 10:00:00'"), 1);
     assert_eq!(app.count("sign_ins WHERE app_id IS NOT NULL"), 2, "Entra's and Okta's sign-ins to Payroll");
     // Without ids, the same user, application and time is the same event.
-    let plain = files.put("plain.csv", "time,userPrincipalName,appId\n2026-11-27T00:00:00Z,ada@contoso.com,app-payroll\n");
+    let plain =
+        files.put("plain.csv", "time,userPrincipalName,appId\n2026-11-27T00:00:00Z,ada@contoso.com,app-payroll\n");
     stdout(&attest(&app, &["import-sign-ins", &plain]));
     let again = stdout(&attest(&app, &["import-sign-ins", &plain]));
     assert!(again.contains("0 sign-in(s) imported, 1 already imported"), "{again}");
     // A line that cannot be read is named and nothing of the file is written.
-    let bad = files.put("bad.csv", "time,userPrincipalName\n2026-11-28T00:00:00Z,ada@contoso.com\nyesterday,ada@contoso.com\n");
+    let bad = files
+        .put("bad.csv", "time,userPrincipalName\n2026-11-28T00:00:00Z,ada@contoso.com\nyesterday,ada@contoso.com\n");
     let err = stderr_of_failure(&attest(&app, &["import-sign-ins", &bad]));
     assert!(err.contains("bad.csv, line 3: \"yesterday\" is not a time"), "{err}");
     assert_eq!(app.count("sign_ins"), 5);
@@ -329,7 +385,8 @@ async fn sign_ins_by_the_api_need_a_token_and_count_once() {
     assert_eq!(body["error"]["code"], "unauthorized");
     assert_eq!(post(Some("not-a-token"), "text/csv", ENTRA_SIGN_INS).await.unwrap().status(), 401);
 
-    let token = stdout(&attest(&app, &["scim-token", "create", "--source", "Okta", "--name", "logs"])).trim().to_owned();
+    let token =
+        stdout(&attest(&app, &["scim-token", "create", "--source", "Okta", "--name", "logs"])).trim().to_owned();
     let res = post(Some(&token), "text/csv", ENTRA_SIGN_INS).await.unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -353,7 +410,6 @@ async fn sign_ins_by_the_api_need_a_token_and_count_once() {
     stdout(&revoked);
     assert_eq!(post(Some(&token), "text/csv", ENTRA_SIGN_INS).await.unwrap().status(), 401);
 }
-
 
 /// A multipart body: text fields, then files, in this order.
 fn multipart(fields: &[(&str, &str)], files: &[(&str, &str)]) -> (String, Vec<u8>) {
@@ -410,7 +466,12 @@ async fn the_upload_page_shows_the_difference_then_imports() {
     let token = app.csrf_token().await;
     let users = "userPrincipalName,displayName\nnew.person@contoso.com,New Person\n";
     let groups = "id,displayName\ng-new,New group\n";
-    let preview = upload(&app, &[("csrf_token", &token), ("source", "HR upload")], &[("users.csv", users), ("groups.csv", groups)]).await;
+    let preview = upload(
+        &app,
+        &[("csrf_token", &token), ("source", "HR upload")],
+        &[("users.csv", users), ("groups.csv", groups)],
+    )
+    .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     let rows = preview.texts("tr.import-kind");
     assert!(rows[0].starts_with("users 1 0 0 0 Added: new.person@contoso.com"), "{rows:?}");
@@ -425,7 +486,13 @@ async fn the_upload_page_shows_the_difference_then_imports() {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(app.count("users"), users_before + 1);
     let after = app.get("/admin/directory/import").await;
-    assert!(after.body.contains("Imported into “HR upload”") || after.body.contains("Imported into &quot;HR upload&quot;") || after.body.contains("Imported into &#34;HR upload&#34;"), "{}", after.body);
+    assert!(
+        after.body.contains("Imported into “HR upload”")
+            || after.body.contains("Imported into &quot;HR upload&quot;")
+            || after.body.contains("Imported into &#34;HR upload&#34;"),
+        "{}",
+        after.body
+    );
     // The kept files are gone once imported.
     let again = app.post("/admin/directory/import/confirm", &[("upload", &upload_id)]).await;
     assert!(again.text(".error-summary").contains("no longer kept"), "{}", again.body);
@@ -443,9 +510,15 @@ async fn the_upload_page_lists_every_problem_and_refuses_without_a_token() {
     assert!(problems[2].starts_with("bad.csv, line 3, column 2 (displayName)"), "{problems:?}");
     assert!(page.attrs("input[name=upload]", "value").is_empty());
 
-    let no_token = upload(&app, &[("source", "HR")], &[("users.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    let no_token =
+        upload(&app, &[("source", "HR")], &[("users.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
     assert!(no_token.text(".error-summary").contains("expired"), "{}", no_token.body);
-    let wrong = upload(&app, &[("csrf_token", "forged"), ("source", "HR")], &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    let wrong = upload(
+        &app,
+        &[("csrf_token", "forged"), ("source", "HR")],
+        &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")],
+    )
+    .await;
     assert!(wrong.text(".error-summary").contains("expired"));
     assert_eq!(app.count("users WHERE upn = 'a@x.io'"), 0);
     assert_eq!(app.count("sources WHERE name = 'HR'"), 0);
@@ -458,7 +531,12 @@ async fn the_upload_page_is_for_admins_only() {
     assert_eq!(app.get("/admin/directory/import").await.status, 403);
     assert_eq!(app.get("/admin/directory/import/templates/users.csv").await.status, 403);
     let token = app.csrf_token().await;
-    let res = upload(&app, &[("csrf_token", &token), ("source", "HR")], &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")]).await;
+    let res = upload(
+        &app,
+        &[("csrf_token", &token), ("source", "HR")],
+        &[("u.csv", "userPrincipalName,displayName\na@x.io,A\n")],
+    )
+    .await;
     assert_eq!(res.status, 403);
     assert_eq!(app.post("/admin/directory/import/confirm", &[("upload", "x")]).await.status, 403);
     assert_eq!(app.count("users WHERE upn = 'a@x.io'"), 0);

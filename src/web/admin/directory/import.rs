@@ -157,7 +157,9 @@ pub async fn upload(admin: Admin, state: State, chrome: Chrome, session: Session
     let page = ImportPage { source: source.clone(), full, ..page };
     let manifest = Manifest { user_id: admin.0.user.id.clone(), source: source.clone(), full, names };
     let files = stashed_files(&dir, &manifest.names);
-    let kept = serde_json::to_vec(&manifest).map_err(std::io::Error::other).and_then(|m| std::fs::write(dir.join("manifest.json"), m));
+    let kept = serde_json::to_vec(&manifest)
+        .map_err(std::io::Error::other)
+        .and_then(|m| std::fs::write(dir.join("manifest.json"), m));
     if let Err(e) = kept {
         tracing::error!(error = %e, "keeping an upload");
         let _ = std::fs::remove_dir_all(&dir);
@@ -181,7 +183,11 @@ pub async fn upload(admin: Admin, state: State, chrome: Chrome, session: Session
 
 /// Reads the form: the CSRF token first, then the source, the "full" box and the files
 /// (written into `dir`). Returns the source name, "full" and the files' names.
-async fn read_upload(session: &Session, form: &mut Multipart, dir: &Path) -> Result<(String, bool, Vec<String>), String> {
+async fn read_upload(
+    session: &Session,
+    form: &mut Multipart,
+    dir: &Path,
+) -> Result<(String, bool, Vec<String>), String> {
     prune_old_uploads();
     std::fs::create_dir_all(dir).map_err(|e| {
         tracing::error!(error = %e, "creating an upload folder");
@@ -213,7 +219,8 @@ async fn read_upload(session: &Session, form: &mut Multipart, dir: &Path) -> Res
                     return Err(format!("Upload at most {MAX_FILES} files at once."));
                 }
                 let path = dir.join(format!("{}.csv", names.len()));
-                let mut out = std::fs::File::create(&path).map_err(|_| "The files could not be kept; try again.".to_owned())?;
+                let mut out =
+                    std::fs::File::create(&path).map_err(|_| "The files could not be kept; try again.".to_owned())?;
                 let mut size = 0usize;
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(|_| "The upload was cut off; choose the files again.".to_owned())?;
@@ -225,7 +232,8 @@ async fn read_upload(session: &Session, form: &mut Multipart, dir: &Path) -> Res
                             MAX_UPLOAD_BYTES / (1024 * 1024)
                         ));
                     }
-                    std::io::Write::write_all(&mut out, &chunk).map_err(|_| "The files could not be kept; try again.".to_owned())?;
+                    std::io::Write::write_all(&mut out, &chunk)
+                        .map_err(|_| "The files could not be kept; try again.".to_owned())?;
                 }
                 // A file input left empty still sends a part without a name or content.
                 if file_name.is_empty() && size == 0 {

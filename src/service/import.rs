@@ -239,6 +239,7 @@ pub fn import(
         return Err(failed(conn, source_name, problems, now));
     }
     ordered.sort_by_key(|(kind, _)| *kind);
+    store::import::before(conn).map_err(AppError::from)?;
     let outcome = conn.write(|conn| {
         let source = sources::ensure(conn, source_name, SourceKind::Csv, now)?;
         store::import::begin(conn)?;
@@ -286,6 +287,7 @@ pub fn import(
         sources::changed(conn, &source.id, now)?;
         Ok(report)
     });
+    store::import::after(conn).map_err(AppError::from)?;
     match outcome {
         Ok(report) | Err(Abort::DryRun(report)) => Ok(report),
         Err(Abort::Invalid(problems)) => Err(failed(conn, source_name, problems, now)),

@@ -98,6 +98,18 @@ pub fn begin(conn: &mut Conn) -> QueryResult<()> {
     }
 }
 
+/// Before an import's transaction: on SQLite the seen keys go to a temporary file rather
+/// than memory (the connections keep temporary tables in memory), so that an import of a
+/// million lines holds no more memory than a small one. [`after`] puts it back.
+pub fn before(conn: &mut Conn) -> QueryResult<()> {
+    if conn.is_sqlite() { conn.batch_execute("PRAGMA temp_store = FILE") } else { Ok(()) }
+}
+
+/// After an import's transaction, whatever its outcome: the connection's setting again.
+pub fn after(conn: &mut Conn) -> QueryResult<()> {
+    if conn.is_sqlite() { conn.batch_execute("PRAGMA temp_store = MEMORY") } else { Ok(()) }
+}
+
 /// Drops the table of seen keys (PostgreSQL drops it at commit by itself).
 pub fn end(conn: &mut Conn) -> QueryResult<()> {
     if conn.is_sqlite() { conn.batch_execute("DROP TABLE IF EXISTS temp.import_seen") } else { Ok(()) }
@@ -374,18 +386,19 @@ pub struct LinkRow {
     pub app_role: Option<String>,
 }
 
-/// The links of `kind` among these (left, right) pairs.
+/// The links of `kind` among these (left, right) pairs. Looked up by the right side alone
+/// (the member, owner or assignee), whose index each table has: a chunk of a membership
+/// file names a thousand members but maybe every group, and filtering on the groups too
+/// let SQLite read every membership of every group, chunk after chunk.
 pub fn links(
     conn: &mut Conn,
     kind: Link,
     pairs: &[(String, String)],
 ) -> QueryResult<HashMap<(String, String), LinkRow>> {
-    let lefts: Vec<String> = pairs.iter().map(|p| p.0.clone()).collect::<HashSet<_>>().into_iter().collect();
     let rights: Vec<String> = pairs.iter().map(|p| p.1.clone()).collect::<HashSet<_>>().into_iter().collect();
     let wanted: HashSet<&(String, String)> = pairs.iter().collect();
     let rows: Vec<(String, String, String, Option<String>)> = match kind {
         Link::MemberUser => group_member_users::table
-            .filter(group_member_users::group_id.eq_any(&lefts))
             .filter(group_member_users::user_id.eq_any(&rights))
             .select((
                 group_member_users::group_id,
@@ -395,7 +408,6 @@ pub fn links(
             ))
             .load(conn)?,
         Link::MemberGroup => group_member_groups::table
-            .filter(group_member_groups::group_id.eq_any(&lefts))
             .filter(group_member_groups::member_group_id.eq_any(&rights))
             .select((
                 group_member_groups::group_id,
@@ -405,7 +417,6 @@ pub fn links(
             ))
             .load(conn)?,
         Link::Owner => group_owners::table
-            .filter(group_owners::group_id.eq_any(&lefts))
             .filter(group_owners::user_id.eq_any(&rights))
             .select((
                 group_owners::group_id,
@@ -415,7 +426,6 @@ pub fn links(
             ))
             .load(conn)?,
         Link::AppUser => app_user_assignments::table
-            .filter(app_user_assignments::app_id.eq_any(&lefts))
             .filter(app_user_assignments::user_id.eq_any(&rights))
             .select((
                 app_user_assignments::app_id,
@@ -425,7 +435,6 @@ pub fn links(
             ))
             .load(conn)?,
         Link::AppGroup => app_group_assignments::table
-            .filter(app_group_assignments::app_id.eq_any(&lefts))
             .filter(app_group_assignments::group_id.eq_any(&rights))
             .select((
                 app_group_assignments::app_id,

@@ -45,6 +45,38 @@ pub enum Command {
     /// The directory's sources: attest itself, SCIM connections, CSV imports.
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Import users, groups, memberships, owners, applications, app assignments and role
+    /// assignments from CSV files into a CSV source (created on first use). The kind of
+    /// each file is told by its header row. Any problem in any file: nothing is written.
+    Import(ImportArgs),
+    /// Import sign-in events (Entra ID's or Okta's exports, CSV or JSON lines). Importing
+    /// the same events again changes nothing.
+    ImportSignIns(ImportSignInsArgs),
+}
+
+/// Flags of `attest import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The CSV source's name, e.g. "HR export".
+    #[arg(long)]
+    pub source: String,
+    /// Show what would change, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also remove the source's objects, of the kinds in the files, that the files no longer hold.
+    #[arg(long)]
+    pub full: bool,
+    /// The CSV files.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Flags of `attest import-sign-ins`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportSignInsArgs {
+    /// The files of events (CSV or JSON lines).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Subcommands of `attest scim-token`.

@@ -10,6 +10,7 @@ use attest::config::{
     AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings, ScimTokenCommand, SourceCommand,
 };
 use attest::demo::{self, DemoOptions};
+use attest::service::import::{self, ImportFile, ImportOptions};
 use attest::service::sources;
 use attest::startup::{Application, Settings};
 use attest::{db, store};
@@ -163,6 +164,61 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     h.role_assignments
                 );
             }
+            Ok(())
+        }
+        Command::Import(args) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let files: Vec<ImportFile> = args
+                .files
+                .iter()
+                .map(|path| ImportFile { name: path.display().to_string(), path: path.clone() })
+                .collect();
+            let options = ImportOptions { dry_run: args.dry_run, full: args.full };
+            let started = std::time::Instant::now();
+            let report =
+                import::import(&mut conn, &args.source, &files, options, sources::Actor::CommandLine, clock.now())
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            let rows: u64 = report.files.iter().map(|f| f.2).sum();
+            let verb = if report.dry_run { "Dry run: nothing was written" } else { "Imported" };
+            println!(
+                "{verb} ({rows} lines from {} file(s) into the CSV source \"{}\" in {:.2} s).",
+                report.files.len(),
+                report.source,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::ImportSignIns(args) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let mut files = Vec::new();
+            for path in &args.files {
+                let file = std::fs::File::open(path).with_context(|| format!("{} cannot be opened", path.display()))?;
+                files.push(import::SignInFile {
+                    name: path.display().to_string(),
+                    read: Box::new(std::io::BufReader::new(file)),
+                });
+            }
+            let r = import::import_sign_ins(&mut conn, files)
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            println!(
+                "{} line(s) read: {} sign-in(s) imported, {} already imported, {} skipped (failed or not a sign-in), {} of unknown users{}, {} to unknown applications.",
+                r.read,
+                r.imported,
+                r.already_imported,
+                r.skipped,
+                r.unknown_users,
+                if r.unknown_user_examples.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (such as {})", r.unknown_user_examples.join(", "))
+                },
+                r.unknown_apps
+            );
             Ok(())
         }
         Command::Serve(args) => {

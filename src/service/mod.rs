@@ -6,6 +6,7 @@ pub mod complete;
 pub mod directory;
 pub mod exports;
 pub mod health;
+pub mod import;
 pub mod notify;
 pub mod onboarding;
 pub mod panel;

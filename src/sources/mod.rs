@@ -8,4 +8,6 @@
 //! protocol or file format, parsed and checked without I/O. Storage and the HTTP edge
 //! call into it.
 
+pub mod csv;
 pub mod scim;
+pub mod sign_ins;

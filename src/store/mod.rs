@@ -6,6 +6,7 @@ pub mod audit;
 pub mod decisions;
 pub mod exports;
 pub mod groups;
+pub mod import;
 pub mod instances;
 pub mod locks;
 pub mod outbox;

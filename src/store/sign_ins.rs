@@ -85,3 +85,80 @@ pub fn recent(conn: &mut Conn, user: &str, limit: i64) -> QueryResult<Vec<(Naive
         .select((sign_ins::signed_in_at, sign_ins::app_id))
         .load(conn)
 }
+
+/// A sign-in with its event key, from an import.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sign_ins)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct KeyedSignIn {
+    pub user_id: String,
+    pub app_id: Option<String>,
+    pub signed_in_at: NaiveDateTime,
+    pub event_key: String,
+}
+
+/// The users and applications that sign-in events name, resolved.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// User id by lower-cased UPN.
+    pub users_by_upn: HashMap<String, String>,
+    /// User ids that exist (by themselves).
+    pub user_ids: HashMap<String, String>,
+    /// Application id by appId.
+    pub apps_by_app_id: HashMap<String, String>,
+    /// Application id by lower-cased display name.
+    pub apps_by_name: HashMap<String, String>,
+}
+
+/// Resolves users by UPN (whatever its case) or id, and applications by appId or name.
+pub fn resolve(conn: &mut Conn, lower_upns: &[String], ids: &[String], apps: &[String]) -> QueryResult<Resolved> {
+    use super::lower;
+    use crate::db::schema::{applications, users};
+    let mut out = Resolved::default();
+    for chunk in lower_upns.chunks(super::batch_size(conn, 1)) {
+        let rows: Vec<(String, String)> =
+            users::table.filter(lower(users::upn).eq_any(chunk)).select((users::upn, users::id)).load(conn)?;
+        out.users_by_upn.extend(rows.into_iter().map(|(upn, id)| (upn.to_lowercase(), id)));
+    }
+    for chunk in ids.chunks(super::batch_size(conn, 1)) {
+        let rows: Vec<String> = users::table.filter(users::id.eq_any(chunk)).select(users::id).load(conn)?;
+        out.user_ids.extend(rows.into_iter().map(|id| (id.clone(), id)));
+    }
+    if !apps.is_empty() {
+        let lowered: Vec<String> = apps.iter().map(|a| a.to_lowercase()).collect();
+        let rows: Vec<(String, String, String)> = applications::table
+            .filter(applications::app_id.eq_any(apps).or(lower(applications::display_name).eq_any(&lowered)))
+            .select((applications::id, applications::app_id, applications::display_name))
+            .load(conn)?;
+        for (id, app_id, name) in rows {
+            out.apps_by_app_id.insert(app_id, id.clone());
+            out.apps_by_name.insert(name.to_lowercase(), id);
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts keyed sign-ins, skipping those whose key is already recorded, and moves each
+/// user's last sign-in forward. Returns how many were new.
+pub fn insert_keyed(conn: &mut Conn, rows: &[KeyedSignIn]) -> QueryResult<usize> {
+    use crate::db::schema::users;
+    let mut inserted = 0;
+    for chunk in rows.chunks(super::batch_size(conn, 4)) {
+        inserted += super::per_backend!(conn, c => diesel::insert_into(sign_ins::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    let mut latest: HashMap<&str, NaiveDateTime> = HashMap::new();
+    for row in rows {
+        let at = latest.entry(row.user_id.as_str()).or_insert(row.signed_in_at);
+        *at = (*at).max(row.signed_in_at);
+    }
+    for (user, at) in latest {
+        diesel::update(users::table.find(user))
+            .filter(users::last_sign_in_at.is_null().or(users::last_sign_in_at.lt(at)))
+            .set(users::last_sign_in_at.eq(at))
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod home;
 pub mod pager;
 pub mod panel;
+pub mod sign_ins;
 pub mod static_files;
 pub mod stream;
 
@@ -234,6 +235,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reviews/{id}", web::post().to(panel::decide))
         .route("/reviews/{id}/items/{item}", web::get().to(panel::item))
         .route("/static/{file}", web::get().to(static_files::serve))
+        .route("/api/sign-ins", web::post().to(sign_ins::post))
         .service(web::scope("/auth").configure(auth::routes))
         .service(web::scope("/admin").configure(admin::routes));
 }

@@ -206,6 +206,9 @@ const NOT_STATES: &[(&str, &str)] = &[
     ("startup.rs", "\"Directory\""),
     ("web/admin/audit.rs", "\"Directory\""),
     ("web/panel.rs", "\"Directory\""),
+    ("sources/csv.rs", "\"Directory\""),
+    // A column heading of Entra's sign-in log export.
+    ("sources/sign_ins.rs", "\"Application\""),
     // Column headings of the audit log's details and of the results CSV.
     ("domain/audit.rs", "\"Resource\""),
     ("domain/audit.rs", "\"Reviewers\""),

@@ -13,6 +13,7 @@ mod directory;
 mod errors;
 mod exports;
 mod helpers;
+mod import;
 mod layers;
 mod notify;
 mod oidc_provider;

@@ -51,6 +51,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/directory/sources/{id}", web::get().to(directory::sources::show))
         .route("/directory/sources/{id}/tokens", web::post().to(directory::sources::create_token))
         .route("/directory/sources/{id}/tokens/{token}/revoke", web::post().to(directory::sources::revoke))
+        .service(
+            web::resource("/directory/import")
+                .route(web::get().to(directory::import::page))
+                .route(web::post().to(directory::import::upload)),
+        )
+        .route("/directory/import/confirm", web::post().to(directory::import::confirm))
+        .route("/directory/import/templates/{file}", web::get().to(directory::import::template))
         .route("/audit", web::get().to(audit::index))
         .route("/audit.csv", web::get().to(audit::csv))
         .route("/outbox", web::get().to(outbox::index))

@@ -2,6 +2,7 @@
 //! keyset paging ([`lists`]), and the page of each ([`pages`]). No list renders unbounded
 //! rows; every read is one call into `service::directory`.
 
+pub mod import;
 mod items;
 mod lists;
 mod pages;

@@ -64,6 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_group))
             .default_service(web::to(not_allowed)),
     )
+    // A search across resource types at once (RFC 7644 §3.4.3 at the root) is optional;
+    // 501 says so, as §3.12 asks for an operation not supported.
+    .service(web::resource("/.search").default_service(web::to(search_everywhere)))
     // Discovery is read-only: other methods are 405, not 404.
     .service(read_only("/ServiceProviderConfig", web::get().to(service_provider_config)))
     .service(read_only("/ResourceTypes", web::get().to(resource_types)))
@@ -216,6 +219,13 @@ fn read_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
 async fn not_allowed(req: HttpRequest) -> HttpResponse {
     let err = ScimError::with_status(405, format!("{} is not supported on {}.", req.method(), req.path()));
     scim_error(&err)
+}
+
+async fn search_everywhere() -> HttpResponse {
+    scim_error(&ScimError::with_status(
+        501,
+        "Searching several resource types at once is not supported: POST to /Users/.search or /Groups/.search.",
+    ))
 }
 
 async fn no_such_endpoint() -> HttpResponse {

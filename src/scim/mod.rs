@@ -34,9 +34,13 @@ const SCIM_JSON: &str = "application/scim+json";
 
 /// The routes below `/scim/v2`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/Users/.search").route(web::post().to(search_users)).default_service(web::to(not_allowed)))
-        .service(web::resource("/Groups/.search").route(web::post().to(search_groups)).default_service(web::to(not_allowed)))
-        .service(
+    cfg.service(
+        web::resource("/Users/.search").route(web::post().to(search_users)).default_service(web::to(not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/.search").route(web::post().to(search_groups)).default_service(web::to(not_allowed)),
+    )
+    .service(
         web::resource("/Users")
             .route(web::get().to(list_users))
             .route(web::post().to(create_user))

@@ -133,7 +133,9 @@ impl Query {
                     let mut names = Vec::with_capacity(items.len());
                     for item in items {
                         let Some(name) = item.as_str() else {
-                            return Err(ScimError::invalid_value(format!("\"{key}\" must be a list of attribute names.")));
+                            return Err(ScimError::invalid_value(format!(
+                                "\"{key}\" must be a list of attribute names."
+                            )));
                         };
                         names.push(name);
                     }

@@ -541,3 +541,29 @@ async fn the_upload_page_is_for_admins_only() {
     assert_eq!(app.post("/admin/directory/import/confirm", &[("upload", "x")]).await.status, 403);
     assert_eq!(app.count("users WHERE upn = 'a@x.io'"), 0);
 }
+
+#[tokio::test]
+async fn multipart_or_bearer_requests_elsewhere_still_need_the_form_token() {
+    let app = crate::helpers::spawn_admin_app().await;
+    // Sign-out reads no body: a cross-site multipart form (a "simple" request a browser
+    // sends with the cookie) must not reach it.
+    let (content_type, body) = multipart(&[("x", "y")], &[]);
+    let res = app
+        .client
+        .post(format!("{}/auth/sign-out", app.address))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = app
+        .client
+        .post(format!("{}/auth/sign-out", app.address))
+        .header("Authorization", "Bearer anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(app.get("/admin/directory/import").await.status, 200, "still signed in");
+}

@@ -203,8 +203,7 @@ pub fn create_user(
             check_user(conn, client, &id, &user)?;
             let (fields, emails) = user_fields(&id, &user);
             store::insert_user(conn, client.source(), &id, &fields, &emails, now).map_err(unique_user_name)?;
-            audit(conn, client, now, "ScimUserCreated", ("User", &id), json!({ "userName": user.user_name }))?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimUserCreated", ("User", &id), json!({ "userName": user.user_name }))?;
             reload_user(conn, client, &id)
         })
     })();
@@ -227,8 +226,7 @@ pub fn replace_user(
             check_user(conn, client, id, &user)?;
             let (fields, emails) = user_fields(id, &user);
             store::update_user(conn, client.source(), id, &fields, &emails, stamp).map_err(unique_user_name)?;
-            audit(conn, client, now, "ScimUserUpdated", ("User", id), json!({ "userName": user.user_name }))?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimUserUpdated", ("User", id), json!({ "userName": user.user_name }))?;
             reload_user(conn, client, id)
         })
     })();
@@ -259,8 +257,7 @@ pub fn patch_user(
             let (fields, emails) = user_fields(id, &user);
             store::update_user(conn, client.source(), id, &fields, &emails, stamp).map_err(unique_user_name)?;
             let details = json!({ "userName": user.user_name, "changed": changed_attributes(&current, &user) });
-            audit(conn, client, now, "ScimUserUpdated", ("User", id), details)?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimUserUpdated", ("User", id), details)?;
             reload_user(conn, client, id)
         })
     })();
@@ -279,8 +276,7 @@ pub fn delete_user(
         lock_user(conn, client, id, if_match, now)?;
         let (row, _) = store::get_user(conn, client.source(), id)?.ok_or_else(|| user_not_found(id))?;
         store::delete_user(conn, client.source(), id, now)?;
-        audit(conn, client, now, "ScimUserDeleted", ("User", id), json!({ "userName": row.upn }))?;
-        sources::changed(conn, client.source(), now)?;
+        record_change(conn, client, now, "ScimUserDeleted", ("User", id), json!({ "userName": row.upn }))?;
         Ok(())
     });
     recorded(conn, client, "DELETE /Users", now, result)
@@ -505,8 +501,7 @@ pub fn create_group(
             };
             let details =
                 json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupCreated", (ResourceKind::Group.as_str(), &id), details)?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimGroupCreated", (ResourceKind::Group.as_str(), &id), details)?;
             reload_group(conn, client, &id, plan.is_some())
         })
     })();
@@ -536,8 +531,7 @@ pub fn replace_group(
             };
             let details =
                 json!({ "displayName": group.display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
             reload_group(conn, client, id, plan.is_some())
         })
     })();
@@ -569,8 +563,7 @@ pub fn patch_group(
             store::update_group(conn, client.source(), id, &display_name, external_id.as_deref(), stamp)?;
             let (added, removed) = change_members(conn, client, id, &plan.members)?;
             let details = json!({ "displayName": display_name, "membersAdded": added, "membersRemoved": removed });
-            audit(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
-            sources::changed(conn, client.source(), now)?;
+            record_change(conn, client, now, "ScimGroupUpdated", (ResourceKind::Group.as_str(), id), details)?;
             Ok(version_of(stamp))
         })
     })();
@@ -589,7 +582,7 @@ pub fn delete_group(
         lock_group(conn, client, id, if_match, now)?;
         let row = store::get_group(conn, client.source(), id)?.ok_or_else(|| group_not_found(id))?;
         store::delete_group(conn, client.source(), id, now)?;
-        audit(
+        record_change(
             conn,
             client,
             now,
@@ -597,7 +590,6 @@ pub fn delete_group(
             (ResourceKind::Group.as_str(), id),
             json!({ "displayName": row.display_name }),
         )?;
-        sources::changed(conn, client.source(), now)?;
         Ok(())
     });
     recorded(conn, client, "DELETE /Groups", now, result)
@@ -740,7 +732,9 @@ fn check_if_match(if_match: Option<&str>, updated: Option<NaiveDateTime>) -> Res
     }
 }
 
-fn audit(
+/// The end of every SCIM write, inside its transaction: the audit event naming the
+/// source, and the source's change (which also checks its open remediation tasks).
+fn record_change(
     conn: &mut DbConnection,
     client: Client<'_>,
     now: NaiveDateTime,
@@ -753,6 +747,7 @@ fn audit(
     }
     let event = Actor::Client(client.auth).event(now, action, target, details);
     crate::store::audit::append(conn, &event)?;
+    sources::changed(conn, client.source(), now)?;
     Ok(())
 }
 

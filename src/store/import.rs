@@ -617,56 +617,50 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
     }
     match tag {
         tags::USERS => {
-            let gone = users::table.filter(users::source_id.eq(source)).filter(not(exists(seen_as!(users::id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples = gone.select(users::upn).order(users::upn).limit(examples).load(conn)?;
-            diesel::delete(users::table.filter(users::source_id.eq(source)).filter(not(exists(seen_as!(users::id)))))
-                .execute(conn)?;
+            let gone = || users::table.filter(users::source_id.eq(source)).filter(not(exists(seen_as!(users::id))));
+            let count = gone().select(count_star()).first(conn)?;
+            let examples = gone().select(users::upn).order(users::upn).limit(examples).load(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples })
         }
         tags::GROUPS => {
-            let gone = groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples = gone.select(groups::display_name).order(groups::display_name).limit(examples).load(conn)?;
-            diesel::delete(
-                groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id)))),
-            )
-            .execute(conn)?;
+            let gone = || groups::table.filter(groups::source_id.eq(source)).filter(not(exists(seen_as!(groups::id))));
+            let count = gone().select(count_star()).first(conn)?;
+            let examples =
+                gone().select(groups::display_name).order(groups::display_name).limit(examples).load(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples })
         }
         tags::APPS => {
-            let gone = applications::table
-                .filter(applications::source_id.eq(source))
-                .filter(not(exists(seen_as!(applications::id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples =
-                gone.select(applications::display_name).order(applications::display_name).limit(examples).load(conn)?;
-            diesel::delete(
+            let gone = || {
                 applications::table
                     .filter(applications::source_id.eq(source))
-                    .filter(not(exists(seen_as!(applications::id)))),
-            )
-            .execute(conn)?;
+                    .filter(not(exists(seen_as!(applications::id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples = gone()
+                .select(applications::display_name)
+                .order(applications::display_name)
+                .limit(examples)
+                .load(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples })
         }
         tags::MEMBER_USERS => {
-            let gone = group_member_users::table
-                .filter(group_member_users::source_id.eq(source))
-                .filter(not(exists(seen_as!(group_member_users::group_id, group_member_users::user_id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples: Vec<(String, String)> = gone
+            let gone = || {
+                group_member_users::table
+                    .filter(group_member_users::source_id.eq(source))
+                    .filter(not(exists(seen_as!(group_member_users::group_id, group_member_users::user_id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples: Vec<(String, String)> = gone()
                 .inner_join(groups::table)
                 .inner_join(users::table)
                 .select((groups::display_name, users::upn))
                 .order((groups::display_name, users::upn))
                 .limit(examples)
                 .load(conn)?;
-            diesel::delete(
-                group_member_users::table
-                    .filter(group_member_users::source_id.eq(source))
-                    .filter(not(exists(seen_as!(group_member_users::group_id, group_member_users::user_id)))),
-            )
-            .execute(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples: examples.into_iter().map(|(g, u)| format!("{u} in {g}")).collect() })
         }
         tags::MEMBER_GROUPS => {
@@ -685,83 +679,71 @@ pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) ->
             Ok(Removed { count, examples })
         }
         tags::OWNERS => {
-            let gone = group_owners::table
-                .filter(group_owners::source_id.eq(source))
-                .filter(not(exists(seen_as!(group_owners::group_id, group_owners::user_id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples: Vec<(String, String)> = gone
+            let gone = || {
+                group_owners::table
+                    .filter(group_owners::source_id.eq(source))
+                    .filter(not(exists(seen_as!(group_owners::group_id, group_owners::user_id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples: Vec<(String, String)> = gone()
                 .inner_join(groups::table)
                 .inner_join(users::table)
                 .select((groups::display_name, users::upn))
                 .order((groups::display_name, users::upn))
                 .limit(examples)
                 .load(conn)?;
-            diesel::delete(
-                group_owners::table
-                    .filter(group_owners::source_id.eq(source))
-                    .filter(not(exists(seen_as!(group_owners::group_id, group_owners::user_id)))),
-            )
-            .execute(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples: examples.into_iter().map(|(g, u)| format!("{u} owns {g}")).collect() })
         }
         tags::APP_USERS => {
-            let gone = app_user_assignments::table
-                .filter(app_user_assignments::source_id.eq(source))
-                .filter(not(exists(seen_as!(app_user_assignments::app_id, app_user_assignments::user_id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples: Vec<(String, String)> = gone
+            let gone = || {
+                app_user_assignments::table
+                    .filter(app_user_assignments::source_id.eq(source))
+                    .filter(not(exists(seen_as!(app_user_assignments::app_id, app_user_assignments::user_id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples: Vec<(String, String)> = gone()
                 .inner_join(applications::table)
                 .inner_join(users::table)
                 .select((applications::display_name, users::upn))
                 .order((applications::display_name, users::upn))
                 .limit(examples)
                 .load(conn)?;
-            diesel::delete(
-                app_user_assignments::table
-                    .filter(app_user_assignments::source_id.eq(source))
-                    .filter(not(exists(seen_as!(app_user_assignments::app_id, app_user_assignments::user_id)))),
-            )
-            .execute(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples: examples.into_iter().map(|(a, u)| format!("{u} in {a}")).collect() })
         }
         tags::APP_GROUPS => {
-            let gone = app_group_assignments::table
-                .filter(app_group_assignments::source_id.eq(source))
-                .filter(not(exists(seen_as!(app_group_assignments::app_id, app_group_assignments::group_id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples: Vec<(String, String)> = gone
+            let gone = || {
+                app_group_assignments::table
+                    .filter(app_group_assignments::source_id.eq(source))
+                    .filter(not(exists(seen_as!(app_group_assignments::app_id, app_group_assignments::group_id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples: Vec<(String, String)> = gone()
                 .inner_join(applications::table)
                 .inner_join(groups::table)
                 .select((applications::display_name, groups::display_name))
                 .order((applications::display_name, groups::display_name))
                 .limit(examples)
                 .load(conn)?;
-            diesel::delete(
-                app_group_assignments::table
-                    .filter(app_group_assignments::source_id.eq(source))
-                    .filter(not(exists(seen_as!(app_group_assignments::app_id, app_group_assignments::group_id)))),
-            )
-            .execute(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples: examples.into_iter().map(|(a, g)| format!("{g} in {a}")).collect() })
         }
         tags::ROLE_ASSIGNMENTS => {
-            let gone = role_assignments::table
-                .filter(role_assignments::source_id.eq(source))
-                .filter(not(exists(seen_as!(role_assignments::id))));
-            let count = gone.select(count_star()).first(conn)?;
-            let examples: Vec<(String, String)> = gone
+            let gone = || {
+                role_assignments::table
+                    .filter(role_assignments::source_id.eq(source))
+                    .filter(not(exists(seen_as!(role_assignments::id))))
+            };
+            let count = gone().select(count_star()).first(conn)?;
+            let examples: Vec<(String, String)> = gone()
                 .inner_join(role_definitions::table)
                 .inner_join(users::table)
                 .select((role_definitions::display_name, users::upn))
                 .order((role_definitions::display_name, users::upn))
                 .limit(examples)
                 .load(conn)?;
-            diesel::delete(
-                role_assignments::table
-                    .filter(role_assignments::source_id.eq(source))
-                    .filter(not(exists(seen_as!(role_assignments::id)))),
-            )
-            .execute(conn)?;
+            diesel::delete(gone()).execute(conn)?;
             Ok(Removed { count, examples: examples.into_iter().map(|(r, u)| format!("{u} as {r}")).collect() })
         }
         _ => Ok(Removed::default()),

@@ -14,6 +14,11 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://attest.db", global = true)]
     pub database_url: String,
 
+    /// The key file sealing stored secrets (LDAP bind passwords); created on first use,
+    /// readable by its owner only. Keep it out of database backups, and keep a copy of it.
+    #[arg(long, env = "ATTEST_SECRET_KEY_FILE", default_value = "attest-secret.key", global = true)]
+    pub secret_key_file: PathBuf,
+
     /// Log filter, e.g. `info` or `attest=debug,actix_web=info`.
     #[arg(long, env = "ATTEST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -109,10 +114,75 @@ pub enum ScimTokenCommand {
 }
 
 /// Subcommands of `attest source`.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum SourceCommand {
     /// List the sources with what each holds.
     List,
+    /// Add an LDAP or Active Directory connection. The bind password is read from the
+    /// environment variable named by --password-env (never from the command line, where
+    /// other users could see it) and stored encrypted.
+    AddLdap(Box<AddLdapArgs>),
+    /// Sync an LDAP connection now: read the directory and write it in one transaction.
+    Sync {
+        /// The connection's name.
+        name: String,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Test an LDAP connection: reach, TLS, bind, base DNs and filters.
+    Test {
+        /// The connection's name.
+        name: String,
+    },
+}
+
+/// Flags of `attest source add-ldap`.
+#[derive(Debug, Clone, Args)]
+pub struct AddLdapArgs {
+    /// A name for the connection, e.g. "Corporate AD".
+    #[arg(long)]
+    pub name: String,
+    /// ldaps://host:636, or ldap://host:389 (StartTLS unless --no-tls).
+    #[arg(long)]
+    pub url: String,
+    /// Attribute names and filters for: ad (Active Directory) or openldap.
+    #[arg(long, default_value = "openldap")]
+    pub preset: String,
+    /// The DN to bind as (empty: anonymous).
+    #[arg(long, default_value = "")]
+    pub bind_dn: String,
+    /// The environment variable holding the bind password.
+    #[arg(long)]
+    pub password_env: Option<String>,
+    /// Where users are, e.g. ou=people,dc=example,dc=org.
+    #[arg(long)]
+    pub users_base: String,
+    /// Where groups are.
+    #[arg(long)]
+    pub groups_base: String,
+    /// The users filter (default: the preset's).
+    #[arg(long)]
+    pub users_filter: Option<String>,
+    /// The groups filter (default: the preset's).
+    #[arg(long)]
+    pub groups_filter: Option<String>,
+    /// The attribute holding the userPrincipalName (default: the preset's).
+    #[arg(long)]
+    pub upn_attribute: Option<String>,
+    /// Plain LDAP without StartTLS on an ldap:// URL: the password crosses the network in
+    /// the clear. For a test directory only.
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Minutes between scheduled syncs (0: only on demand).
+    #[arg(long, default_value_t = 60)]
+    pub sync_interval: u32,
+    /// Seconds each LDAP operation may take.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u32,
+    /// Entries per page (RFC 2696 paged results).
+    #[arg(long, default_value_t = 500)]
+    pub page_size: u32,
 }
 
 /// Flags of `attest apply`.

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
 use attest::config::{
-    AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings, ScimTokenCommand, SourceCommand,
+    AddLdapArgs, AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings, ScimTokenCommand,
+    SourceCommand,
 };
 use attest::demo::{self, DemoOptions};
 use attest::service::import::{self, ImportFile, ImportOptions};
-use attest::service::sources;
+use attest::service::{ldap, sources};
 use attest::startup::{Application, Settings};
 use attest::{db, store};
 use clap::Parser;
@@ -61,6 +62,7 @@ fn init_tracing(filter: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let database = DatabaseTarget::parse(&cli.database_url).map_err(anyhow::Error::msg)?;
+    attest::auth::secrets::configure(cli.secret_key_file.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
         Command::Migrate => {
@@ -150,9 +152,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&mut conn)?;
             for s in sources::overview(&mut conn)? {
                 let h = s.holdings;
-                let changed = s.source.changed_at.map_or_else(|| "never".to_owned(), |t| format!("{t} UTC"));
+                let when =
+                    |t: Option<chrono::NaiveDateTime>| t.map_or_else(|| "never".to_owned(), |t| format!("{t} UTC"));
+                let changed = when(s.source.changed_at);
+                // A pulled source also says when it last tried, and last managed, to sync.
+                let synced = if s.source.kind == attest::domain::source::SourceKind::Ldap {
+                    format!(
+                        "; last sync {}, last good sync {}",
+                        when(s.source.sync_attempted_at),
+                        when(s.source.synced_at)
+                    )
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{} ({}): {} users, {} groups, {} memberships, {} owners, {} applications, {} app assignments, {} role assignments; last change {changed}",
+                    "{} ({}): {} users, {} groups, {} memberships, {} owners, {} applications, {} app assignments, {} role assignments; last change {changed}{synced}",
                     s.source.name,
                     s.source.kind.label(),
                     h.users,
@@ -164,6 +178,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     h.role_assignments
                 );
             }
+            Ok(())
+        }
+        Command::Source(SourceCommand::AddLdap(args)) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let input = ldap_input(&args)?;
+            let row = ldap::add(&mut conn, input, sources::Actor::CommandLine, clock.now())?;
+            println!("Added the LDAP connection \"{}\". Test it with: attest source test \"{}\"", row.name, row.name);
+            Ok(())
+        }
+        Command::Source(SourceCommand::Test { name }) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            match ldap::test(&mut conn, &name)? {
+                ldap::TestOutcome::Works { users, groups } => {
+                    println!("The connection works: {users} user(s) and {groups} group(s) matched on the first page.");
+                    Ok(())
+                }
+                ldap::TestOutcome::Failed(message) => anyhow::bail!("the connection test failed: {message}"),
+            }
+        }
+        Command::Source(SourceCommand::Sync { name, dry_run }) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            let started = std::time::Instant::now();
+            let report = ldap::sync(&mut conn, &name, dry_run, sources::Actor::CommandLine, clock.now())
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            let verb = if dry_run { "Dry run: nothing was written" } else { "Synced" };
+            println!("{verb} (\"{}\" in {:.2} s).", report.import.source, started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Import(args) => {
@@ -289,4 +335,48 @@ fn scim_token(
             Ok(())
         }
     }
+}
+
+/// The connection `attest source add-ldap` describes, its password read from the
+/// environment variable named.
+fn ldap_input(args: &AddLdapArgs) -> anyhow::Result<ldap::ConnectionInput> {
+    use attest::sources::ldap::{LdapConfig, Preset, Security};
+    let preset = Preset::parse(&args.preset)
+        .ok_or_else(|| anyhow::anyhow!("--preset: {:?} is not a preset: use ad or openldap", args.preset))?;
+    let password = match &args.password_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--password-env: the environment variable {var} is not set (or not UTF-8)")
+        })?),
+        None => None,
+    };
+    let security = if args.url.trim().to_ascii_lowercase().starts_with("ldaps://") {
+        Security::Ldaps
+    } else if args.no_tls {
+        Security::Plain
+    } else {
+        Security::StartTls
+    };
+    let mut mapping = preset.mapping();
+    if let Some(upn) = &args.upn_attribute {
+        mapping.upn = upn.clone();
+    }
+    Ok(ldap::ConnectionInput {
+        name: args.name.clone(),
+        config: LdapConfig {
+            url: args.url.clone(),
+            security,
+            bind_dn: args.bind_dn.clone(),
+            password: String::new(),
+            preset,
+            users_base: args.users_base.clone(),
+            users_filter: args.users_filter.clone().unwrap_or_else(|| preset.users_filter().to_owned()),
+            groups_base: args.groups_base.clone(),
+            groups_filter: args.groups_filter.clone().unwrap_or_else(|| preset.groups_filter().to_owned()),
+            mapping,
+            sync_interval_minutes: args.sync_interval,
+            timeout_seconds: args.timeout,
+            page_size: args.page_size,
+        },
+        password,
+    })
 }

@@ -3,6 +3,7 @@
 //! limit. The extractors and middlewares that use them live in `web::guard`.
 
 pub mod oidc;
+pub mod secrets;
 pub mod session;
 pub mod token;
 

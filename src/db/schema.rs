@@ -361,6 +361,8 @@ diesel::table! {
         created_at -> Timestamp,
         changed_at -> Nullable<Timestamp>,
         settings -> Text,
+        sync_attempted_at -> Nullable<Timestamp>,
+        synced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -406,6 +408,7 @@ diesel::table! {
         principal_id -> Text,
         created_at -> Timestamp,
         removed_at_source_at -> Nullable<Timestamp>,
+        regranted_at -> Nullable<Timestamp>,
     }
 }
 

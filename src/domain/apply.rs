@@ -340,6 +340,9 @@ pub struct ItemPlan {
     /// The source that must make the removal, when attest cannot (its id): applying
     /// records a remediation task for it.
     pub remediate_at: Option<String>,
+    /// The source whose own directory attest must remove the membership from (an LDAP
+    /// connection, its id), before removing it from attest's copy.
+    pub write_back: Option<String>,
 }
 
 /// What the planner carries from item to item.
@@ -441,18 +444,23 @@ fn app_hint<S: AsRef<str>>(paths: &[S], app: &str) -> String {
 pub fn plan(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState) -> ItemPlan {
     let (action, verdict) = plan_verdict(resource, item, state);
     let push = item.link_source.filter(|s| s.is_push());
+    let write_back = item
+        .link_source
+        .filter(|s| s.kind.writes_back() && verdict.step() == Some(&Step::RemoveMembership))
+        .map(|s| s.id.clone());
     match (verdict.step(), push) {
         (Some(Step::RemoveMembership | Step::RemoveAppAssignment), Some(source)) => ItemPlan {
             action,
             verdict: Verdict::NotSupported(managed_by(&source.name)),
             remediate_at: Some(source.id.clone()),
+            write_back: None,
         },
         // Roles are decided in their branch, before the last-Global-Administrator count:
         // their only refusal of this kind is the source's.
         (None, Some(source)) if matches!((resource, &verdict), (Resource::Role { .. }, Verdict::NotSupported(_))) => {
-            ItemPlan { action, verdict, remediate_at: Some(source.id.clone()) }
+            ItemPlan { action, verdict, remediate_at: Some(source.id.clone()), write_back: None }
         }
-        _ => ItemPlan { action, verdict, remediate_at: None },
+        _ => ItemPlan { action, verdict, remediate_at: None, write_back },
     }
 }
 

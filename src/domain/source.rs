@@ -2,8 +2,8 @@
 //!
 //! Every user, group, membership, application, assignment and role assignment carries the
 //! id of the source that brought it in. A source changes and deletes only its own rows. A
-//! source that attest can write back to (the built-in `local` one; LDAP later) has review
-//! removals made directly; a push source (SCIM, CSV) cannot be changed from here, so a
+//! source that attest can write back to (the built-in `local` one, an LDAP connection) has
+//! review removals made directly; a push source (SCIM, CSV) cannot be changed from here, so a
 //! removal becomes a remediation task that a later delivery of that source verifies.
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -47,7 +47,13 @@ impl SourceKind {
     /// Whether attest can remove access in this source itself when a review denies it.
     /// For the others, applying yields a remediation task.
     pub fn can_remove(self) -> bool {
-        matches!(self, Self::Local)
+        matches!(self, Self::Local | Self::Ldap)
+    }
+
+    /// Whether a removal must also be written to the source's own directory (LDAP):
+    /// applying makes it there first, and only then in attest's copy.
+    pub fn writes_back(self) -> bool {
+        matches!(self, Self::Ldap)
     }
 }
 

@@ -48,6 +48,7 @@ pub fn spawn(pool: Pool, clock: SharedClock, interval: Duration) {
                         completed = report.completed,
                         applied = report.applied,
                         guests_deleted = report.guests_deleted,
+                        synced = report.synced,
                         "scheduler tick"
                     );
                 }

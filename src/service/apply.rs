@@ -20,6 +20,7 @@ use crate::domain::apply::{
 use crate::domain::directory::{GroupType, RoleKind, UserType};
 use crate::domain::review::{GuestDeniedAction, InstanceStatus, ResourceKind, RoleAssignmentTypes};
 use crate::error::AppError;
+use crate::service::ldap::WriteOutcome;
 use crate::service::panel::Refused;
 use crate::store;
 use crate::store::apply::DeniedItem;
@@ -565,13 +566,59 @@ fn apply_batch(
     let mut state = initial_state(conn, &resource, now)?;
     let plans = plan_batch(conn, inst, definition, &resource, &items, &mut state, now)?;
 
+    // Removals in an LDAP directory are written there first (outside attest's database,
+    // so they cannot roll back with it: a retry finds them gone and says so); an item whose
+    // write failed stays to apply, with the error, and the next apply retries it.
+    let mut written: HashMap<String, WriteOutcome> = HashMap::new();
+    let mut verified: Vec<String> = Vec::new();
+    let mut ldap_events: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut by_source: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (item, p) in items.iter().zip(&plans) {
+        if let Some(source) = p.write_back.as_deref() {
+            by_source.entry(source).or_default().push((&item.id, &item.principal_id));
+        }
+    }
+    for (source, list) in by_source {
+        let back = crate::service::ldap::remove_memberships(conn, source, &inst.resource_id, &list)?;
+        written.extend(back.outcomes);
+        verified.extend(back.verified);
+        ldap_events.extend(back.audit);
+    }
     let mut members: Vec<&str> = Vec::new();
     let mut assignees: Vec<&str> = Vec::new();
     let mut role_ids: Vec<&str> = Vec::new();
     let mut guests: Vec<&str> = Vec::new();
-    let mut by_result: BTreeMap<(ApplyResult, &str), Vec<&str>> = BTreeMap::new();
+    let mut by_result: BTreeMap<(ApplyResult, String), Vec<&str>> = BTreeMap::new();
     let mut summary = ApplySummary::default();
+    let mut failed: Vec<&str> = Vec::new();
+    // What each item's result and detail end up as (the plan's, unless the directory said
+    // otherwise), for the audit events.
+    let mut stored: HashMap<&str, (ApplyResult, String)> = HashMap::new();
     for (item, p) in items.iter().zip(&plans) {
+        let (result, detail) = match written.get(&item.id) {
+            Some(WriteOutcome::Failed(error)) => {
+                failed.push(&item.id);
+                by_result
+                    .entry((
+                        ApplyResult::New,
+                        format!("Not removed in the directory yet: {error}. The next apply tries again."),
+                    ))
+                    .or_default()
+                    .push(&item.id);
+                continue;
+            }
+            Some(WriteOutcome::AlreadyGone) => {
+                summary.not_found += 1;
+                (
+                    ApplyResult::AppliedSuccessfullyButObjectNotFound,
+                    "The membership was already gone from the directory.".to_owned(),
+                )
+            }
+            _ => {
+                summary.add(&p.verdict);
+                (p.verdict.result(), p.verdict.detail().to_owned())
+            }
+        };
         if let Some(step) = p.verdict.step() {
             match step {
                 Step::RemoveMembership => members.push(&item.principal_id),
@@ -580,8 +627,8 @@ fn apply_batch(
                 Step::BlockGuest => guests.push(&item.principal_id),
             }
         }
-        summary.add(&p.verdict);
-        by_result.entry((p.verdict.result(), p.verdict.detail())).or_default().push(&item.id);
+        stored.insert(&item.id, (result, detail.clone()));
+        by_result.entry((result, detail)).or_default().push(&item.id);
     }
     let planned = Instant::now();
     phases.plan += planned - t;
@@ -598,12 +645,17 @@ fn apply_batch(
     for ((apply_result, detail), ids) in &by_result {
         store::apply::record(conn, ids, *apply_result, detail, by.id(), now)?;
     }
-    // Removals a push source must make: tasks recorded with the items' results.
+    // Removals a push source must make, and removals written to LDAP (kept to see whether
+    // anyone grants them again): tasks recorded with the items' results.
     let tasks: Vec<store::remediation::NewTask<'_>> = items
         .iter()
         .zip(&plans)
         .filter_map(|(item, p)| {
-            p.remediate_at.as_deref().map(|source_id| store::remediation::NewTask {
+            let at_source = match written.get(&item.id) {
+                Some(WriteOutcome::Removed) => p.write_back.as_deref(),
+                _ => p.remediate_at.as_deref(),
+            };
+            at_source.map(|source_id| store::remediation::NewTask {
                 item_id: &item.id,
                 instance_id: &inst.id,
                 source_id,
@@ -615,30 +667,32 @@ fn apply_batch(
         })
         .collect();
     store::remediation::insert(conn, &tasks)?;
+    store::remediation::mark_removed(conn, &verified, now)?;
     let recorded = Instant::now();
     phases.record += recorded - removed;
     let resource_name = resource.name().to_owned();
-    let events: Vec<NewEvent<'_>> = items
+    let mut events: Vec<NewEvent<'_>> = ldap_events
         .iter()
-        .zip(&plans)
-        .map(|(item, p)| {
-            by.event(
-                now,
-                "ApplyDecision",
-                ("AccessReviewDecisionItem", &item.id),
-                serde_json::json!({
-                    "instanceId": inst.id,
-                    "principalId": item.principal_id,
-                    "principal": item.principal_name,
-                    "resource": resource_name,
-                    "resourceType": inst.resource_type,
-                    "action": p.action,
-                    "result": p.verdict.result(),
-                    "reason": p.verdict.detail(),
-                }),
-            )
-        })
+        .map(|(item, details)| by.event(now, "LdapWrite", ("AccessReviewDecisionItem", item), details.clone()))
         .collect();
+    events.extend(items.iter().zip(&plans).filter_map(|(item, p)| {
+        let (result, reason) = stored.get(item.id.as_str())?;
+        Some(by.event(
+            now,
+            "ApplyDecision",
+            ("AccessReviewDecisionItem", &item.id),
+            serde_json::json!({
+                "instanceId": inst.id,
+                "principalId": item.principal_id,
+                "principal": item.principal_name,
+                "resource": resource_name,
+                "resourceType": inst.resource_type,
+                "action": p.action,
+                "result": result,
+                "reason": reason,
+            }),
+        ))
+    }));
     store::audit::append_all(conn, &events)?;
     phases.audit += recorded.elapsed();
     Ok(Some((next, summary)))

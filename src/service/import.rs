@@ -25,6 +25,7 @@ use crate::db::{DbConnection, Retryable};
 use crate::domain::source::SourceKind;
 use crate::error::AppError;
 use crate::service::sources::{self, Actor};
+use crate::sources::Records;
 use crate::sources::csv::{Field, FileKind, Line, Principal, Problem, Reader, Record};
 use crate::sources::sign_ins;
 use crate::store;
@@ -236,12 +237,57 @@ pub fn import(
         }
     }
     if problems.total > 0 {
-        return Err(failed(conn, source_name, problems, now));
+        return Err(failed(conn, source_name, "A CSV import", problems, now));
     }
     ordered.sort_by_key(|(kind, _)| *kind);
+    let target = Target {
+        source: source_name,
+        kind: SourceKind::Csv,
+        inputs: ordered.iter().map(|(k, _)| *k).collect(),
+        action: "DirectoryImported",
+        what: "A CSV import",
+        details: json!({ "files": files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>() }),
+    };
+    let open_input = |i: usize| -> Result<Box<dyn Records + '_>, Problem> {
+        let (_, file) = ordered[i];
+        Ok(Box::new(open(file)?))
+    };
+    write_records(conn, &target, open_input, options, by, now)
+}
+
+/// Where and how [`write_records`] writes.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The source's name (created on first use).
+    pub source: &'a str,
+    /// Its kind (a name of another kind's source is refused).
+    pub kind: SourceKind,
+    /// The kind of each input, in the order they are written.
+    pub inputs: Vec<FileKind>,
+    /// The audit event's action ("DirectoryImported", "DirectorySynced").
+    pub action: &'a str,
+    /// How the source's error list names a refused write ("A CSV import").
+    pub what: &'a str,
+    /// More details for the audit event.
+    pub details: serde_json::Value,
+}
+
+/// Writes the inputs of `target` (`open_input(i)` opens the i-th, again on a retry) into
+/// its source in one transaction, or — for a dry run — shows what that would change.
+/// Records the audit event with the counts; a refused write is recorded on the source's
+/// page.
+pub fn write_records<'a>(
+    conn: &mut DbConnection,
+    target: &Target<'_>,
+    open_input: impl Fn(usize) -> Result<Box<dyn Records + 'a>, Problem>,
+    options: ImportOptions,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<ImportReport, ImportError> {
+    let kinds = &target.inputs;
     store::import::before(conn).map_err(AppError::from)?;
     let outcome = conn.write(|conn| {
-        let source = sources::ensure(conn, source_name, SourceKind::Csv, now)?;
+        let source = sources::ensure(conn, target.source, target.kind, now)?;
         store::import::begin(conn)?;
         let mut run = Run {
             source: &source.id,
@@ -251,14 +297,17 @@ pub fn import(
             files: Vec::new(),
             manager_columns: Vec::new(),
         };
-        for (kind, file) in &ordered {
-            run.file(conn, *kind, file)?;
+        for i in 0..kinds.len() {
+            match open_input(i) {
+                Ok(mut input) => run.input(conn, input.as_mut())?,
+                Err(p) => run.problems.push(p),
+            }
         }
-        if ordered.iter().any(|(k, _)| *k == FileKind::Users) {
+        if kinds.contains(&FileKind::Users) {
             run.managers(conn)?;
         }
         if options.full && run.problems.total == 0 {
-            run.remove_unseen(conn, &ordered)?;
+            run.remove_unseen(conn, kinds)?;
         }
         store::import::end(conn)?;
         if run.problems.total > 0 {
@@ -281,25 +330,33 @@ pub fn import(
                 (d.kind.slug().to_owned(), json!({ "added": d.added, "changed": d.changed, "removed": d.removed }))
             })
             .collect();
-        let files: Vec<&str> = report.files.iter().map(|f| f.0.as_str()).collect();
-        let details = json!({ "source": source.name, "full": options.full, "files": files, "counts": counts });
-        store::audit::append(conn, &by.event(now, "DirectoryImported", ("Source", &source.id), details))?;
+        let mut details = json!({ "source": source.name, "full": options.full, "counts": counts });
+        if let (Some(all), serde_json::Value::Object(extra)) = (details.as_object_mut(), &target.details) {
+            all.extend(extra.clone());
+        }
+        store::audit::append(conn, &by.event(now, target.action, ("Source", &source.id), details))?;
         sources::changed(conn, &source.id, now)?;
         Ok(report)
     });
     store::import::after(conn).map_err(AppError::from)?;
     match outcome {
         Ok(report) | Err(Abort::DryRun(report)) => Ok(report),
-        Err(Abort::Invalid(problems)) => Err(failed(conn, source_name, problems, now)),
+        Err(Abort::Invalid(problems)) => Err(failed(conn, target.source, target.what, problems, now)),
         Err(Abort::App(e)) => Err(ImportError::App(e)),
     }
 }
 
 /// The error of a failed import, recorded on the source when it exists.
-fn failed(conn: &mut DbConnection, source_name: &str, problems: Problems, now: NaiveDateTime) -> ImportError {
+fn failed(
+    conn: &mut DbConnection,
+    source_name: &str,
+    what: &str,
+    problems: Problems,
+    now: NaiveDateTime,
+) -> ImportError {
     if let Ok(Some(source)) = store::sources::by_name(conn, source_name) {
         let first = problems.list.first().map(ToString::to_string).unwrap_or_default();
-        let message = format!("A CSV import was refused with {} problem(s), the first: {first}", problems.total);
+        let message = format!("{what} was refused with {} problem(s), the first: {first}", problems.total);
         if let Err(e) = sources::record_error(conn, &source.id, &message, now) {
             tracing::warn!(error = %e, "recording a failed import");
         }
@@ -331,18 +388,12 @@ impl Run<'_> {
         &mut self.diffs[i]
     }
 
-    /// Reads one file in chunks and writes each.
-    fn file(&mut self, conn: &mut DbConnection, kind: FileKind, file: &ImportFile) -> Result<(), Abort> {
-        let mut reader = match open(file) {
-            Ok(r) => r,
-            Err(p) => {
-                self.problems.push(p);
-                return Ok(());
-            }
-        };
+    /// Reads one input in chunks and writes each.
+    fn input(&mut self, conn: &mut DbConnection, reader: &mut dyn Records) -> Result<(), Abort> {
+        let kind = reader.kind();
         self.diff(kind);
         if kind == FileKind::Users {
-            self.manager_columns.push((file.name.clone(), reader.column_of(Field::ManagerUpn)));
+            self.manager_columns.push((reader.name().to_owned(), reader.column_of(Field::ManagerUpn)));
         }
         let mut rows = 0u64;
         let mut chunk: Vec<Line> = Vec::with_capacity(CHUNK);
@@ -362,23 +413,18 @@ impl Run<'_> {
             }
             if chunk.len() >= CHUNK || (done && !chunk.is_empty()) {
                 let lines = std::mem::take(&mut chunk);
-                self.chunk(conn, &reader, lines)?;
+                self.chunk(conn, reader, lines)?;
             }
             if done {
                 break;
             }
         }
-        self.files.push((file.name.clone(), kind, rows));
+        self.files.push((reader.name().to_owned(), kind, rows));
         Ok(())
     }
 
     /// Drops lines whose key an earlier line had, naming both.
-    fn unique<R: Read>(
-        &mut self,
-        conn: &mut DbConnection,
-        reader: &Reader<R>,
-        lines: Vec<Line>,
-    ) -> Result<Vec<Line>, Abort> {
+    fn unique(&mut self, conn: &mut DbConnection, reader: &dyn Records, lines: Vec<Line>) -> Result<Vec<Line>, Abort> {
         let kind = reader.kind();
         let keys: Vec<String> = lines.iter().map(|l| l.record.key()).collect();
         let earlier = store::import::seen_lines(conn, tags_of(kind), &keys)?;
@@ -401,7 +447,7 @@ impl Run<'_> {
         Ok(out)
     }
 
-    fn chunk<R: Read>(&mut self, conn: &mut DbConnection, reader: &Reader<R>, lines: Vec<Line>) -> Result<(), Abort> {
+    fn chunk(&mut self, conn: &mut DbConnection, reader: &dyn Records, lines: Vec<Line>) -> Result<(), Abort> {
         let lines = self.unique(conn, reader, lines)?;
         match reader.kind() {
             FileKind::Users => self.users(conn, reader, lines),
@@ -414,13 +460,13 @@ impl Run<'_> {
         }
     }
 
-    fn users<R: Read>(&mut self, conn: &mut DbConnection, reader: &Reader<R>, lines: Vec<Line>) -> Result<(), Abort> {
+    fn users(&mut self, conn: &mut DbConnection, reader: &dyn Records, lines: Vec<Line>) -> Result<(), Abort> {
         let keys: Vec<String> = lines.iter().map(|l| l.record.key()).collect();
         let existing: HashMap<String, (ImportedUser, Option<String>)> = store::import::users_by_upn(conn, &keys)?
             .into_iter()
             .map(|(u, manager)| (u.upn.to_lowercase(), (u, manager)))
             .collect();
-        let (mut new, mut seen) = (Vec::new(), Vec::new());
+        let (mut new, mut seen, mut signed_in) = (Vec::new(), Vec::new(), Vec::new());
         for (line, key) in lines.into_iter().zip(keys) {
             let Record::User(r) = line.record else { continue };
             let old = existing.get(&key);
@@ -453,6 +499,9 @@ impl Run<'_> {
                 family_name: r.family_name,
                 source_id: self.source.to_owned(),
             };
+            if let Some(at) = r.last_sign_in {
+                signed_in.push((row.id.clone(), at));
+            }
             let mut counted = true;
             match old {
                 None => {
@@ -485,6 +534,8 @@ impl Run<'_> {
             });
         }
         store::import::insert_users(conn, &new, self.now)?;
+        // Not a change of the user: a directory's last sign-in only moves forward.
+        store::import::raise_last_sign_in(conn, &signed_in)?;
         store::import::mark_seen(conn, &seen)?;
         Ok(())
     }
@@ -575,7 +626,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn apps<R: Read>(&mut self, conn: &mut DbConnection, reader: &Reader<R>, lines: Vec<Line>) -> Result<(), Abort> {
+    fn apps(&mut self, conn: &mut DbConnection, reader: &dyn Records, lines: Vec<Line>) -> Result<(), Abort> {
         let keys: Vec<String> = lines.iter().map(|l| l.record.key()).collect();
         let existing: HashMap<String, ImportedApp> =
             store::import::apps_by_app_id(conn, &keys)?.into_iter().map(|a| (a.app_id.clone(), a)).collect();
@@ -625,7 +676,7 @@ impl Run<'_> {
     }
 
     /// Memberships, ownerships and app assignments: links between two resolved objects.
-    fn links<R: Read>(&mut self, conn: &mut DbConnection, reader: &Reader<R>, lines: Vec<Line>) -> Result<(), Abort> {
+    fn links(&mut self, conn: &mut DbConnection, reader: &dyn Records, lines: Vec<Line>) -> Result<(), Abort> {
         let kind = reader.kind();
         // Resolve every name the chunk uses, in a few queries.
         let (mut upns, mut group_keys, mut app_keys) = (HashSet::new(), HashSet::new(), HashSet::new());
@@ -759,10 +810,10 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn role_assignments<R: Read>(
+    fn role_assignments(
         &mut self,
         conn: &mut DbConnection,
-        reader: &Reader<R>,
+        reader: &dyn Records,
         lines: Vec<Line>,
     ) -> Result<(), Abort> {
         let mut role_names = HashSet::new();
@@ -851,8 +902,7 @@ impl Run<'_> {
 
     /// A full import: removes the source's objects of the kinds in the files that the files
     /// no longer hold, links before the objects they join.
-    fn remove_unseen(&mut self, conn: &mut DbConnection, files: &[(FileKind, &ImportFile)]) -> Result<(), Abort> {
-        let kinds: HashSet<FileKind> = files.iter().map(|(k, _)| *k).collect();
+    fn remove_unseen(&mut self, conn: &mut DbConnection, kinds: &[FileKind]) -> Result<(), Abort> {
         for kind in FileKind::ALL.into_iter().rev().filter(|k| kinds.contains(k)) {
             for tag in tags_of(kind) {
                 let removed = store::import::remove_unseen(conn, self.source, tag, EXAMPLES as i64)?;

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod exports;
 pub mod health;
 pub mod import;
+pub mod ldap;
 pub mod notify;
 pub mod onboarding;
 pub mod panel;

@@ -28,6 +28,8 @@ pub enum Actor<'a> {
     CommandLine,
     /// A push source's client, authenticated by one of its tokens.
     Client(&'a Authenticated),
+    /// The scheduler (an LDAP connection's interval sync).
+    Scheduler,
 }
 
 impl<'a> Actor<'a> {
@@ -47,6 +49,7 @@ impl<'a> Actor<'a> {
             Self::Client(client) => {
                 NewEvent { actor_name: &client.actor_name, ..NewEvent::by_system(at, action, target, details) }
             }
+            Self::Scheduler => NewEvent::by_system(at, action, target, details),
         }
     }
 
@@ -55,6 +58,7 @@ impl<'a> Actor<'a> {
             Self::Admin(user) => user.display_name.clone(),
             Self::CommandLine => "attest command line".into(),
             Self::Client(client) => client.actor_name.clone(),
+            Self::Scheduler => "attest scheduler".into(),
         }
     }
 }
@@ -116,6 +120,8 @@ pub fn ensure(
             created_at: now,
             changed_at: None,
             settings: "{}".into(),
+            sync_attempted_at: None,
+            synced_at: None,
         };
         store::sources::insert(conn, &row)?;
         Ok(row)
@@ -302,16 +308,34 @@ pub fn create_token_for(
 }
 
 /// What every write of a source ends with, inside its transaction: the source's last change
-/// is noted, and its open remediation tasks whose access it no longer grants are marked
-/// removed at source (audited when there are any). Returns how many were marked.
+/// is noted; its open remediation tasks whose access it no longer grants are marked removed
+/// at source (audited when there are any); and removals it grants again are flagged as
+/// re-granted after removal, one audit event each. Returns how many were marked removed.
 pub fn changed(conn: &mut DbConnection, source_id: &str, now: NaiveDateTime) -> Result<usize, AppError> {
     store::sources::touch(conn, source_id, now)?;
     let verified = store::remediation::verify(conn, source_id, now)?;
+    let regranted = store::remediation::regranted(conn, source_id, now)?;
+    if verified == 0 && regranted.is_empty() {
+        return Ok(0);
+    }
+    let name = store::sources::get(conn, source_id)?.map(|s| s.name).unwrap_or_default();
     if verified > 0 {
-        let name = store::sources::get(conn, source_id)?.map(|s| s.name).unwrap_or_default();
         let details = json!({ "source": name, "removedAtSource": verified });
         let event = NewEvent::by_system(now, "RemediationVerified", ("Source", source_id), details);
         store::audit::append(conn, &event)?;
     }
+    let events: Vec<NewEvent<'_>> = regranted
+        .iter()
+        .map(|r| {
+            let details = json!({
+                "source": name,
+                "instanceId": r.instance_id,
+                "principalId": r.principal_id,
+                "resourceId": r.resource_id,
+            });
+            NewEvent::by_system(now, "AccessRegranted", ("AccessReviewDecisionItem", &r.item_id), details)
+        })
+        .collect();
+    store::audit::append_all(conn, &events)?;
     Ok(verified)
 }

@@ -1,5 +1,6 @@
-//! Everything that is due at a moment, in order: start the occurrences that have come,
-//! complete the instances whose end has come, apply results, remind late reviewers. The
+//! Everything that is due at a moment, in order: sync the LDAP connections whose interval
+//! has passed, start the occurrences that have come, complete the instances whose end has
+//! come, apply results, remind late reviewers. The
 //! scheduler runs it on its timer; the demo runs it once after creating its reviews.
 
 use chrono::NaiveDateTime;
@@ -19,14 +20,18 @@ pub struct TickReport {
     pub applied: usize,
     /// Blocked guests deleted.
     pub guests_deleted: usize,
+    /// LDAP connections synced.
+    pub synced: usize,
 }
 
 /// Runs one tick at `now`: start what is due, complete what has ended, apply what is to be
 /// applied, remind who is late.
 pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, AppError> {
+    // First, so that occurrences start on a fresh copy of the directory.
+    let synced = service::ldap::sync_due(conn, now)?;
     let started = service::start::start_due(conn, now)?;
     let completed = service::complete::complete_ended(conn, now)?;
     let (applied, guests_deleted) = service::apply::apply_due(conn, now)?;
     service::notify::remind_due(conn, now)?;
-    Ok(TickReport { started, completed, applied, guests_deleted })
+    Ok(TickReport { started, completed, applied, guests_deleted, synced })
 }

@@ -342,6 +342,9 @@ pub struct UserRecord {
     pub external_id: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// The last sign-in the directory knows (an LDAP sync's lastLogonTimestamp); a later
+    /// one from sign-in events is kept.
+    pub last_sign_in: Option<NaiveDateTime>,
 }
 
 /// A group as a file gives it.
@@ -645,6 +648,7 @@ impl<R: Read> Reader<R> {
                     external_id: v.take(Field::ExternalId),
                     given_name: v.take(Field::GivenName),
                     family_name: v.take(Field::Surname),
+                    last_sign_in: None,
                 }))
             }
             FileKind::Groups => {

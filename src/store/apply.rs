@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::{Conn, per_backend};
 use crate::db::schema::{
-    app_user_assignments, group_member_users, guest_deletions, review_decision_items as items, review_definitions,
-    review_instances, role_assignments, role_definitions, sign_ins, users, web_sessions,
+    app_user_assignments, group_member_users, groups, guest_deletions, review_decision_items as items,
+    review_definitions, review_instances, role_assignments, role_definitions, sign_ins, users, web_sessions,
 };
 use crate::domain::apply::{ApplyResult, GLOBAL_ADMINISTRATOR, Held};
 use crate::domain::decision::Decision;
@@ -109,6 +109,23 @@ pub fn direct_members(conn: &mut Conn, group: &str, user_ids: &[&str]) -> QueryR
         Ok(0)
     })?;
     Ok(out)
+}
+
+/// The external ids (an LDAP source's DNs) of `user_ids` that have one: user id → id.
+pub fn user_external_ids(conn: &mut Conn, user_ids: &[&str]) -> QueryResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    chunked(conn, user_ids, |conn, chunk| {
+        let rows: Vec<(String, Option<String>)> =
+            users::table.filter(users::id.eq_any(chunk)).select((users::id, users::external_id)).load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(id, ext)| Some((id, ext?))));
+        Ok(0)
+    })?;
+    Ok(out)
+}
+
+/// The external id (an LDAP source's DN) of a group, if it has one.
+pub fn group_external_id(conn: &mut Conn, group: &str) -> QueryResult<Option<String>> {
+    Ok(groups::table.find(group).select(groups::external_id).first::<Option<String>>(conn).optional()?.flatten())
 }
 
 /// Which of `users` are assigned to `app` directly: user id → the assignment's source.

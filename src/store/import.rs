@@ -243,6 +243,21 @@ pub fn update_user(conn: &mut Conn, row: &ImportedUser, now: NaiveDateTime) -> Q
         .map(drop)
 }
 
+/// Moves each user's last sign-in forward to the time given, where it is later than the
+/// one stored (or none is).
+pub fn raise_last_sign_in(conn: &mut Conn, rows: &[(String, NaiveDateTime)]) -> QueryResult<()> {
+    for (id, at) in rows {
+        diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::last_sign_in_at.is_null().or(users::last_sign_in_at.lt(*at))),
+        )
+        .set(users::last_sign_in_at.eq(Some(*at)))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Sets the manager of a user of the source.
 pub fn set_manager(conn: &mut Conn, source: &str, user: &str, manager: Option<&str>) -> QueryResult<()> {
     diesel::update(users::table.find(user).filter(users::source_id.eq(source)))

@@ -40,6 +40,62 @@ pub fn insert(conn: &mut Conn, rows: &[NewTask<'_>]) -> QueryResult<usize> {
     Ok(n)
 }
 
+/// Marks the tasks `item_ids` as removed at source at `now` (a removal attest wrote and
+/// read back).
+pub fn mark_removed(conn: &mut Conn, item_ids: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in item_ids.chunks(super::batch_size(conn, 1)) {
+        n += diesel::update(tasks::table.filter(tasks::item_id.eq_any(chunk)))
+            .set(tasks::removed_at_source_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// A removal that its source granted again.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Regranted {
+    pub item_id: String,
+    pub instance_id: String,
+    pub principal_id: String,
+    pub resource_id: String,
+}
+
+/// Flags the tasks of `source` seen removed whose access the source grants again (a
+/// membership or assignment of the same principal and resource, of this source), at `now`;
+/// returns them.
+pub fn regranted(conn: &mut Conn, source: &str, now: NaiveDateTime) -> QueryResult<Vec<Regranted>> {
+    let removed = || {
+        tasks::table
+            .filter(tasks::source_id.eq(source.to_owned()))
+            .filter(tasks::removed_at_source_at.is_not_null())
+            .filter(tasks::regranted_at.is_null())
+    };
+    let membership = tasks::resource_type.eq(ResourceKind::Group).and(exists(
+        group_member_users::table
+            .filter(group_member_users::group_id.eq(tasks::resource_id))
+            .filter(group_member_users::user_id.eq(tasks::principal_id))
+            .filter(group_member_users::source_id.eq(tasks::source_id)),
+    ));
+    let assignment = tasks::resource_type.eq(ResourceKind::Application).and(exists(
+        app_user_assignments::table
+            .filter(app_user_assignments::app_id.eq(tasks::resource_id))
+            .filter(app_user_assignments::user_id.eq(tasks::principal_id))
+            .filter(app_user_assignments::source_id.eq(tasks::source_id)),
+    ));
+    let again = removed()
+        .filter(membership.or(assignment))
+        .select((tasks::item_id, tasks::instance_id, tasks::principal_id, tasks::resource_id))
+        .load::<Regranted>(conn)?;
+    let ids: Vec<&str> = again.iter().map(|r| r.item_id.as_str()).collect();
+    for chunk in ids.chunks(super::batch_size(conn, 1)) {
+        diesel::update(tasks::table.filter(tasks::item_id.eq_any(chunk)))
+            .set(tasks::regranted_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(again)
+}
+
 /// Marks the open tasks of `source` whose access that source no longer grants as removed
 /// at source at `now`; returns how many. One statement per kind of resource, whatever the
 /// number of tasks.

@@ -25,6 +25,10 @@ pub struct SourceRow {
     pub changed_at: Option<NaiveDateTime>,
     /// Connector settings (JSON).
     pub settings: String,
+    /// When a pulled source (LDAP) last tried to sync.
+    pub sync_attempted_at: Option<NaiveDateTime>,
+    /// When it last synced without error.
+    pub synced_at: Option<NaiveDateTime>,
 }
 
 /// A bearer token as stored (the hash only).
@@ -121,6 +125,26 @@ pub fn by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<SourceRow>> {
 /// Records a new source.
 pub fn insert(conn: &mut Conn, row: &SourceRow) -> QueryResult<()> {
     diesel::insert_into(sources::table).values(row).execute(conn).map(drop)
+}
+
+/// Replaces a source's settings.
+pub fn set_settings(conn: &mut Conn, id: &str, settings: &str) -> QueryResult<()> {
+    diesel::update(sources::table.find(id)).set(sources::settings.eq(settings)).execute(conn).map(drop)
+}
+
+/// Notes a sync attempt at `at`, and when `ok`, a good sync.
+pub fn synced(conn: &mut Conn, id: &str, at: NaiveDateTime, ok: bool) -> QueryResult<()> {
+    let row = sources::table.find(id);
+    if ok {
+        diesel::update(row).set((sources::sync_attempted_at.eq(at), sources::synced_at.eq(at))).execute(conn).map(drop)
+    } else {
+        diesel::update(row).set(sources::sync_attempted_at.eq(at)).execute(conn).map(drop)
+    }
+}
+
+/// Sources of `kind`, by name.
+pub fn of_kind(conn: &mut Conn, kind: SourceKind) -> QueryResult<Vec<SourceRow>> {
+    sources::table.filter(sources::kind.eq(kind)).select(SourceRow::as_select()).order(sources::name).load(conn)
 }
 
 /// Notes that the source changed its objects at `at`.

@@ -88,6 +88,15 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// The key file sealing stored secrets, one per test process: every in-process server
+/// uses it, and command-line runs get it through ATTEST_SECRET_KEY_FILE.
+pub fn secret_key_file() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let path = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path().join("attest-secret.key");
+    attest::auth::secrets::configure(path.clone());
+    path
+}
+
 /// A running portal and a client for it.
 pub struct TestApp {
     pub address: String,
@@ -115,6 +124,7 @@ impl Spawn {
     /// Starts the server.
     pub async fn start(self) -> TestApp {
         let db = self.db.unwrap_or_else(TestDb::new);
+        secret_key_file();
         let clock = self.clock.unwrap_or_else(|| FixedClock::new(test_now()));
         let settings = Settings {
             auth: self.auth.unwrap_or_else(|| AuthSettings::new("http://127.0.0.1")),

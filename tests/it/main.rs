@@ -15,6 +15,8 @@ mod exports;
 mod helpers;
 mod import;
 mod layers;
+mod ldap;
+mod ldap_server;
 mod notify;
 mod oidc_provider;
 mod panel;

@@ -471,9 +471,17 @@ pub fn apply_in_batches(
     let mut phases = Phases::default();
     let mut cursor: Option<(String, String)> = None;
     let began = Instant::now();
+    // Whether any removal may have to be written to an LDAP directory first.
+    let writes_back = !store::sources::of_kind(conn, crate::domain::source::SourceKind::Ldap)?.is_empty();
     loop {
-        let done =
-            conn.write(|conn| apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now, &mut phases))?;
+        let written = if writes_back {
+            write_back(conn, &inst, &definition, cursor.as_ref(), batch, now)?
+        } else {
+            Written::default()
+        };
+        let done = conn.write(|conn| {
+            apply_batch(conn, &inst, &definition, by, cursor.as_ref(), batch, now, &written, &mut phases)
+        })?;
         let Some((next, counts)) = done else { break };
         summary.merge(counts);
         cursor = Some(next);
@@ -527,6 +535,52 @@ pub fn apply_in_batches(
     Ok(Ok(summary))
 }
 
+/// What the pass before a batch's transaction wrote to LDAP directories.
+#[derive(Debug, Default)]
+struct Written {
+    /// Item id → what writing did.
+    outcomes: HashMap<String, WriteOutcome>,
+    /// Items whose removal the read-back confirmed.
+    verified: Vec<String>,
+    /// One audit entry per write: (item id, details).
+    audit: Vec<(String, serde_json::Value)>,
+}
+
+/// Writes the next batch's LDAP removals, outside any database transaction: a slow or
+/// unreachable directory must not hold the database's write lock while reviewers decide.
+/// Writing is idempotent (a value already gone says so), so a batch that then rolls back,
+/// or another applier, does no harm.
+fn write_back(
+    conn: &mut DbConnection,
+    inst: &InstanceRow,
+    definition: &DefinitionRow,
+    cursor: Option<&Cursor>,
+    batch: usize,
+    now: NaiveDateTime,
+) -> Result<Written, AppError> {
+    let items = store::apply::pending_denied(conn, &inst.id, cursor, batch)?;
+    if items.is_empty() {
+        return Ok(Written::default());
+    }
+    let resource = resource_now(conn, inst)?;
+    let mut state = initial_state(conn, &resource, now)?;
+    let plans = plan_batch(conn, inst, definition, &resource, &items, &mut state, now)?;
+    let mut by_source: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (item, p) in items.iter().zip(&plans) {
+        if let Some(source) = p.write_back.as_deref() {
+            by_source.entry(source).or_default().push((&item.id, &item.principal_id));
+        }
+    }
+    let mut out = Written::default();
+    for (source, list) in by_source {
+        let back = crate::service::ldap::remove_memberships(conn, source, &inst.resource_id, &list)?;
+        out.outcomes.extend(back.outcomes);
+        out.verified.extend(back.verified);
+        out.audit.extend(back.audit);
+    }
+    Ok(out)
+}
+
 /// Where the next batch starts: the last item's (principal name, id).
 type Cursor = (String, String);
 
@@ -550,6 +604,7 @@ fn apply_batch(
     cursor: Option<&(String, String)>,
     batch: usize,
     now: NaiveDateTime,
+    written: &Written,
     phases: &mut Phases,
 ) -> Result<Option<(Cursor, ApplySummary)>, AppError> {
     let t = Instant::now();
@@ -566,24 +621,6 @@ fn apply_batch(
     let mut state = initial_state(conn, &resource, now)?;
     let plans = plan_batch(conn, inst, definition, &resource, &items, &mut state, now)?;
 
-    // Removals in an LDAP directory are written there first (outside attest's database,
-    // so they cannot roll back with it: a retry finds them gone and says so); an item whose
-    // write failed stays to apply, with the error, and the next apply retries it.
-    let mut written: HashMap<String, WriteOutcome> = HashMap::new();
-    let mut verified: Vec<String> = Vec::new();
-    let mut ldap_events: Vec<(String, serde_json::Value)> = Vec::new();
-    let mut by_source: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
-    for (item, p) in items.iter().zip(&plans) {
-        if let Some(source) = p.write_back.as_deref() {
-            by_source.entry(source).or_default().push((&item.id, &item.principal_id));
-        }
-    }
-    for (source, list) in by_source {
-        let back = crate::service::ldap::remove_memberships(conn, source, &inst.resource_id, &list)?;
-        written.extend(back.outcomes);
-        verified.extend(back.verified);
-        ldap_events.extend(back.audit);
-    }
     let mut members: Vec<&str> = Vec::new();
     let mut assignees: Vec<&str> = Vec::new();
     let mut role_ids: Vec<&str> = Vec::new();
@@ -594,8 +631,15 @@ fn apply_batch(
     // What each item's result and detail end up as (the plan's, unless the directory said
     // otherwise), for the audit events.
     let mut stored: HashMap<&str, (ApplyResult, String)> = HashMap::new();
+    let not_written = WriteOutcome::Failed("it was not written to the directory in this run".into());
     for (item, p) in items.iter().zip(&plans) {
-        let (result, detail) = match written.get(&item.id) {
+        // A removal planned for LDAP now that the pass before the transaction did not
+        // write (the directory changed in between) waits for the next apply.
+        let outcome = match (&p.write_back, written.outcomes.get(&item.id)) {
+            (Some(_), None) => Some(&not_written),
+            (_, found) => found,
+        };
+        let (result, detail) = match outcome {
             Some(WriteOutcome::Failed(error)) => {
                 failed.push(&item.id);
                 by_result
@@ -651,7 +695,7 @@ fn apply_batch(
         .iter()
         .zip(&plans)
         .filter_map(|(item, p)| {
-            let at_source = match written.get(&item.id) {
+            let at_source = match written.outcomes.get(&item.id) {
                 Some(WriteOutcome::Removed) => p.write_back.as_deref(),
                 _ => p.remediate_at.as_deref(),
             };
@@ -667,11 +711,12 @@ fn apply_batch(
         })
         .collect();
     store::remediation::insert(conn, &tasks)?;
-    store::remediation::mark_removed(conn, &verified, now)?;
+    store::remediation::mark_removed(conn, &written.verified, now)?;
     let recorded = Instant::now();
     phases.record += recorded - removed;
     let resource_name = resource.name().to_owned();
-    let mut events: Vec<NewEvent<'_>> = ldap_events
+    let mut events: Vec<NewEvent<'_>> = written
+        .audit
         .iter()
         .map(|(item, details)| by.event(now, "LdapWrite", ("AccessReviewDecisionItem", item), details.clone()))
         .collect();

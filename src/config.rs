@@ -47,6 +47,9 @@ pub enum Command {
     /// Bearer tokens of SCIM provisioning sources (Entra ID, Okta, …).
     #[command(subcommand)]
     ScimToken(ScimTokenCommand),
+    /// Clients of the Graph-compatible API (client credentials: an id and a secret).
+    #[command(subcommand)]
+    ApiClient(ApiClientCommand),
     /// The directory's sources: attest itself, SCIM connections, CSV imports.
     #[command(subcommand)]
     Source(SourceCommand),
@@ -110,6 +113,31 @@ pub enum ScimTokenCommand {
         /// The SCIM source's name.
         #[arg(long)]
         source: String,
+    },
+}
+
+/// Subcommands of `attest api-client`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ApiClientCommand {
+    /// Register a client and print its id and secret (shown once: keep the secret in the
+    /// calling system's vault).
+    Create {
+        /// A name, e.g. after the script or tool, "GRC export".
+        #[arg(long)]
+        name: String,
+        /// AccessReview.Read.All or AccessReview.ReadWrite.All.
+        #[arg(long, default_value = "AccessReview.Read.All")]
+        permission: String,
+        /// Days until the secret expires.
+        #[arg(long, default_value_t = 180)]
+        days: i64,
+    },
+    /// List the clients (never their secrets).
+    List,
+    /// Revoke a client: its tokens stop working at once.
+    Revoke {
+        /// The client id.
+        id: String,
     },
 }
 

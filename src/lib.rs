@@ -1,6 +1,7 @@
 //! attest: a self-hosted access review portal, the open counterpart of Entra ID Access
 //! Reviews. See the README for what it does and how to run it.
 
+pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use attest::clock::{Clock, SystemClock};
 use attest::config::{
-    AddLdapArgs, AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings, ScimTokenCommand,
-    SourceCommand,
+    AddLdapArgs, ApiClientCommand, AuditCommand, AuthSettings, Cli, Command, DatabaseTarget, MailSettings,
+    ScimTokenCommand, SourceCommand,
 };
 use attest::demo::{self, DemoOptions};
 use attest::service::import::{self, ImportFile, ImportOptions};
@@ -146,6 +146,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = db::establish(&database)?;
             db::migrate(&mut conn)?;
             scim_token(&mut conn, command, clock.now())
+        }
+        Command::ApiClient(command) => {
+            let mut conn = db::establish(&database)?;
+            db::migrate(&mut conn)?;
+            api_client(&mut conn, command, clock.now())
         }
         Command::Source(SourceCommand::List) => {
             let mut conn = db::establish(&database)?;
@@ -379,4 +384,50 @@ fn ldap_input(args: &AddLdapArgs) -> anyhow::Result<ldap::ConnectionInput> {
         },
         password,
     })
+}
+
+/// `attest api-client …`.
+fn api_client(
+    conn: &mut db::DbConnection,
+    command: ApiClientCommand,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    use attest::domain::api::Permission;
+    use attest::service::api_access;
+    let by = sources::Actor::CommandLine;
+    match command {
+        ApiClientCommand::Create { name, permission, days } => {
+            let permission = Permission::parse(&permission).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--permission: use AccessReview.Read.All or AccessReview.ReadWrite.All, not {permission:?}"
+                )
+            })?;
+            let (client, secret) = api_access::create_client(conn, &name, permission, Some(days), by, now)?;
+            println!("client_id: {}", client.id);
+            println!("client_secret: {secret}");
+            println!(
+                "The secret is shown once. It expires on {}. Get a token with POST /oauth2/v2.0/token \
+                 (grant_type=client_credentials, scope=https://graph.microsoft.com/.default).",
+                client.expires_at.map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+            );
+        }
+        ApiClientCommand::List => {
+            for c in api_access::clients(conn)? {
+                let state = if c.revoked_at.is_some() {
+                    "revoked".to_owned()
+                } else if c.expires_at.is_some_and(|t| t <= now) {
+                    "expired".to_owned()
+                } else {
+                    "live".to_owned()
+                };
+                let used = c.last_used_at.map_or_else(|| "never used".to_owned(), |t| format!("last used {t} UTC"));
+                println!("{}  {}  {}  {state}, {used}", c.id, c.name, c.permission);
+            }
+        }
+        ApiClientCommand::Revoke { id } => {
+            let client = api_access::revoke_client(conn, &id, by, now)?;
+            println!("Revoked the API client {} ({}).", client.name, client.id);
+        }
+    }
+    Ok(())
 }

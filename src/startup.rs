@@ -114,11 +114,19 @@ impl Application {
             mail_configured: settings.mail.smtp.is_some(),
         });
         let https = auth_settings.public_url.starts_with("https://");
+        let api_limiter = web::Data::new(crate::api::ApiLimiter::default());
         let mut server = HttpServer::new(move || {
             // The SCIM API is a scope of its own, outside the pages' middleware: its
             // clients authenticate each request with a bearer token, keep no session
             // cookie, send no CSRF form token and read JSON errors, not pages.
             let scim = web::scope("/scim/v2").configure(crate::scim::routes);
+            // The Graph-compatible API and its token endpoint: bearer tokens, JSON errors,
+            // the same reasons to stay outside the pages' middleware.
+            let api = web::scope("").guard(actix_web::guard::fn_guard(|ctx| {
+                let path = ctx.head().uri.path();
+                path.starts_with("/v1.0/") || path == "/oauth2/v2.0/token"
+            }));
+            let api = api.configure(crate::api::routes);
             // The pages, listed innermost first: the request id wraps everything, the
             // session is open before identify and CSRF look into it.
             let pages = web::scope("")
@@ -136,7 +144,9 @@ impl Application {
                 .app_data(web::FormConfig::default().error_handler(errors::form_error))
                 // The largest body the CSRF check reads (and a handler may then read again).
                 .app_data(web::PayloadConfig::new(errors::MAX_FORM_BYTES))
+                .app_data(api_limiter.clone())
                 .service(scim)
+                .service(api)
                 .service(pages)
                 .wrap(Compress::default())
                 // Outside the request id, so the page that replaces an internal error

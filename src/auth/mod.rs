@@ -2,6 +2,7 @@
 //! (session ids, CSRF tokens), the session cookie's store and key, and the sign-in rate
 //! limit. The extractors and middlewares that use them live in `web::guard`.
 
+pub mod api_token;
 pub mod oidc;
 pub mod secrets;
 pub mod session;

@@ -417,8 +417,40 @@ diesel::joinable!(source_tokens -> sources (source_id));
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(remediation_tasks -> review_decision_items (item_id));
 
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        name -> Text,
+        permission -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        created_by_name -> Text,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    personal_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        permission -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(personal_tokens -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
+    api_clients,
+    personal_tokens,
     users,
     groups,
     group_owners,

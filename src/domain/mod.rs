@@ -1,5 +1,6 @@
 //! Pure rules: no I/O, no database, no clock calls. Everything here is unit-testable.
 
+pub mod api;
 pub mod apply;
 pub mod audit;
 pub mod chart;

@@ -1,10 +1,12 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
+pub mod api_access;
 pub mod apply;
 pub mod audit;
 pub mod complete;
 pub mod directory;
 pub mod exports;
+pub mod graph;
 pub mod health;
 pub mod import;
 pub mod ldap;

@@ -759,7 +759,7 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
         });
         let enabled = match m.disabled {
             Disabled::UserAccountControl => {
-                !first(&e, "userAccountControl").and_then(|v| v.trim().parse::<i64>().ok()).is_some_and(|v| v & 2 != 0)
+                first(&e, "userAccountControl").and_then(|v| v.trim().parse::<i64>().ok()).is_none_or(|v| v & 2 == 0)
             }
             Disabled::Locked => {
                 let ns_locked = first(&e, "nsAccountLock").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
@@ -841,6 +841,9 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
     Mapped { users, groups, members, leftovers }
 }
 
+/// A record and the problems found in its entry (field, message).
+type Entry = (Record, Vec<(Field, String)>);
+
 /// Records read from a directory, one kind, as an import reads a file: the "line" of a
 /// record is its position, and problems name the entry's DN.
 #[derive(Debug, Clone)]
@@ -848,7 +851,7 @@ pub struct Entries {
     kind: FileKind,
     name: &'static str,
     dns: Vec<String>,
-    records: Vec<Option<(Record, Vec<(Field, String)>)>>,
+    records: Vec<Option<Entry>>,
     next: usize,
 }
 

@@ -119,8 +119,39 @@ pub struct ListedItem {
     pub reviewed_at: Option<NaiveDateTime>,
     pub apply_result: ApplyResult,
     pub apply_detail: String,
+    pub applied_by: Option<String>,
+    pub applied_at: Option<NaiveDateTime>,
     pub reviewer_id: Option<String>,
     pub reviewer_pool: Pool,
+}
+
+impl From<crate::store::instances::ItemRow> for ListedItem {
+    fn from(r: crate::store::instances::ItemRow) -> Self {
+        Self {
+            id: r.id,
+            principal_id: r.principal_id,
+            principal_name: r.principal_name,
+            principal_upn: r.principal_upn,
+            principal_type: r.principal_type,
+            principal_job_title: r.principal_job_title,
+            principal_department: r.principal_department,
+            principal_manager: r.principal_manager,
+            access_path: r.access_path,
+            last_sign_in: r.last_sign_in,
+            recommendation: r.recommendation,
+            recommendation_reason: r.recommendation_reason,
+            decision: r.decision,
+            justification: r.justification,
+            reviewed_by: r.reviewed_by,
+            reviewed_at: r.reviewed_at,
+            apply_result: r.apply_result,
+            apply_detail: r.apply_detail,
+            applied_by: r.applied_by,
+            applied_at: r.applied_at,
+            reviewer_id: r.reviewer_id,
+            reviewer_pool: r.reviewer_pool,
+        }
+    }
 }
 
 /// One page of items, by principal name, as the reviewer may see them.

@@ -1,5 +1,6 @@
 //! SQL, per aggregate. Functions take a connection and return rows; rules live in domain/.
 
+pub mod api_clients;
 pub mod apply;
 pub mod apps;
 pub mod audit;

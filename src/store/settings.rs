@@ -34,5 +34,8 @@ pub fn get_or_init(conn: &mut Conn, key: &str, value: &str) -> QueryResult<Strin
     settings::table.find(key).select(settings::value).first(conn)
 }
 
+/// The setting holding the key that signs API clients' access tokens (base64).
+pub const API_TOKEN_KEY: &str = "api_token_key";
+
 /// The setting holding the generated session key (base64), when none is configured.
 pub const SESSION_KEY: &str = "session_key";

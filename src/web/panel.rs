@@ -782,28 +782,7 @@ pub async fn item(
         })
         .collect();
     let history = detail.history.iter().cloned().map(history_view).collect();
-    let listed = ListedItem {
-        id: row.id.clone(),
-        principal_id: row.principal_id.clone(),
-        principal_name: row.principal_name.clone(),
-        principal_upn: row.principal_upn.clone(),
-        principal_type: row.principal_type,
-        principal_job_title: row.principal_job_title.clone(),
-        principal_department: row.principal_department.clone(),
-        principal_manager: row.principal_manager.clone(),
-        access_path: row.access_path.clone(),
-        last_sign_in: row.last_sign_in,
-        recommendation: row.recommendation,
-        recommendation_reason: row.recommendation_reason.clone(),
-        decision: row.decision,
-        justification: row.justification.clone(),
-        reviewed_by: row.reviewed_by.clone(),
-        reviewed_at: row.reviewed_at,
-        apply_result: row.apply_result,
-        apply_detail: row.apply_detail.clone(),
-        reviewer_id: row.reviewer_id.clone(),
-        reviewer_pool: row.reviewer_pool,
-    };
+    let listed = ListedItem::from(row.clone());
     let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
     Ok(ItemPage {
         chrome: chrome.in_section(Section::Home),

@@ -127,7 +127,8 @@ impl Spawn {
         secret_key_file();
         let clock = self.clock.unwrap_or_else(|| FixedClock::new(test_now()));
         let settings = Settings {
-            auth: self.auth.unwrap_or_else(|| AuthSettings::new("http://127.0.0.1")),
+            // Port 0: the public URL names the port the server takes (absolute links work).
+            auth: self.auth.unwrap_or_else(|| AuthSettings::new("http://127.0.0.1:0")),
             database: db.target.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             demo: self.demo,

@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions fail loudly too.
 #![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails loudly")]
 
+mod api;
 mod apply;
 mod audit;
 mod auth;

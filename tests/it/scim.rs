@@ -158,7 +158,7 @@ async fn entra_provisioning_sequence() {
     let created = scim.post("/Users", &entra_user("ada@contoso.com", "ada-obj-1")).await;
     assert_eq!(created.status, 201, "{}", created.json);
     let id = created.json["id"].as_str().unwrap().to_owned();
-    assert_eq!(created.header("location"), format!("http://127.0.0.1/scim/v2/Users/{id}"));
+    assert_eq!(created.header("location"), format!("{}/scim/v2/Users/{id}", app.address));
     assert_eq!(created.header("etag"), created.json["meta"]["version"].as_str().unwrap());
     assert_eq!(created.json["meta"]["resourceType"], "User");
     assert_eq!(created.json["userName"], "ada@contoso.com");

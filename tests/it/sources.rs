@@ -56,7 +56,7 @@ async fn a_new_scim_source_gets_a_token_shown_once_usable_and_revocable() {
     assert_eq!(created.header("cache-control"), "no-store");
     let token = created.attrs("input#token", "value").pop().unwrap();
     assert!(token.len() >= 32, "{token}");
-    assert!(created.text(".facts").contains("http://127.0.0.1/scim/v2"));
+    assert!(created.text(".facts").contains(&format!("{}/scim/v2", app.address)));
     let now = app.clock_now();
     let client = sources::authenticate(&mut app.conn(), &token, now).unwrap().expect("the token works");
     assert_eq!(client.source.name, "Entra ID");
@@ -69,7 +69,7 @@ async fn a_new_scim_source_gets_a_token_shown_once_usable_and_revocable() {
     let tokens = page.texts("table.tokens tbody tr");
     assert_eq!(tokens.len(), 1);
     assert!(tokens[0].starts_with("prod") && tokens[0].contains("Live"), "{tokens:?}");
-    assert_eq!(page.text("code.copy"), "http://127.0.0.1/scim/v2");
+    assert_eq!(page.text("code.copy"), format!("{}/scim/v2", app.address));
 
     // A second token, then the first revoked: it stops working, the second does not.
     let second = app.post(&format!("/admin/directory/sources/{id}/tokens"), &[("token_name", "rotation")]).await;

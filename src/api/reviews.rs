@@ -1,0 +1,492 @@
+//! `/v1.0/identityGovernance/accessReviews`: review series (definitions), their
+//! occurrences (instances) and decision items, in Graph v1.0's shapes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use super::odata::{Options, collection, select};
+use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
+use crate::domain::decision::Decision;
+use crate::domain::recommendation::Recommendation;
+use crate::domain::recurrence::{EndKind, Frequency};
+use crate::domain::review::{DefinitionStatus, ResourceKind, ReviewerKind, ScopeKind, UserScopeKind};
+use crate::service::graph;
+use crate::service::reviews::DefinitionDetail;
+use crate::store::decisions::{ItemFilter, ListedItem};
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+use crate::web::State;
+
+/// The routes below the base.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/definitions", web::get().to(list_definitions))
+        .route("/definitions/{definition}", web::get().to(get_definition))
+        .route("/definitions/{definition}/instances", web::get().to(list_instances))
+        .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
+        .route("/definitions/{definition}/instances/{instance}/decisions", web::get().to(list_decisions))
+        .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::get().to(get_decision))
+        .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::patch().to(patch_decision));
+}
+
+/// A time as Graph writes it.
+fn time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn opt_time(at: Option<NaiveDateTime>) -> Value {
+    at.map_or(Value::Null, |t| Value::String(time(t)))
+}
+
+/// Whether a path segment is Graph's `filterByCurrentUser(on='reviewer')` (quotes raw or
+/// percent-encoded: the path arrives decoded); another `on` is a 400.
+fn current_user_filter(segment: &str) -> Result<bool, ApiError> {
+    let Some(inner) = segment.strip_prefix("filterByCurrentUser(").and_then(|s| s.strip_suffix(')')) else {
+        return Ok(false);
+    };
+    let on = inner.trim().strip_prefix("on=").map(|v| v.trim().trim_matches(['\'', '"']));
+    match on {
+        Some("reviewer") => Ok(true),
+        _ => {
+            Err(ApiError::bad_request(format!("filterByCurrentUser: only on='reviewer' is supported, not {inner:?}.")))
+        }
+    }
+}
+
+async fn list_definitions(state: State, req: HttpRequest, caller: Authed) -> ApiResult {
+    let options = Options::parse(&req)?;
+    if options.filter.is_some() {
+        return Err(ApiError::bad_request("$filter is not supported on definitions yet."));
+    }
+    let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
+    let rows = state.db(move |conn| graph::definitions(conn, &caller.0, &after, top, now)).await?;
+    let context = "identityGovernance/accessReviews/definitions";
+    Ok(HttpResponse::Ok().json(collection(
+        &req,
+        &state.auth.public_url,
+        context,
+        &options,
+        rows,
+        |d| (d.display_name.clone(), d.id.clone()),
+        |d| definition_summary(d),
+    )))
+}
+
+async fn get_definition(state: State, req: HttpRequest, caller: Authed, path: web::Path<String>) -> ApiResult {
+    let options = Options::parse(&req)?;
+    let (id, now) = (path.into_inner(), state.clock.now());
+    let detail = state.db(move |conn| graph::definition(conn, &caller.0, &id, now)).await?;
+    let mut body = select(definition_json(&detail), &options.select);
+    body["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#identityGovernance/accessReviews/definitions/$entity",
+        state.auth.public_url.trim_end_matches('/')
+    ));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn list_instances(state: State, req: HttpRequest, caller: Authed, path: web::Path<String>) -> ApiResult {
+    let options = Options::parse(&req)?;
+    let (definition, now) = (path.into_inner(), state.clock.now());
+    let rows = state.db(move |conn| graph::instances(conn, &caller.0, &definition, 1000, now)).await?;
+    instances_page(&state, &req, &options, rows)
+}
+
+fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec<InstanceRow>) -> ApiResult {
+    // Few per series (one per occurrence and resource): one page, newest first.
+    let context = "identityGovernance/accessReviews/definitions('…')/instances";
+    let options = Options { top: rows.len().max(1), ..options.clone() };
+    Ok(HttpResponse::Ok().json(collection(
+        req,
+        &state.auth.public_url,
+        context,
+        &options,
+        rows,
+        |i| (i.id.clone(), i.id.clone()),
+        instance_json,
+    )))
+}
+
+async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web::Path<(String, String)>) -> ApiResult {
+    let options = Options::parse(&req)?;
+    let (definition, instance) = path.into_inner();
+    let now = state.clock.now();
+    if current_user_filter(&instance)? {
+        let rows = state.db(move |conn| graph::my_instances(conn, &caller.0, &definition, now)).await?;
+        return instances_page(&state, &req, &options, rows);
+    }
+    let row = state.db(move |conn| graph::instance(conn, &caller.0, &definition, &instance, now)).await?;
+    Ok(HttpResponse::Ok().json(select(instance_json(&row), &options.select)))
+}
+
+/// The decisions filter: `decision eq '…'` and `recommendation eq 'Deny'`, joined by `and`.
+fn decision_filter(filter: Option<&str>) -> Result<ItemFilter, ApiError> {
+    let mut out = ItemFilter::default();
+    let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(out) };
+    let unsupported = || {
+        let decisions: Vec<String> = Decision::ALL.iter().map(|d| format!("'{d}'")).collect();
+        ApiError::bad_request(format!(
+            "$filter {filter:?} is not supported: use decision eq {}, recommendation eq '{}', or both joined by and.",
+            decisions.join(" | "),
+            Recommendation::Deny
+        ))
+    };
+    for clause in filter.split(" and ") {
+        let parts: Vec<&str> = clause.trim().trim_matches(['(', ')']).splitn(3, ' ').collect();
+        let [property, "eq", value] = parts[..] else { return Err(unsupported()) };
+        let value = value.trim().trim_matches('\'');
+        match property {
+            "decision" => out.decision = Some(Decision::parse(value).ok_or_else(unsupported)?),
+            "recommendation" if value == Recommendation::Deny.as_str() => out.recommended_deny = true,
+            _ => return Err(unsupported()),
+        }
+    }
+    Ok(out)
+}
+
+async fn list_decisions(
+    state: State,
+    req: HttpRequest,
+    caller: Authed,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (definition, instance) = path.into_inner();
+    decisions_page(state, req, caller, definition, instance, false).await
+}
+
+async fn decisions_page(
+    state: State,
+    req: HttpRequest,
+    caller: Authed,
+    definition: String,
+    instance: String,
+    mine: bool,
+) -> ApiResult {
+    let options = Options::parse(&req)?;
+    let filter = decision_filter(options.filter.as_deref())?;
+    let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
+    let (def, inst) = (definition.clone(), instance.clone());
+    let page =
+        state.db(move |conn| graph::decisions(conn, &caller.0, &def, &inst, mine, &filter, &after, top, now)).await?;
+    let context =
+        format!("identityGovernance/accessReviews/definitions('{definition}')/instances('{instance}')/decisions");
+    let (names, inst_row) = (page.names, page.instance);
+    let public_url = state.auth.public_url.clone();
+    Ok(HttpResponse::Ok().json(collection(
+        &req,
+        &public_url,
+        &context,
+        &options,
+        page.items,
+        |i| (i.principal_name.clone(), i.id.clone()),
+        |i| decision_json(i, &inst_row, &names, &public_url),
+    )))
+}
+
+async fn get_decision(
+    state: State,
+    req: HttpRequest,
+    caller: Authed,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult {
+    let (definition, instance, item) = path.into_inner();
+    if current_user_filter(&item)? {
+        return decisions_page(state, req, caller, definition, instance, true).await;
+    }
+    let options = Options::parse(&req)?;
+    let now = state.clock.now();
+    let found = state.db(move |conn| graph::decision(conn, &caller.0, &definition, &instance, &item, now)).await?;
+    let item = found.items.first().ok_or_else(|| ApiError::not_found("No such decision."))?;
+    let body = decision_json(item, &found.instance, &found.names, &state.auth.public_url);
+    Ok(HttpResponse::Ok().json(select(body, &options.select)))
+}
+
+/// The body of a decision's PATCH.
+#[derive(Debug, serde::Deserialize)]
+struct DecisionPatch {
+    decision: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
+}
+
+async fn patch_decision(
+    state: State,
+    caller: Authed,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> ApiResult {
+    caller.writer()?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
+    }
+    let patch: DecisionPatch = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The body is not a decision: {e}. Send {{\"decision\": \"Approve\", \"justification\": \"…\"}}."
+        ))
+    })?;
+    let decision = match patch.decision.as_deref() {
+        Some(d) => Decision::parse(d)
+            .ok_or_else(|| ApiError::bad_request(format!("decision: use Approve, Deny or DontKnow, not {d:?}.")))?,
+        None => return Err(ApiError::bad_request("decision is missing: send Approve, Deny or DontKnow.")),
+    };
+    let justification = patch.justification.unwrap_or_default();
+    let (definition, instance, item) = path.into_inner();
+    let now = state.clock.now();
+    let done = state
+        .db(move |conn| {
+            graph::record_decision(conn, &caller.0, &definition, &instance, &item, decision, &justification, now)
+        })
+        .await?;
+    match done {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(refused) => Err(ApiError::bad_request(refused.0)),
+    }
+}
+
+/// Graph's status of a series.
+fn definition_status(status: DefinitionStatus) -> &'static str {
+    use crate::domain::review::InstanceStatus;
+    match status {
+        DefinitionStatus::Active => InstanceStatus::InProgress.as_str(),
+        DefinitionStatus::Completed | DefinitionStatus::Deleted => InstanceStatus::Completed.as_str(),
+    }
+}
+
+/// ISO 8601 days (`P30D`).
+fn days(n: i32) -> String {
+    format!("P{n}D")
+}
+
+/// A series as the list shows it (without resources and reviewers, which the list does
+/// not read).
+fn definition_summary(d: &DefinitionRow) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.accessReviewScheduleDefinition",
+        "id": d.id,
+        "displayName": d.display_name,
+        "createdDateTime": time(d.created_at),
+        "lastModifiedDateTime": time(d.updated_at),
+        "status": definition_status(d.status),
+        "descriptionForAdmins": d.description_for_admins,
+        "descriptionForReviewers": d.description_for_reviewers,
+        "createdBy": { "@odata.type": "#microsoft.graph.userIdentity", "id": d.created_by, "displayName": d.created_by_name },
+        "settings": settings_json(d),
+        "additionalNotificationRecipients": d.additional_recipients.lines().filter(|l| !l.trim().is_empty()).map(|upn| json!({
+            "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientItem",
+            "notificationTemplateType": "CompletedAdditionalRecipients",
+            "notificationRecipientScope": {
+                "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientQueryScope",
+                "query": format!("/users/{}", upn.trim()), "queryType": "MicrosoftGraph", "queryRoot": null
+            }
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn settings_json(d: &DefinitionRow) -> Value {
+    use crate::domain::review::DefaultDecision;
+    let (pattern, interval) = match d.frequency {
+        Frequency::OneTime => (None, 0),
+        Frequency::Weekly => (Some("weekly"), 1),
+        Frequency::Monthly => (Some("absoluteMonthly"), 1),
+        Frequency::Quarterly => (Some("absoluteMonthly"), 3),
+        Frequency::SemiAnnually => (Some("absoluteMonthly"), 6),
+        Frequency::Annually => (Some("absoluteMonthly"), 12),
+    };
+    let range = match d.end_kind {
+        EndKind::Never => json!({ "type": "noEnd", "startDate": d.start_date.to_string() }),
+        EndKind::OnDate => json!({ "type": "endDate", "startDate": d.start_date.to_string(),
+                                    "endDate": d.end_date.map(|e| e.to_string()) }),
+        EndKind::AfterOccurrences => json!({ "type": "numbered", "startDate": d.start_date.to_string(),
+                                              "numberOfOccurrences": d.occurrences }),
+    };
+    let range = if d.frequency == Frequency::OneTime {
+        json!({ "type": "numbered", "startDate": d.start_date.to_string(), "numberOfOccurrences": 1 })
+    } else {
+        range
+    };
+    let apply = match d.guest_denied_action {
+        crate::domain::review::GuestDeniedAction::BlockThenDelete => {
+            json!([{ "@odata.type": "#microsoft.graph.disableAndDeleteUserApplyAction" }])
+        }
+        _ => json!([{ "@odata.type": "#microsoft.graph.removeAccessApplyAction" }]),
+    };
+    json!({
+        "@odata.type": "#microsoft.graph.accessReviewScheduleSettings",
+        "mailNotificationsEnabled": d.mail_notifications,
+        "reminderNotificationsEnabled": d.reminders,
+        "justificationRequiredOnApproval": d.justification_required,
+        "defaultDecisionEnabled": d.default_decision != DefaultDecision::None,
+        "defaultDecision": d.default_decision.as_str(),
+        "instanceDurationInDays": d.duration_days,
+        "autoApplyDecisionsEnabled": d.auto_apply,
+        "recommendationsEnabled": d.recommendations_enabled,
+        "recommendationLookBackDuration": days(d.lookback_days),
+        "applyActions": apply,
+        "recurrence": {
+            "pattern": pattern.map(|p| json!({ "type": p, "interval": interval })),
+            "range": range,
+        },
+    })
+}
+
+/// Graph's filter of a guests-only scope.
+const GUESTS_ONLY: &str = "$count=true&$filter=(userType eq 'Guest')";
+
+/// The Graph query naming a resource's principals.
+fn resource_query(kind: ResourceKind, id: &str, guests: bool) -> String {
+    match kind {
+        ResourceKind::Group if guests => {
+            format!("/groups/{id}/transitiveMembers/microsoft.graph.user/?{GUESTS_ONLY}")
+        }
+        ResourceKind::Group => format!("/groups/{id}/transitiveMembers"),
+        ResourceKind::Application => format!("/servicePrincipals/{id}/appRoleAssignedTo"),
+        ResourceKind::Role => format!(
+            "/roleManagement/directory/roleAssignmentScheduleInstances?$expand=principal&$filter=(isof(principal,'microsoft.graph.user') and roleDefinitionId eq '{id}')"
+        ),
+    }
+}
+
+/// Where a resource is in Graph.
+fn resource_path(kind: ResourceKind, id: &str) -> String {
+    match kind {
+        ResourceKind::Group => format!("/groups/{id}"),
+        ResourceKind::Application => format!("/servicePrincipals/{id}"),
+        ResourceKind::Role => format!("/roleManagement/directory/roleDefinitions/{id}"),
+    }
+}
+
+/// How Graph types a decision's resource.
+fn resource_type(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Group => "group",
+        ResourceKind::Application => "servicePrincipal",
+        ResourceKind::Role => "directoryRole",
+    }
+}
+
+/// A whole series: scope, instance enumeration, reviewers and settings.
+fn definition_json(detail: &DefinitionDetail) -> Value {
+    let d = &detail.definition;
+    let mut out = definition_summary(d);
+    let reviewed: Vec<_> = detail.resources.iter().filter(|r| !r.excluded).collect();
+    let guests = d.user_scope == UserScopeKind::Guests || d.scope_kind == ScopeKind::GuestGroups;
+    let mut scope = match reviewed.as_slice() {
+        [one] => json!({
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": resource_query(one.kind, &one.id, guests),
+            "queryType": "MicrosoftGraph",
+            "queryRoot": null,
+        }),
+        _ => json!({
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": if guests { format!("./members/microsoft.graph.user/?{GUESTS_ONLY}") } else { "./members".to_owned() },
+            "queryType": "MicrosoftGraph",
+            "queryRoot": null,
+        }),
+    };
+    if let (Some(inactive), UserScopeKind::Inactive) = (d.inactive_days, d.user_scope) {
+        scope["@odata.type"] = json!("#microsoft.graph.accessReviewInactiveUsersQueryScope");
+        scope["inactiveDuration"] = json!(days(inactive));
+    }
+    out["scope"] = scope;
+    if reviewed.len() > 1 || d.scope_kind == ScopeKind::GuestGroups {
+        let ids: Vec<String> = reviewed.iter().map(|r| format!("id eq '{}'", r.id)).collect();
+        out["instanceEnumerationScope"] = json!({
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": if reviewed.is_empty() { "/groups?$filter=(groupTypes/any(c:c+eq+'Unified'))".to_owned() } else { format!("/groups?$filter=({})", ids.join(" or ")) },
+            "queryType": "MicrosoftGraph",
+            "queryRoot": null,
+        });
+    }
+    let reviewer = |query: String, root: Option<&str>| json!({ "@odata.type": "#microsoft.graph.accessReviewReviewerScope", "query": query, "queryType": "MicrosoftGraph", "queryRoot": root });
+    let named = |fallback: bool| -> Vec<Value> {
+        detail
+            .reviewers
+            .iter()
+            .filter(|(_, f)| *f == fallback)
+            .map(|(u, _)| reviewer(format!("/users/{}", u.id), None))
+            .collect()
+    };
+    out["reviewers"] = match d.reviewer_kind {
+        ReviewerKind::Selected => json!(named(false)),
+        ReviewerKind::Self_ => json!([]),
+        ReviewerKind::Managers => json!([reviewer("./manager".into(), Some("decisions"))]),
+        ReviewerKind::Owners => match reviewed.as_slice() {
+            [one] if one.kind == ResourceKind::Group => json!([reviewer(format!("/groups/{}/owners", one.id), None)]),
+            [one] if one.kind == ResourceKind::Application => {
+                json!([reviewer(format!("/servicePrincipals/{}/owners", one.id), None)])
+            }
+            _ => json!([reviewer("./owners".into(), None)]),
+        },
+    };
+    out["fallbackReviewers"] = json!(named(true));
+    out
+}
+
+fn instance_json(i: &InstanceRow) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.accessReviewInstance",
+        "id": i.id,
+        "startDateTime": time(i.start_at),
+        "endDateTime": time(i.end_at),
+        "status": i.status.as_str(),
+        "scope": {
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": resource_query(i.resource_type, &i.resource_id, false),
+            "queryType": "MicrosoftGraph",
+            "queryRoot": null,
+        },
+    })
+}
+
+fn decision_json(
+    i: &ListedItem,
+    instance: &InstanceRow,
+    names: &std::collections::HashMap<String, String>,
+    public_url: &str,
+) -> Value {
+    let base = format!("{}/v1.0", public_url.trim_end_matches('/'));
+    let identity = |id: &Option<String>| match id {
+        Some(id) => json!({
+            "@odata.type": "#microsoft.graph.userIdentity",
+            "id": id,
+            "displayName": names.get(id).cloned().unwrap_or_default(),
+            "userPrincipalName": null,
+        }),
+        None => {
+            json!({ "@odata.type": "#microsoft.graph.userIdentity", "id": "00000000-0000-0000-0000-000000000000", "displayName": "", "userPrincipalName": "" })
+        }
+    };
+    json!({
+        "@odata.type": "#microsoft.graph.accessReviewInstanceDecisionItem",
+        "id": i.id,
+        "accessReviewId": instance.id,
+        "decision": i.decision.as_str(),
+        "justification": i.justification,
+        "recommendation": i.recommendation.as_str(),
+        "reviewedDateTime": opt_time(i.reviewed_at),
+        "reviewedBy": identity(&i.reviewed_by),
+        "appliedDateTime": opt_time(i.applied_at),
+        "applyResult": i.apply_result.as_str(),
+        "appliedBy": identity(&i.applied_by),
+        "principalLink": format!("{base}/users/{}", i.principal_id),
+        "resourceLink": format!("{base}{}", resource_path(instance.resource_type, &instance.resource_id)),
+        "principal": {
+            "@odata.type": "#microsoft.graph.userIdentity",
+            "id": i.principal_id,
+            "displayName": i.principal_name,
+            "userPrincipalName": i.principal_upn,
+        },
+        "resource": {
+            "@odata.type": "#microsoft.graph.accessReviewInstanceDecisionItemResource",
+            "id": instance.resource_id,
+            "displayName": instance.resource_name,
+            "type": resource_type(instance.resource_type),
+        },
+        "insights": [{
+            "@odata.type": "#microsoft.graph.userSignInInsight",
+            "insightCreatedDateTime": null,
+            "lastSignInDateTime": opt_time(i.last_sign_in),
+        }],
+    })
+}

@@ -1,0 +1,247 @@
+//! The use cases behind the Graph-compatible API, for an API caller: the same rules as the
+//! pages. An application client (application permission) reads every series, occurrence
+//! and decision and decides nothing (Graph records decisions only for a reviewer); a person
+//! (personal access token) sees and changes exactly what their pages and access panel do —
+//! the same guards and the same "not found" for what they may not see.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+
+use crate::db::DbConnection;
+use crate::domain::decision::{Action, Decision};
+use crate::domain::review::ReviewScope;
+use crate::error::AppError;
+use crate::service::api_access::Caller;
+use crate::service::panel::{self, Access, Refused, Selection};
+use crate::service::reviews::{self, DefinitionDetail};
+use crate::service::sessions::ADMIN_ROLES;
+use crate::store;
+use crate::store::Keyset;
+use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
+use crate::store::instances::InstanceRow;
+use crate::store::reviews::DefinitionRow;
+
+/// Where a page of a collection starts: after this (sort name, id), or at the start.
+pub type After = Option<(String, String)>;
+
+fn keyset(after: &After) -> Keyset {
+    after.as_ref().map_or(Keyset::First, |(name, id)| Keyset::After(name.clone(), id.clone()))
+}
+
+fn not_found(what: &str) -> AppError {
+    AppError::NotFound(format!("No {what} with this id exists, or the caller may not see it."))
+}
+
+/// Which series the caller manages: all for a client or an admin, their own resources' for
+/// an owner who may manage reviews, none otherwise (`Forbidden`).
+fn review_scope(conn: &mut DbConnection, caller: &Caller, now: NaiveDateTime) -> Result<ReviewScope, AppError> {
+    let Caller::Person { user, .. } = caller else { return Ok(ReviewScope::All) };
+    if store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)? {
+        return Ok(ReviewScope::All);
+    }
+    if crate::service::onboarding::owners_manage_reviews(conn)? && store::users::owns_group_or_app(conn, &user.id)? {
+        return Ok(ReviewScope::OwnedBy(user.id.clone()));
+    }
+    // Reviewers read their own work through instances/filterByCurrentUser(on='reviewer').
+    Err(AppError::Forbidden)
+}
+
+/// A page of the series (not deleted) by name: up to `top`, and one more when another
+/// page follows.
+pub fn definitions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    after: &After,
+    top: usize,
+    now: NaiveDateTime,
+) -> Result<Vec<DefinitionRow>, AppError> {
+    let scope = review_scope(conn, caller, now)?;
+    Ok(store::reviews::list(conn, scope.owner(), &keyset(after), top)?)
+}
+
+/// One series with its resources and reviewers.
+pub fn definition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<DefinitionDetail, AppError> {
+    let scope = review_scope(conn, caller, now)?;
+    reviews::detail(conn, &scope, id, 0).map_err(|e| match e {
+        AppError::NotFound(_) => not_found("access review definition"),
+        other => other,
+    })
+}
+
+/// The occurrences of a series (newest first, at most `limit`).
+pub fn instances(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<InstanceRow>, AppError> {
+    let scope = review_scope(conn, caller, now)?;
+    reviews::managed(conn, &scope, definition).map_err(|_| not_found("access review definition"))?;
+    Ok(store::instances::for_definition(conn, definition, limit)?)
+}
+
+/// The occurrences of a series that the calling person reviews (Graph's
+/// `filterByCurrentUser(on='reviewer')`).
+pub fn my_instances(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<InstanceRow>, AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::BadRequest(
+            "filterByCurrentUser needs a signed-in user: call it with a personal access token.".into(),
+        ));
+    };
+    let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
+    let mut out = Vec::new();
+    for instance in store::instances::for_definition(conn, definition, 1000)? {
+        if panel::access(conn, &instance.id, &user.id, is_admin)?.is_some_and(|a| a.scope.decider().is_some()) {
+            out.push(instance);
+        }
+    }
+    Ok(out)
+}
+
+/// What the caller may do with one occurrence: an application reads every item; a person
+/// what their access panel shows (`mine`: only the items they decide, as
+/// `filterByCurrentUser(on='reviewer')` asks) — or, for an admin or the series' manager
+/// not reviewing it, every item to read.
+fn access(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    mine: bool,
+    now: NaiveDateTime,
+) -> Result<Access, AppError> {
+    let found = store::instances::get_with_definition(conn, instance)?
+        .filter(|(i, _)| i.definition_id == definition)
+        .ok_or_else(|| not_found("access review instance"))?;
+    match caller {
+        Caller::App(_) if mine => Err(AppError::BadRequest(
+            "filterByCurrentUser needs a signed-in user: call it with a personal access token.".into(),
+        )),
+        Caller::App(_) => {
+            let (instance, definition) = found;
+            Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
+        }
+        Caller::Person { user, .. } => {
+            let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
+            if let Some(a) = panel::access(conn, instance, &user.id, is_admin)? {
+                return Ok(a);
+            }
+            if mine {
+                return Err(not_found("access review instance"));
+            }
+            // Not a reviewer: a manager of the series reads every item.
+            let scope = review_scope(conn, caller, now).map_err(|_| not_found("access review instance"))?;
+            reviews::managed(conn, &scope, definition).map_err(|_| not_found("access review instance"))?;
+            let (instance, definition) = found;
+            Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
+        }
+    }
+}
+
+/// One occurrence.
+pub fn instance(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    now: NaiveDateTime,
+) -> Result<InstanceRow, AppError> {
+    Ok(access(conn, caller, definition, instance, false, now)?.instance)
+}
+
+/// A page of decision items, and the reviewers' names by id.
+pub struct Decisions {
+    /// The occurrence (its resource is every item's).
+    pub instance: InstanceRow,
+    /// Up to `top` items, and one more when another page follows.
+    pub items: Vec<ListedItem>,
+    /// Display names of the reviewers who decided them, by id.
+    pub names: HashMap<String, String>,
+}
+
+/// A page of an occurrence's decision items by principal name, as the caller may see them.
+#[expect(clippy::too_many_arguments, reason = "one collection request: who, which, what filter and which page")]
+pub fn decisions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    mine: bool,
+    filter: &ItemFilter,
+    after: &After,
+    top: usize,
+    now: NaiveDateTime,
+) -> Result<Decisions, AppError> {
+    let access = access(conn, caller, definition, instance, mine, now)?;
+    let items = store::decisions::page(conn, instance, &access.scope, filter, &keyset(after), top)?;
+    let names = names_of(conn, &items)?;
+    Ok(Decisions { instance: access.instance, items, names })
+}
+
+/// One decision item the caller may see.
+pub fn decision(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    item: &str,
+    now: NaiveDateTime,
+) -> Result<Decisions, AppError> {
+    let access = access(conn, caller, definition, instance, false, now)?;
+    let item = store::decisions::get_listed(conn, instance, &access.scope, item)?
+        .ok_or_else(|| not_found("access review decision"))?;
+    let items = vec![ListedItem::from(item)];
+    let names = names_of(conn, &items)?;
+    Ok(Decisions { instance: access.instance, items, names })
+}
+
+/// Display names of the people who decided or applied `items`, by id.
+fn names_of(conn: &mut DbConnection, items: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<String> =
+        items.iter().flat_map(|r| [r.reviewed_by.clone(), r.applied_by.clone()]).flatten().collect();
+    ids.sort();
+    ids.dedup();
+    Ok(store::users::display_names(conn, &ids)?)
+}
+
+/// Records a person's decision on one item, with the access panel's rules (an open review,
+/// their item, a reason where the series asks for one).
+#[expect(clippy::too_many_arguments, reason = "one decision: who, where, what and why")]
+pub fn record_decision(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    item: &str,
+    decision: Decision,
+    justification: &str,
+    now: NaiveDateTime,
+) -> Result<Result<(), Refused>, AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::Forbidden);
+    };
+    let access = access(conn, caller, definition, instance, false, now)?;
+    let action = match decision {
+        Decision::Approve => Action::Approve,
+        Decision::Deny => Action::Deny,
+        Decision::DontKnow => Action::DontKnow,
+        Decision::NotReviewed => {
+            return Ok(Err(Refused("decision: use Approve, Deny or DontKnow.".into())));
+        }
+    };
+    let decided =
+        panel::decide(conn, &access, &Selection::Items(vec![item.to_owned()]), action, justification, user, now)?;
+    Ok(decided.map(|_| ()))
+}

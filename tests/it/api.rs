@@ -1,0 +1,321 @@
+//! The Graph-compatible API as a script written for Microsoft Graph meets it: a client
+//! registered on the command line gets a token with the client-credentials grant, pages
+//! through series, occurrences and decisions by following absolute next links, filters,
+//! and is refused what its permission does not allow; a reviewer's personal access token
+//! sees and decides exactly what their access panel does.
+
+use std::process::Command;
+
+use attest::domain::api::Permission;
+use attest::service::api_access;
+use attest::store;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, secret_key_file, spawn_admin_app};
+
+const BASE: &str = "/v1.0/identityGovernance/accessReviews";
+
+/// A registered client's id and secret (`attest api-client create`).
+fn client(app: &TestApp, permission: &str) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(["api-client", "create", "--name", "GRC export", "--permission", permission])
+        .env("DATABASE_URL", app.db.url())
+        .env("ATTEST_LOG", "warn")
+        .env("ATTEST_SECRET_KEY_FILE", secret_key_file())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}{text}", String::from_utf8_lossy(&out.stderr));
+    let field = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned()).unwrap_or_else(|| panic!("{text}"))
+    };
+    (field("client_id:"), field("client_secret:"))
+}
+
+/// A token from the token endpoint, as an SDK's client-credentials flow asks for it.
+async fn token(app: &TestApp, id: &str, secret: &str) -> String {
+    let res = app
+        .client
+        .post(format!("{}/oauth2/v2.0/token", app.address))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// GETs `url` (absolute, or a path) with a bearer token: (status, JSON, headers).
+async fn get(app: &TestApp, bearer: &str, url: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+    let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", app.address) };
+    let res = app.client.get(url).bearer_auth(bearer).send().await.unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    (status, res.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn patch(app: &TestApp, bearer: &str, path: &str, body: &Value) -> (u16, Value) {
+    let res = app.client.patch(format!("{}{path}", app.address)).bearer_auth(bearer).json(body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Every value of a collection, following `@odata.nextLink`; and how many pages.
+async fn all_pages(app: &TestApp, bearer: &str, first: &str) -> (Vec<Value>, usize) {
+    let (mut values, mut pages, mut next) = (Vec::new(), 0, Some(first.to_owned()));
+    while let Some(url) = next {
+        let (status, body, _) = get(app, bearer, &url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        values.extend(body["value"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        next = body["@odata.nextLink"].as_str().map(str::to_owned);
+        if let Some(link) = &next {
+            assert!(link.starts_with("http://") && link.contains("skiptoken="), "{link}");
+        }
+        assert!(pages < 10_000, "paging never ends");
+    }
+    (values, pages)
+}
+
+fn assert_graph_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    assert!(body["error"]["innerError"]["request-id"].as_str().is_some_and(|r| r.len() == 36), "{body}");
+    assert!(body["error"]["innerError"]["date"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn a_client_reads_series_instances_and_every_decision_page_by_page() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.Read.All");
+    let bearer = token(&app, &id, &secret).await;
+
+    // Series, one per page: the next link is absolute and the pages do not overlap.
+    let (series, pages) = all_pages(&app, &bearer, &format!("{BASE}/definitions?$top=1")).await;
+    assert!(series.len() >= 2, "the demo has reviews: {series:?}");
+    assert_eq!(pages, series.len());
+    let mut ids: Vec<&str> = series.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), series.len());
+    assert_eq!(series[0]["@odata.type"], "#microsoft.graph.accessReviewScheduleDefinition");
+
+    // A series in progress, whole: scope, reviewers, settings.
+    let instance: store::instances::InstanceRow = {
+        use attest::db::schema::review_instances as i;
+        use diesel::prelude::*;
+        i::table
+            .filter(i::status.eq("InProgress"))
+            .order(i::total_items.desc())
+            .select(store::instances::InstanceRow::as_select())
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+    let def = &instance.definition_id;
+    let (status, one, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}")).await;
+    assert_eq!(status, 200, "{one}");
+    assert!(one["scope"]["query"].as_str().is_some(), "{one}");
+    assert!(one["settings"]["instanceDurationInDays"].as_i64().is_some(), "{one}");
+    assert!(one["@odata.context"].as_str().unwrap().ends_with("definitions/$entity"));
+    let (_, selected, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}?$select=displayName")).await;
+    assert!(selected.get("settings").is_none() && selected["displayName"].is_string(), "{selected}");
+
+    let (status, instances, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}/instances")).await;
+    assert_eq!(status, 200);
+    assert!(instances["value"].as_array().unwrap().iter().any(|i| i["id"] == instance.id.as_str()));
+
+    // Every decision, 7 a page.
+    let path = format!("{BASE}/definitions/{def}/instances/{}/decisions", instance.id);
+    let (decisions, pages) = all_pages(&app, &bearer, &format!("{path}?$top=7")).await;
+    assert_eq!(decisions.len(), usize::try_from(instance.total_items).unwrap());
+    assert_eq!(pages, decisions.len().div_ceil(7).max(1));
+    let d = &decisions[0];
+    assert_eq!(d["@odata.type"], "#microsoft.graph.accessReviewInstanceDecisionItem");
+    assert_eq!(d["principal"]["@odata.type"], "#microsoft.graph.userIdentity");
+    assert_eq!(d["resource"]["id"], instance.resource_id.as_str());
+    assert!(d["principalLink"].as_str().unwrap().starts_with("http://"));
+    let (status, single, _) = get(&app, &bearer, &format!("{path}/{}", d["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(single["id"], d["id"]);
+
+    // Filters: those Graph's clients send, and a clear 400 for the rest.
+    let (filtered, _) = all_pages(&app, &bearer, &format!("{path}?$filter=decision%20eq%20%27NotReviewed%27")).await;
+    assert!(filtered.iter().all(|d| d["decision"] == "NotReviewed"));
+    let (status, bad, _) = get(&app, &bearer, &format!("{path}?$filter=startswith(justification,'x')")).await;
+    assert_eq!(status, 400);
+    assert_graph_error(&bad, "BadRequest");
+    let (status, bad, _) = get(&app, &bearer, &format!("{path}?$top=0")).await;
+    assert_eq!(status, 400);
+    assert!(bad["error"]["message"].as_str().unwrap().contains("$top"));
+    let (status, bad, _) = get(&app, &bearer, &format!("{path}?$skiptoken=forged")).await;
+    assert_eq!(status, 400, "{bad}");
+
+    // A read-only client cannot decide; unknown objects are 404 in Graph's shape.
+    let (status, body) = patch(
+        &app,
+        &bearer,
+        &format!("{path}/{}", d["id"].as_str().unwrap()),
+        &serde_json::json!({"decision": "Deny"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_graph_error(&body, "Forbidden");
+    let (status, body, _) = get(&app, &bearer, &format!("{BASE}/definitions/no-such-id")).await;
+    assert_eq!(status, 404);
+    assert_graph_error(&body, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn tokens_are_refused_when_wrong_missing_or_revoked() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    // A wrong secret: OAuth's invalid_client, and the secret is not echoed.
+    let res = app
+        .client
+        .post(format!("{}/oauth2/v2.0/token", app.address))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", "attest_cs_wrong"),
+            ("scope", ".default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    // Another grant, and a scope that is not .default.
+    for (grant, scope, error) in
+        [("password", ".default", "unsupported_grant_type"), ("client_credentials", "User.Read", "invalid_scope")]
+    {
+        let res = app
+            .client
+            .post(format!("{}/oauth2/v2.0/token", app.address))
+            .form(&[("grant_type", grant), ("client_id", &id), ("client_secret", &secret), ("scope", scope)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], error);
+    }
+    // No token, a forged one.
+    let res = app.client.get(format!("{}{BASE}/definitions", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert_graph_error(&res.json().await.unwrap(), "InvalidAuthenticationToken");
+    let (status, _, _) = get(&app, "eyJhbGciOiJIUzI1NiJ9.e30.AAAA", &format!("{BASE}/definitions")).await;
+    assert_eq!(status, 401);
+    // Revoked: its live token stops working at once.
+    let bearer = token(&app, &id, &secret).await;
+    assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 200);
+    let now = app.clock_now();
+    api_access::revoke_client(&mut app.conn(), &id, attest::service::sources::Actor::CommandLine, now).unwrap();
+    assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 401);
+    assert_eq!(app.count("audit_events WHERE action IN ('ApiClientCreated', 'ApiClientRevoked')"), 2);
+    // The secret is kept hashed.
+    assert_eq!(app.count(&format!("api_clients WHERE secret_hash = '{secret}'")), 0);
+}
+
+#[tokio::test]
+async fn a_reviewer_with_a_personal_token_sees_and_decides_exactly_their_items() {
+    let app = spawn_admin_app().await;
+    // A reviewer of a review in progress who is no admin.
+    let (instance, user): (store::instances::InstanceRow, store::users::UserRow) = {
+        use attest::db::schema::{review_instance_reviewers as r, review_instances as i};
+        use diesel::prelude::*;
+        let admin = app.user_id(attest::demo::personas::ADMIN);
+        let (inst, uid): (String, String) = r::table
+            .inner_join(i::table)
+            .filter(i::status.eq("InProgress"))
+            .filter(r::user_id.ne(admin))
+            .filter(r::fallback.eq(false))
+            .select((r::instance_id, r::user_id))
+            .first(&mut *app.conn())
+            .unwrap();
+        (
+            store::instances::get(&mut app.conn(), &inst).unwrap().unwrap(),
+            store::users::get(&mut app.conn(), &uid).unwrap().unwrap(),
+        )
+    };
+    let now = app.clock_now();
+    let (_, pat) =
+        api_access::create_personal(&mut app.conn(), &user, "my script", Permission::ReadWrite, Some(30), now).unwrap();
+    assert!(pat.starts_with("attest_pat_"));
+    let def = &instance.definition_id;
+
+    // Their instances and their items, with the function segment as clients send it.
+    for segment in ["filterByCurrentUser(on='reviewer')", "filterByCurrentUser(on=%27reviewer%27)"] {
+        let (status, body, _) = get(&app, &pat, &format!("{BASE}/definitions/{def}/instances/{segment}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["value"].as_array().unwrap().iter().any(|i| i["id"] == instance.id.as_str()), "{body}");
+    }
+    let path = format!("{BASE}/definitions/{def}/instances/{}/decisions", instance.id);
+    let (mine, _) = all_pages(&app, &pat, &format!("{path}/filterByCurrentUser(on='reviewer')?$top=50")).await;
+    assert!(!mine.is_empty());
+    let item = mine.iter().find(|d| d["principal"]["id"] != user.id.as_str()).unwrap();
+    let item_id = item["id"].as_str().unwrap();
+
+    // Decide one, and read it back.
+    let (status, body) = patch(
+        &app,
+        &pat,
+        &format!("{path}/{item_id}"),
+        &serde_json::json!({"@odata.type": "#microsoft.graph.accessReviewInstanceDecisionItem", "decision": "Deny", "justification": "Left the project", "extra": 1}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, got, _) = get(&app, &pat, &format!("{path}/{item_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["decision"], "Deny");
+    assert_eq!(got["justification"], "Left the project");
+    assert_eq!(got["reviewedBy"]["id"], user.id.as_str());
+    assert_eq!(got["reviewedBy"]["displayName"], user.display_name.as_str());
+    // A bad decision is a 400 naming it.
+    let (status, body) =
+        patch(&app, &pat, &format!("{path}/{item_id}"), &serde_json::json!({"decision": "Maybe"})).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("Approve, Deny or DontKnow"), "{body}");
+
+    // Not a manager of series: the definitions collection is forbidden; an instance they do
+    // not review is not found.
+    let (status, body, _) = get(&app, &pat, &format!("{BASE}/definitions")).await;
+    assert_eq!(status, 403, "{body}");
+    // An instance this person has nothing to do with (not a reviewer, no items assigned).
+    let other: String = {
+        use attest::db::schema::review_instances as i;
+        use diesel::prelude::*;
+        let ids: Vec<String> = i::table.select(i::id).load(&mut *app.conn()).unwrap();
+        ids.into_iter()
+            .find(|id| attest::service::panel::access(&mut app.conn(), id, &user.id, false).unwrap().is_none())
+            .expect("an instance the person does not review")
+    };
+    let other_def = store::instances::get(&mut app.conn(), &other).unwrap().unwrap().definition_id;
+    let (status, body, _) =
+        get(&app, &pat, &format!("{BASE}/definitions/{other_def}/instances/{other}/decisions")).await;
+    assert_eq!(status, 404, "{body}");
+    let foreign_item: String = {
+        use attest::db::schema::review_decision_items as d;
+        use diesel::prelude::*;
+        d::table.filter(d::instance_id.eq(&other)).select(d::id).first(&mut *app.conn()).unwrap()
+    };
+    let (status, _) = patch(
+        &app,
+        &pat,
+        &format!("{BASE}/definitions/{other_def}/instances/{other}/decisions/{foreign_item}"),
+        &serde_json::json!({"decision": "Approve"}),
+    )
+    .await;
+    assert_eq!(status, 404, "another reviewer's item is not found");
+    // A read-only token cannot decide.
+    let (_, read) = api_access::create_personal(&mut app.conn(), &user, "read", Permission::Read, None, now).unwrap();
+    let (status, _) =
+        patch(&app, &read, &format!("{path}/{item_id}"), &serde_json::json!({"decision": "Approve"})).await;
+    assert_eq!(status, 403);
+}

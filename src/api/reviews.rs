@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/definitions/{definition}", web::get().to(get_definition))
         .route("/definitions/{definition}/instances", web::get().to(list_instances))
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
+        .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
         .route("/definitions/{definition}/instances/{instance}/decisions", web::get().to(list_decisions))
         .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::get().to(get_decision))
         .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::patch().to(patch_decision));
@@ -237,6 +238,64 @@ async fn patch_decision(
             graph::record_decision(conn, &caller.0, &definition, &instance, &item, decision, &justification, now)
         })
         .await?;
+    match done {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(refused) => Err(ApiError::bad_request(refused.0)),
+    }
+}
+
+/// The body of `batchRecordDecisions`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchBody {
+    decision: Option<String>,
+    justification: Option<String>,
+    principal_id: Option<String>,
+}
+
+/// `POST …/instances/{id}/stop | resetDecisions | applyDecisions | acceptRecommendations |
+/// batchRecordDecisions`: 204 when done.
+async fn instance_action(
+    state: State,
+    caller: Authed,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> ApiResult {
+    caller.writer()?;
+    let (definition, instance, action) = path.into_inner();
+    let action = match action.as_str() {
+        "stop" => graph::InstanceAction::Stop,
+        "resetDecisions" => graph::InstanceAction::ResetDecisions,
+        "applyDecisions" => graph::InstanceAction::ApplyDecisions,
+        "acceptRecommendations" => graph::InstanceAction::AcceptRecommendations,
+        "batchRecordDecisions" => {
+            let b: BatchBody = if body.is_empty() {
+                BatchBody::default()
+            } else {
+                serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::bad_request(format!("The body cannot be read: {e}.")))?
+            };
+            let decision = b
+                .decision
+                .as_deref()
+                .and_then(Decision::parse)
+                .ok_or_else(|| ApiError::bad_request("decision: send Approve, Deny or DontKnow."))?;
+            graph::InstanceAction::BatchRecordDecisions {
+                decision,
+                justification: b.justification.unwrap_or_default(),
+                principal: b.principal_id,
+            }
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "{other} is not an action of an access review instance: use stop, resetDecisions, applyDecisions, \
+                 acceptRecommendations or batchRecordDecisions."
+            )));
+        }
+    };
+    let now = state.clock.now();
+    let done =
+        state.db(move |conn| graph::instance_action(conn, &caller.0, &definition, &instance, action, now)).await?;
     match done {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(refused) => Err(ApiError::bad_request(refused.0)),

@@ -134,18 +134,17 @@ fn access(
             Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
         }
         Caller::Person { user, .. } => {
+            // A manager of the series reads every item (as on the results page), unless
+            // they ask for their own part.
+            if !mine
+                && let Ok(scope) = review_scope(conn, caller, now)
+                && reviews::managed(conn, &scope, definition).is_ok()
+            {
+                let (instance, definition) = found;
+                return Ok(Access { instance, definition, scope: ItemScope::All, self_review: false });
+            }
             let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
-            if let Some(a) = panel::access(conn, instance, &user.id, is_admin)? {
-                return Ok(a);
-            }
-            if mine {
-                return Err(not_found("access review instance"));
-            }
-            // Not a reviewer: a manager of the series reads every item.
-            let scope = review_scope(conn, caller, now).map_err(|_| not_found("access review instance"))?;
-            reviews::managed(conn, &scope, definition).map_err(|_| not_found("access review instance"))?;
-            let (instance, definition) = found;
-            Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
+            panel::access(conn, instance, &user.id, is_admin)?.ok_or_else(|| not_found("access review instance"))
         }
     }
 }
@@ -244,4 +243,72 @@ pub fn record_decision(
     let decided =
         panel::decide(conn, &access, &Selection::Items(vec![item.to_owned()]), action, justification, user, now)?;
     Ok(decided.map(|_| ()))
+}
+
+/// An action on an occurrence, as Graph names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceAction {
+    /// `stop`: end it now (the default decision goes to the items nobody reviewed).
+    Stop,
+    /// `resetDecisions`: every decision back to not reviewed.
+    ResetDecisions,
+    /// `applyDecisions`: remove the denied access.
+    ApplyDecisions,
+    /// `acceptRecommendations`: the reviewer takes the recommendation for their undecided items.
+    AcceptRecommendations,
+    /// `batchRecordDecisions`: one decision for the reviewer's items (of one principal, when named).
+    BatchRecordDecisions { decision: Decision, justification: String, principal: Option<String> },
+}
+
+/// Runs `action` on an occurrence as the calling person: the series' managers stop, reset
+/// and apply (as on the results page); reviewers accept recommendations and record
+/// decisions in batches (as in their access panel). An application client changes nothing
+/// here: Graph records such actions for a person, and attest names that person in the
+/// audit trail.
+pub fn instance_action(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    action: InstanceAction,
+    now: NaiveDateTime,
+) -> Result<Result<(), Refused>, AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::Forbidden);
+    };
+    match action {
+        InstanceAction::Stop | InstanceAction::ResetDecisions | InstanceAction::ApplyDecisions => {
+            let scope = review_scope(conn, caller, now).map_err(|_| not_found("access review instance"))?;
+            let (d, i) = crate::service::results::managed_instance(conn, &scope, definition, instance)
+                .map_err(|_| not_found("access review instance"))?;
+            match action {
+                InstanceAction::Stop => crate::service::results::stop(conn, &d, &i, user, now),
+                InstanceAction::ResetDecisions => Ok(crate::service::results::reset(conn, &i, user, now)?.map(|_| ())),
+                _ => Ok(crate::service::apply::apply(conn, &i.id, Some(user), now)?.map(|_| ())),
+            }
+        }
+        InstanceAction::AcceptRecommendations => {
+            let access = access(conn, caller, definition, instance, true, now)?;
+            let selection = Selection::Matching(ItemFilter::default());
+            Ok(panel::decide(conn, &access, &selection, Action::AcceptRecommendations, "", user, now)?.map(|_| ()))
+        }
+        InstanceAction::BatchRecordDecisions { decision, justification, principal } => {
+            let access = access(conn, caller, definition, instance, true, now)?;
+            let action = match decision {
+                Decision::Approve => Action::Approve,
+                Decision::Deny => Action::Deny,
+                Decision::DontKnow => Action::DontKnow,
+                Decision::NotReviewed => return Ok(Err(Refused("decision: use Approve, Deny or DontKnow.".into()))),
+            };
+            let selection = match principal {
+                Some(p) => {
+                    let items =
+                        store::decisions::targets_matching(conn, instance, &access.scope, &ItemFilter::default())?;
+                    Selection::Items(items.into_iter().filter(|t| t.principal_id == p).map(|t| t.id).collect())
+                }
+                None => Selection::Matching(ItemFilter::default()),
+            };
+            Ok(panel::decide(conn, &access, &selection, action, &justification, user, now)?.map(|_| ()))
+        }
+    }
 }

@@ -319,3 +319,87 @@ async fn a_reviewer_with_a_personal_token_sees_and_decides_exactly_their_items()
         patch(&app, &read, &format!("{path}/{item_id}"), &serde_json::json!({"decision": "Approve"})).await;
     assert_eq!(status, 403);
 }
+
+async fn post_json(app: &TestApp, bearer: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = app.client.post(format!("{}{path}", app.address)).bearer_auth(bearer);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_review_runs_its_course_over_the_api_decide_in_a_batch_stop_apply_and_read_the_results() {
+    let app = spawn_admin_app().await;
+    // A review of a group whose owners review it, started by the scheduler.
+    crate::scheduler::create(&app, &[("name", "API lifecycle"), ("groups", "Engineering All")]).await;
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("API lifecycle");
+    let inst = store::instances::get(&mut app.conn(), &instance).unwrap().unwrap();
+    let def = inst.definition_id.clone();
+    let now = app.clock_now();
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let (_, admin_pat) =
+        api_access::create_personal(&mut app.conn(), &admin, "ops", Permission::ReadWrite, None, now).unwrap();
+    let reviewer: store::users::UserRow = {
+        use attest::db::schema::review_instance_reviewers as r;
+        use diesel::prelude::*;
+        let id: String = r::table
+            .filter(r::instance_id.eq(&instance))
+            .filter(r::fallback.eq(false))
+            .select(r::user_id)
+            .first(&mut *app.conn())
+            .unwrap();
+        store::users::get(&mut app.conn(), &id).unwrap().unwrap()
+    };
+    let (_, pat) =
+        api_access::create_personal(&mut app.conn(), &reviewer, "bot", Permission::ReadWrite, None, now).unwrap();
+    let base = format!("{BASE}/definitions/{def}/instances/{instance}");
+
+    // The reviewer denies one person in a batch, then accepts the recommendations.
+    let (mine, _) = all_pages(&app, &pat, &format!("{base}/decisions/filterByCurrentUser(on='reviewer')")).await;
+    let target = mine.iter().find(|d| d["principal"]["id"] != reviewer.id.as_str()).unwrap();
+    let principal = target["principal"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = post_json(
+        &app,
+        &pat,
+        &format!("{base}/batchRecordDecisions"),
+        Some(serde_json::json!({"decision": "Deny", "justification": "Moved teams", "principalId": principal})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = post_json(&app, &pat, &format!("{base}/acceptRecommendations"), None).await;
+    assert!(status == 204 || status == 400, "{status} {body}");
+    // Reviewers cannot stop a review; an unknown action is a 400.
+    assert_eq!(post_json(&app, &pat, &format!("{base}/stop"), None).await.0, 404);
+    assert_eq!(post_json(&app, &admin_pat, &format!("{base}/explode"), None).await.0, 400);
+
+    // The admin stops it and applies the results; the denial shows as applied.
+    let (status, body) = post_json(&app, &admin_pat, &format!("{base}/stop"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = post_json(&app, &admin_pat, &format!("{base}/applyDecisions"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, got, _) = get(&app, &admin_pat, &base).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["status"], "Applied");
+    let (denied, _) =
+        all_pages(&app, &admin_pat, &format!("{base}/decisions?$filter=decision%20eq%20%27Deny%27")).await;
+    let mine = denied.iter().find(|d| d["principal"]["id"] == principal.as_str()).unwrap();
+    // Engineering All is a dynamic group: attest says it cannot remove the membership.
+    let stored = store::instances::items(&mut app.conn(), &instance, 10_000)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == mine["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(mine["applyResult"], stored.apply_result.as_str(), "{mine}");
+    assert_ne!(mine["applyResult"], "New", "{mine}");
+    assert_eq!(mine["justification"], "Moved teams");
+    assert_eq!(mine["appliedBy"]["id"], admin.id.as_str());
+    assert!(mine["appliedDateTime"].is_string());
+    // Stopping again is refused with the reason.
+    let (status, body) = post_json(&app, &admin_pat, &format!("{base}/stop"), None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("already ended"), "{body}");
+}

@@ -6,6 +6,7 @@
 //! the rows a page shows are named through `service::rows`.
 
 pub mod admin;
+pub mod api_access;
 pub mod auth;
 pub mod client;
 pub mod csrf;
@@ -236,6 +237,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reviews/{id}/items/{item}", web::get().to(panel::item))
         .route("/static/{file}", web::get().to(static_files::serve))
         .route("/api/sign-ins", web::post().to(sign_ins::post))
+        .route("/tokens", web::get().to(api_access::tokens))
+        .route("/tokens", web::post().to(api_access::create_token))
+        .route("/tokens/{id}/revoke", web::post().to(api_access::revoke_token))
+        // Before the `/admin` scope, which would otherwise take these paths.
+        .route("/admin/api-clients", web::get().to(api_access::clients))
+        .route("/admin/api-clients", web::post().to(api_access::create_client))
+        .route("/admin/api-clients/{id}/revoke", web::post().to(api_access::revoke_client))
         .service(web::scope("/auth").configure(auth::routes))
         .service(web::scope("/admin").configure(admin::routes));
 }

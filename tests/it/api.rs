@@ -403,3 +403,58 @@ async fn a_review_runs_its_course_over_the_api_decide_in_a_batch_stop_apply_and_
     assert_eq!(status, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("already ended"), "{body}");
 }
+
+#[tokio::test]
+async fn admins_register_clients_and_people_make_their_own_tokens_on_the_pages() {
+    let app = spawn_admin_app().await;
+    // An admin registers a client; its secret is shown once and works.
+    let page = app.get("/admin/api-clients").await;
+    assert_eq!(page.status, 200);
+    let bad = app
+        .post("/admin/api-clients", &[("name", ""), ("permission", "AccessReview.Read.All"), ("days", "9999")])
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text(".error-summary").contains("Give a name") && bad.text(".error-summary").contains("1 to 730"));
+    let created = app
+        .post("/admin/api-clients", &[("name", "GRC export"), ("permission", "AccessReview.Read.All"), ("days", "90")])
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.header("cache-control"), "no-store");
+    let secret = created.attrs("input#secret", "value").pop().unwrap();
+    let id = created.text("dl.facts code.copy");
+    let id = id.split_whitespace().next().unwrap().to_owned();
+    let bearer = token(&app, &id, &secret).await;
+    assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 200);
+    let list = app.get("/admin/api-clients").await;
+    assert!(!list.body.contains(&secret), "the secret is never shown again");
+    assert!(list.texts("table.api-clients tbody tr")[0].contains("Live"));
+    // Revoked from the page: the token stops working.
+    let revoked = app.post(&format!("/admin/api-clients/{id}/revoke"), &[]).await;
+    assert_eq!(revoked.status, 303);
+    assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 401);
+    // Without the CSRF token, nothing is registered.
+    let forged = app
+        .post_form("/admin/api-clients", &[("name", "x"), ("permission", "AccessReview.Read.All"), ("days", "9")])
+        .await;
+    assert_ne!(forged.status, 200);
+
+    // Anyone signed in makes their own tokens; not admins' pages.
+    app.sign_in("user").await;
+    assert_eq!(app.get("/admin/api-clients").await.status, 403);
+    let made =
+        app.post("/tokens", &[("name", "my script"), ("permission", "AccessReview.Read.All"), ("days", "30")]).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let pat = made.attrs("input#token", "value").pop().unwrap();
+    assert!(pat.starts_with("attest_pat_"));
+    let (status, _, _) = get(&app, &pat, &format!("{BASE}/definitions")).await;
+    assert_eq!(status, 403, "a plain user manages no series");
+    let again = app.get("/tokens").await;
+    assert!(!again.body.contains(&pat));
+    let token_id: String = {
+        use attest::db::schema::personal_tokens as t;
+        use diesel::prelude::*;
+        t::table.select(t::id).first(&mut *app.conn()).unwrap()
+    };
+    assert_eq!(app.post(&format!("/tokens/{token_id}/revoke"), &[]).await.status, 303);
+    assert_eq!(get(&app, &pat, &format!("{BASE}/definitions")).await.0, 401);
+}

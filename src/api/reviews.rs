@@ -22,7 +22,9 @@ use crate::web::State;
 /// The routes below the base.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/definitions", web::get().to(list_definitions))
+        .route("/definitions", web::post().to(create_definition))
         .route("/definitions/{definition}", web::get().to(get_definition))
+        .route("/definitions/{definition}", web::delete().to(delete_definition))
         .route("/definitions/{definition}/instances", web::get().to(list_instances))
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
         .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
@@ -300,6 +302,244 @@ async fn instance_action(
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(refused) => Err(ApiError::bad_request(refused.0)),
     }
+}
+
+/// `POST /definitions`: 201 with the created series, defaults filled.
+async fn create_definition(state: State, caller: Authed, body: web::Bytes) -> ApiResult {
+    caller.writer()?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
+    }
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))?;
+    let input = parse_definition(&value)?;
+    let now = state.clock.now();
+    let created = state.db(move |conn| graph::create_definition(conn, &caller.0, &input, now)).await?;
+    match created {
+        Ok(detail) => {
+            let mut body = definition_json(&detail);
+            body["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#identityGovernance/accessReviews/definitions/$entity",
+                state.auth.public_url.trim_end_matches('/')
+            ));
+            let location = format!(
+                "{}{}/definitions/{}",
+                state.auth.public_url.trim_end_matches('/'),
+                super::BASE,
+                detail.definition.id
+            );
+            Ok(HttpResponse::Created().insert_header(("Location", location)).json(body))
+        }
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", graph_field(e.field), e.message)).collect();
+            Err(ApiError::bad_request(format!("The definition cannot be created. {}.", list.join("; "))))
+        }
+    }
+}
+
+/// `DELETE /definitions/{id}`: 204.
+async fn delete_definition(state: State, caller: Authed, path: web::Path<String>) -> ApiResult {
+    caller.writer()?;
+    let (id, now) = (path.into_inner(), state.clock.now());
+    state.db(move |conn| graph::delete_definition(conn, &caller.0, &id, now)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The Graph property a form field's problem is about.
+fn graph_field(field: &str) -> &str {
+    match field {
+        "name" => "displayName",
+        "description_for_reviewers" => "descriptionForReviewers",
+        "description_for_admins" => "descriptionForAdmins",
+        "scope" | "groups" | "applications" | "roles" | "user_scope" | "inactive_days" => "scope",
+        "reviewer_kind" | "reviewers" => "reviewers",
+        "fallback_reviewers" => "fallbackReviewers",
+        "start_date" | "frequency" | "end_kind" | "end_date" | "occurrences" => "settings.recurrence",
+        "duration_days" => "settings.instanceDurationInDays",
+        "default_decision" => "settings.defaultDecision",
+        "guest_denied_action" => "settings.applyActions",
+        "lookback_days" => "settings.recommendationLookBackDuration",
+        "additional_recipients" => "additionalNotificationRecipients",
+        other => other,
+    }
+}
+
+/// Days of an ISO 8601 duration such as `P30D` (or `P2W`).
+fn iso_days(text: &str) -> Option<i64> {
+    let t = text.trim().strip_prefix('P')?;
+    if let Some(d) = t.strip_suffix('D') {
+        return d.parse().ok();
+    }
+    t.strip_suffix('W')?.parse::<i64>().ok()?.checked_mul(7)
+}
+
+/// The id in a query such as `/groups/{id}/transitiveMembers`, after `prefix`.
+fn id_after<'a>(query: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = query.strip_prefix(prefix)?;
+    let id = rest.split(['/', '?']).next()?;
+    (!id.is_empty()).then_some(id)
+}
+
+/// The ids of an `id eq 'a' or id eq 'b'` filter.
+fn quoted_ids(query: &str, key: &str) -> Vec<String> {
+    query
+        .split(key)
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('\'')?.split('\'').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads a Graph `accessReviewScheduleDefinition` body (unknown properties and
+/// `@odata.type` accepted); a shape attest cannot review is a 400 saying what is supported.
+fn parse_definition(v: &Value) -> Result<graph::GraphDefinition, ApiError> {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let scope =
+        v.get("scope").ok_or_else(|| ApiError::bad_request("scope is missing: give an accessReviewQueryScope."))?;
+    let query = scope.get("query").and_then(Value::as_str).unwrap_or_default();
+    let guests_only = query.contains("userType eq 'Guest'");
+    let inactive_days = match scope.get("inactiveDuration").and_then(Value::as_str) {
+        Some(d) => Some(iso_days(d).ok_or_else(|| {
+            ApiError::bad_request(format!("scope.inactiveDuration: {d:?} is not a duration such as P30D."))
+        })?),
+        None => None,
+    };
+    let unsupported = || {
+        ApiError::bad_request(format!(
+            "scope.query {query:?} is not supported: use /groups/{{id}}/transitiveMembers, \
+             /servicePrincipals/{{id}}/appRoleAssignedTo, a role's roleAssignmentScheduleInstances or \
+             roleEligibilityScheduleInstances filtered by roleDefinitionId, or ./members with an instanceEnumerationScope \
+             of /groups"
+        ))
+    };
+    let enumeration = v.get("instanceEnumerationScope").and_then(|s| s.get("query")).and_then(Value::as_str);
+    let scope = if let Some(id) = id_after(query, "/groups/") {
+        graph::GraphScope::Groups(vec![id.to_owned()])
+    } else if let Some(id) = id_after(query, "/servicePrincipals/") {
+        graph::GraphScope::Applications(vec![id.to_owned()])
+    } else if query.contains("roleDefinitionId eq") {
+        graph::GraphScope::DirectoryRoles(quoted_ids(query, "roleDefinitionId eq"))
+    } else if query.starts_with("./members") || query.starts_with("/members") {
+        match enumeration {
+            Some(e) if e.contains("Unified") => graph::GraphScope::GuestGroups,
+            Some(e) if e.starts_with("/groups") => graph::GraphScope::Groups(quoted_ids(e, "id eq")),
+            _ => return Err(unsupported()),
+        }
+    } else {
+        return Err(unsupported());
+    };
+    let reviewer_ids = |key: &str| -> Result<Vec<String>, ApiError> {
+        let Some(list) = v.get(key).and_then(Value::as_array) else { return Ok(Vec::new()) };
+        list.iter()
+            .map(|r| {
+                let q = r.get("query").and_then(Value::as_str).unwrap_or_default();
+                id_after(q, "/users/").map(str::to_owned).ok_or_else(|| {
+                    ApiError::bad_request(format!("{key}: {q:?} is not supported here: give users as /users/{{id}}."))
+                })
+            })
+            .collect()
+    };
+    let reviewers = match v.get("reviewers").and_then(Value::as_array) {
+        None => graph::GraphReviewers::Owners,
+        Some(list) if list.is_empty() => graph::GraphReviewers::SelfReview,
+        Some(list) => {
+            let first = list[0].get("query").and_then(Value::as_str).unwrap_or_default();
+            if first.contains("manager") {
+                graph::GraphReviewers::Managers
+            } else if first.ends_with("/owners") || first.contains("owners") {
+                graph::GraphReviewers::Owners
+            } else {
+                graph::GraphReviewers::Users(reviewer_ids("reviewers")?)
+            }
+        }
+    };
+    let settings = v.get("settings").cloned().unwrap_or(Value::Null);
+    let flag = |key: &str, default: bool| settings.get(key).and_then(Value::as_bool).unwrap_or(default);
+    let default_decision = if flag("defaultDecisionEnabled", false) {
+        settings.get("defaultDecision").and_then(Value::as_str).unwrap_or("None").to_owned()
+    } else {
+        "None".to_owned()
+    };
+    let lookback = match settings.get("recommendationLookBackDuration").and_then(Value::as_str) {
+        Some(d) => iso_days(d).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "settings.recommendationLookBackDuration: {d:?} is not a duration such as P30D."
+            ))
+        })?,
+        None => 30,
+    };
+    let block_then_delete = settings.get("applyActions").and_then(Value::as_array).is_some_and(|a| {
+        a.iter().any(|x| x.get("@odata.type").and_then(Value::as_str).is_some_and(|t| t.contains("disableAndDelete")))
+    });
+    let recurrence = settings.get("recurrence").cloned().unwrap_or(Value::Null);
+    let pattern = recurrence.get("pattern").filter(|p| !p.is_null());
+    let range = recurrence.get("range").cloned().unwrap_or(Value::Null);
+    let range_text = |key: &str| range.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let frequency = match pattern {
+        None => Frequency::OneTime,
+        Some(p) => {
+            let kind = p.get("type").and_then(Value::as_str).unwrap_or_default();
+            let interval = p.get("interval").and_then(Value::as_i64).unwrap_or(1);
+            match (kind, interval) {
+                ("weekly", 1) => Frequency::Weekly,
+                ("absoluteMonthly", 1) => Frequency::Monthly,
+                ("absoluteMonthly", 3) => Frequency::Quarterly,
+                ("absoluteMonthly", 6) => Frequency::SemiAnnually,
+                ("absoluteMonthly", 12) | ("absoluteYearly", 1) => Frequency::Annually,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "settings.recurrence.pattern: {kind} every {interval} is not supported: use weekly (1) or \
+                         absoluteMonthly (1, 3, 6 or 12)."
+                    )));
+                }
+            }
+        }
+    };
+    let (end_kind, end_date, occurrences) = match range_text("type").as_str() {
+        "endDate" => (EndKind::OnDate, range_text("endDate"), String::new()),
+        "numbered" => (
+            EndKind::AfterOccurrences,
+            String::new(),
+            range.get("numberOfOccurrences").and_then(Value::as_i64).unwrap_or(1).to_string(),
+        ),
+        _ => (EndKind::Never, String::new(), String::new()),
+    };
+    let start_date = range_text("startDate");
+    Ok(graph::GraphDefinition {
+        display_name: text("displayName"),
+        description_for_reviewers: text("descriptionForReviewers"),
+        description_for_admins: text("descriptionForAdmins"),
+        scope,
+        guests_only,
+        inactive_days,
+        reviewers,
+        fallback_reviewers: reviewer_ids("fallbackReviewers")?,
+        additional_recipients: v
+            .get("additionalNotificationRecipients")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|r| r.pointer("/notificationRecipientScope/query").and_then(Value::as_str))
+                    .filter_map(|q| id_after(q, "/users/").map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        mail_notifications: flag("mailNotificationsEnabled", true),
+        reminders: flag("reminderNotificationsEnabled", true),
+        justification_required: flag("justificationRequiredOnApproval", false),
+        default_decision,
+        duration_days: settings.get("instanceDurationInDays").and_then(Value::as_i64).unwrap_or(14),
+        auto_apply: flag("autoApplyDecisionsEnabled", false),
+        recommendations: flag("recommendationsEnabled", true),
+        lookback_days: lookback,
+        block_then_delete,
+        frequency: frequency.as_str().to_owned(),
+        // Empty: the service starts it today.
+        start_date: start_date.chars().take(10).collect(),
+        end_kind: end_kind.as_str().to_owned(),
+        end_date: end_date.chars().take(10).collect(),
+        occurrences,
+    })
 }
 
 /// Graph's status of a series.

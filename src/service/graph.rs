@@ -312,3 +312,188 @@ pub fn instance_action(
         }
     }
 }
+
+/// What a series reviews, as a Graph client's scope names it (by ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphScope {
+    /// Members of these groups.
+    Groups(Vec<String>),
+    /// Guests of every Microsoft 365 group.
+    GuestGroups,
+    /// Users assigned to these applications.
+    Applications(Vec<String>),
+    /// Holders of these directory roles (active and eligible).
+    DirectoryRoles(Vec<String>),
+}
+
+/// Who reviews, as a Graph client's reviewer scopes name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphReviewers {
+    /// An empty list: each person reviews their own access.
+    SelfReview,
+    /// `./manager`.
+    Managers,
+    /// The resource's owners.
+    Owners,
+    /// These users (ids).
+    Users(Vec<String>),
+}
+
+/// A series as a Graph client sends it, read by the API edge (ids, not names).
+#[derive(Debug, Clone)]
+pub struct GraphDefinition {
+    pub display_name: String,
+    pub description_for_reviewers: String,
+    pub description_for_admins: String,
+    pub scope: GraphScope,
+    /// Only guests of the scope.
+    pub guests_only: bool,
+    /// Only people inactive this many days.
+    pub inactive_days: Option<i64>,
+    pub reviewers: GraphReviewers,
+    /// User ids.
+    pub fallback_reviewers: Vec<String>,
+    /// User ids.
+    pub additional_recipients: Vec<String>,
+    pub mail_notifications: bool,
+    pub reminders: bool,
+    pub justification_required: bool,
+    /// The default decision's stored spelling ("None" when not enabled).
+    pub default_decision: String,
+    pub duration_days: i64,
+    pub auto_apply: bool,
+    pub recommendations: bool,
+    pub lookback_days: i64,
+    pub block_then_delete: bool,
+    /// The frequency's stored spelling.
+    pub frequency: String,
+    pub start_date: String,
+    /// The end kind's stored spelling, with its date or count.
+    pub end_kind: String,
+    pub end_date: String,
+    pub occurrences: String,
+}
+
+/// Turns a Graph series into the review form the pages validate: the same rules, the same
+/// messages. Ids are looked up by name; an id that names nothing is kept as given so that
+/// the form's check names it.
+fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::domain::review::ReviewForm, AppError> {
+    use crate::domain::review::ReviewForm;
+    let user_upns = |conn: &mut DbConnection, ids: &[String]| -> Result<String, AppError> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(store::users::get(conn, id)?.map_or_else(|| id.clone(), |u| u.upn));
+        }
+        Ok(out.join("\n"))
+    };
+    let mut form = ReviewForm {
+        name: g.display_name.clone(),
+        description_for_reviewers: g.description_for_reviewers.clone(),
+        description_for_admins: g.description_for_admins.clone(),
+        role_assignment_types: "Both".into(),
+        user_scope: match (g.guests_only, g.inactive_days) {
+            (_, Some(_)) => "Inactive".into(),
+            (true, None) => "Guests".into(),
+            (false, None) => "All".into(),
+        },
+        inactive_days: g.inactive_days.unwrap_or(90).to_string(),
+        start_date: g.start_date.clone(),
+        frequency: g.frequency.clone(),
+        duration_days: g.duration_days.to_string(),
+        end_kind: g.end_kind.clone(),
+        end_date: g.end_date.clone(),
+        occurrences: g.occurrences.clone(),
+        auto_apply: g.auto_apply.then(|| "on".into()),
+        default_decision: g.default_decision.clone(),
+        guest_denied_action: if g.block_then_delete { "BlockThenDelete".into() } else { "RemoveAccess".into() },
+        recommendations: g.recommendations.then(|| "on".into()),
+        lookback_days: g.lookback_days.to_string(),
+        justification_required: g.justification_required.then(|| "on".into()),
+        mail_notifications: g.mail_notifications.then(|| "on".into()),
+        reminders: g.reminders.then(|| "on".into()),
+        ..ReviewForm::default()
+    };
+    match &g.scope {
+        GraphScope::Groups(ids) => {
+            form.scope = "Groups".into();
+            let mut names = Vec::new();
+            for id in ids {
+                names.push(store::groups::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
+            }
+            form.groups = names.join("\n");
+        }
+        GraphScope::GuestGroups => form.scope = "GuestGroups".into(),
+        GraphScope::Applications(ids) => {
+            form.scope = "Applications".into();
+            let mut names = Vec::new();
+            for id in ids {
+                names.push(store::apps::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
+            }
+            form.applications = names.join("\n");
+        }
+        GraphScope::DirectoryRoles(ids) => {
+            form.scope = "DirectoryRoles".into();
+            let mut names = Vec::new();
+            for id in ids {
+                names.push(store::roles::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
+            }
+            form.roles = names.join("\n");
+        }
+    }
+    match &g.reviewers {
+        GraphReviewers::SelfReview => form.reviewer_kind = "Self".into(),
+        GraphReviewers::Managers => form.reviewer_kind = "Managers".into(),
+        GraphReviewers::Owners => form.reviewer_kind = "Owners".into(),
+        GraphReviewers::Users(ids) => {
+            form.reviewer_kind = "Selected".into();
+            form.reviewers = user_upns(conn, ids)?;
+        }
+    }
+    form.fallback_reviewers = user_upns(conn, &g.fallback_reviewers)?;
+    form.additional_recipients = user_upns(conn, &g.additional_recipients)?;
+    Ok(form)
+}
+
+/// Creates a series from a Graph client's definition, as the calling person (an admin, or
+/// an owner who may manage reviews), with the create form's rules; returns it whole, or
+/// every problem.
+pub fn create_definition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    input: &GraphDefinition,
+    now: NaiveDateTime,
+) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::Forbidden);
+    };
+    let scope = review_scope(conn, caller, now)?;
+    let mut form = form_of_graph(conn, input)?;
+    if form.start_date.trim().is_empty() {
+        form.start_date = now.date().format("%Y-%m-%d").to_string();
+    }
+    let draft = match form.validate(now.date()) {
+        Ok(draft) => draft,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    match reviews::create(conn, &draft, &scope, user, now)? {
+        Ok(id) => Ok(Ok(reviews::detail(conn, &scope, &id, 0)?)),
+        Err(errors) => Ok(Err(errors)),
+    }
+}
+
+/// Deletes a series as the calling person (its occurrences in progress stop).
+pub fn delete_definition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::Forbidden);
+    };
+    let scope = review_scope(conn, caller, now)?;
+    reviews::delete(conn, id, &scope, user, now).map(|_| ()).map_err(|e| match e {
+        AppError::NotFound(_) => not_found("access review definition"),
+        other => other,
+    })
+}

@@ -458,3 +458,81 @@ async fn admins_register_clients_and_people_make_their_own_tokens_on_the_pages()
     assert_eq!(app.post(&format!("/tokens/{token_id}/revoke"), &[]).await.status, 303);
     assert_eq!(get(&app, &pat, &format!("{BASE}/definitions")).await.0, 401);
 }
+
+#[tokio::test]
+async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_it() {
+    let app = spawn_admin_app().await;
+    let now = app.clock_now();
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let (_, pat) =
+        api_access::create_personal(&mut app.conn(), &admin, "ops", Permission::ReadWrite, None, now).unwrap();
+    let group = app.group_id("Engineering All");
+    let body = serde_json::json!({
+        "@odata.type": "#microsoft.graph.accessReviewScheduleDefinition",
+        "displayName": "Quarterly Engineering review",
+        "descriptionForAdmins": "SOX control 4.2",
+        "descriptionForReviewers": "Keep only who still needs it",
+        "scope": {
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": format!("/groups/{group}/transitiveMembers"),
+            "queryType": "MicrosoftGraph"
+        },
+        "reviewers": [{ "query": format!("/groups/{group}/owners"), "queryType": "MicrosoftGraph" }],
+        "fallbackReviewers": [{ "query": format!("/users/{}", admin.id), "queryType": "MicrosoftGraph" }],
+        "settings": {
+            "mailNotificationsEnabled": true,
+            "reminderNotificationsEnabled": true,
+            "justificationRequiredOnApproval": true,
+            "defaultDecisionEnabled": true,
+            "defaultDecision": "Deny",
+            "instanceDurationInDays": 7,
+            "autoApplyDecisionsEnabled": false,
+            "recommendationsEnabled": true,
+            "recommendationLookBackDuration": "P30D",
+            "recurrence": {
+                "pattern": { "type": "absoluteMonthly", "interval": 3 },
+                "range": { "type": "noEnd", "startDate": "2026-11-28" }
+            }
+        },
+        "someFutureProperty": true
+    });
+    let (status, created) = post_json(&app, &pat, &format!("{BASE}/definitions"), Some(body.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["displayName"], "Quarterly Engineering review");
+    assert_eq!(created["scope"]["query"], format!("/groups/{group}/transitiveMembers"));
+    assert_eq!(created["settings"]["recurrence"]["pattern"]["interval"], 3);
+    assert_eq!(created["settings"]["defaultDecision"], "Deny");
+    assert_eq!(created["settings"]["justificationRequiredOnApproval"], true);
+    assert_eq!(created["fallbackReviewers"][0]["query"], format!("/users/{}", admin.id));
+    // It runs like any series: the scheduler starts its first occurrence.
+    crate::scheduler::tick(&app);
+    let (status, instances, _) = get(&app, &pat, &format!("{BASE}/definitions/{id}/instances")).await;
+    assert_eq!(status, 200);
+    assert_eq!(instances["value"].as_array().unwrap().len(), 1, "{instances}");
+
+    // Bad bodies: every problem named by its Graph property.
+    let mut bad = body.clone();
+    bad["displayName"] = Value::String(String::new());
+    bad["settings"]["instanceDurationInDays"] = serde_json::json!(0);
+    let (status, err) = post_json(&app, &pat, &format!("{BASE}/definitions"), Some(bad)).await;
+    assert_eq!(status, 400);
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.contains("displayName") && message.contains("instanceDurationInDays"), "{message}");
+    let mut odd = body.clone();
+    odd["scope"]["query"] = Value::String("/devices".into());
+    let (status, err) = post_json(&app, &pat, &format!("{BASE}/definitions"), Some(odd)).await;
+    assert_eq!(status, 400);
+    assert!(err["error"]["message"].as_str().unwrap().contains("not supported"), "{err}");
+    let res =
+        app.client.post(format!("{}{BASE}/definitions", app.address)).bearer_auth(&pat).body("{").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    // Deleted: gone from the list.
+    let res =
+        app.client.delete(format!("{}{BASE}/definitions/{id}", app.address)).bearer_auth(&pat).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let (list, _) = all_pages(&app, &pat, &format!("{BASE}/definitions")).await;
+    assert!(!list.iter().any(|d| d["id"] == id.as_str()));
+    assert_eq!(app.count("audit_events WHERE action = 'CreateReviewDefinition'"), app.count("review_definitions"));
+}

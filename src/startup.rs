@@ -124,7 +124,7 @@ impl Application {
             // the same reasons to stay outside the pages' middleware.
             let api = web::scope("").guard(actix_web::guard::fn_guard(|ctx| {
                 let path = ctx.head().uri.path();
-                path.starts_with("/v1.0/") || path == "/oauth2/v2.0/token"
+                path.starts_with("/v1.0/") || path.ends_with("/oauth2/v2.0/token")
             }));
             let api = api.configure(crate::api::routes);
             // The pages, listed innermost first: the request id wraps everything, the

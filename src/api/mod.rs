@@ -54,6 +54,8 @@ impl Default for ApiLimiter {
 /// The routes of the API (token endpoint and access reviews).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth2/v2.0/token", web::post().to(token))
+        // Where Entra's libraries ask: `https://{authority}/{tenant}/oauth2/v2.0/token`.
+        .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
         .service(web::scope(BASE).configure(reviews::routes).default_service(web::to(unknown)));
 }
 

@@ -36,7 +36,7 @@ fn client(app: &TestApp, permission: &str) -> (String, String) {
 async fn token(app: &TestApp, id: &str, secret: &str) -> String {
     let res = app
         .client
-        .post(format!("{}/oauth2/v2.0/token", app.address))
+        .post(format!("{}/contoso/oauth2/v2.0/token", app.address))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", id),

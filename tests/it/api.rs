@@ -536,3 +536,29 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
     assert!(!list.iter().any(|d| d["id"] == id.as_str()));
     assert_eq!(app.count("audit_events WHERE action = 'CreateReviewDefinition'"), app.count("review_definitions"));
 }
+
+#[tokio::test]
+async fn a_caller_over_its_rate_is_throttled_with_retry_after_and_others_are_not() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.Read.All");
+    let bearer = token(&app, &id, &secret).await;
+    let url = format!("{BASE}/definitions?$top=1");
+    let mut throttled = None;
+    // The bucket refills at 10 a second while the loop runs: a margin past the burst.
+    for _ in 0..attest::api::REQUESTS_PER_MINUTE + 300 {
+        let (status, body, headers) = get(&app, &bearer, &url).await;
+        if status == 429 {
+            throttled = Some((body, headers));
+            break;
+        }
+        assert_eq!(status, 200);
+    }
+    let (body, headers) = throttled.expect("throttled after the rate");
+    assert_graph_error(&body, "TooManyRequests");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another client is not held up.
+    let (other, other_secret) = client(&app, "AccessReview.Read.All");
+    let other_bearer = token(&app, &other, &other_secret).await;
+    assert_eq!(get(&app, &other_bearer, &url).await.0, 200);
+}

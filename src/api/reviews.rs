@@ -25,6 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/definitions", web::post().to(create_definition))
         .route("/definitions/{definition}", web::get().to(get_definition))
         .route("/definitions/{definition}", web::delete().to(delete_definition))
+        .route("/definitions/{definition}", web::patch().to(patch_definition))
+        .route("/definitions/{definition}", web::put().to(put_definition))
         .route("/definitions/{definition}/instances", web::get().to(list_instances))
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
         .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
@@ -333,6 +335,64 @@ async fn create_definition(state: State, caller: Authed, body: web::Bytes) -> Ap
         Err(errors) => {
             let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", graph_field(e.field), e.message)).collect();
             Err(ApiError::bad_request(format!("The definition cannot be created. {}.", list.join("; "))))
+        }
+    }
+}
+
+/// Merges a PATCH body into a series' JSON: properties replace properties, `settings`
+/// replaces setting by setting.
+fn merge(mut current: Value, patch: &Value) -> Value {
+    if let (Some(cur), Some(p)) = (current.as_object_mut(), patch.as_object()) {
+        for (k, v) in p {
+            match (k.as_str(), cur.get_mut(k)) {
+                ("settings", Some(Value::Object(settings))) if v.is_object() => {
+                    for (sk, sv) in v.as_object().into_iter().flatten() {
+                        settings.insert(sk.clone(), sv.clone());
+                    }
+                }
+                _ => {
+                    cur.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    current
+}
+
+/// `PATCH /definitions/{id}` (what Graph's SDKs send): 200 with the changed series.
+async fn patch_definition(state: State, caller: Authed, path: web::Path<String>, body: web::Bytes) -> ApiResult {
+    change_definition(state, caller, path.into_inner(), body, true).await
+}
+
+/// `PUT /definitions/{id}` (what Graph documents: the whole object): 200 with the series.
+async fn put_definition(state: State, caller: Authed, path: web::Path<String>, body: web::Bytes) -> ApiResult {
+    change_definition(state, caller, path.into_inner(), body, false).await
+}
+
+async fn change_definition(state: State, caller: Authed, id: String, body: web::Bytes, patch: bool) -> ApiResult {
+    caller.writer()?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
+    }
+    let sent: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))?;
+    let now = state.clock.now();
+    let caller = caller.0;
+    let (c, i) = (caller.clone(), id.clone());
+    // A PATCH changes what it names: the rest is the series as it is.
+    let whole = if patch {
+        let current = state.db(move |conn| graph::definition(conn, &c, &i, now)).await?;
+        merge(definition_json(&current), &sent)
+    } else {
+        sent
+    };
+    let input = parse_definition(&whole)?;
+    let changed = state.db(move |conn| graph::update_definition(conn, &caller, &id, &input, now)).await?;
+    match changed {
+        Ok(detail) => Ok(HttpResponse::Ok().json(definition_json(&detail))),
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", graph_field(e.field), e.message)).collect();
+            Err(ApiError::bad_request(format!("The definition cannot be changed. {}.", list.join("; "))))
         }
     }
 }

@@ -497,3 +497,25 @@ pub fn delete_definition(
         other => other,
     })
 }
+
+/// Changes a series from a Graph client's definition, as the calling person, with the edit
+/// form's rules (what it reviews, who reviews and when it starts stay as they are, as in
+/// Entra); returns it whole, or every problem.
+pub fn update_definition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    input: &GraphDefinition,
+    now: NaiveDateTime,
+) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
+    let Caller::Person { user, .. } = caller else {
+        return Err(AppError::Forbidden);
+    };
+    let scope = review_scope(conn, caller, now)?;
+    reviews::managed(conn, &scope, id).map_err(|_| not_found("access review definition"))?;
+    let form = form_of_graph(conn, input)?;
+    match reviews::update(conn, id, &form, &scope, user, now)? {
+        Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
+        Err(errors) => Ok(Err(errors)),
+    }
+}

@@ -528,6 +528,43 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
         app.client.post(format!("{}{BASE}/definitions", app.address)).bearer_auth(&pat).body("{").send().await.unwrap();
     assert_eq!(res.status(), 400);
 
+    // PATCH changes what it names and keeps the rest; PUT takes the whole object.
+    let res = app
+        .client
+        .patch(format!("{}{BASE}/definitions/{id}", app.address))
+        .bearer_auth(&pat)
+        .json(&serde_json::json!({"displayName": "Quarterly Engineering (SOX)", "settings": {"defaultDecision": "Approve"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!(changed["displayName"], "Quarterly Engineering (SOX)");
+    assert_eq!(changed["settings"]["defaultDecision"], "Approve");
+    assert_eq!(changed["settings"]["justificationRequiredOnApproval"], true, "kept");
+    assert_eq!(changed["descriptionForAdmins"], "SOX control 4.2", "kept");
+    let mut whole = body.clone();
+    whole["displayName"] = Value::String("Quarterly Engineering".into());
+    let res = app
+        .client
+        .put(format!("{}{BASE}/definitions/{id}", app.address))
+        .bearer_auth(&pat)
+        .json(&whole)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["settings"]["defaultDecision"], "Deny");
+    let res = app
+        .client
+        .patch(format!("{}{BASE}/definitions/{id}", app.address))
+        .bearer_auth(&pat)
+        .json(&serde_json::json!({"displayName": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
     // Deleted: gone from the list.
     let res =
         app.client.delete(format!("{}{BASE}/definitions/{id}", app.address)).bearer_auth(&pat).send().await.unwrap();

@@ -74,7 +74,7 @@ async fn list_definitions(state: State, req: HttpRequest, caller: Authed) -> Api
         &options,
         rows,
         |d| (d.display_name.clone(), d.id.clone()),
-        |d| definition_summary(d),
+        definition_summary,
     )))
 }
 

@@ -27,7 +27,7 @@ use crate::domain::directory::{GroupType, MAX_DISPLAY_TEXT, UserType};
 use crate::sources::Records;
 use crate::sources::csv::{
     Field, FileKind, GroupRecord, Line, MAX_DESCRIPTION_LEN, MAX_ID_LEN, Principal, Problem, Record, UserRecord,
-    checked_text, upn_problem,
+    checked_text, is_bidi_control, upn_problem,
 };
 
 /// Entries asked for per page.
@@ -88,8 +88,11 @@ impl Preset {
     /// The users filter it starts with.
     pub fn users_filter(self) -> &'static str {
         match self {
-            // People, not computer accounts (which are also objectClass=user).
-            Self::Ad => "(&(objectCategory=person)(objectClass=user))",
+            // People, not computer accounts (computer is a subclass of user). Not the usual
+            // (objectCategory=person): only AD itself expands "person" to the category's DN,
+            // and a directory speaking AD's schema (Samba, slapd with msuser.schema) matches
+            // nothing with it; objectClass is indexed in AD since Windows Server 2008.
+            Self::Ad => "(&(objectClass=user)(!(objectClass=computer)))",
             Self::Openldap => "(objectClass=inetOrgPerson)",
         }
     }
@@ -646,6 +649,21 @@ pub fn normalise_dn(dn: &str) -> String {
     out
 }
 
+/// A DN (or any value from the directory) as messages show it: control characters and
+/// bidirectional controls written as `\u{…}`, so that a hostile entry can neither break a
+/// line of a report nor disguise the name it is reported under.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn first(entry: &SearchEntry, attr: &str) -> Option<String> {
     if attr.is_empty() {
         return None;
@@ -717,7 +735,7 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
         let Some(upn) = upn_of.get(&normalise_dn(&e.dn)).cloned() else {
             leftovers.users_without_key += 1;
             if leftovers.users_without_key_examples.len() < EXAMPLES {
-                leftovers.users_without_key_examples.push(e.dn.clone());
+                leftovers.users_without_key_examples.push(shown(&e.dn));
             }
             continue;
         };
@@ -747,8 +765,9 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
         {
             problems.push((Field::Upn, format!("{}: {p}", m.upn)));
         }
-        if e.dn.chars().count() > MAX_DN_LEN {
-            problems.push((Field::ExternalId, format!("the DN is longer than {MAX_DN_LEN} characters")));
+        // The DN is kept as the user's external id and shown: checked like any value.
+        if let Err(p) = checked_text(e.dn.as_bytes(), MAX_DN_LEN) {
+            problems.push((Field::ExternalId, format!("the DN: {p}")));
         }
         let manager_upn = first(&e, &m.manager).and_then(|dn| {
             let found = upn_of.get(&normalise_dn(&dn)).cloned();
@@ -829,7 +848,7 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
                 } else {
                     leftovers.outside_members += 1;
                     if leftovers.outside_member_examples.len() < EXAMPLES {
-                        leftovers.outside_member_examples.push(format!("{value} (in {})", g.dn));
+                        leftovers.outside_member_examples.push(format!("{} (in {})", shown(value), shown(&g.dn)));
                     }
                     continue;
                 };
@@ -893,7 +912,7 @@ impl Records for Entries {
         let dn = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)).and_then(|i| self.dns.get(i));
         Problem {
             file: match dn {
-                Some(dn) => format!("{} entry {dn}", self.name),
+                Some(dn) => format!("{} entry {}", self.name, shown(dn)),
                 None => self.name.to_owned(),
             },
             line: 0,

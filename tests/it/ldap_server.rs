@@ -16,6 +16,16 @@ pub const ADMIN_PASSWORD: &str = "secret";
 /// the bases.
 pub const FIXTURE: &str = include_str!("../fixtures/ldap/directory.ldif");
 
+/// What a test server needs besides the default schemas.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Debian's `msuser.schema` as well: Active Directory's users and groups
+    /// (userPrincipalName, userAccountControl, groupType, lastLogonTimestamp…).
+    pub ad_schema: bool,
+    /// Lines added to the database's configuration (e.g. `access to …` rules).
+    pub config: &'a str,
+}
+
 /// A running slapd.
 pub struct Slapd {
     /// `ldap://127.0.0.1:PORT`.
@@ -37,10 +47,17 @@ fn free_port() -> u16 {
 impl Slapd {
     /// Starts a server holding `ldif` (besides the suffix's entries it must create them).
     pub fn start(ldif: &str) -> Self {
+        Self::start_with(ldif, &Options::default())
+    }
+
+    /// Starts a server holding `ldif` with `options`.
+    pub fn start_with(ldif: &str, options: &Options<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
         let conf = dir.path().join("slapd.conf");
+        // Like Active Directory (MaxPageSize 1000): at most 1,000 entries to one search of a
+        // bind user other than the rootdn, any number through the paged results control.
         std::fs::write(
             &conf,
             format!(
@@ -48,18 +65,22 @@ impl Slapd {
                  include /etc/ldap/schema/cosine.schema\n\
                  include /etc/ldap/schema/inetorgperson.schema\n\
                  include /etc/ldap/schema/nis.schema\n\
+                 {ad}\
                  modulepath /usr/lib/ldap\n\
                  moduleload back_mdb\n\
                  moduleload ppolicy\n\
                  pidfile {pid}\n\
-                 sizelimit 1000\n\
+                 sizelimit size.soft=1000 size.hard=1000 size.prtotal=unlimited\n\
                  database mdb\n\
                  suffix \"{SUFFIX}\"\n\
                  rootdn \"{ADMIN_DN}\"\n\
                  rootpw {ADMIN_PASSWORD}\n\
                  directory {data}\n\
                  maxsize 4294967296\n\
+                 {extra}\n\
                  overlay ppolicy\n",
+                ad = if options.ad_schema { "include /etc/ldap/schema/msuser.schema\n" } else { "" },
+                extra = options.config,
                 pid = dir.path().join("slapd.pid").display(),
                 data = data.display(),
             ),
@@ -162,5 +183,26 @@ impl Slapd {
 impl Drop for Slapd {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A bind user that is not the rootdn: the server's limits and access rules apply to it
+/// (the rootdn is exempt from both).
+pub const READER_DN: &str = "cn=reader,dc=example,dc=org";
+pub const READER_PASSWORD: &str = "reader-secret";
+
+/// The LDIF of [`READER_DN`], to append to a fixture.
+pub fn reader_entry() -> String {
+    format!("\ndn: {READER_DN}\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: {READER_PASSWORD}\n")
+}
+
+impl Slapd {
+    /// Runs `ldapsearch` bound as `dn` with `password` (`-LLL`, no wrapping) with `args`.
+    pub fn search_as(&self, dn: &str, password: &str, args: &[&str]) -> std::process::Output {
+        Command::new("ldapsearch")
+            .args(["-x", "-H", &self.url, "-D", dn, "-w", password, "-LLL", "-o", "ldif-wrap=no"])
+            .args(args)
+            .output()
+            .expect("ldap-utils are installed")
     }
 }

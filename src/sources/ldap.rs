@@ -759,7 +759,7 @@ pub fn map(config: &LdapConfig, dir: Directory) -> Mapped {
         });
         let enabled = match m.disabled {
             Disabled::UserAccountControl => {
-                !first(&e, "userAccountControl").and_then(|v| v.trim().parse::<i64>().ok()).is_some_and(|v| v & 2 != 0)
+                first(&e, "userAccountControl").and_then(|v| v.trim().parse::<i64>().ok()).is_none_or(|v| v & 2 == 0)
             }
             Disabled::Locked => {
                 let ns_locked = first(&e, "nsAccountLock").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
@@ -848,6 +848,7 @@ pub struct Entries {
     kind: FileKind,
     name: &'static str,
     dns: Vec<String>,
+    #[expect(clippy::type_complexity, reason = "a record and its problems, taken once each")]
     records: Vec<Option<(Record, Vec<(Field, String)>)>>,
     next: usize,
 }

@@ -17,6 +17,7 @@ mod import;
 mod layers;
 mod ldap;
 mod ldap_server;
+mod ldap_web;
 mod notify;
 mod oidc_provider;
 mod panel;

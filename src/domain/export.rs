@@ -35,7 +35,7 @@ pub const RESULT_COLUMNS: [&str; 22] = [
 ];
 
 /// The columns of a review's remediation tasks as CSV: one row per removal to make where.
-pub const REMEDIATION_COLUMNS: [&str; 12] = [
+pub const REMEDIATION_COLUMNS: [&str; 13] = [
     "Source",
     "ResourceType",
     "Resource",
@@ -48,6 +48,7 @@ pub const REMEDIATION_COLUMNS: [&str; 12] = [
     "Reason",
     "TaskState",
     "SeenRemovedAt",
+    "RegrantedAt",
 ];
 
 /// A cell as written to the file. Spreadsheets run a cell that starts with `=`, `+`, `-`

@@ -457,3 +457,98 @@ pub fn remove_memberships(
     });
     Ok(out)
 }
+
+// ---------------------------------------------------------------------------------------
+// The pages' use cases: the connection form (save or test what was entered, every problem
+// named at once) and a connection's page. Kept apart from the command line's functions
+// above, which they reuse.
+// ---------------------------------------------------------------------------------------
+
+/// Why the connection form saved (or tested) nothing.
+#[derive(Debug)]
+pub enum FormError {
+    /// What to fix, each message starting with the field's name ("URL: …").
+    Invalid(Vec<String>),
+    /// Anything else (the connection is gone, the database failed).
+    App(AppError),
+}
+
+impl From<AppError> for FormError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+/// Everything wrong with what the form holds: what the edge found reading it (`found`:
+/// a number that is not one, an unknown preset), the settings' problems, the name of a new
+/// connection, and a missing password (a new connection with a bind DN needs one; an
+/// existing one keeps its stored password when none is given).
+fn form_problems(input: &ConnectionInput, new: bool, found: Vec<String>) -> Vec<String> {
+    let mut problems = found;
+    if new && let Some(p) = source::name_problem(&input.name) {
+        problems.push(format!("Name: {p}"));
+    }
+    problems.extend(input.config.problems());
+    let no_password = input.password.as_deref().is_none_or(str::is_empty);
+    if new && no_password && !input.config.bind_dn.trim().is_empty() {
+        problems.push("Password: give the bind DN's password.".into());
+    }
+    problems
+}
+
+/// Saves the form: adds a connection (`source_id` `None`) or changes one. Every problem is
+/// returned at once (`found`: those the edge found reading the form); a refusal of
+/// [`add`] or [`update`] (a name that is taken) too.
+pub fn save(
+    conn: &mut DbConnection,
+    source_id: Option<&str>,
+    (input, found): (ConnectionInput, Vec<String>),
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<SourceRow, FormError> {
+    let problems = form_problems(&input, source_id.is_none(), found);
+    if !problems.is_empty() {
+        return Err(FormError::Invalid(problems));
+    }
+    let saved = match source_id {
+        None => add(conn, input, by, now),
+        Some(id) => update(conn, id, input, by, now),
+    };
+    saved.map_err(|e| match e {
+        AppError::BadRequest(m) | AppError::Conflict(m) => FormError::Invalid(vec![m]),
+        other => FormError::App(other),
+    })
+}
+
+/// Tests the settings entered in the form before they are saved. Without a new password,
+/// an existing connection (`source_id`) is tested with its stored one.
+pub fn test_input(
+    conn: &mut DbConnection,
+    source_id: Option<&str>,
+    (input, found): (ConnectionInput, Vec<String>),
+) -> Result<TestOutcome, FormError> {
+    let problems = form_problems(&input, source_id.is_none(), found);
+    if !problems.is_empty() {
+        return Err(FormError::Invalid(problems));
+    }
+    let password = match (input.password.filter(|p| !p.is_empty()), source_id) {
+        (Some(p), _) => seal(&p)?,
+        (None, Some(id)) => find(conn, id)?.1.password,
+        (None, None) => String::new(),
+    };
+    Ok(test_config(&LdapConfig { password, ..input.config }))
+}
+
+/// A source's page: what [`sources::detail`] gives, with the settings of an LDAP
+/// connection (its sealed password included: the page says only that one is stored).
+pub fn source_page(
+    conn: &mut DbConnection,
+    source_id: &str,
+) -> Result<(sources::SourceSummary, Vec<sources::TokenRow>, Option<LdapConfig>), AppError> {
+    let (summary, tokens) = sources::detail(conn, source_id)?;
+    let config = match summary.source.kind {
+        SourceKind::Ldap => Some(config_of(&summary.source)?),
+        _ => None,
+    };
+    Ok((summary, tokens, config))
+}

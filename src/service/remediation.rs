@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::domain::directory::AccessPath;
 use crate::domain::export::{IsoTime, REMEDIATION_COLUMNS, guard_cell};
 use crate::domain::paging::{Page, PageAt};
-use crate::domain::source::{self, TaskState};
+use crate::domain::source::{self, SourceKind, TaskState};
 use crate::error::AppError;
 use crate::store::instances::InstanceRow;
 use crate::store::remediation::{TaskCounts, TaskRow};
@@ -36,8 +36,14 @@ pub struct Task {
     pub state: TaskState,
     /// When applying made the task.
     pub created_at: NaiveDateTime,
-    /// When a write of the source showed the access gone.
+    /// When a write of the source showed the access gone (for a source attest writes to,
+    /// LDAP: when the read-back after attest's removal verified it).
     pub removed_at_source_at: Option<NaiveDateTime>,
+    /// Whether attest removed the access in the source itself (LDAP) rather than leaving
+    /// it to be removed there.
+    pub removed_by_attest: bool,
+    /// When a later sync saw the access granted again after its removal.
+    pub regranted_at: Option<NaiveDateTime>,
     /// The decision, who made it, when and why.
     pub decision: &'static str,
     pub reviewer: String,
@@ -59,7 +65,8 @@ pub struct Tasks {
 /// Turns stored tasks into what the pages show: source and reviewer names in two small
 /// lookups for the whole page.
 fn describe(conn: &mut DbConnection, rows: Vec<TaskRow>, now: NaiveDateTime, days: i64) -> Result<Vec<Task>, AppError> {
-    let sources: HashMap<String, String> = store::sources::list(conn)?.into_iter().map(|s| (s.id, s.name)).collect();
+    let sources: HashMap<String, (String, SourceKind)> =
+        store::sources::list(conn)?.into_iter().map(|s| (s.id, (s.name, s.kind))).collect();
     let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
     ids.sort();
     ids.dedup();
@@ -68,7 +75,9 @@ fn describe(conn: &mut DbConnection, rows: Vec<TaskRow>, now: NaiveDateTime, day
         .into_iter()
         .map(|r| Task {
             state: TaskState::of(r.created_at, r.removed_at_source_at, now, days),
-            source: sources.get(&r.source_id).cloned().unwrap_or(r.source_id),
+            removed_by_attest: sources.get(&r.source_id).is_some_and(|(_, kind)| kind.writes_back()),
+            source: sources.get(&r.source_id).map(|(name, _)| name.clone()).unwrap_or(r.source_id),
+            regranted_at: r.regranted_at,
             reviewer: r.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default(),
             decision: r.decision.label(),
             item_id: r.item_id,
@@ -157,6 +166,7 @@ pub fn csv<W: Write>(
             w.write_field(guard_cell(&t.reason)).map_err(failed)?;
             w.write_field(t.state.label()).map_err(failed)?;
             w.write_field(time_cell(t.removed_at_source_at)).map_err(failed)?;
+            w.write_field(time_cell(t.regranted_at)).map_err(failed)?;
             w.write_record(None::<&[u8]>).map_err(failed)?;
             rows += 1;
         }

@@ -142,6 +142,8 @@ pub struct TaskRow {
     pub source_id: String,
     pub created_at: NaiveDateTime,
     pub removed_at_source_at: Option<NaiveDateTime>,
+    /// When a later sync saw the access granted again after its removal.
+    pub regranted_at: Option<NaiveDateTime>,
     pub principal_name: String,
     pub principal_upn: String,
     pub access_path: String,
@@ -162,6 +164,7 @@ pub fn page(conn: &mut Conn, instance: &str, keyset: &Keyset, limit: usize) -> Q
             tasks::source_id,
             tasks::created_at,
             tasks::removed_at_source_at,
+            tasks::regranted_at,
             items::principal_name,
             items::principal_upn,
             items::access_path,

@@ -9,6 +9,7 @@ use crate::error::AppError;
 /// (name, content type, bytes) of every file under `static/`.
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("ldap-form.js", "text/javascript; charset=utf-8", include_bytes!("../../static/ldap-form.js")),
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("../../static/panel.js")),
     ("picker.js", "text/javascript; charset=utf-8", include_bytes!("../../static/picker.js")),
 ];

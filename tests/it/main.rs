@@ -18,6 +18,7 @@ mod import;
 mod layers;
 mod ldap;
 mod ldap_server;
+mod ldap_web;
 mod notify;
 mod oidc_provider;
 mod panel;

@@ -4,6 +4,7 @@
 
 pub mod import;
 mod items;
+pub mod ldap;
 mod lists;
 mod pages;
 pub mod sources;

@@ -1,6 +1,8 @@
 //! Directory → Sources: every source with what it holds, when it last changed and its
 //! recent errors; a source's page with its bearer tokens (created and shown once, revoked)
-//! and the SCIM base URL; and the form creating a SCIM source with its first token.
+//! and the SCIM base URL, or an LDAP connection's settings (never its password); and the
+//! form creating a SCIM source with its first token. LDAP connections' forms and syncs are
+//! in [`super::ldap`].
 
 use actix_session::Session;
 use actix_web::CustomizeResponder;
@@ -15,7 +17,9 @@ use crate::domain::directory::ObjectId;
 use crate::domain::review::FieldError;
 use crate::domain::source::SourceKind;
 use crate::error::AppError;
+use crate::service::ldap;
 use crate::service::sources::{self, Actor, SourceRow, SourceSummary, TokenRow};
+use crate::sources::ldap::{LdapConfig, Security};
 use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::guard::Admin;
@@ -29,7 +33,12 @@ pub struct SourceItem {
     pub scim: bool,
     pub csv: bool,
     pub local: bool,
+    pub ldap: bool,
     pub created: String,
+    /// When a sync was last tried, or "Never" (LDAP).
+    pub last_attempt: String,
+    /// When a sync last worked, or "Never" (LDAP).
+    pub last_sync: String,
     /// When it last changed an object, or "Never".
     pub changed: String,
     /// What it holds, per kind of object: "3 users", "1 group", …
@@ -49,7 +58,10 @@ impl From<SourceSummary> for SourceItem {
             scim: s.source.kind == SourceKind::Scim,
             csv: s.source.kind == SourceKind::Csv,
             local: s.source.kind == SourceKind::Local,
+            ldap: s.source.kind == SourceKind::Ldap,
             created: format::datetime(s.source.created_at),
+            last_attempt: format::datetime_or_never(s.source.sync_attempted_at),
+            last_sync: format::datetime_or_never(s.source.synced_at),
             changed: format::datetime_or_never(s.source.changed_at),
             holdings: [
                 (h.users, "user", "users"),
@@ -217,11 +229,56 @@ pub async fn create(
     }
 }
 
+/// An LDAP connection's settings as its page shows them: everything but the password, of
+/// which the page says only whether one is stored.
+pub struct LdapFacts {
+    pub url: String,
+    pub security: &'static str,
+    /// Plain LDAP: the page warns that the password crosses the network in the clear.
+    pub plain: bool,
+    pub bind_dn: String,
+    pub password_stored: bool,
+    pub preset: &'static str,
+    pub users_base: String,
+    pub users_filter: String,
+    pub groups_base: String,
+    pub groups_filter: String,
+    pub upn: String,
+    pub interval: String,
+    pub timeout: String,
+    pub page_size: u32,
+}
+
+impl From<LdapConfig> for LdapFacts {
+    fn from(c: LdapConfig) -> Self {
+        Self {
+            security: c.security.label(),
+            plain: c.security == Security::Plain,
+            bind_dn: if c.bind_dn.is_empty() { "None (anonymous)".to_owned() } else { c.bind_dn },
+            password_stored: !c.password.is_empty(),
+            preset: c.preset.label(),
+            url: c.url,
+            users_base: c.users_base,
+            users_filter: c.users_filter,
+            groups_base: c.groups_base,
+            groups_filter: c.groups_filter,
+            upn: c.mapping.upn,
+            interval: match c.sync_interval_minutes {
+                0 => "On demand only".to_owned(),
+                n => format!("Every {}", format::count(i64::from(n), "minute", "minutes")),
+            },
+            timeout: format::count(i64::from(c.timeout_seconds), "second", "seconds"),
+            page_size: c.page_size,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/source.html")]
 pub struct SourcePage {
     chrome: Chrome,
     s: SourceItem,
+    ldap: Option<LdapFacts>,
     tokens: Vec<TokenItem>,
     scim_url: String,
     errors: FormErrors,
@@ -235,8 +292,8 @@ async fn source_page(
     errors: FormErrors,
     token_name: String,
 ) -> Result<SourcePage, AppError> {
-    let (summary, tokens) = state
-        .db(move |conn| match sources::detail(conn, &id) {
+    let (summary, tokens, config) = state
+        .db(move |conn| match ldap::source_page(conn, &id) {
             Err(AppError::NotFound(_)) => Err(not_found("source")),
             other => other,
         })
@@ -244,6 +301,7 @@ async fn source_page(
     Ok(SourcePage {
         chrome: chrome.in_section(Section::Directory),
         s: SourceItem::from(summary),
+        ldap: config.map(LdapFacts::from),
         tokens: tokens.into_iter().map(TokenItem::from).collect(),
         scim_url: scim_url(state),
         errors,

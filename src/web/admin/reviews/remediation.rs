@@ -26,19 +26,32 @@ pub struct TaskLine {
     pub upn: String,
     pub access: String,
     pub source: String,
-    pub state: &'static str,
+    /// "Open", "Removed at source", or for a removal attest wrote (LDAP) "Removed in Corp
+    /// LDAP, verified".
+    pub state: String,
     /// `tag-warn` for overdue, `tag-ok` for removed at source.
     pub state_class: &'static str,
-    /// When the source's write showed it gone ("" while open).
+    /// When the source's write (or attest's read-back) showed it gone ("" while open).
     pub removed_at: String,
+    /// Whether attest removed it in the source itself (LDAP).
+    pub removed_by_attest: bool,
+    /// When a later sync saw the access granted again after its removal ("" if never).
+    pub regranted_at: String,
     /// When applying made the task.
     pub created: String,
 }
 
 impl From<Task> for TaskLine {
     fn from(t: Task) -> Self {
+        let state = match (t.removed_by_attest, t.state) {
+            (true, TaskState::RemovedAtSource) => format!("Removed in {}, verified", t.source),
+            (true, _) => format!("Removed in {}, not verified yet", t.source),
+            (false, state) => state.label().to_owned(),
+        };
         Self {
-            state: t.state.label(),
+            state,
+            removed_by_attest: t.removed_by_attest,
+            regranted_at: t.regranted_at.map(format::datetime).unwrap_or_default(),
             state_class: match t.state {
                 TaskState::Open => "",
                 TaskState::Overdue => "tag-urgent",

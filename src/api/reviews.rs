@@ -11,7 +11,7 @@ use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
 use crate::domain::decision::Decision;
 use crate::domain::recommendation::Recommendation;
 use crate::domain::recurrence::{EndKind, Frequency};
-use crate::domain::review::{DefinitionStatus, ResourceKind, ReviewerKind, ScopeKind, UserScopeKind};
+use crate::domain::review::{DefaultDecision, DefinitionStatus, ResourceKind, ReviewerKind, ScopeKind, UserScopeKind};
 use crate::service::graph;
 use crate::service::reviews::DefinitionDetail;
 use crate::store::decisions::{ItemFilter, ListedItem};
@@ -516,9 +516,9 @@ fn parse_definition(v: &Value) -> Result<graph::GraphDefinition, ApiError> {
     let settings = v.get("settings").cloned().unwrap_or(Value::Null);
     let flag = |key: &str, default: bool| settings.get(key).and_then(Value::as_bool).unwrap_or(default);
     let default_decision = if flag("defaultDecisionEnabled", false) {
-        settings.get("defaultDecision").and_then(Value::as_str).unwrap_or("None").to_owned()
+        settings.get("defaultDecision").and_then(Value::as_str).unwrap_or(DefaultDecision::None.as_str()).to_owned()
     } else {
-        "None".to_owned()
+        DefaultDecision::None.as_str().to_owned()
     };
     let lookback = match settings.get("recommendationLookBackDuration").and_then(Value::as_str) {
         Some(d) => iso_days(d).ok_or_else(|| {
@@ -642,7 +642,6 @@ fn definition_summary(d: &DefinitionRow) -> Value {
 }
 
 fn settings_json(d: &DefinitionRow) -> Value {
-    use crate::domain::review::DefaultDecision;
     let (pattern, interval) = match d.frequency {
         Frequency::OneTime => (None, 0),
         Frequency::Weekly => (Some("weekly"), 1),

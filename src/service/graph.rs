@@ -378,7 +378,9 @@ pub struct GraphDefinition {
 /// messages. Ids are looked up by name; an id that names nothing is kept as given so that
 /// the form's check names it.
 fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::domain::review::ReviewForm, AppError> {
-    use crate::domain::review::ReviewForm;
+    use crate::domain::review::{
+        GuestDeniedAction, ReviewForm, ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScopeKind,
+    };
     let user_upns = |conn: &mut DbConnection, ids: &[String]| -> Result<String, AppError> {
         let mut out = Vec::new();
         for id in ids {
@@ -390,11 +392,11 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
         name: g.display_name.clone(),
         description_for_reviewers: g.description_for_reviewers.clone(),
         description_for_admins: g.description_for_admins.clone(),
-        role_assignment_types: "Both".into(),
+        role_assignment_types: RoleAssignmentTypes::Both.as_str().into(),
         user_scope: match (g.guests_only, g.inactive_days) {
-            (_, Some(_)) => "Inactive".into(),
-            (true, None) => "Guests".into(),
-            (false, None) => "All".into(),
+            (_, Some(_)) => UserScopeKind::Inactive.as_str().into(),
+            (true, None) => UserScopeKind::Guests.as_str().into(),
+            (false, None) => UserScopeKind::All.as_str().into(),
         },
         inactive_days: g.inactive_days.unwrap_or(90).to_string(),
         start_date: g.start_date.clone(),
@@ -405,7 +407,11 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
         occurrences: g.occurrences.clone(),
         auto_apply: g.auto_apply.then(|| "on".into()),
         default_decision: g.default_decision.clone(),
-        guest_denied_action: if g.block_then_delete { "BlockThenDelete".into() } else { "RemoveAccess".into() },
+        guest_denied_action: if g.block_then_delete {
+            GuestDeniedAction::BlockThenDelete.as_str().into()
+        } else {
+            GuestDeniedAction::RemoveAccess.as_str().into()
+        },
         recommendations: g.recommendations.then(|| "on".into()),
         lookback_days: g.lookback_days.to_string(),
         justification_required: g.justification_required.then(|| "on".into()),
@@ -415,16 +421,16 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
     };
     match &g.scope {
         GraphScope::Groups(ids) => {
-            form.scope = "Groups".into();
+            form.scope = ScopeKind::Groups.as_str().into();
             let mut names = Vec::new();
             for id in ids {
                 names.push(store::groups::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
             }
             form.groups = names.join("\n");
         }
-        GraphScope::GuestGroups => form.scope = "GuestGroups".into(),
+        GraphScope::GuestGroups => form.scope = ScopeKind::GuestGroups.as_str().into(),
         GraphScope::Applications(ids) => {
-            form.scope = "Applications".into();
+            form.scope = ScopeKind::Applications.as_str().into();
             let mut names = Vec::new();
             for id in ids {
                 names.push(store::apps::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
@@ -432,7 +438,7 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
             form.applications = names.join("\n");
         }
         GraphScope::DirectoryRoles(ids) => {
-            form.scope = "DirectoryRoles".into();
+            form.scope = ScopeKind::DirectoryRoles.as_str().into();
             let mut names = Vec::new();
             for id in ids {
                 names.push(store::roles::get(conn, id)?.map_or_else(|| id.clone(), |x| x.display_name));
@@ -441,11 +447,11 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
         }
     }
     match &g.reviewers {
-        GraphReviewers::SelfReview => form.reviewer_kind = "Self".into(),
-        GraphReviewers::Managers => form.reviewer_kind = "Managers".into(),
-        GraphReviewers::Owners => form.reviewer_kind = "Owners".into(),
+        GraphReviewers::SelfReview => form.reviewer_kind = ReviewerKind::Self_.as_str().into(),
+        GraphReviewers::Managers => form.reviewer_kind = ReviewerKind::Managers.as_str().into(),
+        GraphReviewers::Owners => form.reviewer_kind = ReviewerKind::Owners.as_str().into(),
         GraphReviewers::Users(ids) => {
-            form.reviewer_kind = "Selected".into();
+            form.reviewer_kind = ReviewerKind::Selected.as_str().into();
             form.reviewers = user_upns(conn, ids)?;
         }
     }

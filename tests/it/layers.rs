@@ -198,6 +198,8 @@ fn states() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
 /// Literals that spell a state's value but mean something else where they stand: words on
 /// pages and in reports that happen to be a state's spelling too.
 const NOT_STATES: &[(&str, &str)] = &[
+    // The LDAP form's "Security" (TLS) choice, not a group type.
+    ("web/admin/directory/ldap.rs", "\"Security\""),
     // Graph's own query language (`userType eq 'Guest'`), written as Graph writes it.
     ("api/reviews.rs", "'Guest'"),
     // SCIM's own vocabulary (its resource type "Group"), not a stored state.

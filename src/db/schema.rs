@@ -363,6 +363,7 @@ diesel::table! {
         settings -> Text,
         sync_attempted_at -> Nullable<Timestamp>,
         synced_at -> Nullable<Timestamp>,
+        write_backs -> BigInt,
     }
 }
 

@@ -7,7 +7,7 @@
 //! Approved, "don't know" and not-reviewed items keep the result `New`, as in Entra: apply
 //! results describe what applying did, and it does nothing to them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -538,8 +538,8 @@ pub fn apply_in_batches(
 /// What the pass before a batch's transaction wrote to LDAP directories.
 #[derive(Debug, Default)]
 struct Written {
-    /// Item id → what writing did.
-    outcomes: HashMap<String, WriteOutcome>,
+    /// Item id → the source written to and what writing did.
+    outcomes: HashMap<String, (String, WriteOutcome)>,
     /// Items whose removal the read-back confirmed.
     verified: Vec<String>,
     /// One audit entry per write: (item id, details).
@@ -574,7 +574,7 @@ fn write_back(
     let mut out = Written::default();
     for (source, list) in by_source {
         let back = crate::service::ldap::remove_memberships(conn, source, &inst.resource_id, &list)?;
-        out.outcomes.extend(back.outcomes);
+        out.outcomes.extend(back.outcomes.into_iter().map(|(item, o)| (item, (source.to_owned(), o))));
         out.verified.extend(back.verified);
         out.audit.extend(back.audit);
     }
@@ -614,6 +614,18 @@ fn apply_batch(
         Some(fresh) if fresh.status == InstanceStatus::Applying => {}
         _ => return Ok(None),
     }
+    // A sync that read these directories before this batch's removals must not write what
+    // it read; counted first, so that a sync and a batch take the source's row, then the
+    // memberships, in the same order.
+    let wrote_to: BTreeSet<&str> = written
+        .outcomes
+        .values()
+        .filter(|(_, o)| *o == WriteOutcome::Removed)
+        .map(|(source, _)| source.as_str())
+        .collect();
+    for source in wrote_to {
+        store::sources::wrote_back(conn, source)?;
+    }
     let items = store::apply::pending_denied(conn, &inst.id, cursor, batch)?;
     let Some(last) = items.last() else { return Ok(None) };
     let next = (last.principal_name.clone(), last.id.clone());
@@ -637,7 +649,7 @@ fn apply_batch(
         // write (the directory changed in between) waits for the next apply.
         let outcome = match (&p.write_back, written.outcomes.get(&item.id)) {
             (Some(_), None) => Some(&not_written),
-            (_, found) => found,
+            (_, found) => found.map(|(_, o)| o),
         };
         let (result, detail) = match outcome {
             Some(WriteOutcome::Failed(error)) => {
@@ -657,6 +669,12 @@ fn apply_batch(
                     ApplyResult::AppliedSuccessfullyButObjectNotFound,
                     "The membership was already gone from the directory.".to_owned(),
                 )
+            }
+            // attest removed it in the directory; a sync that read the directory since has
+            // already taken it out of the local copy, so the plan now finds it gone.
+            Some(WriteOutcome::Removed) if matches!(p.verdict, Verdict::AlreadyGone(_)) => {
+                summary.applied += 1;
+                (ApplyResult::AppliedSuccessfully, format!("Removed from the group {}", resource.name()))
             }
             _ => {
                 summary.add(&p.verdict);
@@ -696,7 +714,7 @@ fn apply_batch(
         .zip(&plans)
         .filter_map(|(item, p)| {
             let at_source = match written.outcomes.get(&item.id) {
-                Some(WriteOutcome::Removed) => p.write_back.as_deref(),
+                Some((source, WriteOutcome::Removed)) => Some(source.as_str()),
                 _ => p.remediate_at.as_deref(),
             };
             at_source.map(|source_id| store::remediation::NewTask {

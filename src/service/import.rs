@@ -134,6 +134,9 @@ impl ImportReport {
 pub enum ImportError {
     /// The files have problems: the first [`MAX_PROBLEMS`] of them, and how many in all.
     Invalid { problems: Vec<Problem>, total: u64 },
+    /// The source's directory was changed by applying review results after it was read
+    /// (see [`Target::write_backs_seen`]): the read may predate those removals.
+    Stale,
     /// Anything else (a bad source name, the database).
     App(AppError),
 }
@@ -148,6 +151,7 @@ impl std::fmt::Display for ImportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::App(e) => write!(f, "{e}"),
+            Self::Stale => write!(f, "{STALE}"),
             Self::Invalid { problems, total } => {
                 writeln!(f, "nothing was imported: {total} problem(s) to fix")?;
                 for p in problems {
@@ -166,8 +170,13 @@ impl std::fmt::Display for ImportError {
 enum Abort {
     Invalid(Problems),
     DryRun(ImportReport),
+    Stale,
     App(AppError),
 }
+
+/// What a stale read is told as.
+const STALE: &str = "nothing was written: applying review results removed memberships in this directory while it \
+                     was read, so the read may predate them; sync again";
 
 impl From<diesel::result::Error> for Abort {
     fn from(e: diesel::result::Error) -> Self {
@@ -247,6 +256,7 @@ pub fn import(
         action: "DirectoryImported",
         what: "A CSV import",
         details: json!({ "files": files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>() }),
+        write_backs_seen: None,
     };
     let open_input = |i: usize| -> Result<Box<dyn Records + '_>, Problem> {
         let (_, file) = ordered[i];
@@ -270,6 +280,11 @@ pub struct Target<'a> {
     pub what: &'a str,
     /// More details for the audit event.
     pub details: serde_json::Value,
+    /// For a directory attest writes back to: the source's count of write-backs
+    /// (`store::sources::write_backs`) taken before the directory was read. When an apply
+    /// has written since, nothing is written ([`ImportError::Stale`]): writing the read
+    /// would put back memberships just removed and flag them as granted again.
+    pub write_backs_seen: Option<i64>,
 }
 
 /// Writes the inputs of `target` (`open_input(i)` opens the i-th, again on a retry) into
@@ -288,6 +303,13 @@ pub fn write_records<'a>(
     store::import::before(conn).map_err(AppError::from)?;
     let outcome = conn.write(|conn| {
         let source = sources::ensure(conn, target.source, target.kind, now)?;
+        if let Some(seen) = target.write_backs_seen {
+            // Under the source's lock, so an apply batch cannot write back until this ends.
+            store::locks::lock_source(conn, &source.id)?;
+            if store::sources::write_backs(conn, &source.id)? != seen {
+                return Err(Abort::Stale);
+            }
+        }
         store::import::begin(conn)?;
         let mut run = Run {
             source: &source.id,
@@ -342,6 +364,7 @@ pub fn write_records<'a>(
     match outcome {
         Ok(report) | Err(Abort::DryRun(report)) => Ok(report),
         Err(Abort::Invalid(problems)) => Err(failed(conn, target.source, target.what, problems, now)),
+        Err(Abort::Stale) => Err(ImportError::Stale),
         Err(Abort::App(e)) => Err(ImportError::App(e)),
     }
 }
@@ -1092,7 +1115,9 @@ pub fn import_sign_ins(conn: &mut DbConnection, files: Vec<SignInFile<'_>>) -> R
         Ok(()) => Ok(report),
         Err(Abort::Invalid(p)) => Err(ImportError::Invalid { problems: p.list, total: p.total }),
         Err(Abort::App(e)) => Err(ImportError::App(e)),
-        Err(Abort::DryRun(_)) => Err(ImportError::App(AppError::internal(anyhow::anyhow!("unexpected dry run")))),
+        Err(Abort::DryRun(_) | Abort::Stale) => {
+            Err(ImportError::App(AppError::internal(anyhow::anyhow!("a sign-in import has no dry run or stale read"))))
+        }
     }
 }
 

@@ -284,11 +284,21 @@ pub fn sync(
         let ok = outcome.is_ok();
         conn.write(|conn| store::sources::synced(conn, &source.id, now, ok).map_err(AppError::from))?;
     }
-    if let Err(SyncError::Directory(message)) = &outcome {
-        sources::record_error(conn, &source.id, &format!("A sync failed: {message}"), now)?;
+    match &outcome {
+        Err(SyncError::Directory(message)) => {
+            sources::record_error(conn, &source.id, &format!("A sync failed: {message}"), now)?;
+        }
+        Err(e @ SyncError::Import(ImportError::Stale)) => {
+            sources::record_error(conn, &source.id, &format!("A sync failed: {e}"), now)?;
+        }
+        _ => {}
     }
     outcome
 }
+
+/// How many times a sync reads the directory again when applying review results wrote to
+/// it during the read, before it gives up until the next sync.
+const STALE_READS: usize = 3;
 
 fn sync_source(
     conn: &mut DbConnection,
@@ -298,6 +308,26 @@ fn sync_source(
     by: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<SyncReport, SyncError> {
+    let mut attempt = 1;
+    loop {
+        match read_and_write(conn, source, config, dry_run, by, now) {
+            Err(SyncError::Import(ImportError::Stale)) if attempt < STALE_READS => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// One read of the directory, written in one transaction unless an apply wrote to the
+/// directory meanwhile.
+fn read_and_write(
+    conn: &mut DbConnection,
+    source: &SourceRow,
+    config: &LdapConfig,
+    dry_run: bool,
+    by: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<SyncReport, SyncError> {
+    let write_backs = store::sources::write_backs(conn, &source.id).map_err(AppError::from)?;
     let directory = read(config).map_err(SyncError::Directory)?;
     let users_read = directory.users.len();
     let mapped = ldap::map(config, directory);
@@ -322,6 +352,7 @@ fn sync_source(
             "outsideMembers": leftovers.outside_members,
             "usersWithoutKey": leftovers.users_without_key,
         }),
+        write_backs_seen: Some(write_backs),
     };
     // Each attempt of the transaction reads its own copy of the entries.
     let open_input = |i: usize| -> Result<Box<dyn Records>, Problem> { Ok(Box::new(inputs[i].clone())) };

@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::Conn;
-use crate::db::schema::review_instances;
+use crate::db::schema::{review_instances, sources};
 
 /// Takes the series' lock: on PostgreSQL an advisory lock; on SQLite a write, which takes
 /// the database's single write lock before any read.
@@ -30,4 +30,13 @@ pub fn lock_instance(conn: &mut Conn, instance: &str) -> QueryResult<bool> {
         .set(review_instances::status.eq(review_instances::status))
         .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Takes the source's lock: a write to its row, as for an instance. A sync that checks the
+/// source's write-backs under it knows no apply batch writes back before it commits.
+pub fn lock_source(conn: &mut Conn, source: &str) -> QueryResult<()> {
+    diesel::update(sources::table.find(source))
+        .set(sources::write_backs.eq(sources::write_backs))
+        .execute(conn)
+        .map(drop)
 }

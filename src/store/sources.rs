@@ -142,6 +142,21 @@ pub fn synced(conn: &mut Conn, id: &str, at: NaiveDateTime, ok: bool) -> QueryRe
     }
 }
 
+/// How many apply batches have written removals to the source's directory (see
+/// [`wrote_back`]); 0 for a source that is gone.
+pub fn write_backs(conn: &mut Conn, id: &str) -> QueryResult<i64> {
+    Ok(sources::table.find(id).select(sources::write_backs).first(conn).optional()?.unwrap_or(0))
+}
+
+/// Counts one more apply batch that wrote removals to the source's directory, in that
+/// batch's transaction: a sync whose read began before it then knows its read may be stale.
+pub fn wrote_back(conn: &mut Conn, id: &str) -> QueryResult<()> {
+    diesel::update(sources::table.find(id))
+        .set(sources::write_backs.eq(sources::write_backs + 1))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Sources of `kind`, by name.
 pub fn of_kind(conn: &mut Conn, kind: SourceKind) -> QueryResult<Vec<SourceRow>> {
     sources::table.filter(sources::kind.eq(kind)).select(SourceRow::as_select()).order(sources::name).load(conn)

@@ -90,6 +90,7 @@ pub async fn post(state: State, req: HttpRequest, payload: web::Payload) -> Http
                 "details": details,
             } }))
         }
+        Ok(Err(e @ import::ImportError::Stale)) => error(StatusCode::CONFLICT, "conflict", &e.to_string()),
         Ok(Err(import::ImportError::App(e))) | Err(e) => {
             tracing::error!(error = %e, "importing sign-in events");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The events could not be imported; try again.")

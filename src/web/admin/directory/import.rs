@@ -96,6 +96,7 @@ impl ImportPage {
             ImportError::App(AppError::BadRequest(m) | AppError::Conflict(m) | AppError::NotFound(m)) => {
                 self.errors = vec![m];
             }
+            ImportError::Stale => self.errors = vec![error.to_string()],
             ImportError::App(e) => {
                 tracing::error!(error = %e, "an import failed");
                 self.errors = vec!["The import failed; nothing was written. Try again in a moment.".into()];

@@ -503,6 +503,7 @@ fn sync_error_lines(error: SyncError) -> Result<Vec<String>, AppError> {
             }
             Ok(lines)
         }
+        SyncError::Import(e @ ImportError::Stale) => Ok(vec![format!("Nothing was synced: {e}.")]),
         SyncError::Import(ImportError::App(AppError::NotFound(_))) => Err(not_found("LDAP connection")),
         SyncError::Import(ImportError::App(AppError::BadRequest(m) | AppError::Conflict(m))) => Ok(vec![m]),
         SyncError::Import(ImportError::App(e)) => Err(e),

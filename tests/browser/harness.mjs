@@ -1,6 +1,6 @@
 // Starts the attest binary on a fresh demo database and a headless Chromium for it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,100 @@ export async function startPortal({ port = 0, env = {} } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A program of Debian's slapd package: in /usr/sbin, which is not on every PATH. */
+function sbin(tool) {
+  const path = `/usr/sbin/${tool}`;
+  return existsSync(path) ? path : tool;
+}
+
+/** Runs a program; resolves with { code, stdout, stderr } (never rejects for an exit code). */
+function run(program, args) {
+  return new Promise((resolve) => {
+    execFile(program, args, { timeout: 10_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr: stderr || String(error?.message ?? '') });
+    });
+  });
+}
+
+/**
+ * Starts a real OpenLDAP server (Debian's slapd, default schemas) on a random port, with
+ * its own temporary configuration and database loaded from `ldif` (LDIF text that creates
+ * the suffix dc=example,dc=org and everything under it). The administrator is
+ * cn=admin,dc=example,dc=org with the password "secret". Resolves with
+ * { url, adminDn, adminPassword, stop } once the server answers a search; stop() ends
+ * the server and removes its files.
+ */
+export async function startSlapd(ldif) {
+  const suffix = 'dc=example,dc=org';
+  const adminDn = 'cn=admin,dc=example,dc=org';
+  const adminPassword = 'secret';
+  const dir = mkdtempSync(join(tmpdir(), 'attest-slapd-'));
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  const conf = join(dir, 'slapd.conf');
+  writeFileSync(
+    conf,
+    [
+      'include /etc/ldap/schema/core.schema',
+      'include /etc/ldap/schema/cosine.schema',
+      'include /etc/ldap/schema/inetorgperson.schema',
+      'include /etc/ldap/schema/nis.schema',
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      // Its schema has pwdAccountLockedTime, which marks a locked account.
+      'moduleload ppolicy',
+      `pidfile ${join(dir, 'slapd.pid')}`,
+      'database mdb',
+      `suffix "${suffix}"`,
+      `rootdn "${adminDn}"`,
+      `rootpw ${adminPassword}`,
+      `directory ${data}`,
+      'maxsize 4294967296',
+      'overlay ppolicy',
+      '',
+    ].join('\n'),
+  );
+  const load = join(dir, 'load.ldif');
+  writeFileSync(load, ldif);
+  const added = await run(sbin('slapadd'), ['-q', '-f', conf, '-l', load]);
+  if (added.code !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`slapadd failed (apt-get install slapd ldap-utils): ${added.stderr}`);
+  }
+
+  const url = `ldap://127.0.0.1:${await freePort()}`;
+  // In the foreground (-d 0), so that ending the child ends the server.
+  const child = spawn(sbin('slapd'), ['-d', '0', '-f', conf, '-h', `${url}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let ended = false;
+  exited.then(() => { ended = true; });
+  const stop = async () => {
+    if (!ended) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (ended) {
+      await stop();
+      throw new Error(`slapd exited before answering: ${stderr}`);
+    }
+    const probe = await run('ldapsearch', ['-x', '-H', url, '-D', adminDn, '-w', adminPassword, '-LLL', '-b', suffix, '-s', 'base', '1.1']);
+    if (probe.code === 0) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`slapd did not answer on ${url}: ${probe.stderr} ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url, adminDn, adminPassword, stop };
 }
 
 /** A headless Chromium from the system (no downloaded browser). */

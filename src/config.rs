@@ -302,6 +302,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ATTEST_SIGN_IN_RATE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub sign_in_rate: u32,
 
+    /// API requests allowed per minute per API client or token (more: 429 with Retry-After).
+    #[arg(long, env = "ATTEST_API_REQUESTS_PER_MINUTE", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_requests_per_minute: u32,
+
     /// Reverse proxies whose X-Forwarded-For is believed, comma-separated IP addresses and
     /// CIDR ranges (e.g. "10.0.0.0/8, ::1"). Without it the peer's address is the client's.
     #[arg(long, env = "ATTEST_TRUSTED_PROXIES")]
@@ -487,6 +492,8 @@ pub struct AuthSettings {
     pub idle_timeout: chrono::TimeDelta,
     /// Sign-in attempts per minute per client.
     pub sign_in_per_minute: u32,
+    /// API requests per minute per API client or token.
+    pub api_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
 }
@@ -502,6 +509,7 @@ impl AuthSettings {
             session_key: None,
             idle_timeout: chrono::TimeDelta::minutes(480),
             sign_in_per_minute: 30,
+            api_per_minute: 600,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -530,6 +538,7 @@ impl AuthSettings {
         let mut settings = Self::new(&public_url);
         settings.idle_timeout = chrono::TimeDelta::minutes(i64::from(args.session_idle_minutes));
         settings.sign_in_per_minute = args.sign_in_rate;
+        settings.api_per_minute = args.api_requests_per_minute;
         if let Some(text) = &args.trusted_proxies {
             settings.trusted_proxies = TrustedProxies::parse(text)?;
         }

@@ -114,7 +114,7 @@ impl Application {
             mail_configured: settings.mail.smtp.is_some(),
         });
         let https = auth_settings.public_url.starts_with("https://");
-        let api_limiter = web::Data::new(crate::api::ApiLimiter::default());
+        let api_limiter = web::Data::new(crate::api::ApiLimiter::new(auth_settings.api_per_minute));
         let mut server = HttpServer::new(move || {
             // The SCIM API is a scope of its own, outside the pages' middleware: its
             // clients authenticate each request with a bearer token, keep no session
@@ -122,10 +122,8 @@ impl Application {
             let scim = web::scope("/scim/v2").configure(crate::scim::routes);
             // The Graph-compatible API and its token endpoint: bearer tokens, JSON errors,
             // the same reasons to stay outside the pages' middleware.
-            let api = web::scope("").guard(actix_web::guard::fn_guard(|ctx| {
-                let path = ctx.head().uri.path();
-                path.starts_with("/v1.0/") || path.ends_with("/oauth2/v2.0/token")
-            }));
+            let api =
+                web::scope("").guard(actix_web::guard::fn_guard(|ctx| crate::api::is_api_path(ctx.head().uri.path())));
             let api = api.configure(crate::api::routes);
             // The pages, listed innermost first: the request id wraps everything, the
             // session is open before identify and CSRF look into it.

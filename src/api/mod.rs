@@ -10,7 +10,9 @@
 //! scope it sits outside the pages' middleware (no session, no CSRF form token: the bearer
 //! token is the proof) and never logs a request's headers, so no token reaches a log.
 
+pub mod model;
 pub mod odata;
+pub mod openapi;
 pub mod reviews;
 
 use std::future::Future;
@@ -21,13 +23,13 @@ use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde_json::json;
 
 use crate::error::AppError;
 use crate::service::api_access::{self, Caller};
 use crate::web::State;
 
-/// Requests a caller may make a minute before being throttled (`429`, `Retry-After`).
+/// Requests a caller may make a minute before being throttled (`429`, `Retry-After`), unless
+/// the operator sets another number (`ATTEST_API_REQUESTS_PER_MINUTE`).
 pub const REQUESTS_PER_MINUTE: u32 = 600;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -35,13 +37,16 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const BASE: &str = "/v1.0/identityGovernance/accessReviews";
 
 /// Throttles each caller (client or token) on its own.
-pub struct ApiLimiter(DefaultKeyedRateLimiter<String>);
+pub struct ApiLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+    per_minute: u32,
+}
 
 impl ApiLimiter {
     /// Allows `per_minute` requests a minute per caller, in bursts of that size.
     pub fn new(per_minute: u32) -> Self {
-        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        Self(RateLimiter::keyed(Quota::per_minute(per_minute)))
+        let quota = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        Self { limiter: RateLimiter::keyed(Quota::per_minute(quota)), per_minute: quota.get() }
     }
 }
 
@@ -56,7 +61,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth2/v2.0/token", web::post().to(token))
         // Where Entra's libraries ask: `https://{authority}/{tenant}/oauth2/v2.0/token`.
         .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
+        .route(OPENAPI_PATH, web::get().to(openapi_json))
+        .route(DOCS_PATH, web::get().to(docs_page))
         .service(web::scope(BASE).configure(reviews::routes).default_service(web::to(unknown)));
+}
+
+/// Where the OpenAPI document is.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where people read it.
+pub const DOCS_PATH: &str = "/api-docs";
+
+/// Whether a request is for the API (its own scope, outside the pages' middleware).
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/v1.0/") || path.ends_with("/oauth2/v2.0/token") || path == OPENAPI_PATH || path == DOCS_PATH
+}
+
+/// `GET /openapi.json`: the API's OpenAPI 3.1 document.
+async fn openapi_json(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(openapi::document(&state.auth.public_url))
+}
+
+/// `GET /api-docs`: the document for people.
+async fn docs_page(state: State) -> openapi::DocsPage {
+    openapi::DocsPage::new(&state.auth.public_url)
 }
 
 /// An error as Graph answers it.
@@ -106,17 +133,17 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        res.json(json!({
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "innerError": {
-                    "request-id": request_id,
-                    "client-request-id": request_id,
-                    "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
-                }
-            }
-        }))
+        res.json(model::ErrorBody {
+            error: model::ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                inner_error: model::InnerError {
+                    request_id: request_id.clone(),
+                    client_request_id: request_id,
+                    date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+                },
+            },
+        })
     }
 }
 
@@ -193,7 +220,7 @@ impl FromRequest for Authed {
             let Some(caller) = caller else {
                 return Err(unauthorized("The access token is invalid, has expired, or was revoked."));
             };
-            if let Err(not_until) = limiter.0.check_key(&caller.key().to_owned()) {
+            if let Err(not_until) = limiter.limiter.check_key(&caller.key().to_owned()) {
                 let wait =
                     not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
                 return Err(ApiError {
@@ -202,7 +229,8 @@ impl FromRequest for Authed {
                         StatusCode::TOO_MANY_REQUESTS,
                         "TooManyRequests",
                         format!(
-                            "Too many requests: at most {REQUESTS_PER_MINUTE} a minute. Retry after the time given."
+                            "Too many requests: at most {} a minute. Retry after the time given.",
+                            limiter.per_minute
                         ),
                     )
                 });
@@ -224,8 +252,8 @@ pub struct TokenForm {
 /// `POST /oauth2/v2.0/token`: the client-credentials grant, as Entra's token endpoint.
 /// The client may also send its id and secret with HTTP Basic authentication.
 async fn token(state: State, req: HttpRequest, form: Result<web::Form<TokenForm>, actix_web::Error>) -> HttpResponse {
-    let oauth_error = |status: StatusCode, error: &str, description: &str| {
-        HttpResponse::build(status).json(json!({ "error": error, "error_description": description }))
+    let oauth_error = |status: StatusCode, error: &'static str, description: &str| {
+        HttpResponse::build(status).json(model::OAuthError { error, error_description: description.to_owned() })
     };
     let Ok(web::Form(mut form)) = form else {
         return oauth_error(
@@ -254,12 +282,12 @@ async fn token(state: State, req: HttpRequest, form: Result<web::Form<TokenForm>
         })
         .await;
     match issued {
-        Ok(Ok(t)) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
-            "token_type": "Bearer",
-            "expires_in": t.expires_in,
-            "ext_expires_in": t.expires_in,
-            "access_token": t.access_token,
-        })),
+        Ok(Ok(t)) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(model::TokenAnswer {
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            ext_expires_in: t.expires_in,
+            access_token: t.access_token,
+        }),
         Ok(Err(refused)) => {
             use api_access::TokenRefused::*;
             match refused {

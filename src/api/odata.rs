@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use actix_web::HttpRequest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ApiError;
@@ -70,6 +71,11 @@ fn decode_skiptoken(token: &str) -> Option<(String, String)> {
     Some((name, id))
 }
 
+/// A typed object as JSON. The API's types serialize without fail (string keys only).
+pub fn json_of(object: &impl Serialize) -> Value {
+    serde_json::to_value(object).unwrap_or_default()
+}
+
 /// Keeps only the selected properties of `object` (and its `@odata.type` and `id`).
 pub fn select(object: Value, properties: &[String]) -> Value {
     if properties.is_empty() {
@@ -87,18 +93,18 @@ pub fn select(object: Value, properties: &[String]) -> Value {
 
 /// A collection page: the first `top` of `rows` (one more tells that another page follows),
 /// each turned into JSON, with the next link carrying the last row's keyset position.
-pub fn collection<T>(
+pub fn collection<T, J: Serialize>(
     req: &HttpRequest,
     public_url: &str,
     context: &str,
     options: &Options,
     mut rows: Vec<T>,
     key: impl Fn(&T) -> (String, String),
-    to_json: impl Fn(&T) -> Value,
+    to_json: impl Fn(&T) -> J,
 ) -> Value {
     let more = rows.len() > options.top;
     rows.truncate(options.top);
-    let value: Vec<Value> = rows.iter().map(|r| select(to_json(r), &options.select)).collect();
+    let value: Vec<Value> = rows.iter().map(|r| select(json_of(&to_json(r)), &options.select)).collect();
     let mut out = json!({
         "@odata.context": format!("{}/v1.0/$metadata#{context}", public_url.trim_end_matches('/')),
         "value": value,

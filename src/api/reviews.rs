@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
-use super::odata::{Options, collection, select};
+use super::model;
+use super::odata::{Options, collection, json_of, select};
 use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
 use crate::domain::decision::Decision;
 use crate::domain::recommendation::Recommendation;
@@ -38,10 +39,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A time as Graph writes it.
 fn time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn opt_time(at: Option<NaiveDateTime>) -> Value {
-    at.map_or(Value::Null, |t| Value::String(time(t)))
 }
 
 /// Whether a path segment is Graph's `filterByCurrentUser(on='reviewer')` (quotes raw or
@@ -82,7 +79,7 @@ async fn get_definition(state: State, req: HttpRequest, caller: Authed, path: we
     let options = Options::parse(&req)?;
     let (id, now) = (path.into_inner(), state.clock.now());
     let detail = state.db(move |conn| graph::definition(conn, &caller.0, &id, now)).await?;
-    let mut body = select(definition_json(&detail), &options.select);
+    let mut body = select(json_of(&definition_json(&detail)), &options.select);
     body["@odata.context"] = json!(format!(
         "{}/v1.0/$metadata#identityGovernance/accessReviews/definitions/$entity",
         state.auth.public_url.trim_end_matches('/')
@@ -121,7 +118,7 @@ async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web:
         return instances_page(&state, &req, &options, rows);
     }
     let row = state.db(move |conn| graph::instance(conn, &caller.0, &definition, &instance, now)).await?;
-    Ok(HttpResponse::Ok().json(select(instance_json(&row), &options.select)))
+    Ok(HttpResponse::Ok().json(select(json_of(&instance_json(&row)), &options.select)))
 }
 
 /// The decisions filter: `decision eq '…'` and `recommendation eq 'Deny'`, joined by `and`.
@@ -203,15 +200,7 @@ async fn get_decision(
     let found = state.db(move |conn| graph::decision(conn, &caller.0, &definition, &instance, &item, now)).await?;
     let item = found.items.first().ok_or_else(|| ApiError::not_found("No such decision."))?;
     let body = decision_json(item, &found.instance, &found.names, &state.auth.public_url);
-    Ok(HttpResponse::Ok().json(select(body, &options.select)))
-}
-
-/// The body of a decision's PATCH.
-#[derive(Debug, serde::Deserialize)]
-struct DecisionPatch {
-    decision: Option<String>,
-    #[serde(default)]
-    justification: Option<String>,
+    Ok(HttpResponse::Ok().json(select(json_of(&body), &options.select)))
 }
 
 async fn patch_decision(
@@ -224,7 +213,7 @@ async fn patch_decision(
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
     }
-    let patch: DecisionPatch = serde_json::from_slice(&body).map_err(|e| {
+    let patch: model::DecisionPatch = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "The body is not a decision: {e}. Send {{\"decision\": \"Approve\", \"justification\": \"…\"}}."
         ))
@@ -248,15 +237,6 @@ async fn patch_decision(
     }
 }
 
-/// The body of `batchRecordDecisions`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BatchBody {
-    decision: Option<String>,
-    justification: Option<String>,
-    principal_id: Option<String>,
-}
-
 /// `POST …/instances/{id}/stop | resetDecisions | applyDecisions | acceptRecommendations |
 /// batchRecordDecisions`: 204 when done.
 async fn instance_action(
@@ -273,8 +253,8 @@ async fn instance_action(
         "applyDecisions" => graph::InstanceAction::ApplyDecisions,
         "acceptRecommendations" => graph::InstanceAction::AcceptRecommendations,
         "batchRecordDecisions" => {
-            let b: BatchBody = if body.is_empty() {
-                BatchBody::default()
+            let b: model::BatchBody = if body.is_empty() {
+                model::BatchBody::default()
             } else {
                 serde_json::from_slice(&body)
                     .map_err(|e| ApiError::bad_request(format!("The body cannot be read: {e}.")))?
@@ -320,7 +300,7 @@ async fn create_definition(state: State, caller: Authed, body: web::Bytes) -> Ap
     match created {
         Ok(detail) => {
             let mut body = definition_json(&detail);
-            body["@odata.context"] = json!(format!(
+            body.odata_context = Some(format!(
                 "{}/v1.0/$metadata#identityGovernance/accessReviews/definitions/$entity",
                 state.auth.public_url.trim_end_matches('/')
             ));
@@ -382,7 +362,7 @@ async fn change_definition(state: State, caller: Authed, id: String, body: web::
     // A PATCH changes what it names: the rest is the series as it is.
     let whole = if patch {
         let current = state.db(move |conn| graph::definition(conn, &c, &i, now)).await?;
-        merge(definition_json(&current), &sent)
+        merge(json_of(&definition_json(&current)), &sent)
     } else {
         sent
     };
@@ -618,73 +598,87 @@ fn days(n: i32) -> String {
 
 /// A series as the list shows it (without resources and reviewers, which the list does
 /// not read).
-fn definition_summary(d: &DefinitionRow) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.accessReviewScheduleDefinition",
-        "id": d.id,
-        "displayName": d.display_name,
-        "createdDateTime": time(d.created_at),
-        "lastModifiedDateTime": time(d.updated_at),
-        "status": definition_status(d.status),
-        "descriptionForAdmins": d.description_for_admins,
-        "descriptionForReviewers": d.description_for_reviewers,
-        "createdBy": { "@odata.type": "#microsoft.graph.userIdentity", "id": d.created_by, "displayName": d.created_by_name },
-        "settings": settings_json(d),
-        "additionalNotificationRecipients": d.additional_recipients.lines().filter(|l| !l.trim().is_empty()).map(|upn| json!({
-            "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientItem",
-            "notificationTemplateType": "CompletedAdditionalRecipients",
-            "notificationRecipientScope": {
-                "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientQueryScope",
-                "query": format!("/users/{}", upn.trim()), "queryType": "MicrosoftGraph", "queryRoot": null
-            }
-        })).collect::<Vec<_>>(),
-    })
+fn definition_summary(d: &DefinitionRow) -> model::Definition {
+    model::Definition {
+        odata_context: None,
+        odata_type: model::DEFINITION_TYPE,
+        id: d.id.clone(),
+        display_name: d.display_name.clone(),
+        created_date_time: time(d.created_at),
+        last_modified_date_time: time(d.updated_at),
+        status: definition_status(d.status),
+        description_for_admins: d.description_for_admins.clone(),
+        description_for_reviewers: d.description_for_reviewers.clone(),
+        created_by: model::UserIdentity::new(d.created_by.clone(), d.created_by_name.clone(), None),
+        settings: settings_json(d),
+        additional_notification_recipients: d
+            .additional_recipients
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|upn| model::NotificationRecipient {
+                odata_type: "#microsoft.graph.accessReviewNotificationRecipientItem",
+                notification_template_type: "CompletedAdditionalRecipients",
+                notification_recipient_scope: model::Scope::new(
+                    "#microsoft.graph.accessReviewNotificationRecipientQueryScope",
+                    format!("/users/{}", upn.trim()),
+                    None,
+                ),
+            })
+            .collect(),
+        scope: None,
+        instance_enumeration_scope: None,
+        reviewers: None,
+        fallback_reviewers: None,
+    }
 }
 
-fn settings_json(d: &DefinitionRow) -> Value {
-    let (pattern, interval) = match d.frequency {
-        Frequency::OneTime => (None, 0),
-        Frequency::Weekly => (Some("weekly"), 1),
-        Frequency::Monthly => (Some("absoluteMonthly"), 1),
-        Frequency::Quarterly => (Some("absoluteMonthly"), 3),
-        Frequency::SemiAnnually => (Some("absoluteMonthly"), 6),
-        Frequency::Annually => (Some("absoluteMonthly"), 12),
+fn settings_json(d: &DefinitionRow) -> model::Settings {
+    let pattern = |interval| Some(model::Pattern { kind: "absoluteMonthly", interval });
+    let pattern = match d.frequency {
+        Frequency::OneTime => None,
+        Frequency::Weekly => Some(model::Pattern { kind: "weekly", interval: 1 }),
+        Frequency::Monthly => pattern(1),
+        Frequency::Quarterly => pattern(3),
+        Frequency::SemiAnnually => pattern(6),
+        Frequency::Annually => pattern(12),
     };
-    let range = match d.end_kind {
-        EndKind::Never => json!({ "type": "noEnd", "startDate": d.start_date.to_string() }),
-        EndKind::OnDate => json!({ "type": "endDate", "startDate": d.start_date.to_string(),
-                                    "endDate": d.end_date.map(|e| e.to_string()) }),
-        EndKind::AfterOccurrences => json!({ "type": "numbered", "startDate": d.start_date.to_string(),
-                                              "numberOfOccurrences": d.occurrences }),
-    };
-    let range = if d.frequency == Frequency::OneTime {
-        json!({ "type": "numbered", "startDate": d.start_date.to_string(), "numberOfOccurrences": 1 })
-    } else {
-        range
+    let start_date = d.start_date.to_string();
+    let range = match (d.frequency, d.end_kind) {
+        (Frequency::OneTime, _) => {
+            model::Range { kind: "numbered", start_date, end_date: None, number_of_occurrences: 1 }
+        }
+        (_, EndKind::Never) => model::Range { kind: "noEnd", start_date, end_date: None, number_of_occurrences: 0 },
+        (_, EndKind::OnDate) => model::Range {
+            kind: "endDate",
+            start_date,
+            end_date: d.end_date.map(|e| e.to_string()),
+            number_of_occurrences: 0,
+        },
+        (_, EndKind::AfterOccurrences) => model::Range {
+            kind: "numbered",
+            start_date,
+            end_date: None,
+            number_of_occurrences: d.occurrences.unwrap_or(1),
+        },
     };
     let apply = match d.guest_denied_action {
-        crate::domain::review::GuestDeniedAction::BlockThenDelete => {
-            json!([{ "@odata.type": "#microsoft.graph.disableAndDeleteUserApplyAction" }])
-        }
-        _ => json!([{ "@odata.type": "#microsoft.graph.removeAccessApplyAction" }]),
+        crate::domain::review::GuestDeniedAction::BlockThenDelete => "#microsoft.graph.disableAndDeleteUserApplyAction",
+        _ => "#microsoft.graph.removeAccessApplyAction",
     };
-    json!({
-        "@odata.type": "#microsoft.graph.accessReviewScheduleSettings",
-        "mailNotificationsEnabled": d.mail_notifications,
-        "reminderNotificationsEnabled": d.reminders,
-        "justificationRequiredOnApproval": d.justification_required,
-        "defaultDecisionEnabled": d.default_decision != DefaultDecision::None,
-        "defaultDecision": d.default_decision.as_str(),
-        "instanceDurationInDays": d.duration_days,
-        "autoApplyDecisionsEnabled": d.auto_apply,
-        "recommendationsEnabled": d.recommendations_enabled,
-        "recommendationLookBackDuration": days(d.lookback_days),
-        "applyActions": apply,
-        "recurrence": {
-            "pattern": pattern.map(|p| json!({ "type": p, "interval": interval })),
-            "range": range,
-        },
-    })
+    model::Settings {
+        odata_type: "#microsoft.graph.accessReviewScheduleSettings",
+        mail_notifications_enabled: d.mail_notifications,
+        reminder_notifications_enabled: d.reminders,
+        justification_required_on_approval: d.justification_required,
+        default_decision_enabled: d.default_decision != DefaultDecision::None,
+        default_decision: d.default_decision.as_str(),
+        instance_duration_in_days: d.duration_days,
+        auto_apply_decisions_enabled: d.auto_apply,
+        recommendations_enabled: d.recommendations_enabled,
+        recommendation_look_back_duration: days(d.lookback_days),
+        apply_actions: vec![model::ApplyAction { odata_type: apply }],
+        recurrence: model::Recurrence { pattern, range },
+    }
 }
 
 /// Graph's filter of a guests-only scope.
@@ -723,78 +717,63 @@ fn resource_type(kind: ResourceKind) -> &'static str {
 }
 
 /// A whole series: scope, instance enumeration, reviewers and settings.
-fn definition_json(detail: &DefinitionDetail) -> Value {
+fn definition_json(detail: &DefinitionDetail) -> model::Definition {
+    use model::{QUERY_SCOPE_TYPE, REVIEWER_SCOPE_TYPE, Scope};
     let d = &detail.definition;
     let mut out = definition_summary(d);
     let reviewed: Vec<_> = detail.resources.iter().filter(|r| !r.excluded).collect();
     let guests = d.user_scope == UserScopeKind::Guests || d.scope_kind == ScopeKind::GuestGroups;
     let mut scope = match reviewed.as_slice() {
-        [one] => json!({
-            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-            "query": resource_query(one.kind, &one.id, guests),
-            "queryType": "MicrosoftGraph",
-            "queryRoot": null,
-        }),
-        _ => json!({
-            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-            "query": if guests { format!("./members/microsoft.graph.user/?{GUESTS_ONLY}") } else { "./members".to_owned() },
-            "queryType": "MicrosoftGraph",
-            "queryRoot": null,
-        }),
+        [one] => Scope::new(QUERY_SCOPE_TYPE, resource_query(one.kind, &one.id, guests), None),
+        _ if guests => Scope::new(QUERY_SCOPE_TYPE, format!("./members/microsoft.graph.user/?{GUESTS_ONLY}"), None),
+        _ => Scope::new(QUERY_SCOPE_TYPE, "./members", None),
     };
     if let (Some(inactive), UserScopeKind::Inactive) = (d.inactive_days, d.user_scope) {
-        scope["@odata.type"] = json!("#microsoft.graph.accessReviewInactiveUsersQueryScope");
-        scope["inactiveDuration"] = json!(days(inactive));
+        scope.odata_type = model::INACTIVE_SCOPE_TYPE;
+        scope.inactive_duration = Some(days(inactive));
     }
-    out["scope"] = scope;
+    out.scope = Some(scope);
     if reviewed.len() > 1 || d.scope_kind == ScopeKind::GuestGroups {
         let ids: Vec<String> = reviewed.iter().map(|r| format!("id eq '{}'", r.id)).collect();
-        out["instanceEnumerationScope"] = json!({
-            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-            "query": if reviewed.is_empty() { "/groups?$filter=(groupTypes/any(c:c+eq+'Unified'))".to_owned() } else { format!("/groups?$filter=({})", ids.join(" or ")) },
-            "queryType": "MicrosoftGraph",
-            "queryRoot": null,
-        });
+        let query = if reviewed.is_empty() {
+            "/groups?$filter=(groupTypes/any(c:c+eq+'Unified'))".to_owned()
+        } else {
+            format!("/groups?$filter=({})", ids.join(" or "))
+        };
+        out.instance_enumeration_scope = Some(Scope::new(QUERY_SCOPE_TYPE, query, None));
     }
-    let reviewer = |query: String, root: Option<&str>| json!({ "@odata.type": "#microsoft.graph.accessReviewReviewerScope", "query": query, "queryType": "MicrosoftGraph", "queryRoot": root });
-    let named = |fallback: bool| -> Vec<Value> {
+    let named = |fallback: bool| -> Vec<Scope> {
         detail
             .reviewers
             .iter()
             .filter(|(_, f)| *f == fallback)
-            .map(|(u, _)| reviewer(format!("/users/{}", u.id), None))
+            .map(|(u, _)| Scope::new(REVIEWER_SCOPE_TYPE, format!("/users/{}", u.id), None))
             .collect()
     };
-    out["reviewers"] = match d.reviewer_kind {
-        ReviewerKind::Selected => json!(named(false)),
-        ReviewerKind::Self_ => json!([]),
-        ReviewerKind::Managers => json!([reviewer("./manager".into(), Some("decisions"))]),
+    let reviewer = |query: String| vec![Scope::new(REVIEWER_SCOPE_TYPE, query, None)];
+    out.reviewers = Some(match d.reviewer_kind {
+        ReviewerKind::Selected => named(false),
+        ReviewerKind::Self_ => Vec::new(),
+        ReviewerKind::Managers => vec![Scope::new(REVIEWER_SCOPE_TYPE, "./manager", Some("decisions"))],
         ReviewerKind::Owners => match reviewed.as_slice() {
-            [one] if one.kind == ResourceKind::Group => json!([reviewer(format!("/groups/{}/owners", one.id), None)]),
-            [one] if one.kind == ResourceKind::Application => {
-                json!([reviewer(format!("/servicePrincipals/{}/owners", one.id), None)])
-            }
-            _ => json!([reviewer("./owners".into(), None)]),
+            [one] if one.kind == ResourceKind::Group => reviewer(format!("/groups/{}/owners", one.id)),
+            [one] if one.kind == ResourceKind::Application => reviewer(format!("/servicePrincipals/{}/owners", one.id)),
+            _ => reviewer("./owners".into()),
         },
-    };
-    out["fallbackReviewers"] = json!(named(true));
+    });
+    out.fallback_reviewers = Some(named(true));
     out
 }
 
-fn instance_json(i: &InstanceRow) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.accessReviewInstance",
-        "id": i.id,
-        "startDateTime": time(i.start_at),
-        "endDateTime": time(i.end_at),
-        "status": i.status.as_str(),
-        "scope": {
-            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
-            "query": resource_query(i.resource_type, &i.resource_id, false),
-            "queryType": "MicrosoftGraph",
-            "queryRoot": null,
-        },
-    })
+fn instance_json(i: &InstanceRow) -> model::Instance {
+    model::Instance {
+        odata_type: model::INSTANCE_TYPE,
+        id: i.id.clone(),
+        start_date_time: time(i.start_at),
+        end_date_time: time(i.end_at),
+        status: i.status.as_str(),
+        scope: model::Scope::new(model::QUERY_SCOPE_TYPE, resource_query(i.resource_type, &i.resource_id, false), None),
+    }
 }
 
 fn decision_json(
@@ -802,49 +781,41 @@ fn decision_json(
     instance: &InstanceRow,
     names: &std::collections::HashMap<String, String>,
     public_url: &str,
-) -> Value {
+) -> model::DecisionItem {
     let base = format!("{}/v1.0", public_url.trim_end_matches('/'));
     let identity = |id: &Option<String>| match id {
-        Some(id) => json!({
-            "@odata.type": "#microsoft.graph.userIdentity",
-            "id": id,
-            "displayName": names.get(id).cloned().unwrap_or_default(),
-            "userPrincipalName": null,
-        }),
-        None => {
-            json!({ "@odata.type": "#microsoft.graph.userIdentity", "id": "00000000-0000-0000-0000-000000000000", "displayName": "", "userPrincipalName": "" })
-        }
+        Some(id) => model::UserIdentity::new(id.clone(), names.get(id).cloned().unwrap_or_default(), None),
+        None => model::UserIdentity::nobody(),
     };
-    json!({
-        "@odata.type": "#microsoft.graph.accessReviewInstanceDecisionItem",
-        "id": i.id,
-        "accessReviewId": instance.id,
-        "decision": i.decision.as_str(),
-        "justification": i.justification,
-        "recommendation": i.recommendation.as_str(),
-        "reviewedDateTime": opt_time(i.reviewed_at),
-        "reviewedBy": identity(&i.reviewed_by),
-        "appliedDateTime": opt_time(i.applied_at),
-        "applyResult": i.apply_result.as_str(),
-        "appliedBy": identity(&i.applied_by),
-        "principalLink": format!("{base}/users/{}", i.principal_id),
-        "resourceLink": format!("{base}{}", resource_path(instance.resource_type, &instance.resource_id)),
-        "principal": {
-            "@odata.type": "#microsoft.graph.userIdentity",
-            "id": i.principal_id,
-            "displayName": i.principal_name,
-            "userPrincipalName": i.principal_upn,
+    model::DecisionItem {
+        odata_type: model::DECISION_TYPE,
+        id: i.id.clone(),
+        access_review_id: instance.id.clone(),
+        decision: i.decision.as_str(),
+        justification: i.justification.clone(),
+        recommendation: i.recommendation.as_str(),
+        reviewed_date_time: i.reviewed_at.map(time),
+        reviewed_by: identity(&i.reviewed_by),
+        applied_date_time: i.applied_at.map(time),
+        apply_result: i.apply_result.as_str(),
+        applied_by: identity(&i.applied_by),
+        principal_link: format!("{base}/users/{}", i.principal_id),
+        resource_link: format!("{base}{}", resource_path(instance.resource_type, &instance.resource_id)),
+        principal: model::UserIdentity::new(
+            i.principal_id.clone(),
+            i.principal_name.clone(),
+            Some(i.principal_upn.clone()),
+        ),
+        resource: model::DecisionResource {
+            odata_type: "#microsoft.graph.accessReviewInstanceDecisionItemResource",
+            id: instance.resource_id.clone(),
+            display_name: instance.resource_name.clone(),
+            kind: resource_type(instance.resource_type),
         },
-        "resource": {
-            "@odata.type": "#microsoft.graph.accessReviewInstanceDecisionItemResource",
-            "id": instance.resource_id,
-            "displayName": instance.resource_name,
-            "type": resource_type(instance.resource_type),
-        },
-        "insights": [{
-            "@odata.type": "#microsoft.graph.userSignInInsight",
-            "insightCreatedDateTime": null,
-            "lastSignInDateTime": opt_time(i.last_sign_in),
+        insights: vec![model::SignInInsight {
+            odata_type: "#microsoft.graph.userSignInInsight",
+            insight_created_date_time: None,
+            last_sign_in_date_time: i.last_sign_in.map(time),
         }],
-    })
+    }
 }

@@ -599,3 +599,79 @@ async fn a_caller_over_its_rate_is_throttled_with_retry_after_and_others_are_not
     let other_bearer = token(&app, &other, &other_secret).await;
     assert_eq!(get(&app, &other_bearer, &url).await.0, 200);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_what_it_answers() {
+    let app = spawn_admin_app().await;
+    let res = app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert_eq!(doc["servers"][0]["url"], app.address.as_str());
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    let bearer = token(&app, &id, &secret).await;
+
+    // Every operation is a route: with made-up ids it answers 404 (or 400 naming what to
+    // fix, or the token endpoint's own errors), never the answer for an unknown segment.
+    let paths = doc["paths"].as_object().unwrap();
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(operations, attest::api::openapi::OPERATIONS.len(), "{:?}", paths.keys());
+    assert_eq!(operations, 19);
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let url = format!(
+                "{}{}",
+                app.address,
+                path.replace("{definition}", "d1").replace("{instance}", "i1").replace("{item}", "x1")
+            );
+            let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let res = app
+                .client
+                .request(method.clone(), &url)
+                .bearer_auth(&bearer)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let documented = operations[method.as_str().to_ascii_lowercase()]["responses"].as_object().unwrap();
+            assert!(
+                documented.contains_key(&status.to_string()),
+                "{method} {path}: {status} is not documented: {body}"
+            );
+            assert!(!body.to_string().contains("Resource not found for the segment"), "{method} {path}: {body}");
+        }
+    }
+
+    // What a client reads carries each property the document lists for it.
+    let (_, series, _) = get(&app, &bearer, &format!("{BASE}/definitions?$top=1")).await;
+    let def = series["value"][0]["id"].as_str().unwrap().to_owned();
+    let (_, one, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}")).await;
+    let instance: String = {
+        use attest::db::schema::review_instances as i;
+        use diesel::prelude::*;
+        i::table.filter(i::total_items.gt(0)).select(i::id).first(&mut *app.conn()).unwrap()
+    };
+    let def_of: String = store::instances::get(&mut app.conn(), &instance).unwrap().unwrap().definition_id;
+    let (_, inst, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def_of}/instances/{instance}")).await;
+    let (_, decisions, _) =
+        get(&app, &bearer, &format!("{BASE}/definitions/{def_of}/instances/{instance}/decisions?$top=1")).await;
+    for (schema, object) in [("Definition", &one), ("Instance", &inst), ("DecisionItem", &decisions["value"][0])] {
+        let required = doc["components"]["schemas"][schema]["required"].as_array().unwrap();
+        assert!(required.len() >= 5, "{schema}: {required:?}");
+        for property in required {
+            let property = property.as_str().unwrap();
+            assert!(object.get(property).is_some(), "{schema} lacks {property}: {object}");
+        }
+    }
+
+    // People read it on a page, without a script and without signing in.
+    let page = app.get("/api-docs").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("href=\"/openapi.json\""));
+    for op in ["batchRecordDecisions", "filterByCurrentUser(on=&#39;reviewer&#39;)", "/oauth2/v2.0/token"] {
+        assert!(page.body.contains(op), "{op} is not on the page");
+    }
+    assert!(page.texts("section.api-schema h3").iter().any(|t| t == "DecisionItem"));
+}

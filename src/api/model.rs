@@ -307,6 +307,23 @@ pub struct DecisionItem {
     pub insights: Vec<SignInInsight>,
 }
 
+/// A reviewer an occurrence's mails went to (Graph's `accessReviewReviewer`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reviewer {
+    /// `#microsoft.graph.accessReviewReviewer`.
+    #[serde(rename = "@odata.type")]
+    pub odata_type: &'static str,
+    /// The user's id.
+    pub id: String,
+    /// Their name.
+    pub display_name: String,
+    /// Their UPN (null when they are no longer in the directory).
+    pub user_principal_name: Option<String>,
+    /// When they were last mailed (the start or a reminder).
+    pub created_date_time: String,
+}
+
 /// A page of a collection.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {

@@ -14,7 +14,7 @@ use utoipa::{OpenApi, PartialSchema};
 
 use super::model::{
     BatchBody, DecisionItem, DecisionPatch, Definition, DefinitionInput, ErrorBody, Instance, OAuthError, Page,
-    TokenAnswer,
+    Reviewer, TokenAnswer,
 };
 use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
 
@@ -34,6 +34,7 @@ use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
         Definition,
         Instance,
         DecisionItem,
+        Reviewer,
         ErrorBody,
         TokenAnswer,
         OAuthError,
@@ -144,6 +145,17 @@ pub const OPERATIONS: &[Operation] = &[
         "Decide every item the caller reviews as recommended",
         None,
         Answer::Nothing,
+    ),
+    post(
+        "/definitions/{definition}/instances/{instance}/sendReminder",
+        "Mail a reminder now to every reviewer who has not finished",
+        None,
+        Answer::Nothing,
+    ),
+    page(
+        "/definitions/{definition}/instances/{instance}/contactedReviewers",
+        "List who the instance's mails went to",
+        "Reviewer",
     ),
     post(
         "/definitions/{definition}/instances/{instance}/batchRecordDecisions",
@@ -343,6 +355,7 @@ fn page_of(schema: &str) -> RefOr<Schema> {
     match schema {
         "Definition" => Page::<Definition>::schema(),
         "Instance" => Page::<Instance>::schema(),
+        "Reviewer" => Page::<Reviewer>::schema(),
         _ => Page::<DecisionItem>::schema(),
     }
 }

@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
         .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
         .route("/definitions/{definition}/instances/{instance}/decisions", web::get().to(list_decisions))
+        .route("/definitions/{definition}/instances/{instance}/contactedReviewers", web::get().to(contacted_reviewers))
         .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::get().to(get_decision))
         .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::patch().to(patch_decision));
 }
@@ -185,6 +186,39 @@ async fn decisions_page(
     )))
 }
 
+/// `GET …/instances/{id}/contactedReviewers`: who the occurrence's mails went to, by name.
+async fn contacted_reviewers(
+    state: State,
+    req: HttpRequest,
+    caller: Authed,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let options = Options::parse(&req)?;
+    let (definition, instance) = path.into_inner();
+    let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
+    let (d, i) = (definition.clone(), instance.clone());
+    let (rows, upns) =
+        state.db(move |conn| graph::contacted_reviewers(conn, &caller.0, &d, &i, &after, top, now)).await?;
+    let context = format!(
+        "identityGovernance/accessReviews/definitions('{definition}')/instances('{instance}')/contactedReviewers"
+    );
+    Ok(HttpResponse::Ok().json(collection(
+        &req,
+        &state.auth.public_url,
+        &context,
+        &options,
+        rows,
+        |r| (r.display_name.clone(), r.user_id.clone()),
+        |r| model::Reviewer {
+            odata_type: "#microsoft.graph.accessReviewReviewer",
+            id: r.user_id.clone(),
+            display_name: r.display_name.clone(),
+            user_principal_name: upns.get(&r.user_id).cloned(),
+            created_date_time: time(r.last_notified_at),
+        },
+    )))
+}
+
 async fn get_decision(
     state: State,
     req: HttpRequest,
@@ -238,7 +272,7 @@ async fn patch_decision(
 }
 
 /// `POST …/instances/{id}/stop | resetDecisions | applyDecisions | acceptRecommendations |
-/// batchRecordDecisions`: 204 when done.
+/// batchRecordDecisions | sendReminder`: 204 when done.
 async fn instance_action(
     state: State,
     caller: Authed,
@@ -252,6 +286,7 @@ async fn instance_action(
         "resetDecisions" => graph::InstanceAction::ResetDecisions,
         "applyDecisions" => graph::InstanceAction::ApplyDecisions,
         "acceptRecommendations" => graph::InstanceAction::AcceptRecommendations,
+        "sendReminder" => graph::InstanceAction::SendReminder,
         "batchRecordDecisions" => {
             let b: model::BatchBody = if body.is_empty() {
                 model::BatchBody::default()
@@ -273,7 +308,7 @@ async fn instance_action(
         other => {
             return Err(ApiError::bad_request(format!(
                 "{other} is not an action of an access review instance: use stop, resetDecisions, applyDecisions, \
-                 acceptRecommendations or batchRecordDecisions."
+                 acceptRecommendations, batchRecordDecisions or sendReminder."
             )));
         }
     };

@@ -258,6 +258,8 @@ pub enum InstanceAction {
     AcceptRecommendations,
     /// `batchRecordDecisions`: one decision for the reviewer's items (of one principal, when named).
     BatchRecordDecisions { decision: Decision, justification: String, principal: Option<String> },
+    /// Mail a reminder now to every reviewer who has not finished (Entra's sendReminder).
+    SendReminder,
 }
 
 /// Runs `action` on an occurrence as the calling person: the series' managers stop, reset
@@ -277,13 +279,19 @@ pub fn instance_action(
         return Err(AppError::Forbidden);
     };
     match action {
-        InstanceAction::Stop | InstanceAction::ResetDecisions | InstanceAction::ApplyDecisions => {
-            let scope = review_scope(conn, caller, now).map_err(|_| not_found("access review instance"))?;
-            let (d, i) = crate::service::results::managed_instance(conn, &scope, definition, instance)
-                .map_err(|_| not_found("access review instance"))?;
+        InstanceAction::Stop
+        | InstanceAction::ResetDecisions
+        | InstanceAction::ApplyDecisions
+        | InstanceAction::SendReminder => {
+            let (d, i) = managed_instance(conn, caller, definition, instance, now)?;
             match action {
                 InstanceAction::Stop => crate::service::results::stop(conn, &d, &i, user, now),
                 InstanceAction::ResetDecisions => Ok(crate::service::results::reset(conn, &i, user, now)?.map(|_| ())),
+                InstanceAction::SendReminder => match crate::service::notify::send_reminder(conn, &i, user, now) {
+                    Ok(_) => Ok(Ok(())),
+                    Err(AppError::Conflict(m)) => Ok(Err(Refused(m))),
+                    Err(e) => Err(e),
+                },
                 _ => Ok(crate::service::apply::apply(conn, &i.id, Some(user), now)?.map(|_| ())),
             }
         }
@@ -311,6 +319,40 @@ pub fn instance_action(
             Ok(panel::decide(conn, &access, &selection, action, &justification, user, now)?.map(|_| ()))
         }
     }
+}
+
+/// An occurrence the caller manages (a person who manages the series, or any application
+/// client), or 404.
+fn managed_instance(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    now: NaiveDateTime,
+) -> Result<(DefinitionRow, InstanceRow), AppError> {
+    let scope = review_scope(conn, caller, now).map_err(|_| not_found("access review instance"))?;
+    crate::service::results::managed_instance(conn, &scope, definition, instance)
+        .map_err(|_| not_found("access review instance"))
+}
+
+/// A page of the reviewers an occurrence's mails went to (Entra's contactedReviewers),
+/// for those who manage it: up to `top` after `after` (name, user id), and one more when
+/// another page follows; with their UPNs by user id.
+pub fn contacted_reviewers(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    after: &Option<(String, String)>,
+    top: usize,
+    now: NaiveDateTime,
+) -> Result<(Vec<crate::service::notify::ContactedReviewer>, HashMap<String, String>), AppError> {
+    let (_, i) = managed_instance(conn, caller, definition, instance, now)?;
+    let limit = i64::try_from(top.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows = crate::service::notify::contacted_reviewers(conn, &i.id, after.as_ref(), limit)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+    let upns = store::users::refs(conn, &ids)?.into_iter().map(|u| (u.id, u.upn)).collect();
+    Ok((rows, upns))
 }
 
 /// What a series reviews, as a Graph client's scope names it (by ids).

@@ -346,14 +346,15 @@ pub struct ContactedReviewer {
 }
 
 /// The reviewers (and self-reviewing people) an instance's start and reminder mails went
-/// to, by name, with when each was last notified; at most `limit` (a self-review of
-/// everyone mails everyone).
+/// to, by name, with when each was last notified; at most `limit` after the (name, user
+/// id) `after` (a self-review of everyone mails everyone).
 pub fn contacted_reviewers(
     conn: &mut DbConnection,
     instance: &str,
+    after: Option<&(String, String)>,
     limit: i64,
 ) -> Result<Vec<ContactedReviewer>, AppError> {
-    Ok(store::outbox::contacted(conn, instance, limit)?
+    Ok(store::outbox::contacted(conn, instance, after, limit)?
         .into_iter()
         .filter_map(|r| {
             Some(ContactedReviewer {

@@ -190,7 +190,7 @@ pub fn overview(
     } else {
         0
     };
-    let contacted = super::notify::contacted_reviewers(conn, &i.id, contacted_limit)?;
+    let contacted = super::notify::contacted_reviewers(conn, &i.id, None, contacted_limit)?;
     let remediation = super::remediation::tasks(conn, &i, &crate::domain::paging::PageAt::First, tasks_shown, now)?;
     let access = super::panel::Access {
         instance: i,

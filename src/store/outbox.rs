@@ -236,9 +236,22 @@ pub struct ContactedRow {
     pub last_sent_at: Option<NaiveDateTime>,
 }
 
-/// The reviewers an instance's start and reminder mails went to, by name.
-pub fn contacted(conn: &mut Conn, instance: &str, limit: i64) -> QueryResult<Vec<ContactedRow>> {
+/// The reviewers an instance's start and reminder mails went to, by name, after the
+/// (name, user id) `after` when given.
+pub fn contacted(
+    conn: &mut Conn,
+    instance: &str,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ContactedRow>> {
+    use diesel::IntoSql;
+    // One statement for the first page and the next ones (a grouped query cannot be boxed).
+    let (name, id) = after.cloned().unwrap_or_default();
+    let after_it = outbox::recipient_name
+        .gt(name.clone())
+        .or(outbox::recipient_name.eq(name).and(outbox::recipient_id.gt(id)).assume_not_null());
     outbox::table
+        .filter(after.is_none().into_sql::<diesel::sql_types::Bool>().or(after_it))
         .filter(outbox::instance_id.eq(instance))
         .filter(outbox::kind.ne(MailKind::ReviewCompleted))
         .filter(outbox::recipient_id.is_not_null())

@@ -376,6 +376,16 @@ async fn a_review_runs_its_course_over_the_api_decide_in_a_batch_stop_apply_and_
     assert_eq!(post_json(&app, &pat, &format!("{base}/stop"), None).await.0, 404);
     assert_eq!(post_json(&app, &admin_pat, &format!("{base}/explode"), None).await.0, 400);
 
+    // The admin sends a reminder (a reviewer may not); who was mailed is listed by name.
+    assert_eq!(post_json(&app, &pat, &format!("{base}/sendReminder"), None).await.0, 404);
+    let (status, body) = post_json(&app, &admin_pat, &format!("{base}/sendReminder"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (contacted, _) = all_pages(&app, &admin_pat, &format!("{base}/contactedReviewers?$top=1")).await;
+    let mailed = contacted.iter().find(|r| r["id"] == reviewer.id.as_str()).expect("the reviewer was mailed");
+    assert_eq!(mailed["@odata.type"], "#microsoft.graph.accessReviewReviewer");
+    assert_eq!(mailed["userPrincipalName"], reviewer.upn.as_str());
+    assert_eq!(get(&app, &pat, &format!("{base}/contactedReviewers")).await.0, 404);
+
     // The admin stops it and applies the results; the denial shows as applied.
     let (status, body) = post_json(&app, &admin_pat, &format!("{base}/stop"), None).await;
     assert_eq!(status, 204, "{body}");
@@ -398,10 +408,13 @@ async fn a_review_runs_its_course_over_the_api_decide_in_a_batch_stop_apply_and_
     assert_eq!(mine["justification"], "Moved teams");
     assert_eq!(mine["appliedBy"]["id"], admin.id.as_str());
     assert!(mine["appliedDateTime"].is_string());
-    // Stopping again is refused with the reason.
+    // Stopping again is refused with the reason, and so is a reminder.
     let (status, body) = post_json(&app, &admin_pat, &format!("{base}/stop"), None).await;
     assert_eq!(status, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("already ended"), "{body}");
+    let (status, body) = post_json(&app, &admin_pat, &format!("{base}/sendReminder"), None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("has ended"), "{body}");
 }
 
 #[tokio::test]
@@ -616,7 +629,7 @@ async fn the_openapi_document_describes_every_route_and_what_it_answers() {
     let paths = doc["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(operations, attest::api::openapi::OPERATIONS.len(), "{:?}", paths.keys());
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 21);
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let url = format!(

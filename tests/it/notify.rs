@@ -472,7 +472,7 @@ async fn send_reminder_mails_who_has_not_finished_and_lists_the_contacted() {
     let admin = attest::store::users::by_upn(&mut conn, personas::ADMIN).unwrap().unwrap();
     let now = app.clock_now() + TimeDelta::hours(2);
     assert_eq!(send_reminder(&mut conn, &instance, &admin, now).unwrap(), 1);
-    let contacted = contacted_reviewers(&mut conn, &falcon, 50).unwrap();
+    let contacted = contacted_reviewers(&mut conn, &falcon, None, 50).unwrap();
     assert_eq!(contacted.len(), 1, "{contacted:?}");
     assert_eq!(contacted[0].address, personas::OWNER);
     assert_eq!(contacted[0].last_notified_at, now);

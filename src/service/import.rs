@@ -13,7 +13,7 @@
 //! an application is the one with that appId, whichever source holds it; a role is a role
 //! definition by name or id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -574,6 +574,8 @@ impl Run<'_> {
             let ids = store::import::user_ids(conn, self.source, &upns)?;
             let users: Vec<String> = batch.iter().map(|s| s.a.clone()).collect();
             let current = store::import::managers(conn, &users)?;
+            // Changed managers, each with their reports in this chunk: one write per manager.
+            let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for seen in batch {
                 let Some(manager_upn) = &seen.reference else { continue };
                 let (file, column) =
@@ -601,13 +603,16 @@ impl Run<'_> {
                     continue;
                 }
                 if current.get(&seen.a).and_then(Option::as_deref) != Some(manager.as_str()) {
-                    store::import::set_manager(conn, self.source, &seen.a, Some(manager))?;
+                    changed.entry(manager.clone()).or_default().push(seen.a.clone());
                     if !seen.counted {
                         let diff = self.diff(FileKind::Users);
                         diff.unchanged = diff.unchanged.saturating_sub(1);
                         diff.change(|| format!("{} (manager)", seen.key));
                     }
                 }
+            }
+            for (manager, reports) in changed {
+                store::import::set_managers(conn, self.source, Some(&manager), &reports)?;
             }
         }
         Ok(())

@@ -134,7 +134,41 @@ pub fn mark_seen(conn: &mut Conn, rows: &[Seen]) -> QueryResult<()> {
     for chunk in rows.chunks(batch_size(conn, 7)) {
         per_backend!(conn, c => diesel::insert_into(import_seen::table).values(chunk).execute(c))?;
     }
+    if !conn.is_sqlite() {
+        analyze_as_it_grows(conn)?;
+    }
     Ok(())
+}
+
+/// Keeps PostgreSQL's planner statistics of `import_seen` current as it grows: analyzed
+/// when it first holds rows and whenever it has doubled since. Autovacuum never analyzes
+/// temporary tables, and with statistics of the first kind only (or none) the planner
+/// takes a lookup of a thousand keys of another kind for a scan of all that kind's rows,
+/// once per chunk: a 100k-user sync took minutes. Doubling keeps the cost of analyzing
+/// (a sample of at most 30,000 rows) to a few runs per import.
+fn analyze_as_it_grows(conn: &mut Conn) -> QueryResult<()> {
+    use diesel::sql_types::Double;
+    #[derive(QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = Double)]
+        analyzed_tuples: f64,
+        #[diesel(sql_type = Double)]
+        analyzed_pages: f64,
+        #[diesel(sql_type = Double)]
+        pages: f64,
+    }
+    let size: Size = diesel::sql_query(
+        "SELECT reltuples::float8 AS analyzed_tuples, relpages::float8 AS analyzed_pages, \
+                (pg_relation_size(oid) / current_setting('block_size')::int)::float8 AS pages \
+         FROM pg_class WHERE oid = 'import_seen'::regclass",
+    )
+    .get_result(conn)?;
+    // reltuples is -1 until the first analyze.
+    if size.analyzed_tuples < 0.0 || size.pages > 2.0 * size.analyzed_pages.max(1.0) {
+        conn.batch_execute("ANALYZE import_seen")
+    } else {
+        Ok(())
+    }
 }
 
 /// A row of `import_seen` as read.
@@ -260,10 +294,18 @@ pub fn raise_last_sign_in(conn: &mut Conn, rows: &[(String, NaiveDateTime)]) -> 
 
 /// Sets the manager of a user of the source.
 pub fn set_manager(conn: &mut Conn, source: &str, user: &str, manager: Option<&str>) -> QueryResult<()> {
-    diesel::update(users::table.find(user).filter(users::source_id.eq(source)))
-        .set(users::manager_id.eq(manager))
-        .execute(conn)
-        .map(drop)
+    set_managers(conn, source, manager, &[user.to_owned()])
+}
+
+/// Sets the manager of the source's users `users` (one statement for all of them: an
+/// import gives a manager's reports theirs together, not one round trip each).
+pub fn set_managers(conn: &mut Conn, source: &str, manager: Option<&str>, users: &[String]) -> QueryResult<()> {
+    for chunk in users.chunks(batch_size(conn, 1).saturating_sub(2).max(1)) {
+        diesel::update(users::table.filter(users::id.eq_any(chunk)).filter(users::source_id.eq(source)))
+            .set(users::manager_id.eq(manager))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The current managers of these users.
@@ -619,6 +661,12 @@ pub struct Removed {
 
 /// Removes the source's rows of `tag` that the import did not see, and says which.
 pub fn remove_unseen(conn: &mut Conn, source: &str, tag: &str, examples: i64) -> QueryResult<Removed> {
+    if !conn.is_sqlite() {
+        // Statistics of every kind seen so far: taken after the first users only, they
+        // would have the planner expect no memberships here and probe the table once per
+        // row (minutes for 100k), where an anti-join by hash takes a moment.
+        conn.batch_execute("ANALYZE import_seen")?;
+    }
     macro_rules! seen_as {
         ($a:expr) => {
             import_seen::table.filter(import_seen::tag.eq(tag)).filter(import_seen::a.eq($a))

@@ -330,6 +330,9 @@ pub struct Page<T> {
     /// The metadata URL of the collection.
     #[serde(rename = "@odata.context")]
     pub odata_context: String,
+    /// How many objects the collection holds in all (with `$count=true`, where supported).
+    #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
     /// The page's objects.
     pub value: Vec<T>,
     /// The absolute URL of the next page (with `$skiptoken`), when there is one.

@@ -27,6 +27,8 @@ pub struct Options {
     pub select: Vec<String>,
     /// The `$filter` expression, if any.
     pub filter: Option<String>,
+    /// Whether `$count=true` asks for `@odata.count`.
+    pub count: bool,
 }
 
 impl Options {
@@ -51,12 +53,23 @@ impl Options {
         let select = get("$select")
             .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
             .unwrap_or_default();
-        if get("$count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+        let count = match get("$count").map(str::trim) {
+            None => false,
+            Some(c) if c.eq_ignore_ascii_case("true") => true,
+            Some(c) if c.eq_ignore_ascii_case("false") => false,
+            Some(c) => return Err(ApiError::bad_request(format!("$count: give true or false, not {c:?}."))),
+        };
+        Ok(Self { top, after, select, filter: get("$filter").map(str::to_owned), count })
+    }
+
+    /// Refuses `$count=true` where the collection cannot count cheaply.
+    pub fn no_count(self) -> Result<Self, ApiError> {
+        if self.count {
             return Err(ApiError::bad_request(
                 "$count is not supported on this collection yet: count the pages' values.",
             ));
         }
-        Ok(Self { top, after, select, filter: get("$filter").map(str::to_owned) })
+        Ok(self)
     }
 }
 

@@ -73,9 +73,9 @@ pub struct Operation {
     pub body: Option<&'static str>,
     /// What it answers.
     pub answer: Answer,
-    /// Whether it takes `$top`, `$skiptoken` and `$filter`.
+    /// Whether it takes `$top` and `$skiptoken`.
     pub paged: bool,
-    /// What `$filter` understands, when it does.
+    /// What `$filter` understands, when it takes one (and `$count`).
     pub filter: Option<&'static str>,
 }
 
@@ -93,8 +93,10 @@ const fn post(path: &'static str, summary: &'static str, body: Option<&'static s
 
 const DEFINITION: &str = "/definitions/{definition}";
 const INSTANCE: &str = "/definitions/{definition}/instances/{instance}";
-const DECISIONS_FILTER: &str = "decision eq 'Approve' | 'Deny' | 'DontKnow' | 'NotReviewed', and/or \
-                                recommendation eq 'Deny', joined by and";
+const DECISIONS_FILTER: &str = "decision, recommendation and applyResult compared with eq or ne and a quoted \
+                                value (decision eq 'Deny' or applyResult ne 'New'), joined by and, or and \
+                                parentheses";
+const INSTANCES_FILTER: &str = "status compared with eq or ne (status eq 'InProgress' or status eq 'Completed')";
 
 /// Every operation, in the order the routes are declared.
 pub const OPERATIONS: &[Operation] = &[
@@ -120,12 +122,18 @@ pub const OPERATIONS: &[Operation] = &[
         ..post(DEFINITION, "Replace a review series", Some("DefinitionInput"), Answer::One("Definition"))
     },
     Operation { method: "DELETE", ..get(DEFINITION, "Delete a review series (its history is kept)", Answer::Nothing) },
-    page("/definitions/{definition}/instances", "List a series' instances", "Instance"),
-    page(
-        "/definitions/{definition}/instances/filterByCurrentUser(on='reviewer')",
-        "List the instances of a series the caller reviews",
-        "Instance",
-    ),
+    Operation {
+        filter: Some(INSTANCES_FILTER),
+        ..page("/definitions/{definition}/instances", "List a series' instances", "Instance")
+    },
+    Operation {
+        filter: Some(INSTANCES_FILTER),
+        ..page(
+            "/definitions/{definition}/instances/filterByCurrentUser(on='reviewer')",
+            "List the instances of a series the caller reviews",
+            "Instance",
+        )
+    },
     get(INSTANCE, "Read an instance", Answer::One("Instance")),
     post("/definitions/{definition}/instances/{instance}/stop", "Stop an instance early", None, Answer::Nothing),
     post(
@@ -258,11 +266,17 @@ impl Operation {
                     ObjectBuilder::new().schema_type(Type::String),
                 ));
             if let Some(filter) = self.filter {
-                op = op.parameter(query(
-                    "$filter",
-                    format!("Which items: {filter}."),
-                    ObjectBuilder::new().schema_type(Type::String),
-                ));
+                op = op
+                    .parameter(query(
+                        "$filter",
+                        format!("Which items: {filter}."),
+                        ObjectBuilder::new().schema_type(Type::String),
+                    ))
+                    .parameter(query(
+                        "$count",
+                        "true: the answer also says how many objects the filter lists (`@odata.count`).".into(),
+                        ObjectBuilder::new().schema_type(Type::Boolean),
+                    ));
             }
         }
         if let Some(body) = self.body {

@@ -9,13 +9,16 @@ use serde_json::{Value, json};
 use super::model;
 use super::odata::{Options, collection, json_of, select};
 use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
+use crate::domain::apply::ApplyResult;
 use crate::domain::decision::Decision;
+use crate::domain::odata::{self as odata_filter, Filter};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::recurrence::{EndKind, Frequency};
+use crate::domain::review::InstanceStatus;
 use crate::domain::review::{DefaultDecision, DefinitionStatus, ResourceKind, ReviewerKind, ScopeKind, UserScopeKind};
 use crate::service::graph;
 use crate::service::reviews::DefinitionDetail;
-use crate::store::decisions::{ItemFilter, ListedItem};
+use crate::store::decisions::{ItemFilter, ItemTest, ListedItem};
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
 use crate::web::State;
@@ -58,7 +61,7 @@ fn current_user_filter(segment: &str) -> Result<bool, ApiError> {
 }
 
 async fn list_definitions(state: State, req: HttpRequest, caller: Authed) -> ApiResult {
-    let options = Options::parse(&req)?;
+    let options = Options::parse(&req)?.no_count()?;
     if options.filter.is_some() {
         return Err(ApiError::bad_request("$filter is not supported on definitions yet."));
     }
@@ -96,10 +99,16 @@ async fn list_instances(state: State, req: HttpRequest, caller: Authed, path: we
 }
 
 fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec<InstanceRow>) -> ApiResult {
+    let filter = instance_filter(options.filter.as_deref())?;
+    let rows: Vec<InstanceRow> = match filter {
+        Some(f) => rows.into_iter().filter(|r| f.holds(&|status, _| r.status == *status)).collect(),
+        None => rows,
+    };
     // Few per series (one per occurrence and resource): one page, newest first.
     let context = "identityGovernance/accessReviews/definitions('…')/instances";
     let options = Options { top: rows.len().max(1), ..options.clone() };
-    Ok(HttpResponse::Ok().json(collection(
+    let count = rows.len();
+    let mut body = collection(
         req,
         &state.auth.public_url,
         context,
@@ -107,7 +116,11 @@ fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec
         rows,
         |i| (i.id.clone(), i.id.clone()),
         instance_json,
-    )))
+    );
+    if options.count {
+        body["@odata.count"] = count.into();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web::Path<(String, String)>) -> ApiResult {
@@ -122,29 +135,61 @@ async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web:
     Ok(HttpResponse::Ok().json(select(json_of(&instance_json(&row)), &options.select)))
 }
 
-/// The decisions filter: `decision eq '…'` and `recommendation eq 'Deny'`, joined by `and`.
+/// What a collection's `$filter` may compare, for the message of one it cannot read.
+fn filter_help(properties: &[(&str, &[&str])]) -> String {
+    let each: Vec<String> = properties
+        .iter()
+        .map(|(p, values)| {
+            let values: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+            format!("{p} ({})", values.join(", "))
+        })
+        .collect();
+    format!("compare {} with eq or ne, joined by and, or and parentheses", each.join(", "))
+}
+
+/// Reads a `$filter`, each comparison checked by `check`; a 400 naming what to fix.
+fn read_filter<Q>(
+    filter: Option<&str>,
+    properties: &[(&str, &[&str])],
+    check: impl Fn(&str, &str) -> Option<Q>,
+) -> Result<Option<Filter<Q>>, ApiError> {
+    let Some(text) = filter.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(None) };
+    let refuse = |why: String| ApiError::bad_request(format!("$filter {text:?}: {why}; {}.", filter_help(properties)));
+    let parsed = odata_filter::parse(text).map_err(refuse)?;
+    let mapped = parsed
+        .map(&|p: &String, v: &str| check(p, v).ok_or_else(|| format!("{p} eq '{v}' is not a comparison it knows")))
+        .map_err(refuse)?;
+    Ok(Some(mapped))
+}
+
+fn names<const N: usize, T: Copy>(all: [T; N], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.into_iter().map(name).collect()
+}
+
+/// The decisions' `$filter`: `decision`, `recommendation` and `applyResult`, compared with
+/// `eq` and `ne`, joined by `and` and `or`.
 fn decision_filter(filter: Option<&str>) -> Result<ItemFilter, ApiError> {
-    let mut out = ItemFilter::default();
-    let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(out) };
-    let unsupported = || {
-        let decisions: Vec<String> = Decision::ALL.iter().map(|d| format!("'{d}'")).collect();
-        ApiError::bad_request(format!(
-            "$filter {filter:?} is not supported: use decision eq {}, recommendation eq '{}', or both joined by and.",
-            decisions.join(" | "),
-            Recommendation::Deny
-        ))
-    };
-    for clause in filter.split(" and ") {
-        let parts: Vec<&str> = clause.trim().trim_matches(['(', ')']).splitn(3, ' ').collect();
-        let [property, "eq", value] = parts[..] else { return Err(unsupported()) };
-        let value = value.trim().trim_matches('\'');
-        match property {
-            "decision" => out.decision = Some(Decision::parse(value).ok_or_else(unsupported)?),
-            "recommendation" if value == Recommendation::Deny.as_str() => out.recommended_deny = true,
-            _ => return Err(unsupported()),
-        }
-    }
-    Ok(out)
+    let decisions = names(Decision::ALL, Decision::as_str);
+    let recommendations = names(Recommendation::ALL, Recommendation::as_str);
+    let results = names(ApplyResult::ALL, ApplyResult::as_str);
+    let properties: [(&str, &[&str]); 3] =
+        [("decision", &decisions), ("recommendation", &recommendations), ("applyResult", &results)];
+    let expression = read_filter(filter, &properties, |p, v| match p {
+        "decision" => Decision::parse(v).map(ItemTest::Decision),
+        "recommendation" => Recommendation::parse(v).map(ItemTest::Recommendation),
+        "applyResult" => ApplyResult::parse(v).map(ItemTest::ApplyResult),
+        _ => None,
+    })?;
+    Ok(ItemFilter { expression, ..ItemFilter::default() })
+}
+
+/// The instances' `$filter`: `status` compared with `eq` and `ne`.
+fn instance_filter(filter: Option<&str>) -> Result<Option<Filter<InstanceStatus>>, ApiError> {
+    let statuses = names(InstanceStatus::ALL, InstanceStatus::as_str);
+    read_filter(filter, &[("status", &statuses)], |p, v| match p {
+        "status" => InstanceStatus::parse(v),
+        _ => None,
+    })
 }
 
 async fn list_decisions(
@@ -169,13 +214,15 @@ async fn decisions_page(
     let filter = decision_filter(options.filter.as_deref())?;
     let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
     let (def, inst) = (definition.clone(), instance.clone());
-    let page =
-        state.db(move |conn| graph::decisions(conn, &caller.0, &def, &inst, mine, &filter, &after, top, now)).await?;
+    let count = options.count;
+    let page = state
+        .db(move |conn| graph::decisions(conn, &caller.0, &def, &inst, mine, &filter, &after, (top, count), now))
+        .await?;
     let context =
         format!("identityGovernance/accessReviews/definitions('{definition}')/instances('{instance}')/decisions");
     let (names, inst_row) = (page.names, page.instance);
     let public_url = state.auth.public_url.clone();
-    Ok(HttpResponse::Ok().json(collection(
+    let mut body = collection(
         &req,
         &public_url,
         &context,
@@ -183,7 +230,11 @@ async fn decisions_page(
         page.items,
         |i| (i.principal_name.clone(), i.id.clone()),
         |i| decision_json(i, &inst_row, &names, &public_url),
-    )))
+    );
+    if let Some(n) = page.count {
+        body["@odata.count"] = n.into();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET …/instances/{id}/contactedReviewers`: who the occurrence's mails went to, by name.
@@ -193,7 +244,7 @@ async fn contacted_reviewers(
     caller: Authed,
     path: web::Path<(String, String)>,
 ) -> ApiResult {
-    let options = Options::parse(&req)?;
+    let options = Options::parse(&req)?.no_count()?;
     let (definition, instance) = path.into_inner();
     let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
     let (d, i) = (definition.clone(), instance.clone());

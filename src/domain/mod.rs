@@ -9,6 +9,7 @@ pub mod directory;
 pub mod export;
 pub mod notify;
 pub mod occurrence;
+pub mod odata;
 pub mod paging;
 pub mod population;
 pub mod progress;

@@ -168,6 +168,8 @@ pub struct Decisions {
     pub items: Vec<ListedItem>,
     /// Display names of the reviewers who decided them, by id.
     pub names: HashMap<String, String>,
+    /// How many items the filter lists in all, when asked.
+    pub count: Option<i64>,
 }
 
 /// A page of an occurrence's decision items by principal name, as the caller may see them.
@@ -180,13 +182,14 @@ pub fn decisions(
     mine: bool,
     filter: &ItemFilter,
     after: &After,
-    top: usize,
+    (top, count): (usize, bool),
     now: NaiveDateTime,
 ) -> Result<Decisions, AppError> {
     let access = access(conn, caller, definition, instance, mine, now)?;
     let items = store::decisions::page(conn, instance, &access.scope, filter, &keyset(after), top)?;
     let names = names_of(conn, &items)?;
-    Ok(Decisions { instance: access.instance, items, names })
+    let count = if count { Some(store::decisions::count(conn, instance, &access.scope, filter)?) } else { None };
+    Ok(Decisions { instance: access.instance, items, names, count })
 }
 
 /// One decision item the caller may see.
@@ -203,7 +206,7 @@ pub fn decision(
         .ok_or_else(|| not_found("access review decision"))?;
     let items = vec![ListedItem::from(item)];
     let names = names_of(conn, &items)?;
-    Ok(Decisions { instance: access.instance, items, names })
+    Ok(Decisions { instance: access.instance, items, names, count: None })
 }
 
 /// Display names of the people who decided or applied `items`, by id.

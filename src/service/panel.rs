@@ -266,7 +266,8 @@ pub fn acceptable(
             && (!filter.recommended_deny || t.recommendation == Recommendation::Deny)
             && may_decide(decider, t).is_ok()
     };
-    if filter.search.is_some() {
+    // Counters know the tabs only: a search or an API client's filter counts its items.
+    if filter.search.is_some() || filter.expression.is_some() {
         let targets = store::decisions::targets_matching(conn, &access.instance.id, &access.scope, &filter)?;
         return Ok(i64::try_from(targets.iter().filter(|t| can_accept(t)).count()).unwrap_or(i64::MAX));
     }

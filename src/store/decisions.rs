@@ -11,6 +11,7 @@ use crate::db::schema::{review_decision_items as items, review_instances};
 use crate::domain::apply::ApplyResult;
 use crate::domain::decision::{Change, Decider, Decision, Pending, Pool, Tally, recommended};
 use crate::domain::directory::UserType;
+use crate::domain::odata::Filter;
 use crate::domain::recommendation::Recommendation;
 use crate::domain::review::ResourceKind;
 
@@ -57,6 +58,44 @@ pub struct ItemFilter {
     pub recommended_deny: bool,
     /// Name or UPN contains this.
     pub search: Option<String>,
+    /// An API client's `$filter`, its comparisons checked.
+    pub expression: Option<Filter<ItemTest>>,
+}
+
+/// A comparison a `$filter` of decision items may make: a property with a value it can
+/// hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemTest {
+    /// `decision`.
+    Decision(Decision),
+    /// `recommendation`.
+    Recommendation(Recommendation),
+    /// `applyResult`.
+    ApplyResult(ApplyResult),
+}
+
+/// The SQL of a `$filter` of decision items.
+fn expression_predicate(filter: &Filter<ItemTest>) -> Predicate {
+    match filter {
+        Filter::And(all) => all
+            .iter()
+            .map(expression_predicate)
+            .reduce(|a, b| Box::new(a.and(b)))
+            .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("1 = 1"))),
+        Filter::Or(any) => any
+            .iter()
+            .map(expression_predicate)
+            .reduce(|a, b| Box::new(a.or(b)))
+            .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+        Filter::Compare { property, equal, .. } => match (*property, *equal) {
+            (ItemTest::Decision(d), true) => Box::new(items::decision.eq(d.as_str())),
+            (ItemTest::Decision(d), false) => Box::new(items::decision.ne(d.as_str())),
+            (ItemTest::Recommendation(r), true) => Box::new(items::recommendation.eq(r)),
+            (ItemTest::Recommendation(r), false) => Box::new(items::recommendation.ne(r)),
+            (ItemTest::ApplyResult(a), true) => Box::new(items::apply_result.eq(a)),
+            (ItemTest::ApplyResult(a), false) => Box::new(items::apply_result.ne(a)),
+        },
+    }
 }
 
 type Predicate = Box<dyn BoxableExpression<items::table, MultiBackend, SqlType = Bool>>;
@@ -82,6 +121,9 @@ fn query<'a>(instance: &str, scope: &ItemScope, filter: &ItemFilter) -> items::B
     }
     if filter.recommended_deny {
         q = q.filter(items::recommendation.eq(Recommendation::Deny));
+    }
+    if let Some(expression) = &filter.expression {
+        q = q.filter(expression_predicate(expression));
     }
     if let Some(search) = &filter.search {
         let pattern = contains_pattern(search);
@@ -165,6 +207,11 @@ pub fn page(
 ) -> QueryResult<Vec<ListedItem>> {
     let q = query(instance, scope, filter).select(ListedItem::as_select());
     keyset_page!(q, keyset, items::principal_name, items::id, limit).load(conn)
+}
+
+/// How many items `filter` lists (an API client's `$count`: one counting query, asked for).
+pub fn count(conn: &mut Conn, instance: &str, scope: &ItemScope, filter: &ItemFilter) -> QueryResult<i64> {
+    query(instance, scope, filter).count().get_result(conn)
 }
 
 /// The sort name of an item of `instance`, to resolve a page cursor.

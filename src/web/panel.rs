@@ -81,7 +81,11 @@ fn view_of(
         "dontknow" => Some(Decision::DontKnow),
         _ => None,
     };
-    Ok(View { show, filter: ItemFilter { decision, recommended_deny: show == "recommendeddeny", search }, at })
+    Ok(View {
+        show,
+        filter: ItemFilter { decision, recommended_deny: show == "recommendeddeny", search, expression: None },
+        at,
+    })
 }
 
 impl View {

@@ -53,6 +53,11 @@ async fn token(app: &TestApp, id: &str, secret: &str) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// A query value, percent-encoded.
+fn urlencode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)]).unwrap().trim_start_matches("v=").to_owned()
+}
+
 /// GETs `url` (absolute, or a path) with a bearer token: (status, JSON, headers).
 async fn get(app: &TestApp, bearer: &str, url: &str) -> (u16, Value, reqwest::header::HeaderMap) {
     let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", app.address) };
@@ -147,6 +152,29 @@ async fn a_client_reads_series_instances_and_every_decision_page_by_page() {
     // Filters: those Graph's clients send, and a clear 400 for the rest.
     let (filtered, _) = all_pages(&app, &bearer, &format!("{path}?$filter=decision%20eq%20%27NotReviewed%27")).await;
     assert!(filtered.iter().all(|d| d["decision"] == "NotReviewed"));
+    let either = "(decision eq 'NotReviewed' or decision eq 'Deny') and applyResult eq 'New'";
+    let (both, _) = all_pages(&app, &bearer, &format!("{path}?$top=50&$filter={}", urlencode(either))).await;
+    assert_eq!(both.len(), filtered.len() + decisions.iter().filter(|d| d["decision"] == "Deny").count());
+    let (not_deny, _) =
+        all_pages(&app, &bearer, &format!("{path}?$filter={}", urlencode("recommendation ne 'Deny'"))).await;
+    let expected = decisions.iter().filter(|d| d["recommendation"] != "Deny").count();
+    assert_eq!(not_deny.len(), expected);
+    let (_, counted, _) =
+        get(&app, &bearer, &format!("{path}?$top=1&$count=true&$filter={}", urlencode("recommendation ne 'Deny'")))
+            .await;
+    assert_eq!(counted["@odata.count"], expected, "{counted}");
+    assert_eq!(counted["value"].as_array().unwrap().len(), 1);
+    let (status, bad, _) = get(&app, &bearer, &format!("{path}?$filter={}", urlencode("decision eq 'Maybe'"))).await;
+    assert_eq!(status, 400);
+    let message = bad["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'DontKnow'") && message.contains("applyResult"), "{message}");
+    let (running, _) = all_pages(
+        &app,
+        &bearer,
+        &format!("{BASE}/definitions/{def}/instances?$filter={}", urlencode("status eq 'InProgress'")),
+    )
+    .await;
+    assert!(!running.is_empty() && running.iter().all(|i| i["status"] == "InProgress"), "{running:?}");
     let (status, bad, _) = get(&app, &bearer, &format!("{path}?$filter=startswith(justification,'x')")).await;
     assert_eq!(status, 400);
     assert_graph_error(&bad, "BadRequest");

@@ -11,7 +11,7 @@ use attest::store::instances::ItemRow;
 
 use crate::helpers::{Spawn, TestApp, spawn_admin_app, spawn_demo_app};
 
-const FALCON: &str = "Project Falcon guests";
+pub(crate) const FALCON: &str = "Project Falcon guests";
 const VPN: &str = "VPN Users: confirm your access";
 
 async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
@@ -129,8 +129,8 @@ async fn only_admins_and_owners_managing_the_series_download_results() {
     assert_eq!(app.get(&mixed).await.status, 404);
     assert_eq!(app.get("/admin/access-reviews/nope/instances/x'y/results.csv").await.status, 404);
 }
-
-fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
+/// `n` items of `instance`, every third denied with a reason, for tests of volume.
+pub(crate) fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
     (0..n)
         .map(|k| ItemRow {
             id: format!("bulk-{k:06}"),

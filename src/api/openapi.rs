@@ -17,6 +17,9 @@ use super::model::{
     Reviewer, TokenAnswer,
 };
 use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
+use crate::domain::apply::ApplyResult;
+use crate::domain::decision::Decision;
+use crate::domain::review::InstanceStatus;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -76,7 +79,7 @@ pub struct Operation {
     /// Whether it takes `$top` and `$skiptoken`.
     pub paged: bool,
     /// What `$filter` understands, when it takes one (and `$count`).
-    pub filter: Option<&'static str>,
+    pub filter: Option<Filtered>,
 }
 
 const fn get(path: &'static str, summary: &'static str, answer: Answer) -> Operation {
@@ -93,10 +96,33 @@ const fn post(path: &'static str, summary: &'static str, body: Option<&'static s
 
 const DEFINITION: &str = "/definitions/{definition}";
 const INSTANCE: &str = "/definitions/{definition}/instances/{instance}";
-const DECISIONS_FILTER: &str = "decision, recommendation and applyResult compared with eq or ne and a quoted \
-                                value (decision eq 'Deny' or applyResult ne 'New'), joined by and, or and \
-                                parentheses";
-const INSTANCES_FILTER: &str = "status compared with eq or ne (status eq 'InProgress' or status eq 'Completed')";
+/// A collection's `$filter` (and `$count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filtered {
+    /// Decision items: decision, recommendation and applyResult.
+    Decisions,
+    /// Instances: status.
+    Instances,
+}
+
+impl Filtered {
+    /// What the filter understands, with an example.
+    fn about(self) -> String {
+        match self {
+            Self::Decisions => format!(
+                "decision, recommendation and applyResult compared with eq or ne and a quoted value \
+                 (decision eq '{}' or applyResult ne '{}'), joined by and, or and parentheses",
+                Decision::Deny,
+                ApplyResult::New
+            ),
+            Self::Instances => format!(
+                "status compared with eq or ne (status eq '{}' or status eq '{}')",
+                InstanceStatus::InProgress,
+                InstanceStatus::Completed
+            ),
+        }
+    }
+}
 
 /// Every operation, in the order the routes are declared.
 pub const OPERATIONS: &[Operation] = &[
@@ -123,11 +149,11 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation { method: "DELETE", ..get(DEFINITION, "Delete a review series (its history is kept)", Answer::Nothing) },
     Operation {
-        filter: Some(INSTANCES_FILTER),
+        filter: Some(Filtered::Instances),
         ..page("/definitions/{definition}/instances", "List a series' instances", "Instance")
     },
     Operation {
-        filter: Some(INSTANCES_FILTER),
+        filter: Some(Filtered::Instances),
         ..page(
             "/definitions/{definition}/instances/filterByCurrentUser(on='reviewer')",
             "List the instances of a series the caller reviews",
@@ -172,7 +198,7 @@ pub const OPERATIONS: &[Operation] = &[
         Answer::Nothing,
     ),
     Operation {
-        filter: Some(DECISIONS_FILTER),
+        filter: Some(Filtered::Decisions),
         ..page(
             "/definitions/{definition}/instances/{instance}/decisions",
             "List an instance's decision items",
@@ -180,7 +206,7 @@ pub const OPERATIONS: &[Operation] = &[
         )
     },
     Operation {
-        filter: Some(DECISIONS_FILTER),
+        filter: Some(Filtered::Decisions),
         ..page(
             "/definitions/{definition}/instances/{instance}/decisions/filterByCurrentUser(on='reviewer')",
             "List the decision items the caller reviews",
@@ -269,7 +295,7 @@ impl Operation {
                 op = op
                     .parameter(query(
                         "$filter",
-                        format!("Which items: {filter}."),
+                        format!("Which items: {}.", filter.about()),
                         ObjectBuilder::new().schema_type(Type::String),
                     ))
                     .parameter(query(

@@ -44,6 +44,7 @@ mod rc {
     pub const SUCCESS: u32 = 0;
     pub const NO_SUCH_ATTRIBUTE: u32 = 16;
     pub const NO_SUCH_OBJECT: u32 = 32;
+    pub const OBJECT_CLASS_VIOLATION: u32 = 65;
     pub const INVALID_CREDENTIALS: u32 = 49;
     pub const CONFIDENTIALITY_REQUIRED: u32 = 13;
     pub const STRONG_AUTH_REQUIRED: u32 = 8;
@@ -580,6 +581,7 @@ impl Session {
             values.iter().find(|v| normalise_dn(v) == wanted).map(|v| (attr.clone(), v.clone()))
         });
         let Some((attr, value)) = held else { return Ok(Removal::AlreadyGone) };
+        let last = entry.attrs.get(&attr).is_some_and(|values| values.len() == 1);
         let result = self
             .conn
             .with_timeout(config.timeout())
@@ -588,6 +590,14 @@ impl Session {
         match result.rc {
             rc::SUCCESS => Ok(Removal::Removed { attribute: attr }),
             rc::NO_SUCH_ATTRIBUTE => Ok(Removal::AlreadyGone),
+            // groupOfNames and groupOfUniqueNames must keep one member: say so, not just
+            // the server's code.
+            rc::OBJECT_CLASS_VIOLATION if last => Err(LdapFailure::Other(format!(
+                "{} refused to remove the last {attr} of {}: this kind of group must keep one member; add \
+                 another member (or delete the group) in the directory",
+                config.url,
+                shown(group)
+            ))),
             code => Err(LdapFailure::Other(describe(code, &result.text))),
         }
     }

@@ -591,6 +591,26 @@ async fn a_sync_while_a_review_is_applied_leaves_the_removals_made_and_flags_not
 }
 
 #[tokio::test]
+async fn the_last_member_of_an_openldap_group_is_kept_with_a_message_saying_why() {
+    let (app, server) = synced().await;
+    // auditors is a groupOfUniqueNames of Omar and Ivy: the server keeps at least one.
+    let deny = "principal_upn IN ('omar@example.org', 'ivy@example.org')";
+    let ids = completed(&app, &[("Auditors access", &[("groups", "auditors")], deny)]).await;
+    let url = results_url(&app, &ids[0]);
+    app.sign_in("admin").await;
+    let done = app.post(&format!("{url}/apply"), &[]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(server.values("cn=auditors,ou=groups,dc=example,dc=org", "uniqueMember").len(), 1);
+    let items = store::instances::items(&mut app.conn(), &ids[0], 1000).unwrap();
+    let denied: Vec<_> = items.iter().filter(|i| i.decision == Decision::Deny).collect();
+    assert_eq!(denied.iter().filter(|i| i.apply_result == ApplyResult::AppliedSuccessfully).count(), 1, "{denied:?}");
+    let kept = denied.iter().find(|i| i.apply_result == ApplyResult::New).expect("the last member stays to apply");
+    assert!(kept.apply_detail.contains("must keep one member"), "{}", kept.apply_detail);
+    let page = app.get(&url).await;
+    assert!(page.body.contains("must keep one member"), "the results page says why");
+}
+
+#[tokio::test]
 async fn applying_says_already_gone_names_the_nested_group_and_keeps_a_refused_write_to_retry() {
     // A writer that may change everything but Lena's membership of finance.
     let writer = "cn=writer,dc=example,dc=org";

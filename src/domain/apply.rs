@@ -535,7 +535,7 @@ fn plan_verdict(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState
                     ))
                 }
             } else if item.direct_link {
-                Verdict::Remove(Step::RemoveMembership, format!("Removed from the group {name}"))
+                Verdict::Remove(Step::RemoveMembership, removed_from_group(name))
             } else {
                 Verdict::AlreadyGone(format!("No longer a direct member of {name}"))
             };
@@ -625,6 +625,11 @@ fn plan_verdict(resource: &Resource, item: &ItemFacts<'_>, state: &mut PlanState
             (action, verdict)
         }
     }
+}
+
+/// What a removed membership's result says ("Removed from the group Falcon").
+pub fn removed_from_group(name: &str) -> String {
+    format!("Removed from the group {name}")
 }
 
 #[cfg(test)]

@@ -674,7 +674,7 @@ fn apply_batch(
             // already taken it out of the local copy, so the plan now finds it gone.
             Some(WriteOutcome::Removed) if matches!(p.verdict, Verdict::AlreadyGone(_)) => {
                 summary.applied += 1;
-                (ApplyResult::AppliedSuccessfully, format!("Removed from the group {}", resource.name()))
+                (ApplyResult::AppliedSuccessfully, crate::domain::apply::removed_from_group(resource.name()))
             }
             _ => {
                 summary.add(&p.verdict);

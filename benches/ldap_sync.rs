@@ -161,31 +161,13 @@ fn main() {
     ldap::add(&mut conn, input, Actor::CommandLine, now).unwrap();
 
     // The floor of a sync: the same searches, paged the same way, output thrown away.
-    let m = &config.mapping;
-    let mut user_attrs: Vec<&str> = vec![
-        &m.upn,
-        &m.display_name,
-        &m.mail,
-        &m.manager,
-        &m.department,
-        &m.job_title,
-        &m.employee_id,
-        &m.given_name,
-        &m.surname,
-        &m.last_sign_in,
-        "nsAccountLock",
-        "pwdAccountLockedTime",
-    ];
-    user_attrs.dedup();
-    let mut group_attrs: Vec<&str> = vec![&m.group_name, &m.group_description];
-    group_attrs.extend(m.members.iter().map(String::as_str));
-    let search = |base: &str, filter: &str, attrs: &[&str]| {
+    let search = |base: &str, filter: &str, attrs: &[String]| {
         let mut args = vec!["-LLL", "-E", "pr=500/noprompt", "-b", base, filter];
-        args.extend_from_slice(attrs);
+        args.extend(attrs.iter().map(String::as_str));
         ldap_tool(&server.url, "ldapsearch", &args, None)
     };
-    let floor_read =
-        search(PEOPLE, &config.users_filter, &user_attrs) + search(GROUPS, &config.groups_filter, &group_attrs);
+    let floor_read = search(PEOPLE, &config.users_filter, &config.mapping.user_attributes())
+        + search(GROUPS, &config.groups_filter, &config.mapping.group_attributes());
     println!("floor: ldapsearch of the same entries, paged by 500: {floor_read:.2} s");
 
     let sync = |conn: &mut db::DbConnection, at| {

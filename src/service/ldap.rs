@@ -279,7 +279,14 @@ pub fn sync(
     now: NaiveDateTime,
 ) -> Result<SyncReport, SyncError> {
     let (source, config) = find(conn, id_or_name)?;
-    let outcome = sync_source(conn, &source, &config, dry_run, by, now);
+    // A read that an apply's removals may have overtaken is read again, a few times.
+    let mut attempt = 1;
+    let outcome = loop {
+        match read_and_write(conn, &source, &config, dry_run, by, now) {
+            Err(SyncError::Import(ImportError::Stale)) if attempt < STALE_READS => attempt += 1,
+            outcome => break outcome,
+        }
+    };
     if !dry_run {
         let ok = outcome.is_ok();
         conn.write(|conn| store::sources::synced(conn, &source.id, now, ok).map_err(AppError::from))?;
@@ -299,23 +306,6 @@ pub fn sync(
 /// How many times a sync reads the directory again when applying review results wrote to
 /// it during the read, before it gives up until the next sync.
 const STALE_READS: usize = 3;
-
-fn sync_source(
-    conn: &mut DbConnection,
-    source: &SourceRow,
-    config: &LdapConfig,
-    dry_run: bool,
-    by: Actor<'_>,
-    now: NaiveDateTime,
-) -> Result<SyncReport, SyncError> {
-    let mut attempt = 1;
-    loop {
-        match read_and_write(conn, source, config, dry_run, by, now) {
-            Err(SyncError::Import(ImportError::Stale)) if attempt < STALE_READS => attempt += 1,
-            outcome => return outcome,
-        }
-    }
-}
 
 /// One read of the directory, written in one transaction unless an apply wrote to the
 /// directory meanwhile.

@@ -178,6 +178,44 @@ pub struct Mapping {
     pub disabled: Disabled,
 }
 
+impl Mapping {
+    /// The attributes a sync reads of each user.
+    pub fn user_attributes(&self) -> Vec<String> {
+        let mut attrs: Vec<String> = [
+            &self.upn,
+            &self.display_name,
+            &self.mail,
+            &self.manager,
+            &self.department,
+            &self.job_title,
+            &self.employee_id,
+            &self.given_name,
+            &self.surname,
+            &self.last_sign_in,
+        ]
+        .into_iter()
+        .filter(|a| !a.is_empty())
+        .cloned()
+        .collect();
+        attrs.push("cn".into());
+        match self.disabled {
+            Disabled::UserAccountControl => attrs.push("userAccountControl".into()),
+            Disabled::Locked => {
+                attrs.push("nsAccountLock".into());
+                attrs.push("pwdAccountLockedTime".into());
+            }
+        }
+        attrs
+    }
+
+    /// The attributes a sync reads of each group.
+    pub fn group_attributes(&self) -> Vec<String> {
+        let mut attrs = vec![self.group_name.clone(), self.group_description.clone()];
+        attrs.extend(self.members.iter().cloned());
+        attrs
+    }
+}
+
 /// How a connection secures its traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -526,34 +564,8 @@ impl Session {
     pub fn read(&mut self) -> Result<Directory, LdapFailure> {
         let config = self.config.clone();
         let m = &config.mapping;
-        let mut user_attrs: Vec<String> = [
-            &m.upn,
-            &m.display_name,
-            &m.mail,
-            &m.manager,
-            &m.department,
-            &m.job_title,
-            &m.employee_id,
-            &m.given_name,
-            &m.surname,
-            &m.last_sign_in,
-        ]
-        .into_iter()
-        .filter(|a| !a.is_empty())
-        .cloned()
-        .collect();
-        user_attrs.push("cn".into());
-        match m.disabled {
-            Disabled::UserAccountControl => user_attrs.push("userAccountControl".into()),
-            Disabled::Locked => {
-                user_attrs.push("nsAccountLock".into());
-                user_attrs.push("pwdAccountLockedTime".into());
-            }
-        }
-        let users = self.search_all("users", &config.users_base, &config.users_filter, user_attrs)?;
-        let mut group_attrs = vec![m.group_name.clone(), m.group_description.clone()];
-        group_attrs.extend(m.members.iter().cloned());
-        let groups = self.search_all("groups", &config.groups_base, &config.groups_filter, group_attrs)?;
+        let users = self.search_all("users", &config.users_base, &config.users_filter, m.user_attributes())?;
+        let groups = self.search_all("groups", &config.groups_base, &config.groups_filter, m.group_attributes())?;
         Ok(Directory { users, groups })
     }
 

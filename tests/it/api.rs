@@ -11,7 +11,7 @@ use attest::service::api_access;
 use attest::store;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, secret_key_file, spawn_admin_app};
+use crate::helpers::{TestApp, percent_encoded, secret_key_file, spawn_admin_app};
 
 const BASE: &str = "/v1.0/identityGovernance/accessReviews";
 
@@ -51,11 +51,6 @@ async fn token(app: &TestApp, id: &str, secret: &str) -> String {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// A query value, percent-encoded.
-fn urlencode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)]).unwrap().trim_start_matches("v=").to_owned()
 }
 
 /// GETs `url` (absolute, or a path) with a bearer token: (status, JSON, headers).
@@ -153,25 +148,29 @@ async fn a_client_reads_series_instances_and_every_decision_page_by_page() {
     let (filtered, _) = all_pages(&app, &bearer, &format!("{path}?$filter=decision%20eq%20%27NotReviewed%27")).await;
     assert!(filtered.iter().all(|d| d["decision"] == "NotReviewed"));
     let either = "(decision eq 'NotReviewed' or decision eq 'Deny') and applyResult eq 'New'";
-    let (both, _) = all_pages(&app, &bearer, &format!("{path}?$top=50&$filter={}", urlencode(either))).await;
+    let (both, _) = all_pages(&app, &bearer, &format!("{path}?$top=50&$filter={}", percent_encoded(either))).await;
     assert_eq!(both.len(), filtered.len() + decisions.iter().filter(|d| d["decision"] == "Deny").count());
     let (not_deny, _) =
-        all_pages(&app, &bearer, &format!("{path}?$filter={}", urlencode("recommendation ne 'Deny'"))).await;
+        all_pages(&app, &bearer, &format!("{path}?$filter={}", percent_encoded("recommendation ne 'Deny'"))).await;
     let expected = decisions.iter().filter(|d| d["recommendation"] != "Deny").count();
     assert_eq!(not_deny.len(), expected);
-    let (_, counted, _) =
-        get(&app, &bearer, &format!("{path}?$top=1&$count=true&$filter={}", urlencode("recommendation ne 'Deny'")))
-            .await;
+    let (_, counted, _) = get(
+        &app,
+        &bearer,
+        &format!("{path}?$top=1&$count=true&$filter={}", percent_encoded("recommendation ne 'Deny'")),
+    )
+    .await;
     assert_eq!(counted["@odata.count"], expected, "{counted}");
     assert_eq!(counted["value"].as_array().unwrap().len(), 1);
-    let (status, bad, _) = get(&app, &bearer, &format!("{path}?$filter={}", urlencode("decision eq 'Maybe'"))).await;
+    let (status, bad, _) =
+        get(&app, &bearer, &format!("{path}?$filter={}", percent_encoded("decision eq 'Maybe'"))).await;
     assert_eq!(status, 400);
     let message = bad["error"]["message"].as_str().unwrap();
     assert!(message.contains("'DontKnow'") && message.contains("applyResult"), "{message}");
     let (running, _) = all_pages(
         &app,
         &bearer,
-        &format!("{BASE}/definitions/{def}/instances?$filter={}", urlencode("status eq 'InProgress'")),
+        &format!("{BASE}/definitions/{def}/instances?$filter={}", percent_encoded("status eq 'InProgress'")),
     )
     .await;
     assert!(!running.is_empty() && running.iter().all(|i| i["status"] == "InProgress"), "{running:?}");
@@ -744,7 +743,7 @@ async fn ten_thousand_decisions_page_by_next_links_and_count_without_gaps_or_rep
     let (_, first, _) = get(&app, &bearer, &format!("{path}?$top=1000&$count=true")).await;
     assert_eq!(first["@odata.count"], total);
     // The next link keeps the filter, and the count is the filter's.
-    let deny = format!("{path}?$top=999&$count=true&$filter={}", urlencode("decision eq 'Deny'"));
+    let deny = format!("{path}?$top=999&$count=true&$filter={}", percent_encoded("decision eq 'Deny'"));
     let (_, first, _) = get(&app, &bearer, &deny).await;
     assert_eq!(first["@odata.count"], denied);
     assert!(first["@odata.nextLink"].as_str().unwrap().contains("filter="), "{}", first["@odata.nextLink"]);

@@ -367,3 +367,8 @@ impl TestApp {
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
     }
 }
+
+/// `text` percent-encoded for a query string.
+pub fn percent_encoded(text: &str) -> String {
+    openidconnect::url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -108,7 +108,7 @@ impl<'a> Scim<'a> {
 }
 
 fn filter(text: &str) -> String {
-    openidconnect::url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+    crate::helpers::percent_encoded(text)
 }
 
 fn patch(ops: Value) -> Value {

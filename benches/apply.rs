@@ -100,8 +100,14 @@ fn main() {
     settle(&mut conn);
     tracing_subscriber::fmt().with_env_filter("attest=info").init();
     let t = Instant::now();
-    let summary =
-        attest::service::apply::apply(&mut conn, &instance, Some(&admin), now + TimeDelta::days(15)).unwrap().unwrap();
+    let summary = attest::service::apply::apply(
+        &mut conn,
+        &instance,
+        attest::service::actor::Actor::Person(&admin),
+        now + TimeDelta::days(15),
+    )
+    .unwrap()
+    .unwrap();
     let apply_secs = t.elapsed().as_secs_f64();
     println!(
         "apply: {} removed (with results and {} audit events): {apply_secs:.3} s",

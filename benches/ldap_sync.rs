@@ -27,8 +27,8 @@ use std::time::Instant;
 
 use attest::db;
 use attest::demo::{self, DemoOptions, personas};
+use attest::service::actor::Actor;
 use attest::service::ldap::{self, ConnectionInput};
-use attest::service::sources::Actor;
 use attest::sources::ldap::{LdapConfig, Preset, Security};
 use chrono::{NaiveDate, TimeDelta};
 use diesel::connection::SimpleConnection;
@@ -221,8 +221,14 @@ fn main() {
     ldap_tool(&server.url, "ldapmodify", &[], Some(&additions));
 
     let t = Instant::now();
-    let summary =
-        attest::service::apply::apply(&mut conn, &instance, Some(&admin), now + TimeDelta::days(15)).unwrap().unwrap();
+    let summary = attest::service::apply::apply(
+        &mut conn,
+        &instance,
+        attest::service::actor::Actor::Person(&admin),
+        now + TimeDelta::days(15),
+    )
+    .unwrap()
+    .unwrap();
     let apply_secs = t.elapsed().as_secs_f64();
     let verified: i64 = {
         use attest::db::schema::remediation_tasks;

@@ -11,6 +11,7 @@ use attest::config::{
     ScimTokenCommand, SourceCommand,
 };
 use attest::demo::{self, DemoOptions};
+use attest::service::actor::Actor;
 use attest::service::import::{self, ImportFile, ImportOptions};
 use attest::service::{ldap, sources};
 use attest::startup::{Application, Settings};
@@ -90,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply(args) => {
             let mut conn = db::establish(&database)?;
             db::migrate(&mut conn)?;
-            let by = attest::service::apply::AppliedBy::CommandLine;
+            let by = Actor::CommandLine;
             let batch = args.batch_size as usize;
             match attest::service::apply::apply_in_batches(&mut conn, &args.instance, by, clock.now(), batch)? {
                 Ok(s) => {
@@ -189,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = db::establish(&database)?;
             db::migrate(&mut conn)?;
             let input = ldap_input(&args)?;
-            let row = ldap::add(&mut conn, input, sources::Actor::CommandLine, clock.now())?;
+            let row = ldap::add(&mut conn, input, Actor::CommandLine, clock.now())?;
             println!("Added the LDAP connection \"{}\". Test it with: attest source test \"{}\"", row.name, row.name);
             Ok(())
         }
@@ -208,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = db::establish(&database)?;
             db::migrate(&mut conn)?;
             let started = std::time::Instant::now();
-            let report = ldap::sync(&mut conn, &name, dry_run, sources::Actor::CommandLine, clock.now())
+            let report = ldap::sync(&mut conn, &name, dry_run, Actor::CommandLine, clock.now())
                 .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
             for line in report.lines() {
                 println!("{line}");
@@ -227,9 +228,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect();
             let options = ImportOptions { dry_run: args.dry_run, full: args.full };
             let started = std::time::Instant::now();
-            let report =
-                import::import(&mut conn, &args.source, &files, options, sources::Actor::CommandLine, clock.now())
-                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            let report = import::import(&mut conn, &args.source, &files, options, Actor::CommandLine, clock.now())
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
             for line in report.lines() {
                 println!("{line}");
             }
@@ -310,7 +310,7 @@ fn scim_token(
     command: ScimTokenCommand,
     now: chrono::NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let by = sources::Actor::CommandLine;
+    let by = Actor::CommandLine;
     match command {
         ScimTokenCommand::Create { source, name } => {
             let (source, row, secret) = sources::create_token(conn, &source, &name, by, now)?;
@@ -394,7 +394,7 @@ fn api_client(
 ) -> anyhow::Result<()> {
     use attest::domain::api::Permission;
     use attest::service::api_access;
-    let by = sources::Actor::CommandLine;
+    let by = Actor::CommandLine;
     match command {
         ApiClientCommand::Create { name, permission, days } => {
             let permission = Permission::parse(&permission).ok_or_else(|| {

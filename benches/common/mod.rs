@@ -61,7 +61,15 @@ pub fn create_everyone_review(conn: &mut attest::db::DbConnection, name: &str, n
         ..ReviewForm::with_defaults(now.date())
     };
     let draft = form.validate(now.date()).unwrap();
-    attest::service::reviews::create(conn, &draft, &ReviewScope::All, &admin, now).unwrap().unwrap();
+    attest::service::reviews::create(
+        conn,
+        &draft,
+        &ReviewScope::All,
+        attest::service::actor::Actor::Person(&admin),
+        now,
+    )
+    .unwrap()
+    .unwrap();
 }
 
 /// Creates a one-time review of the groups `groups` (one per line) reviewed by the demo
@@ -78,5 +86,13 @@ pub fn create_group_review(conn: &mut attest::db::DbConnection, name: &str, grou
         ..ReviewForm::with_defaults(now.date())
     };
     let draft = form.validate(now.date()).unwrap();
-    attest::service::reviews::create(conn, &draft, &ReviewScope::All, &admin, now).unwrap().unwrap();
+    attest::service::reviews::create(
+        conn,
+        &draft,
+        &ReviewScope::All,
+        attest::service::actor::Actor::Person(&admin),
+        now,
+    )
+    .unwrap()
+    .unwrap();
 }

@@ -29,6 +29,8 @@ pub struct Options {
     pub filter: Option<String>,
     /// Whether `$count=true` asks for `@odata.count`.
     pub count: bool,
+    /// The `$orderby` keys: (property, descending).
+    pub order_by: Vec<(String, bool)>,
 }
 
 impl Options {
@@ -59,7 +61,35 @@ impl Options {
             Some(c) if c.eq_ignore_ascii_case("false") => false,
             Some(c) => return Err(ApiError::bad_request(format!("$count: give true or false, not {c:?}."))),
         };
-        Ok(Self { top, after, select, filter: get("$filter").map(str::to_owned), count })
+        let mut order_by = Vec::new();
+        for key in get("$orderby").unwrap_or_default().split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let mut words = key.split_whitespace();
+            let property = words.next().unwrap_or_default().to_owned();
+            let descending = match (words.next(), words.next()) {
+                (None, _) => false,
+                (Some(d), None) if d.eq_ignore_ascii_case("asc") => false,
+                (Some(d), None) if d.eq_ignore_ascii_case("desc") => true,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "$orderby: write a property and optionally asc or desc, not {key:?}."
+                    )));
+                }
+            };
+            order_by.push((property, descending));
+        }
+        Ok(Self { top, after, select, filter: get("$filter").map(str::to_owned), count, order_by })
+    }
+
+    /// Refuses an `$orderby` other than the collection's own order, `natural` (a keyset
+    /// pages in one order only), with the order it has.
+    pub fn natural_order(&self, natural: &str) -> Result<(), ApiError> {
+        match self.order_by.as_slice() {
+            [] => Ok(()),
+            [(property, false)] if property == natural => Ok(()),
+            _ => Err(ApiError::bad_request(format!(
+                "$orderby: this collection is listed by {natural} (ascending) only; leave $orderby out or ask for that."
+            ))),
+        }
     }
 
     /// Refuses `$count=true` where the collection cannot count cheaply.

@@ -11,7 +11,7 @@ use super::odata::{Options, collection, json_of, select};
 use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
 use crate::domain::apply::ApplyResult;
 use crate::domain::decision::Decision;
-use crate::domain::odata::{self as odata_filter, Filter};
+use crate::domain::odata::{self as odata_filter, Filter, Op};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::recurrence::{EndKind, Frequency};
 use crate::domain::review::InstanceStatus;
@@ -61,22 +61,27 @@ fn current_user_filter(segment: &str) -> Result<bool, ApiError> {
 }
 
 async fn list_definitions(state: State, req: HttpRequest, caller: Authed) -> ApiResult {
-    let options = Options::parse(&req)?.no_count()?;
-    if options.filter.is_some() {
-        return Err(ApiError::bad_request("$filter is not supported on definitions yet."));
-    }
-    let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
-    let rows = state.db(move |conn| graph::definitions(conn, &caller.0, &after, top, now)).await?;
+    let options = Options::parse(&req)?;
+    options.natural_order("displayName")?;
+    let filter = definition_filter(options.filter.as_deref())?;
+    let (after, top, count, now) = (options.after.clone(), options.top, options.count, state.clock.now());
+    let keep = move |d: &DefinitionDetail| filter.as_ref().is_none_or(|f| definition_holds(f, &definition_json(d)));
+    let (rows, total) =
+        state.db(move |conn| graph::definitions(conn, &caller.0, &after, (top, count), keep, now)).await?;
     let context = "identityGovernance/accessReviews/definitions";
-    Ok(HttpResponse::Ok().json(collection(
+    let mut body = collection(
         &req,
         &state.auth.public_url,
         context,
         &options,
         rows,
-        |d| (d.display_name.clone(), d.id.clone()),
-        definition_summary,
-    )))
+        |d| (d.definition.display_name.clone(), d.definition.id.clone()),
+        definition_json,
+    );
+    if let Some(n) = total {
+        body["@odata.count"] = n.into();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 async fn get_definition(state: State, req: HttpRequest, caller: Authed, path: web::Path<String>) -> ApiResult {
@@ -100,11 +105,27 @@ async fn list_instances(state: State, req: HttpRequest, caller: Authed, path: we
 
 fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec<InstanceRow>) -> ApiResult {
     let filter = instance_filter(options.filter.as_deref())?;
-    let rows: Vec<InstanceRow> = match filter {
-        Some(f) => rows.into_iter().filter(|r| f.holds(&|status, _| r.status == *status)).collect(),
+    let mut rows: Vec<InstanceRow> = match filter {
+        Some(f) => rows.into_iter().filter(|r| f.holds(&|status, _, _| r.status == *status)).collect(),
         None => rows,
     };
-    // Few per series (one per occurrence and resource): one page, newest first.
+    // Few per series (one per occurrence and resource): one page, newest first unless
+    // `$orderby` asks for another order of their times.
+    match options.order_by.as_slice() {
+        [] => {}
+        [(property, descending)] if property == "startDateTime" || property == "endDateTime" => {
+            let by_start = property == "startDateTime";
+            rows.sort_by_key(|r| (if by_start { r.start_at } else { r.end_at }, r.id.clone()));
+            if *descending {
+                rows.reverse();
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "$orderby: order instances by startDateTime or endDateTime, asc or desc.",
+            ));
+        }
+    }
     let context = "identityGovernance/accessReviews/definitions('…')/instances";
     let options = Options { top: rows.len().max(1), ..options.clone() };
     let count = rows.len();
@@ -135,7 +156,8 @@ async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web:
     Ok(HttpResponse::Ok().json(select(json_of(&instance_json(&row)), &options.select)))
 }
 
-/// What a collection's `$filter` may compare, for the message of one it cannot read.
+/// What a collection's `$filter` may compare with `eq` and `ne`, for the message of one it
+/// cannot read.
 fn filter_help(properties: &[(&str, &[&str])]) -> String {
     let each: Vec<String> = properties
         .iter()
@@ -147,19 +169,79 @@ fn filter_help(properties: &[(&str, &[&str])]) -> String {
     format!("compare {} with eq or ne, joined by and, or and parentheses", each.join(", "))
 }
 
-/// Reads a `$filter`, each comparison checked by `check`; a 400 naming what to fix.
+/// Reads a `$filter`, each comparison checked by `check`; a 400 naming what to fix, with
+/// `help` saying what the collection understands.
 fn read_filter<Q>(
     filter: Option<&str>,
-    properties: &[(&str, &[&str])],
-    check: impl Fn(&str, &str) -> Option<Q>,
+    help: &str,
+    check: impl Fn(&str, Op, &str) -> Option<Q>,
 ) -> Result<Option<Filter<Q>>, ApiError> {
     let Some(text) = filter.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(None) };
-    let refuse = |why: String| ApiError::bad_request(format!("$filter {text:?}: {why}; {}.", filter_help(properties)));
+    let refuse = |why: String| ApiError::bad_request(format!("$filter {text:?}: {why}; {help}."));
     let parsed = odata_filter::parse(text).map_err(refuse)?;
     let mapped = parsed
-        .map(&|p: &String, v: &str| check(p, v).ok_or_else(|| format!("{p} eq '{v}' is not a comparison it knows")))
+        .map(&|p: &String, op: Op, v: &str| {
+            check(p, op, v).ok_or_else(|| match op {
+                Op::Contains => format!("contains({p}, '{v}') is not a test it knows"),
+                Op::Eq | Op::Ne => format!("{p} eq '{v}' is not a comparison it knows"),
+            })
+        })
         .map_err(refuse)?;
     Ok(Some(mapped))
+}
+
+/// What a series' `$filter` may test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefinitionProperty {
+    /// `scope/query` (also written with the scope's type, `scope/microsoft.graph.…/query`).
+    ScopeQuery,
+    /// `instanceEnumerationScope/query`.
+    EnumerationQuery,
+    /// `displayName`.
+    DisplayName,
+    /// `status`.
+    Status,
+}
+
+/// The series' `$filter`: `contains`, `eq` and `ne` on `scope/query`,
+/// `instanceEnumerationScope/query` and `displayName`; `eq` and `ne` on `status`.
+fn definition_filter(filter: Option<&str>) -> Result<Option<Filter<DefinitionProperty>>, ApiError> {
+    let statuses = [DefinitionStatus::Active, DefinitionStatus::Completed].map(definition_status);
+    let help = format!(
+        "test scope/query, instanceEnumerationScope/query or displayName with contains(property, 'text'), \
+         eq or ne, or status with eq or ne ('{}'), joined by and, or and parentheses, \
+         e.g. contains(scope/query, '/groups')",
+        statuses.join("', '")
+    );
+    read_filter(filter, &help, |p, op, v| {
+        let scope_type = p.strip_prefix("scope/").and_then(|rest| rest.strip_suffix("/query"));
+        match p {
+            "scope/query" => Some(DefinitionProperty::ScopeQuery),
+            _ if scope_type.is_some_and(|t| t.starts_with("microsoft.graph.")) => Some(DefinitionProperty::ScopeQuery),
+            "instanceEnumerationScope/query" => Some(DefinitionProperty::EnumerationQuery),
+            "displayName" => Some(DefinitionProperty::DisplayName),
+            "status" if op != Op::Contains && statuses.contains(&v) => Some(DefinitionProperty::Status),
+            _ => None,
+        }
+    })
+}
+
+/// Whether a series as the API shows it passes a `$filter`. Text is compared without
+/// regard to case, as Graph compares strings.
+fn definition_holds(filter: &Filter<DefinitionProperty>, d: &model::Definition) -> bool {
+    let query = |s: &Option<model::Scope>| s.as_ref().map_or(String::new(), |s| s.query.clone());
+    filter.holds(&|p, op, v| {
+        let text = match p {
+            DefinitionProperty::ScopeQuery => query(&d.scope),
+            DefinitionProperty::EnumerationQuery => query(&d.instance_enumeration_scope),
+            DefinitionProperty::DisplayName => d.display_name.clone(),
+            DefinitionProperty::Status => d.status.to_owned(),
+        };
+        match op {
+            Op::Contains => text.to_lowercase().contains(&v.to_lowercase()),
+            Op::Eq | Op::Ne => text.to_lowercase() == v.to_lowercase(),
+        }
+    })
 }
 
 fn names<const N: usize, T: Copy>(all: [T; N], name: fn(T) -> &'static str) -> Vec<&'static str> {
@@ -174,7 +256,8 @@ fn decision_filter(filter: Option<&str>) -> Result<ItemFilter, ApiError> {
     let results = names(ApplyResult::ALL, ApplyResult::as_str);
     let properties: [(&str, &[&str]); 3] =
         [("decision", &decisions), ("recommendation", &recommendations), ("applyResult", &results)];
-    let expression = read_filter(filter, &properties, |p, v| match p {
+    let expression = read_filter(filter, &filter_help(&properties), |p, op, v| match p {
+        _ if op == Op::Contains => None,
         "decision" => Decision::parse(v).map(ItemTest::Decision),
         "recommendation" => Recommendation::parse(v).map(ItemTest::Recommendation),
         "applyResult" => ApplyResult::parse(v).map(ItemTest::ApplyResult),
@@ -186,7 +269,8 @@ fn decision_filter(filter: Option<&str>) -> Result<ItemFilter, ApiError> {
 /// The instances' `$filter`: `status` compared with `eq` and `ne`.
 fn instance_filter(filter: Option<&str>) -> Result<Option<Filter<InstanceStatus>>, ApiError> {
     let statuses = names(InstanceStatus::ALL, InstanceStatus::as_str);
-    read_filter(filter, &[("status", &statuses)], |p, v| match p {
+    read_filter(filter, &filter_help(&[("status", &statuses)]), |p, op, v| match p {
+        _ if op == Op::Contains => None,
         "status" => InstanceStatus::parse(v),
         _ => None,
     })
@@ -211,6 +295,7 @@ async fn decisions_page(
     mine: bool,
 ) -> ApiResult {
     let options = Options::parse(&req)?;
+    options.natural_order("principal/displayName")?;
     let filter = decision_filter(options.filter.as_deref())?;
     let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
     let (def, inst) = (definition.clone(), instance.clone());
@@ -245,6 +330,7 @@ async fn contacted_reviewers(
     path: web::Path<(String, String)>,
 ) -> ApiResult {
     let options = Options::parse(&req)?.no_count()?;
+    options.natural_order("displayName")?;
     let (definition, instance) = path.into_inner();
     let (after, top, now) = (options.after.clone(), options.top, state.clock.now());
     let (d, i) = (definition.clone(), instance.clone());

@@ -19,6 +19,7 @@ use crate::domain::apply::GLOBAL_ADMINISTRATOR;
 use crate::domain::directory::{AssignmentType, GroupType, RoleKind, UserType, clean_display_text};
 use crate::domain::recurrence::Frequency;
 use crate::domain::review::{ReviewerKind, ScopeKind, UserScopeKind};
+use crate::service::actor::Actor;
 use crate::store;
 use crate::store::apps::{AppRow, NewAssignment};
 use crate::store::groups::GroupRow;
@@ -903,9 +904,13 @@ pub fn seed_reviews(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), c
         let draft = form
             .validate(today)
             .map_err(|e| crate::error::AppError::internal(anyhow::anyhow!("demo review: {e:?}")))?;
-        if let Err(errors) =
-            crate::service::reviews::create(conn, &draft, &crate::domain::review::ReviewScope::All, &admin, now)?
-        {
+        if let Err(errors) = crate::service::reviews::create(
+            conn,
+            &draft,
+            &crate::domain::review::ReviewScope::All,
+            Actor::Person(&admin),
+            now,
+        )? {
             return Err(crate::error::AppError::internal(anyhow::anyhow!("demo review: {errors:?}")));
         }
     }

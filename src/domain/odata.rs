@@ -1,6 +1,7 @@
 //! OData `$filter` expressions as Graph's clients send them: comparisons with `eq` and `ne`
-//! of a property and a quoted string, joined by `and` and `or`, grouped with parentheses
-//! (`decision eq 'Deny' or (recommendation eq 'Deny' and applyResult ne 'New')`).
+//! of a property and a quoted string, and `contains(property, 'text')`, joined by `and` and
+//! `or`, grouped with parentheses (`decision eq 'Deny' or (recommendation eq 'Deny' and
+//! applyResult ne 'New')`, `contains(scope/query, '/groups')`).
 //!
 //! Parsing is pure and bounded: the text is hostile until read, so its length, the number
 //! of comparisons and the depth of parentheses are limited, and every refusal says what to
@@ -21,30 +22,43 @@ pub enum Filter<P> {
     And(Vec<Filter<P>>),
     /// At least one holds.
     Or(Vec<Filter<P>>),
-    /// The property equals (`eq`) or differs from (`ne`) the value.
-    Compare { property: P, equal: bool, value: String },
+    /// The property compared with the value by `op`.
+    Compare { property: P, op: Op, value: String },
+}
+
+/// How a comparison compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `eq`: equals.
+    Eq,
+    /// `ne`: differs.
+    Ne,
+    /// `contains(property, value)`: the text holds the value.
+    Contains,
 }
 
 impl<P> Filter<P> {
-    /// The same expression with each comparison's property and value checked and turned
-    /// into the caller's type by `check` (e.g. a property with its typed value), which says
-    /// what is wrong with one it does not know.
-    pub fn map<Q>(self, check: &impl Fn(&P, &str) -> Result<Q, String>) -> Result<Filter<Q>, String> {
+    /// The same expression with each comparison's property, operator and value checked and
+    /// turned into the caller's type by `check` (e.g. a property with its typed value), which
+    /// says what is wrong with one it does not know.
+    pub fn map<Q>(self, check: &impl Fn(&P, Op, &str) -> Result<Q, String>) -> Result<Filter<Q>, String> {
         Ok(match self {
             Self::And(all) => Filter::And(all.into_iter().map(|f| f.map(check)).collect::<Result<_, _>>()?),
             Self::Or(any) => Filter::Or(any.into_iter().map(|f| f.map(check)).collect::<Result<_, _>>()?),
-            Self::Compare { property, equal, value } => {
-                Filter::Compare { property: check(&property, &value)?, equal, value }
+            Self::Compare { property, op, value } => {
+                Filter::Compare { property: check(&property, op, &value)?, op, value }
             }
         })
     }
 
-    /// Whether an object holds, given how to compare one of its properties with a value.
-    pub fn holds(&self, equals: &impl Fn(&P, &str) -> bool) -> bool {
+    /// Whether an object holds, given how to test one of its properties against a value
+    /// with [`Op::Eq`] or [`Op::Contains`] (`ne` is the negation of `eq`).
+    pub fn holds(&self, test: &impl Fn(&P, Op, &str) -> bool) -> bool {
         match self {
-            Self::And(all) => all.iter().all(|f| f.holds(equals)),
-            Self::Or(any) => any.iter().any(|f| f.holds(equals)),
-            Self::Compare { property, equal, value } => equals(property, value) == *equal,
+            Self::And(all) => all.iter().all(|f| f.holds(test)),
+            Self::Or(any) => any.iter().any(|f| f.holds(test)),
+            Self::Compare { property, op: Op::Ne, value } => !test(property, Op::Eq, value),
+            Self::Compare { property, op, value } => test(property, *op, value),
         }
     }
 }
@@ -53,6 +67,7 @@ impl<P> Filter<P> {
 enum Token {
     Open,
     Close,
+    Comma,
     Word(String),
     Text(String),
 }
@@ -72,6 +87,10 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
             ')' => {
                 chars.next();
                 out.push(Token::Close);
+            }
+            ',' => {
+                chars.next();
+                out.push(Token::Comma);
             }
             '\'' => {
                 chars.next();
@@ -129,6 +148,14 @@ impl Parser {
         matches!(self.peek(), Some(Token::Word(w)) if w.eq_ignore_ascii_case(word))
     }
 
+    fn counted(&mut self, comparison: Filter<String>) -> Result<Filter<String>, String> {
+        self.comparisons += 1;
+        if self.comparisons > MAX_COMPARISONS {
+            return Err(format!("more than {MAX_COMPARISONS} comparisons"));
+        }
+        Ok(comparison)
+    }
+
     fn or(&mut self, depth: usize) -> Result<Filter<String>, String> {
         let mut any = vec![self.and(depth)?];
         while self.keyword("or") {
@@ -159,21 +186,29 @@ impl Parser {
                     _ => Err("a parenthesis is not closed".into()),
                 }
             }
+            Some(Token::Word(function)) if function.eq_ignore_ascii_case("contains") => {
+                let (Some(Token::Open), Some(Token::Word(property)), Some(Token::Comma), Some(Token::Text(value))) =
+                    (self.next(), self.next(), self.next(), self.next())
+                else {
+                    return Err("write contains(property, 'text')".into());
+                };
+                if self.next() != Some(Token::Close) {
+                    return Err("contains takes a property and one quoted text: contains(property, 'text')".into());
+                }
+                self.counted(Filter::Compare { property, op: Op::Contains, value })
+            }
             Some(Token::Word(property)) => {
-                let equal = match self.next() {
-                    Some(Token::Word(op)) if op.eq_ignore_ascii_case("eq") => true,
-                    Some(Token::Word(op)) if op.eq_ignore_ascii_case("ne") => false,
+                let op = match self.next() {
+                    Some(Token::Word(op)) if op.eq_ignore_ascii_case("eq") => Op::Eq,
+                    Some(Token::Word(op)) if op.eq_ignore_ascii_case("ne") => Op::Ne,
                     _ => return Err(format!("after {property}, write eq or ne and a quoted value")),
                 };
                 let Some(Token::Text(value)) = self.next() else {
                     return Err(format!("compare {property} with a value in single quotes, e.g. '…'"));
                 };
-                self.comparisons += 1;
-                if self.comparisons > MAX_COMPARISONS {
-                    return Err(format!("more than {MAX_COMPARISONS} comparisons"));
-                }
-                Ok(Filter::Compare { property, equal, value })
+                self.counted(Filter::Compare { property, op, value })
             }
+            Some(Token::Comma) => Err("a comma stands only between contains' property and text".into()),
             Some(Token::Close) => Err("a parenthesis closes nothing".into()),
             Some(Token::Text(value)) => Err(format!("'{value}' must follow a property and eq or ne")),
             None => Err("the expression ends too early".into()),
@@ -200,7 +235,7 @@ mod tests {
     use super::*;
 
     fn cmp(p: &str, equal: bool, v: &str) -> Filter<String> {
-        Filter::Compare { property: p.into(), equal, value: v.into() }
+        Filter::Compare { property: p.into(), op: if equal { Op::Eq } else { Op::Ne }, value: v.into() }
     }
 
     #[test]
@@ -235,6 +270,10 @@ mod tests {
             "decision eq 'Deny')",
             "decision eq 'Deny",
             "startswith(decision,'D')",
+            "contains(scope/query)",
+            "contains(scope/query, '/groups', 'x')",
+            "contains('/groups', scope/query)",
+            "decision eq 'Deny', decision eq 'Approve'",
             "decision eq 'a' ; drop table",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} was read");
@@ -249,13 +288,34 @@ mod tests {
     #[test]
     fn a_filter_maps_its_properties_and_tells_whether_an_object_holds() {
         let f = parse("status eq 'InProgress' or status eq 'Completed'").unwrap();
-        let check = |p: &String, v: &str| match p.as_str() {
-            "status" if ["InProgress", "Completed", "Applied"].contains(&v) => Ok(v.to_owned()),
+        let check = |p: &String, op: Op, v: &str| match p.as_str() {
+            "status" if op != Op::Contains && ["InProgress", "Completed", "Applied"].contains(&v) => Ok(v.to_owned()),
             _ => Err(format!("{p} {v}")),
         };
         let mapped = f.clone().map(&check).unwrap();
-        assert!(mapped.holds(&|status, _| status == "Completed"));
-        assert!(!mapped.holds(&|status, _| status == "Applied"));
+        assert!(mapped.holds(&|status, _, _| status == "Completed"));
+        assert!(!mapped.holds(&|status, _, _| status == "Applied"));
         assert!(parse("status eq 'Nope'").unwrap().map(&check).is_err());
+        assert!(parse("contains(status, 'Done')").unwrap().map(&check).is_err());
+    }
+
+    #[test]
+    fn contains_reads_as_graph_writes_it_and_tests_the_text() {
+        let f = parse("contains(scope/query, '/groups') and name ne 'x'").unwrap();
+        assert_eq!(
+            f,
+            Filter::And(vec![
+                Filter::Compare { property: "scope/query".into(), op: Op::Contains, value: "/groups".into() },
+                cmp("name", false, "x"),
+            ])
+        );
+        let object = |query: &'static str| {
+            move |p: &String, op: Op, v: &str| {
+                let text = if p == "name" { "y" } else { query };
+                if op == Op::Contains { text.contains(v) } else { text == v }
+            }
+        };
+        assert!(f.holds(&object("/groups/1/transitiveMembers")));
+        assert!(!f.holds(&object("/servicePrincipals/1/appRoleAssignedTo")));
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::token;
 use crate::db::DbConnection;
 use crate::domain::api::{self, ACCESS_TOKEN_MINUTES, Permission};
 use crate::error::AppError;
-use crate::service::sources::Actor;
+use crate::service::actor::Actor;
 use crate::store;
 pub use crate::store::api_clients::{ClientRow, PersonalTokenRow};
 use crate::store::users::UserRow;
@@ -28,8 +28,9 @@ const LAST_USE_PRECISION: TimeDelta = TimeDelta::minutes(1);
 /// An authenticated caller of the API.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// An application client (application permission: every review).
-    App(ClientRow),
+    /// An application client (application permission: every review), with how the audit
+    /// trail names it.
+    App { client: ClientRow, label: String },
     /// A person, through one of their personal access tokens.
     Person { user: UserRow, token: PersonalTokenRow },
 }
@@ -38,7 +39,7 @@ impl Caller {
     /// The caller's permission.
     pub fn permission(&self) -> Permission {
         match self {
-            Self::App(c) => c.permission,
+            Self::App { client, .. } => client.permission,
             Self::Person { token, .. } => token.permission,
         }
     }
@@ -46,16 +47,16 @@ impl Caller {
     /// A stable key for rate limits: the client id or the token id.
     pub fn key(&self) -> &str {
         match self {
-            Self::App(c) => &c.id,
+            Self::App { client, .. } => &client.id,
             Self::Person { token, .. } => &token.id,
         }
     }
 
-    /// How audit events name the caller.
-    pub fn actor_name(&self) -> String {
+    /// The caller as the actor of what it changes: the person, or the client.
+    pub fn actor(&self) -> Actor<'_> {
         match self {
-            Self::App(c) => format!("API client {}", c.name),
-            Self::Person { user, token } => format!("{} (API, token {})", user.display_name, token.name),
+            Self::App { client, label } => Actor::ApiClient { id: &client.id, name: label },
+            Self::Person { user, .. } => Actor::Person(user),
         }
     }
 }
@@ -80,7 +81,8 @@ pub struct Issued {
     pub expires_in: i64,
 }
 
-fn token_key(conn: &mut DbConnection) -> Result<TokenKey, AppError> {
+/// The key that signs access tokens (and download links), made on first use.
+pub(crate) fn token_key(conn: &mut DbConnection) -> Result<TokenKey, AppError> {
     let fresh = base64::engine::general_purpose::STANDARD.encode(token::new_token());
     let kept = store::settings::get_or_init(conn, store::settings::API_TOKEN_KEY, &fresh)?;
     Ok(TokenKey::new(kept.as_bytes()))
@@ -113,7 +115,7 @@ pub fn create_client(
         permission,
         secret_hash: token::token_hash(&secret),
         created_at: now,
-        created_by_name: actor_label(by),
+        created_by_name: by.name().to_owned(),
         expires_at: Some(expires_at),
         revoked_at: None,
         last_used_at: None,
@@ -126,15 +128,6 @@ pub fn create_client(
         Ok::<_, AppError>(())
     })?;
     Ok((row, secret))
-}
-
-fn actor_label(by: Actor<'_>) -> String {
-    match by {
-        Actor::Admin(u) => u.display_name.clone(),
-        Actor::CommandLine => "attest command line".into(),
-        Actor::Client(c) => c.actor_name.clone(),
-        Actor::Scheduler => "attest scheduler".into(),
-    }
 }
 
 /// Every client, newest first.
@@ -240,7 +233,8 @@ pub fn authenticate(conn: &mut DbConnection, bearer: &str, now: NaiveDateTime) -
     if !api::is_live(client.expires_at, client.revoked_at, now) {
         return Ok(None);
     }
-    Ok(Some(Caller::App(client)))
+    let label = format!("API client {}", client.name);
+    Ok(Some(Caller::App { client, label }))
 }
 
 /// A new personal access token of `user`; returns it and the token, shown this once.
@@ -271,7 +265,7 @@ pub fn create_personal(
     conn.write(|conn| {
         store::api_clients::insert_personal(conn, &row)?;
         let details = json!({ "name": row.name, "permission": row.permission, "expires": expires_at });
-        let event = Actor::Admin(user).event(now, "PersonalTokenCreated", ("PersonalToken", &row.id), details);
+        let event = Actor::Person(user).event(now, "PersonalTokenCreated", ("PersonalToken", &row.id), details);
         store::audit::append(conn, &event)?;
         Ok::<_, AppError>(())
     })?;
@@ -288,7 +282,7 @@ pub fn revoke_personal(conn: &mut DbConnection, user: &UserRow, id: &str, now: N
     conn.write(|conn| {
         if store::api_clients::revoke_personal(conn, &user.id, id, now)? {
             let event =
-                Actor::Admin(user).event(now, "PersonalTokenRevoked", ("PersonalToken", id), json!({ "tokenId": id }));
+                Actor::Person(user).event(now, "PersonalTokenRevoked", ("PersonalToken", id), json!({ "tokenId": id }));
             store::audit::append(conn, &event)?;
         }
         Ok(())

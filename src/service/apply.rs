@@ -20,6 +20,7 @@ use crate::domain::apply::{
 use crate::domain::directory::{GroupType, RoleKind, UserType};
 use crate::domain::review::{GuestDeniedAction, InstanceStatus, ResourceKind, RoleAssignmentTypes};
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::ldap::WriteOutcome;
 use crate::service::panel::Refused;
 use crate::store;
@@ -116,43 +117,6 @@ impl ApplySummary {
         self.not_supported += other.not_supported;
         self.access_remains += other.access_remains;
         self.refused += other.refused;
-    }
-}
-
-/// Who applies: recorded as `applied_by` and as the audit events' actor.
-#[derive(Debug, Clone, Copy)]
-pub enum AppliedBy<'a> {
-    /// A signed-in admin.
-    Admin(&'a UserRow),
-    /// The scheduler (auto-apply, or resuming an interrupted apply).
-    Scheduler,
-    /// An operator running `attest apply`.
-    CommandLine,
-}
-
-impl<'a> AppliedBy<'a> {
-    fn id(&self) -> Option<&'a str> {
-        match self {
-            Self::Admin(u) => Some(&u.id),
-            Self::Scheduler | Self::CommandLine => None,
-        }
-    }
-
-    fn event(
-        &self,
-        at: NaiveDateTime,
-        action: &'a str,
-        target: (&'a str, &'a str),
-        details: serde_json::Value,
-    ) -> NewEvent<'a> {
-        match self {
-            Self::Admin(u) => NewEvent::by_user(u, at, action, target, details),
-            Self::Scheduler => NewEvent::by_system(at, action, target, details),
-            Self::CommandLine => NewEvent {
-                actor_name: "attest apply (command line)",
-                ..NewEvent::by_system(at, action, target, details)
-            },
-        }
     }
 }
 
@@ -392,15 +356,14 @@ pub fn preview(
     Ok(Some(out))
 }
 
-/// Applies the instance's denials; resumable and idempotent. `actor` `None` is the
-/// scheduler (auto-apply).
+/// Applies the instance's denials; resumable and idempotent. `by` is recorded as the
+/// items' `applied_by` and as the audit events' actor.
 pub fn apply(
     conn: &mut DbConnection,
     instance: &str,
-    actor: Option<&UserRow>,
+    by: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<Result<ApplySummary, Refused>, AppError> {
-    let by = actor.map_or(AppliedBy::Scheduler, AppliedBy::Admin);
     apply_in_batches(conn, instance, by, now, DEFAULT_BATCH)
 }
 
@@ -411,7 +374,7 @@ pub fn apply(
 pub fn apply_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(usize, usize), AppError> {
     let mut applied = 0;
     for instance in store::apply::to_apply(conn)? {
-        match apply(conn, &instance, None, now) {
+        match apply(conn, &instance, Actor::Scheduler, now) {
             Ok(Ok(_)) => applied += 1,
             Ok(Err(refused)) => tracing::warn!(instance = %instance, reason = %refused.0, "results not applied"),
             Err(err) => tracing::error!(instance = %instance, error = %err, "applying results failed"),
@@ -425,7 +388,7 @@ pub fn apply_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(usize, 
 pub fn apply_in_batches(
     conn: &mut DbConnection,
     instance: &str,
-    by: AppliedBy<'_>,
+    by: Actor<'_>,
     now: NaiveDateTime,
     batch: usize,
 ) -> Result<Result<ApplySummary, Refused>, AppError> {
@@ -600,7 +563,7 @@ fn apply_batch(
     conn: &mut DbConnection,
     inst: &InstanceRow,
     definition: &DefinitionRow,
-    by: AppliedBy<'_>,
+    by: Actor<'_>,
     cursor: Option<&(String, String)>,
     batch: usize,
     now: NaiveDateTime,

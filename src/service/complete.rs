@@ -6,18 +6,17 @@ use chrono::NaiveDateTime;
 use crate::db::DbConnection;
 use crate::domain::review::DefinitionStatus;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::store;
-use crate::store::audit::NewEvent;
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
-use crate::store::users::UserRow;
 
 /// Completes every instance whose end has come; returns how many.
 pub fn complete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let mut done = 0;
     for instance in store::instances::ending(conn, now)? {
         let Some(definition) = store::reviews::get(conn, &instance.definition_id)? else { continue };
-        done += usize::from(complete_instance(conn, &instance, &definition, None, now)?);
+        done += usize::from(complete_instance(conn, &instance, &definition, Actor::Scheduler, now)?);
     }
     Ok(done)
 }
@@ -31,7 +30,7 @@ pub fn complete_instance(
     conn: &mut DbConnection,
     instance: &InstanceRow,
     definition: &DefinitionRow,
-    actor: Option<&UserRow>,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
     conn.write(|conn| {
@@ -40,8 +39,8 @@ pub fn complete_instance(
             return Ok::<_, AppError>(false);
         }
         let reason = match actor {
-            None => "No response by the end of the review: the default decision was applied",
-            Some(_) => "No response before the review was stopped: the default decision was applied",
+            Actor::Scheduler => "No response by the end of the review: the default decision was applied",
+            _ => "No response before the review was stopped: the default decision was applied",
         };
         let mut changed = 0;
         for (recommendation, decision) in definition.default_decision.assignments() {
@@ -58,10 +57,8 @@ pub fn complete_instance(
             "autoApply": definition.auto_apply,
         });
         let target = ("AccessReviewInstance", instance.id.as_str());
-        let event = match actor {
-            None => NewEvent::by_system(now, "ReviewEnded", target, details),
-            Some(user) => NewEvent::by_user(user, now, "ReviewStopped", target, details),
-        };
+        let action = if matches!(actor, Actor::Scheduler) { "ReviewEnded" } else { "ReviewStopped" };
+        let event = actor.event(now, action, target, details);
         store::audit::append(conn, &event)?;
         crate::service::notify::instance_completed(conn, definition, &instance.id, now)?;
         if definition.next_start_at.is_none() && !store::instances::any_in_progress(conn, &definition.id)? {

@@ -1,6 +1,7 @@
 //! The use cases behind the Graph-compatible API, for an API caller: the same rules as the
 //! pages. An application client (application permission) reads every series, occurrence
-//! and decision and decides nothing (Graph records decisions only for a reviewer); a person
+//! and decision and, with write permission, creates, changes, stops, resets and applies
+//! them as an admin would; it decides nothing (Graph records decisions for a reviewer); a person
 //! (personal access token) sees and changes exactly what their pages and access panel do —
 //! the same guards and the same "not found" for what they may not see.
 
@@ -21,6 +22,7 @@ use crate::store::Keyset;
 use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
+use crate::store::users::UserRow;
 
 /// Where a page of a collection starts: after this (sort name, id), or at the start.
 pub type After = Option<(String, String)>;
@@ -47,17 +49,64 @@ fn review_scope(conn: &mut DbConnection, caller: &Caller, now: NaiveDateTime) ->
     Err(AppError::Forbidden)
 }
 
-/// A page of the series (not deleted) by name: up to `top`, and one more when another
-/// page follows.
+/// How many series a filtered list reads at a time.
+const SCAN: usize = 200;
+
+/// A page of the series (not deleted) by name, each with its resources and reviewers, that
+/// `keep` keeps (Graph's `$filter`, tested by the API edge on the object it shows): up to
+/// `top`, and one more when another page follows; with how many it keeps in all when
+/// `count` asks. A filter reads on until the page is full: series are few (one per
+/// control), so reading them all is bounded.
 pub fn definitions(
     conn: &mut DbConnection,
     caller: &Caller,
     after: &After,
-    top: usize,
+    (top, count): (usize, bool),
+    keep: impl Fn(&DefinitionDetail) -> bool,
     now: NaiveDateTime,
-) -> Result<Vec<DefinitionRow>, AppError> {
+) -> Result<(Vec<DefinitionDetail>, Option<i64>), AppError> {
     let scope = review_scope(conn, caller, now)?;
-    Ok(store::reviews::list(conn, scope.owner(), &keyset(after), top)?)
+    let mut kept = Vec::new();
+    each_series(conn, scope.owner(), keyset(after), |detail| {
+        if keep(&detail) {
+            kept.push(detail);
+        }
+        kept.len() <= top
+    })?;
+    let total = if count {
+        let mut n = 0_i64;
+        each_series(conn, scope.owner(), Keyset::First, |detail| {
+            n += i64::from(keep(&detail));
+            true
+        })?;
+        Some(n)
+    } else {
+        None
+    };
+    Ok((kept, total))
+}
+
+/// Visits the series (of `owner`, or all) by name from `from`, each with its resources and
+/// reviewers, while `visit` asks for more.
+fn each_series(
+    conn: &mut DbConnection,
+    owner: Option<&str>,
+    mut from: Keyset,
+    mut visit: impl FnMut(DefinitionDetail) -> bool,
+) -> Result<(), AppError> {
+    loop {
+        let rows = store::reviews::list(conn, owner, &from, SCAN)?;
+        let more = rows.len() > SCAN;
+        for row in rows.into_iter().take(SCAN) {
+            from = Keyset::After(row.display_name.clone(), row.id.clone());
+            if !visit(reviews::detail_of(conn, row, 0)?) {
+                return Ok(());
+            }
+        }
+        if !more {
+            return Ok(());
+        }
+    }
 }
 
 /// One series with its resources and reviewers.
@@ -126,10 +175,10 @@ fn access(
         .filter(|(i, _)| i.definition_id == definition)
         .ok_or_else(|| not_found("access review instance"))?;
     match caller {
-        Caller::App(_) if mine => Err(AppError::BadRequest(
+        Caller::App { .. } if mine => Err(AppError::BadRequest(
             "filterByCurrentUser needs a signed-in user: call it with a personal access token.".into(),
         )),
-        Caller::App(_) => {
+        Caller::App { .. } => {
             let (instance, definition) = found;
             Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
         }
@@ -231,9 +280,7 @@ pub fn record_decision(
     justification: &str,
     now: NaiveDateTime,
 ) -> Result<Result<(), Refused>, AppError> {
-    let Caller::Person { user, .. } = caller else {
-        return Err(AppError::Forbidden);
-    };
+    let user = reviewer(caller)?;
     let access = access(conn, caller, definition, instance, false, now)?;
     let action = match decision {
         Decision::Approve => Action::Approve,
@@ -265,11 +312,11 @@ pub enum InstanceAction {
     SendReminder,
 }
 
-/// Runs `action` on an occurrence as the calling person: the series' managers stop, reset
-/// and apply (as on the results page); reviewers accept recommendations and record
-/// decisions in batches (as in their access panel). An application client changes nothing
-/// here: Graph records such actions for a person, and attest names that person in the
-/// audit trail.
+/// Runs `action` on an occurrence as the caller: the series' managers (a person who
+/// manages it, or an application client with write permission, as in Graph) stop, reset,
+/// apply and remind (as on the results page); reviewers accept recommendations and record
+/// decisions in batches (as in their access panel) — a person only, as in Graph, so that
+/// every decision names the person who made it.
 pub fn instance_action(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -278,9 +325,7 @@ pub fn instance_action(
     action: InstanceAction,
     now: NaiveDateTime,
 ) -> Result<Result<(), Refused>, AppError> {
-    let Caller::Person { user, .. } = caller else {
-        return Err(AppError::Forbidden);
-    };
+    let actor = caller.actor();
     match action {
         InstanceAction::Stop
         | InstanceAction::ResetDecisions
@@ -288,22 +333,24 @@ pub fn instance_action(
         | InstanceAction::SendReminder => {
             let (d, i) = managed_instance(conn, caller, definition, instance, now)?;
             match action {
-                InstanceAction::Stop => crate::service::results::stop(conn, &d, &i, user, now),
-                InstanceAction::ResetDecisions => Ok(crate::service::results::reset(conn, &i, user, now)?.map(|_| ())),
-                InstanceAction::SendReminder => match crate::service::notify::send_reminder(conn, &i, user, now) {
+                InstanceAction::Stop => crate::service::results::stop(conn, &d, &i, actor, now),
+                InstanceAction::ResetDecisions => Ok(crate::service::results::reset(conn, &i, actor, now)?.map(|_| ())),
+                InstanceAction::SendReminder => match crate::service::notify::send_reminder(conn, &i, actor, now) {
                     Ok(_) => Ok(Ok(())),
                     Err(AppError::Conflict(m)) => Ok(Err(Refused(m))),
                     Err(e) => Err(e),
                 },
-                _ => Ok(crate::service::apply::apply(conn, &i.id, Some(user), now)?.map(|_| ())),
+                _ => Ok(crate::service::apply::apply(conn, &i.id, actor, now)?.map(|_| ())),
             }
         }
         InstanceAction::AcceptRecommendations => {
+            let user = reviewer(caller)?;
             let access = access(conn, caller, definition, instance, true, now)?;
             let selection = Selection::Matching(ItemFilter::default());
             Ok(panel::decide(conn, &access, &selection, Action::AcceptRecommendations, "", user, now)?.map(|_| ()))
         }
         InstanceAction::BatchRecordDecisions { decision, justification, principal } => {
+            let user = reviewer(caller)?;
             let access = access(conn, caller, definition, instance, true, now)?;
             let action = match decision {
                 Decision::Approve => Action::Approve,
@@ -321,6 +368,17 @@ pub fn instance_action(
             };
             Ok(panel::decide(conn, &access, &selection, action, &justification, user, now)?.map(|_| ()))
         }
+    }
+}
+
+/// The person a decision is recorded for: an application client decides nothing, as in
+/// Graph (its permission reads and manages reviews; a decision names a reviewer).
+fn reviewer(caller: &Caller) -> Result<&UserRow, AppError> {
+    match caller {
+        Caller::Person { user, .. } => Ok(user),
+        Caller::App { .. } => Err(AppError::BadRequest(
+            "Decisions are recorded for a person: call with the reviewer's personal access token.".into(),
+        )),
     }
 }
 
@@ -514,9 +572,6 @@ pub fn create_definition(
     input: &GraphDefinition,
     now: NaiveDateTime,
 ) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
-    let Caller::Person { user, .. } = caller else {
-        return Err(AppError::Forbidden);
-    };
     let scope = review_scope(conn, caller, now)?;
     let mut form = form_of_graph(conn, input)?;
     if form.start_date.trim().is_empty() {
@@ -526,7 +581,7 @@ pub fn create_definition(
         Ok(draft) => draft,
         Err(errors) => return Ok(Err(errors)),
     };
-    match reviews::create(conn, &draft, &scope, user, now)? {
+    match reviews::create(conn, &draft, &scope, caller.actor(), now)? {
         Ok(id) => Ok(Ok(reviews::detail(conn, &scope, &id, 0)?)),
         Err(errors) => Ok(Err(errors)),
     }
@@ -539,11 +594,8 @@ pub fn delete_definition(
     id: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let Caller::Person { user, .. } = caller else {
-        return Err(AppError::Forbidden);
-    };
     let scope = review_scope(conn, caller, now)?;
-    reviews::delete(conn, id, &scope, user, now).map(|_| ()).map_err(|e| match e {
+    reviews::delete(conn, id, &scope, caller.actor(), now).map(|_| ()).map_err(|e| match e {
         AppError::NotFound(_) => not_found("access review definition"),
         other => other,
     })
@@ -559,13 +611,10 @@ pub fn update_definition(
     input: &GraphDefinition,
     now: NaiveDateTime,
 ) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
-    let Caller::Person { user, .. } = caller else {
-        return Err(AppError::Forbidden);
-    };
     let scope = review_scope(conn, caller, now)?;
     reviews::managed(conn, &scope, id).map_err(|_| not_found("access review definition"))?;
     let form = form_of_graph(conn, input)?;
-    match reviews::update(conn, id, &form, &scope, user, now)? {
+    match reviews::update(conn, id, &form, &scope, caller.actor(), now)? {
         Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
         Err(errors) => Ok(Err(errors)),
     }

@@ -1,5 +1,6 @@
 //! Use cases: each runs in one transaction and calls store/ for SQL and domain/ for rules.
 
+pub mod actor;
 pub mod api_access;
 pub mod apply;
 pub mod audit;

@@ -11,6 +11,7 @@ use crate::domain::directory::clean_display_text;
 use crate::domain::notify::{MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due};
 use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::store;
 use crate::store::audit::NewEvent;
 use crate::store::instances::InstanceRow;
@@ -270,7 +271,7 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
 pub fn send_reminder(
     conn: &mut DbConnection,
     instance: &InstanceRow,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
     conn.write(|conn| {
@@ -285,8 +286,7 @@ pub fn send_reminder(
         let names: Vec<&str> = mails.iter().map(|m| m.recipient_name.as_str()).collect();
         store::audit::append(
             conn,
-            &NewEvent::by_user(
-                actor,
+            &actor.event(
                 now,
                 "RemindersSent",
                 ("AccessReviewInstance", &fresh.id),

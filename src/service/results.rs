@@ -10,12 +10,11 @@ use crate::db::DbConnection;
 use crate::domain::progress::{ReviewerProgress, Sharing, per_reviewer};
 use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::panel::Refused;
 use crate::store;
-use crate::store::audit::NewEvent;
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
-use crate::store::users::UserRow;
 
 /// The occurrence `instance` of the series `definition` (already checked to be one the
 /// caller manages), or 404.
@@ -52,19 +51,19 @@ pub fn stop(
     conn: &mut DbConnection,
     definition: &DefinitionRow,
     instance: &InstanceRow,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<Result<(), Refused>, AppError> {
     if let Err(refused) = refuse_unless_running(instance, "stopped") {
         return Ok(Err(refused));
     }
-    if !crate::service::complete::complete_instance(conn, instance, definition, Some(actor), now)? {
+    if !crate::service::complete::complete_instance(conn, instance, definition, actor, now)? {
         return Ok(Err(Refused("This review had already ended meanwhile. Its decisions are final.".into())));
     }
     if definition.auto_apply {
         // Auto-apply runs as soon as the review ends, as at its scheduled end; a refusal
         // cannot happen for a review that just completed.
-        let _ = crate::service::apply::apply(conn, &instance.id, Some(actor), now)?;
+        let _ = crate::service::apply::apply(conn, &instance.id, actor, now)?;
     }
     Ok(Ok(()))
 }
@@ -74,7 +73,7 @@ pub fn stop(
 pub fn reset(
     conn: &mut DbConnection,
     instance: &InstanceRow,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<Result<usize, Refused>, AppError> {
     if let Err(refused) = refuse_unless_running(instance, "reset") {
@@ -90,8 +89,7 @@ pub fn reset(
         store::instances::recount(conn, &instance.id)?;
         store::audit::append(
             conn,
-            &NewEvent::by_user(
-                actor,
+            &actor.event(
                 now,
                 "ResetDecisions",
                 ("AccessReviewInstance", &instance.id),

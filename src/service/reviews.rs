@@ -14,13 +14,12 @@ use crate::domain::review::{
     ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScope,
 };
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::store;
 use crate::store::Keyset;
-use crate::store::audit::NewEvent;
 use crate::store::instances::{CurrentInstance, InstanceRow};
 use crate::store::reviews::{DefinitionRow, ResourceLink};
 use crate::store::users::UserRef;
-use crate::store::users::UserRow;
 
 /// Saves a new series, or says which names did not resolve. Nothing is saved unless all
 /// of it is valid.
@@ -28,7 +27,7 @@ pub fn create(
     conn: &mut DbConnection,
     draft: &DefinitionDraft,
     manager: &ReviewScope,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<Result<String, Vec<FieldError>>, AppError> {
     let mut errors = Vec::new();
@@ -149,10 +148,10 @@ pub fn create(
         status: DefinitionStatus::Active,
         next_occurrence: 0,
         next_start_at: schedule.occurrence(0).map(|o| o.start),
-        created_by: actor.id.clone(),
+        created_by: actor.id().unwrap_or_default().to_owned(),
         created_at: now,
         updated_at: now,
-        created_by_name: actor.display_name.clone(),
+        created_by_name: actor.name().to_owned(),
     };
     let details = serde_json::json!({
         "displayName": row.display_name,
@@ -167,7 +166,7 @@ pub fn create(
         store::reviews::insert(conn, &row, &resources, &reviewers)?;
         store::audit::append(
             conn,
-            &NewEvent::by_user(actor, now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
+            &actor.event(now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
         )
     })?;
     Ok(Ok(id))
@@ -439,7 +438,7 @@ pub fn update(
     id: &str,
     posted: &crate::domain::review::ReviewForm,
     manager: &ReviewScope,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<Result<(), Vec<FieldError>>, AppError> {
     let old = managed(conn, manager, id)?;
@@ -571,8 +570,7 @@ pub fn update(
         store::reviews::replace(conn, &new, &reviewers)?;
         store::audit::append(
             conn,
-            &NewEvent::by_user(
-                actor,
+            &actor.event(
                 now,
                 "UpdateReviewDefinition",
                 ("AccessReviewDefinition", id),
@@ -590,7 +588,7 @@ pub fn delete(
     conn: &mut DbConnection,
     id: &str,
     manager: &ReviewScope,
-    actor: &UserRow,
+    actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
     let d = managed(conn, manager, id)?;
@@ -602,8 +600,7 @@ pub fn delete(
         store::reviews::set_status(conn, id, DefinitionStatus::Deleted, now)?;
         store::audit::append(
             conn,
-            &NewEvent::by_user(
-                actor,
+            &actor.event(
                 now,
                 "DeleteReviewDefinition",
                 ("AccessReviewDefinition", id),
@@ -704,6 +701,14 @@ pub fn detail(
     limit: i64,
 ) -> Result<DefinitionDetail, AppError> {
     let definition = managed(conn, manager, id)?;
+    detail_of(conn, definition, limit)
+}
+
+/// A series the caller may see, with its resources, reviewers and latest `limit`
+/// occurrences.
+pub fn detail_of(conn: &mut DbConnection, definition: DefinitionRow, limit: i64) -> Result<DefinitionDetail, AppError> {
+    let id = definition.id.clone();
+    let id = id.as_str();
     let names = store::reviews::resource_names_of(conn, id)?;
     let resources = store::reviews::resources(conn, id)?
         .into_iter()

@@ -10,7 +10,8 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::{Value, json};
 
-use super::sources::{self, Actor, Authenticated};
+use super::actor::Actor;
+use super::sources::{self, Authenticated};
 use crate::db::{DbConnection, Retryable};
 use crate::domain::directory::UserType;
 use crate::domain::review::ResourceKind;

@@ -8,60 +8,16 @@ use crate::auth::token;
 use crate::db::DbConnection;
 use crate::domain::source::{self, SourceKind};
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::store;
 use crate::store::audit::NewEvent;
 pub use crate::store::sources::{ErrorRow, Holdings, SourceRow, TokenRow};
-use crate::store::users::UserRow;
 
 /// How many recent errors the sources page shows per source.
 pub const ERRORS_SHOWN: i64 = 5;
 
 /// How precisely a token's last use is kept.
 const LAST_USE_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
-
-/// Who changes a source or its tokens, for the audit trail.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// A signed-in admin.
-    Admin(&'a UserRow),
-    /// An operator on the command line.
-    CommandLine,
-    /// A push source's client, authenticated by one of its tokens.
-    Client(&'a Authenticated),
-    /// The scheduler (an LDAP connection's interval sync).
-    Scheduler,
-}
-
-impl<'a> Actor<'a> {
-    /// The audit event of this actor.
-    pub fn event(
-        &self,
-        at: NaiveDateTime,
-        action: &'a str,
-        target: (&'a str, &'a str),
-        details: serde_json::Value,
-    ) -> NewEvent<'a> {
-        match self {
-            Self::Admin(user) => NewEvent::by_user(user, at, action, target, details),
-            Self::CommandLine => {
-                NewEvent { actor_name: "attest command line", ..NewEvent::by_system(at, action, target, details) }
-            }
-            Self::Client(client) => {
-                NewEvent { actor_name: &client.actor_name, ..NewEvent::by_system(at, action, target, details) }
-            }
-            Self::Scheduler => NewEvent::by_system(at, action, target, details),
-        }
-    }
-
-    fn name(&self) -> String {
-        match self {
-            Self::Admin(user) => user.display_name.clone(),
-            Self::CommandLine => "attest command line".into(),
-            Self::Client(client) => client.actor_name.clone(),
-            Self::Scheduler => "attest scheduler".into(),
-        }
-    }
-}
 
 /// A push source's client, as a valid bearer token identifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +118,7 @@ pub fn create_token(
         name: token_name.to_owned(),
         token_hash: token::token_hash(&secret),
         created_at: now,
-        created_by_name: by.name(),
+        created_by_name: by.name().to_owned(),
         last_used_at: None,
         revoked_at: None,
     };

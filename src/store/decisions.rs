@@ -11,7 +11,7 @@ use crate::db::schema::{review_decision_items as items, review_instances};
 use crate::domain::apply::ApplyResult;
 use crate::domain::decision::{Change, Decider, Decision, Pending, Pool, Tally, recommended};
 use crate::domain::directory::UserType;
-use crate::domain::odata::Filter;
+use crate::domain::odata::{Filter, Op};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::review::ResourceKind;
 
@@ -87,7 +87,10 @@ fn expression_predicate(filter: &Filter<ItemTest>) -> Predicate {
             .map(expression_predicate)
             .reduce(|a, b| Box::new(a.or(b)))
             .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
-        Filter::Compare { property, equal, .. } => match (*property, *equal) {
+        // The API's check admits only eq and ne on these closed sets of values; a contains
+        // would never match one whole.
+        Filter::Compare { op: Op::Contains, .. } => Box::new(diesel::dsl::sql::<Bool>("1 = 0")),
+        Filter::Compare { property, op, .. } => match (*property, *op == Op::Eq) {
             (ItemTest::Decision(d), true) => Box::new(items::decision.eq(d.as_str())),
             (ItemTest::Decision(d), false) => Box::new(items::decision.ne(d.as_str())),
             (ItemTest::Recommendation(r), true) => Box::new(items::recommendation.eq(r)),

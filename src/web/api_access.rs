@@ -14,8 +14,8 @@ use crate::domain::api::{self, Permission};
 use crate::domain::directory::ObjectId;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::api_access::{self, ClientRow, PersonalTokenRow};
-use crate::service::sources::Actor;
 use crate::web::admin::FormErrors;
 use crate::web::format;
 use crate::web::guard::{Admin, CurrentUser};
@@ -177,7 +177,7 @@ pub async fn create_client(
     };
     let (now, user, name) = (state.clock.now(), admin.0.user.clone(), form.name.clone());
     let created = state
-        .db(move |conn| api_access::create_client(conn, &name, permission, Some(days), Actor::Admin(&user), now))
+        .db(move |conn| api_access::create_client(conn, &name, permission, Some(days), Actor::Person(&user), now))
         .await;
     match created {
         Ok((client, secret)) => {
@@ -208,7 +208,7 @@ pub async fn revoke_client(
     id: web::Path<ObjectId>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now, user) = (id.into_inner().into_string(), state.clock.now(), admin.0.user.clone());
-    let client = state.db(move |conn| api_access::revoke_client(conn, &id, Actor::Admin(&user), now)).await?;
+    let client = state.db(move |conn| api_access::revoke_client(conn, &id, Actor::Person(&user), now)).await?;
     flash(&session, &format!("The API client \"{}\" is revoked: its tokens are refused from now on.", client.name));
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/api-clients")).finish())
 }

@@ -243,7 +243,7 @@ async fn tokens_are_refused_when_wrong_missing_or_revoked() {
     let bearer = token(&app, &id, &secret).await;
     assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 200);
     let now = app.clock_now();
-    api_access::revoke_client(&mut app.conn(), &id, attest::service::sources::Actor::CommandLine, now).unwrap();
+    api_access::revoke_client(&mut app.conn(), &id, attest::service::actor::Actor::CommandLine, now).unwrap();
     assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions")).await.0, 401);
     assert_eq!(app.count("audit_events WHERE action IN ('ApiClientCreated', 'ApiClientRevoked')"), 2);
     // The secret is kept hashed.
@@ -499,15 +499,9 @@ async fn admins_register_clients_and_people_make_their_own_tokens_on_the_pages()
     assert_eq!(get(&app, &pat, &format!("{BASE}/definitions")).await.0, 401);
 }
 
-#[tokio::test]
-async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_it() {
-    let app = spawn_admin_app().await;
-    let now = app.clock_now();
-    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
-    let (_, pat) =
-        api_access::create_personal(&mut app.conn(), &admin, "ops", Permission::ReadWrite, None, now).unwrap();
-    let group = app.group_id("Engineering All");
-    let body = serde_json::json!({
+/// A quarterly review of a group by its owners, as Graph's documentation creates one.
+fn quarterly_series(group: &str, fallback: &str) -> Value {
+    serde_json::json!({
         "@odata.type": "#microsoft.graph.accessReviewScheduleDefinition",
         "displayName": "Quarterly Engineering review",
         "descriptionForAdmins": "SOX control 4.2",
@@ -518,7 +512,7 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
             "queryType": "MicrosoftGraph"
         },
         "reviewers": [{ "query": format!("/groups/{group}/owners"), "queryType": "MicrosoftGraph" }],
-        "fallbackReviewers": [{ "query": format!("/users/{}", admin.id), "queryType": "MicrosoftGraph" }],
+        "fallbackReviewers": [{ "query": format!("/users/{fallback}"), "queryType": "MicrosoftGraph" }],
         "settings": {
             "mailNotificationsEnabled": true,
             "reminderNotificationsEnabled": true,
@@ -535,7 +529,18 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
             }
         },
         "someFutureProperty": true
-    });
+    })
+}
+
+#[tokio::test]
+async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_it() {
+    let app = spawn_admin_app().await;
+    let now = app.clock_now();
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let (_, pat) =
+        api_access::create_personal(&mut app.conn(), &admin, "ops", Permission::ReadWrite, None, now).unwrap();
+    let group = app.group_id("Engineering All");
+    let body = quarterly_series(&group, &admin.id);
     let (status, created) = post_json(&app, &pat, &format!("{BASE}/definitions"), Some(body.clone())).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -612,6 +617,153 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
     let (list, _) = all_pages(&app, &pat, &format!("{BASE}/definitions")).await;
     assert!(!list.iter().any(|d| d["id"] == id.as_str()));
     assert_eq!(app.count("audit_events WHERE action = 'CreateReviewDefinition'"), app.count("review_definitions"));
+}
+
+#[tokio::test]
+async fn a_client_with_write_permission_runs_a_series_as_itself_and_decides_nothing() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    let bearer = token(&app, &id, &secret).await;
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let group = app.group_id("Engineering All");
+
+    // The script creates the quarterly series; it is recorded as the client's.
+    let (status, created) =
+        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
+    assert_eq!(status, 201, "{created}");
+    let def = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["createdBy"]["id"], id.as_str());
+    assert_eq!(created["createdBy"]["displayName"], "API client GRC export");
+    let page = app.get(&format!("/admin/access-reviews/{def}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text("main").contains("by API client GRC export"), "the series page names its creator");
+
+    // The scheduler starts it; the client may not decide (a decision names a person).
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Quarterly Engineering review");
+    let base = format!("{BASE}/definitions/{def}/instances/{instance}");
+    let (items, _) = all_pages(&app, &bearer, &format!("{base}/decisions")).await;
+    let item = items[0]["id"].as_str().unwrap();
+    let (status, body) =
+        patch(&app, &bearer, &format!("{base}/decisions/{item}"), &serde_json::json!({"decision": "Deny"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("personal access token"), "{body}");
+    let batch = serde_json::json!({"decision": "Approve", "justification": "ok"});
+    assert_eq!(post_json(&app, &bearer, &format!("{base}/batchRecordDecisions"), Some(batch)).await.0, 400);
+    assert_eq!(post_json(&app, &bearer, &format!("{base}/acceptRecommendations"), None).await.0, 400);
+
+    // It stops the occurrence (the default decision, Deny, goes to everyone) and applies it.
+    let (status, body) = post_json(&app, &bearer, &format!("{base}/stop"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = post_json(&app, &bearer, &format!("{base}/applyDecisions"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (_, got, _) = get(&app, &bearer, &base).await;
+    assert_eq!(got["status"], "Applied");
+    let (denied, _) = all_pages(&app, &bearer, &format!("{base}/decisions?$filter=decision%20eq%20%27Deny%27")).await;
+    assert!(!denied.is_empty());
+    assert!(denied.iter().all(|d| d["appliedBy"]["id"] == id.as_str()), "{denied:?}");
+
+    // The audit trail names the client for each change it made.
+    for action in ["CreateReviewDefinition", "ReviewStopped"] {
+        let named: i64 = app.count(&format!(
+            "audit_events WHERE action = '{action}' AND actor_name = 'API client GRC export' AND actor_id = '{id}'"
+        ));
+        assert_eq!(named, 1, "{action}");
+    }
+    let res = app
+        .client
+        .delete(format!("{}{BASE}/definitions/{def}", app.address))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'DeleteReviewDefinition' AND actor_name = 'API client GRC export'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn series_filter_by_what_they_review_count_and_refuse_orders_they_are_not_kept_in() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    let bearer = token(&app, &id, &secret).await;
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let group = app.group_id("Engineering All");
+    let (status, created) =
+        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
+    assert_eq!(status, 201, "{created}");
+    let ours = created["id"].as_str().unwrap().to_owned();
+    let filtered = |filter: &str| format!("{BASE}/definitions?$count=true&$filter={}", percent_encoded(filter));
+
+    // Every series, and those of groups, by the query Graph's documentation filters on.
+    let (all, _) = all_pages(&app, &bearer, &format!("{BASE}/definitions?$top=2")).await;
+    assert!(all.len() > 2, "the demo's series and ours");
+    assert!(all.iter().all(|d| d["scope"]["query"].is_string()), "the list shows each series whole");
+    let of_groups: Vec<&Value> =
+        all.iter().filter(|d| d["scope"]["query"].as_str().unwrap().to_lowercase().contains("/groups")).collect();
+    assert!(!of_groups.is_empty() && of_groups.len() < all.len(), "the demo reviews groups and other things");
+    let (status, body, _) = get(&app, &bearer, &filtered("contains(scope/query, '/groups')")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["@odata.count"], of_groups.len());
+    // Paged by one, the filtered pages hold the same series, in order, without repeats.
+    let (paged, pages) = all_pages(
+        &app,
+        &bearer,
+        &format!("{BASE}/definitions?$top=1&$filter={}", percent_encoded("contains(scope/query, '/groups')")),
+    )
+    .await;
+    let ids = |list: &[Value]| list.iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(&paged), of_groups.iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+    assert_eq!(pages, paged.len());
+    // The type-qualified path, a group's id, and and/or with the name.
+    let (_, body, _) = get(
+        &app,
+        &bearer,
+        &filtered(&format!(
+            "contains(scope/microsoft.graph.accessReviewQueryScope/query, '{group}') and displayName eq 'quarterly engineering review'"
+        )),
+    )
+    .await;
+    assert_eq!(ids(body["value"].as_array().unwrap()), vec![ours.clone()]);
+    assert_eq!(body["@odata.count"], 1);
+    let (_, body, _) = get(&app, &bearer, &filtered("contains(scope/query, '/nothing-like-this')")).await;
+    assert_eq!(body["value"].as_array().unwrap().len(), 0);
+    assert_eq!(body["@odata.count"], 0);
+
+    // What it cannot read is a 400 that says what it can.
+    for bad in ["contains(decision, 'D')", "status eq 'Sleeping'", "contains(scope/query)"] {
+        let (status, body, _) = get(&app, &bearer, &filtered(bad)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("contains(scope/query, '/groups')"), "{body}");
+    }
+    let (status, body, _) = get(
+        &app,
+        &bearer,
+        &format!("{BASE}/definitions?$filter={}", percent_encoded("contains(scope/query, '/groups'")),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    // Orders: the natural one is accepted, others are refused with the one there is.
+    assert_eq!(get(&app, &bearer, &format!("{BASE}/definitions?$orderby=displayName")).await.0, 200);
+    let (status, body, _) = get(&app, &bearer, &format!("{BASE}/definitions?$orderby=createdDateTime%20desc")).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("displayName"), "{body}");
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Quarterly Engineering review");
+    let (status, body, _) =
+        get(&app, &bearer, &format!("{BASE}/definitions/{ours}/instances?$orderby=startDateTime%20desc")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"][0]["id"], instance.as_str());
+    let decisions = format!("{BASE}/definitions/{ours}/instances/{instance}/decisions");
+    assert_eq!(get(&app, &bearer, &format!("{decisions}?$orderby=principal/displayName")).await.0, 200);
+    let (status, body, _) = get(&app, &bearer, &format!("{decisions}?$orderby=reviewedDateTime")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body, _) =
+        get(&app, &bearer, &format!("{decisions}?$filter={}", percent_encoded("contains(decision, 'D')"))).await;
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ fn admin(app: &TestApp) -> UserRow {
 
 fn run(app: &TestApp, instance: &str) -> Result<ApplySummary, Refused> {
     let admin = admin(app);
-    apply::apply(&mut app.conn(), instance, Some(&admin), app.clock_now()).unwrap()
+    apply::apply(&mut app.conn(), instance, attest::service::actor::Actor::Person(&admin), app.clock_now()).unwrap()
 }
 
 fn items(app: &TestApp, instance: &str) -> Vec<ItemRow> {
@@ -283,7 +283,9 @@ async fn an_instance_in_progress_is_refused_and_unknown_ones_are_not_found() {
     assert_eq!(events(&app, "ApplyStarted"), 0);
     let dana = admin(&app);
     assert!(apply::preview(&mut app.conn(), "no-such-id", &dana, app.clock_now()).unwrap().is_none());
-    let err = apply::apply(&mut app.conn(), "no-such-id", Some(&dana), app.clock_now()).unwrap_err();
+    let err =
+        apply::apply(&mut app.conn(), "no-such-id", attest::service::actor::Actor::Person(&dana), app.clock_now())
+            .unwrap_err();
     assert!(err.to_string().contains("not found"), "{err}");
 }
 

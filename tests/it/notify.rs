@@ -471,7 +471,7 @@ async fn send_reminder_mails_who_has_not_finished_and_lists_the_contacted() {
     let instance = attest::store::instances::get(&mut conn, &falcon).unwrap().unwrap();
     let admin = attest::store::users::by_upn(&mut conn, personas::ADMIN).unwrap().unwrap();
     let now = app.clock_now() + TimeDelta::hours(2);
-    assert_eq!(send_reminder(&mut conn, &instance, &admin, now).unwrap(), 1);
+    assert_eq!(send_reminder(&mut conn, &instance, attest::service::actor::Actor::Person(&admin), now).unwrap(), 1);
     let contacted = contacted_reviewers(&mut conn, &falcon, None, 50).unwrap();
     assert_eq!(contacted.len(), 1, "{contacted:?}");
     assert_eq!(contacted[0].address, personas::OWNER);
@@ -485,9 +485,9 @@ async fn send_reminder_mails_who_has_not_finished_and_lists_the_contacted() {
     let url = format!("/reviews/{falcon}");
     omar.post(&url, &[("action", "Approve"), ("apply_to", "matching"), ("reason", "Still on it")]).await;
     let mut conn = app.conn();
-    assert_eq!(send_reminder(&mut conn, &instance, &admin, now).unwrap(), 0);
+    assert_eq!(send_reminder(&mut conn, &instance, attest::service::actor::Actor::Person(&admin), now).unwrap(), 0);
     let end = end_of(&app, &falcon);
-    let err = send_reminder(&mut conn, &instance, &admin, end).unwrap_err();
+    let err = send_reminder(&mut conn, &instance, attest::service::actor::Actor::Person(&admin), end).unwrap_err();
     assert!(err.to_string().contains("has ended"), "{err}");
 }
 

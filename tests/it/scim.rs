@@ -3,7 +3,8 @@
 //! concurrent clients, isolation between sources, the audit trail, and a review of a
 //! provisioned group.
 
-use attest::service::sources::{self, Actor};
+use attest::service::actor::Actor;
+use attest::service::sources;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -17,8 +17,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::import::{self, ImportError, ImportFile, ImportOptions, ImportReport};
-use crate::service::sources::Actor;
 use crate::sources::csv::FileKind;
 use crate::web::guard::Admin;
 use crate::web::{Chrome, Section, State, csrf, flash};
@@ -170,7 +170,7 @@ pub async fn upload(admin: Admin, state: State, chrome: Chrome, session: Session
     let user = admin.0.user.clone();
     let options = ImportOptions { dry_run: true, full };
     let result = state
-        .db(move |conn| Ok(import::import(conn, &source, &files, options, Actor::Admin(&user), now)))
+        .db(move |conn| Ok(import::import(conn, &source, &files, options, Actor::Person(&user), now)))
         .await
         .unwrap_or_else(|e| Err(ImportError::App(e)));
     match result {
@@ -316,7 +316,7 @@ pub async fn confirm(
     let options = ImportOptions { dry_run: false, full: manifest.full };
     let source = manifest.source.clone();
     let result = state
-        .db(move |conn| Ok(import::import(conn, &source, &files, options, Actor::Admin(&user), now)))
+        .db(move |conn| Ok(import::import(conn, &source, &files, options, Actor::Person(&user), now)))
         .await
         .unwrap_or_else(|e| Err(ImportError::App(e)));
     let _ = std::fs::remove_dir_all(&dir);

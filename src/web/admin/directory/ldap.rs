@@ -19,9 +19,9 @@ use super::not_found;
 use crate::domain::directory::ObjectId;
 use crate::domain::review::FieldError;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::import::{ImportError, ImportReport};
 use crate::service::ldap::{self, ConnectionInput, FormError, SyncError, SyncReport, TestOutcome};
-use crate::service::sources::Actor;
 use crate::sources::ldap::{DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_SECONDS, LdapConfig, Leftovers, Preset, Security};
 use crate::web::admin::FormErrors;
 use crate::web::guard::Admin;
@@ -364,7 +364,7 @@ async fn submit(
             Err(e) => invalid(page, e),
         };
     }
-    let saved = state.db(move |conn| Ok(ldap::save(conn, id.as_deref(), input, Actor::Admin(&user), now))).await?;
+    let saved = state.db(move |conn| Ok(ldap::save(conn, id.as_deref(), input, Actor::Person(&user), now))).await?;
     match saved {
         Ok(row) => {
             let what = if page.source_id.is_some() { "Saved the changes to" } else { "Added" };
@@ -520,7 +520,7 @@ async fn run_sync(
     let (now, user, lookup) = (state.clock.now(), admin.0.user.clone(), id.to_owned());
     state
         .db(move |conn| {
-            let outcome = ldap::sync(conn, &lookup, dry_run, Actor::Admin(&user), now);
+            let outcome = ldap::sync(conn, &lookup, dry_run, Actor::Person(&user), now);
             let name = outcome.as_ref().map(|r| r.import.source.clone()).unwrap_or_default();
             Ok((name, outcome))
         })

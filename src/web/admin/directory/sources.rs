@@ -17,8 +17,9 @@ use crate::domain::directory::ObjectId;
 use crate::domain::review::FieldError;
 use crate::domain::source::SourceKind;
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::ldap;
-use crate::service::sources::{self, Actor, SourceRow, SourceSummary, TokenRow};
+use crate::service::sources::{self, SourceRow, SourceSummary, TokenRow};
 use crate::sources::ldap::{LdapConfig, Security};
 use crate::web::admin::FormErrors;
 use crate::web::format;
@@ -212,7 +213,7 @@ pub async fn create(
     let NewSourceForm { name, token_name } = form.into_inner();
     let (now, user) = (state.clock.now(), admin.0.user.clone());
     let (n, t) = (name.clone(), token_name.clone());
-    let created = state.db(move |conn| sources::new_scim_source(conn, &n, &t, Actor::Admin(&user), now)).await;
+    let created = state.db(move |conn| sources::new_scim_source(conn, &n, &t, Actor::Person(&user), now)).await;
     match created {
         Ok(done) => Ok(Either::Left(token_page(&state, chrome, done, true))),
         Err(err) => {
@@ -336,7 +337,8 @@ pub async fn create_token(
     let id = id.into_inner().into_string();
     let token_name = form.into_inner().token_name;
     let (now, user, source_id, t) = (state.clock.now(), admin.0.user.clone(), id.clone(), token_name.clone());
-    let created = state.db(move |conn| sources::create_token_for(conn, &source_id, &t, Actor::Admin(&user), now)).await;
+    let created =
+        state.db(move |conn| sources::create_token_for(conn, &source_id, &t, Actor::Person(&user), now)).await;
     match created {
         Ok(done) => Ok(Either::Left(token_page(&state, chrome, done, false))),
         Err(AppError::NotFound(_)) => Err(not_found("source")),
@@ -360,7 +362,7 @@ pub async fn revoke(
     let (id, token) = (id.into_string(), token.into_string());
     let (now, user, source_id) = (state.clock.now(), admin.0.user.clone(), id.clone());
     let revoked =
-        state.db(move |conn| sources::revoke_token(conn, &source_id, &token, Actor::Admin(&user), now)).await?;
+        state.db(move |conn| sources::revoke_token(conn, &source_id, &token, Actor::Person(&user), now)).await?;
     flash(&session, &format!("The token \"{}\" is revoked: requests with it are refused from now on.", revoked.name));
     Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/admin/directory/sources/{id}"))).finish())
 }

@@ -15,6 +15,7 @@ use crate::domain::review::{
     UserScopeKind, search_text, years_ahead,
 };
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::onboarding::{self, Onboarded};
 use crate::service::reviews::{Found, Owned, find, managed};
 use crate::service::rows::{CurrentInstance, DefinitionRow, UserRef};
@@ -372,7 +373,8 @@ pub async fn create(
     let name = draft.name.clone();
     let first = draft.schedule.occurrence(0).map(|o| format::date(o.start)).unwrap_or_default();
     let scope = manager.scope.clone();
-    let created = state.db(move |conn| crate::service::reviews::create(conn, &draft, &scope, &actor, now)).await?;
+    let created =
+        state.db(move |conn| crate::service::reviews::create(conn, &draft, &scope, Actor::Person(&actor), now)).await?;
     match created {
         Ok(id) => {
             flash(&session, &format!("Review “{name}” created. Its first occurrence starts on {first}."));
@@ -613,7 +615,8 @@ pub async fn edit(
     let (key, posted_copy) = (id.clone(), posted.clone());
     let (result, d) = state
         .db(move |conn| {
-            let result = crate::service::reviews::update(conn, &key, &posted_copy, &manager.scope, &actor, now)?;
+            let result =
+                crate::service::reviews::update(conn, &key, &posted_copy, &manager.scope, Actor::Person(&actor), now)?;
             let d = managed(conn, &manager.scope, &key)?;
             Ok((result, d))
         })
@@ -663,7 +666,9 @@ pub async fn delete(
     let id = id.into_inner().into_string();
     let now = state.clock.now();
     let actor = manager.identity.user.clone();
-    let name = state.db(move |conn| crate::service::reviews::delete(conn, &id, &manager.scope, &actor, now)).await?;
+    let name = state
+        .db(move |conn| crate::service::reviews::delete(conn, &id, &manager.scope, Actor::Person(&actor), now))
+        .await?;
     flash(&session, &format!("“{name}” was deleted. No more occurrences will start; its history stays."));
     Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/access-reviews")).finish())
 }

@@ -9,9 +9,10 @@ use askama_web::WebTemplate;
 use crate::domain::directory::ObjectId;
 use crate::domain::review::{DefaultDecision, InstanceStatus};
 use crate::error::AppError;
+use crate::service::actor::Actor;
 use crate::service::apply::Planned;
 use crate::service::panel::Refused;
-use crate::service::rows::{DefinitionRow, InstanceRow, UserRow};
+use crate::service::rows::{DefinitionRow, InstanceRow};
 use crate::service::{apply, results};
 use crate::web::format;
 use crate::web::guard::ReviewManager;
@@ -226,7 +227,7 @@ async fn instance_action<T: Send + 'static>(
         &mut crate::db::DbConnection,
         &DefinitionRow,
         &InstanceRow,
-        &UserRow,
+        Actor<'_>,
         chrono::NaiveDateTime,
     ) -> Result<Result<T, Refused>, AppError>
     + Send
@@ -236,7 +237,7 @@ async fn instance_action<T: Send + 'static>(
     let (d, i) = load_instance(&state, &manager, path.into_inner()).await?;
     let back = results_path(&d, &i);
     let (now, actor) = (state.clock.now(), manager.identity.user);
-    match state.db(move |conn| action(conn, &d, &i, &actor, now)).await? {
+    match state.db(move |conn| action(conn, &d, &i, Actor::Person(&actor), now)).await? {
         Ok(outcome) => flash(&session, &done(outcome)),
         Err(refused) => flash_error(&session, &refused.0),
     }
@@ -251,7 +252,7 @@ pub async fn remind(
     session: Session,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
-    let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
+    let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: Actor<'_>, now| {
         if !i.status.is_open() {
             return Ok(Err(Refused("This review has ended: reminders go only to reviews in progress.".into())));
         }
@@ -293,7 +294,7 @@ pub async fn reset(
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
     let reset =
-        |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| results::reset(conn, i, actor, now);
+        |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: Actor<'_>, now| results::reset(conn, i, actor, now);
     instance_action(state, manager, session, path, reset, |n| {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         format!("{} reset to not reviewed.", format::count(n, "decision was", "decisions were"))
@@ -351,9 +352,8 @@ pub async fn apply_denials(
     session: Session,
     path: web::Path<(ObjectId, ObjectId)>,
 ) -> Result<HttpResponse, AppError> {
-    let run = |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: &UserRow, now| {
-        apply::apply(conn, &i.id, Some(actor), now)
-    };
+    let run =
+        |conn: &mut _, _: &DefinitionRow, i: &InstanceRow, actor: Actor<'_>, now| apply::apply(conn, &i.id, actor, now);
     instance_action(state, manager, session, path, run, |summary| applied_message(&summary)).await
 }
 

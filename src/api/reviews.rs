@@ -840,7 +840,7 @@ fn settings_json(d: &DefinitionRow) -> model::Settings {
     model::Settings {
         odata_type: "#microsoft.graph.accessReviewScheduleSettings",
         mail_notifications_enabled: d.mail_notifications,
-        reminder_notifications_enabled: d.reminders,
+        reminder_notifications_enabled: d.reminders().is_some(),
         justification_required_on_approval: d.justification_required,
         default_decision_enabled: d.default_decision != DefaultDecision::None,
         default_decision: d.default_decision.as_str(),

@@ -195,7 +195,6 @@ diesel::table! {
         lookback_days -> Integer,
         justification_required -> Bool,
         mail_notifications -> Bool,
-        reminders -> Bool,
         additional_recipients -> Text,
         status -> Text,
         next_occurrence -> Integer,
@@ -204,6 +203,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         created_by_name -> Text,
+        reminder_schedule -> Text,
     }
 }
 

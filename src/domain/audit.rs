@@ -390,10 +390,11 @@ fn read(how: Value, value: &serde_json::Value) -> String {
         Value::Frequency => words(&|t| super::recurrence::Frequency::parse(t).map(|f| f.label())),
         Value::DefaultDecision => words(&|t| super::review::DefaultDecision::parse(t).map(|d| d.label())),
         // A reminder sent from the results page is recorded as "Manual".
-        Value::Round => words(&|t| match super::notify::ReminderRound::parse(t) {
-            Some(round) => Some(round.label()),
-            None => (t == "Manual").then_some("Sent by an administrator"),
-        }),
+        Value::Round => match (text, text.and_then(super::notify::ReminderRound::parse)) {
+            (_, Some(round)) => round.label(),
+            (Some("Manual"), None) => "Sent by an administrator".to_owned(),
+            _ => plain(value),
+        },
         Value::MailKind => words(&|t| super::notify::MailKind::parse(t).map(|k| k.label())),
         Value::Resources => match value {
             J::Array(list) => {

@@ -149,35 +149,167 @@ pub fn header_text(text: &str) -> String {
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-stored_state! {
-    /// A reminder round of an instance.
-    ReminderRound in "reminder_rounds.round" {
-        /// Half of the review's time has passed.
-        HalfTime => "HalfTime",
-        /// Two days before the end.
-        BeforeEnd => "BeforeEnd",
+/// The longest a review runs, in days: reminders are chosen within it.
+const MAX_REMINDER_DAYS: i64 = 3650;
+/// The most reminder days a series may choose.
+pub const MAX_REMINDER_ROUNDS: usize = 10;
+
+/// When the reviewers of an instance who have not finished are reminded: at half-time,
+/// and on chosen days before the end (Entra's fixed rounds are half-time and two days
+/// before; Okta and SailPoint let admins choose).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderSchedule {
+    /// At half of the review's time.
+    pub half_time: bool,
+    /// Days before the end, largest first, each once.
+    pub days_before: Vec<i64>,
+}
+
+impl Default for ReminderSchedule {
+    /// Half-time and two days before the end, as Entra reminds.
+    fn default() -> Self {
+        Self { half_time: true, days_before: vec![2] }
     }
 }
 
+impl ReminderSchedule {
+    /// Reads the form: the half-time box and the days typed ("7, 3, 1"); a message naming
+    /// what to fix otherwise.
+    pub fn from_form(half_time: bool, days: &str) -> Result<Self, String> {
+        let mut days_before = Vec::new();
+        for word in days.split([',', ' ', ';']).map(str::trim).filter(|w| !w.is_empty()) {
+            match word.parse::<i64>() {
+                Ok(n) if (1..=MAX_REMINDER_DAYS).contains(&n) => days_before.push(n),
+                _ => {
+                    let word: String = word.chars().take(20).collect();
+                    return Err(format!(
+                        "“{word}” is not a number of days: write whole days before the end, such as 7, 3, 1"
+                    ));
+                }
+            }
+        }
+        days_before.sort_unstable_by(|a, b| b.cmp(a));
+        days_before.dedup();
+        if days_before.len() > MAX_REMINDER_ROUNDS {
+            return Err(format!("Choose at most {MAX_REMINDER_ROUNDS} reminder days"));
+        }
+        if !half_time && days_before.is_empty() {
+            return Err("Choose when to remind: at half-time, on days before the end, or both".into());
+        }
+        Ok(Self { half_time, days_before })
+    }
+
+    /// The days as the form shows them ("7, 3, 1").
+    pub fn days_text(&self) -> String {
+        self.days_before.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    }
+
+    /// As stored: "HalfTime,7,3,1". Read back by [`Self::stored`].
+    pub fn to_stored(&self) -> String {
+        let half = self.half_time.then(|| ReminderRound::HalfTime.key());
+        half.into_iter().chain(self.days_before.iter().map(i64::to_string)).collect::<Vec<_>>().join(",")
+    }
+
+    /// The stored schedule, or none (reminders off) for an empty value; what cannot be read
+    /// is left out, and a value with nothing readable is the default (a stored value is
+    /// attest's own, so this only guards against damage).
+    pub fn stored(text: &str) -> Option<Self> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        let mut half_time = false;
+        let mut days = Vec::new();
+        for word in text.split(',').map(str::trim) {
+            match word.parse::<i64>() {
+                Ok(n) if (1..=MAX_REMINDER_DAYS).contains(&n) => days.push(n),
+                _ => half_time |= word == ReminderRound::HalfTime.key(),
+            }
+        }
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        Some(if !half_time && days.is_empty() { Self::default() } else { Self { half_time, days_before: days } })
+    }
+
+    /// In words, for the series page: "At half-time and 7, 3 and 1 days before the end".
+    pub fn describe(&self) -> String {
+        let days = match self.days_before.as_slice() {
+            [] => None,
+            [1] => Some("1 day before the end".to_owned()),
+            [one] => Some(format!("{one} days before the end")),
+            [first @ .., last] => Some(format!(
+                "{} and {last} days before the end",
+                first.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            )),
+        };
+        match (self.half_time, days) {
+            (true, Some(days)) => format!("At half-time and {days}"),
+            (true, None) => "At half-time".to_owned(),
+            (false, Some(days)) => days,
+            (false, None) => String::new(),
+        }
+    }
+
+    /// The rounds of an instance running from `start` to `end`, in time order: each
+    /// within the review (a day before the end that falls before its start is left out).
+    fn rounds(&self, start: NaiveDateTime, end: NaiveDateTime) -> Vec<(NaiveDateTime, ReminderRound)> {
+        let mut rounds: Vec<(NaiveDateTime, ReminderRound)> = self
+            .days_before
+            .iter()
+            .filter_map(|&n| Some((end.checked_sub_signed(TimeDelta::try_days(n)?)?, ReminderRound::DaysBefore(n))))
+            .collect();
+        if self.half_time {
+            rounds.push((start + (end - start) / 2, ReminderRound::HalfTime));
+        }
+        rounds.retain(|(at, _)| *at > start && *at < end);
+        rounds.sort_by_key(|(at, _)| *at);
+        rounds
+    }
+}
+
+/// A reminder round of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderRound {
+    /// Half of the review's time has passed.
+    HalfTime,
+    /// This many days before the end.
+    DaysBefore(i64),
+}
+
 impl ReminderRound {
-    /// As the audit log says it.
-    pub fn label(self) -> &'static str {
+    /// How `reminder_rounds.round` and the audit trail store it: "HalfTime", "DaysBefore7".
+    pub fn key(self) -> String {
         match self {
-            Self::HalfTime => "Half-time",
-            Self::BeforeEnd => "Two days before the end",
+            Self::HalfTime => "HalfTime".to_owned(),
+            Self::DaysBefore(n) => format!("DaysBefore{n}"),
+        }
+    }
+
+    /// A stored key; "BeforeEnd" is the fixed two-days round of earlier versions.
+    pub fn parse(key: &str) -> Option<Self> {
+        match key {
+            "HalfTime" => Some(Self::HalfTime),
+            "BeforeEnd" => Some(Self::DaysBefore(2)),
+            _ => key.strip_prefix("DaysBefore")?.parse().ok().filter(|n| *n > 0).map(Self::DaysBefore),
+        }
+    }
+
+    /// As the audit log says it.
+    pub fn label(self) -> String {
+        match self {
+            Self::HalfTime => "Half-time".to_owned(),
+            Self::DaysBefore(1) => "1 day before the end".to_owned(),
+            Self::DaysBefore(n) => format!("{n} days before the end"),
         }
     }
 }
 
-/// How long before the end the last reminder goes out.
-pub const BEFORE_END: TimeDelta = TimeDelta::days(2);
-
 /// The reminder round due at `now` for an instance running from `start` to `end` and
-/// created at `created`: the latest round whose time has come, or `None`. After downtime
-/// only the latest round is due, so reviewers never get two reminders at once; a round
-/// that had passed when the instance was created (it started late) is not due; and in a
-/// review of four days or less only the half-time round exists.
+/// created at `created`, on `schedule`: the latest round whose time has come, or `None`.
+/// After downtime only the latest round is due, so reviewers never get two reminders at
+/// once; and a round that had passed when the instance was created (it started late) is
+/// not due.
 pub fn reminder_due(
+    schedule: &ReminderSchedule,
     start: NaiveDateTime,
     end: NaiveDateTime,
     created: NaiveDateTime,
@@ -186,13 +318,13 @@ pub fn reminder_due(
     if now >= end || end <= start {
         return None;
     }
-    let half = start + (end - start) / 2;
-    let before = end - BEFORE_END;
-    let mut rounds = vec![(half, ReminderRound::HalfTime)];
-    if before > half {
-        rounds.push((before, ReminderRound::BeforeEnd));
-    }
-    rounds.into_iter().rev().find(|(at, _)| *at <= now).filter(|(at, _)| *at > created).map(|(_, round)| round)
+    schedule
+        .rounds(start, end)
+        .into_iter()
+        .rev()
+        .find(|(at, _)| *at <= now)
+        .filter(|(at, _)| *at > created)
+        .map(|(_, round)| round)
 }
 
 /// Attempts after which a mail is given up (and shown as failed).
@@ -263,25 +395,67 @@ mod tests {
     #[test]
     fn reminders_at_half_time_and_two_days_before_the_end() {
         let (start, end) = (at(1, 0), at(15, 0));
-        let due = |now| reminder_due(start, end, start, now);
+        let standard = ReminderSchedule::default();
+        let due = |now| reminder_due(&standard, start, end, start, now);
         assert_eq!(due(at(7, 23)), None);
         assert_eq!(due(at(8, 0)), Some(ReminderRound::HalfTime));
         assert_eq!(due(at(12, 23)), Some(ReminderRound::HalfTime));
-        assert_eq!(due(at(13, 0)), Some(ReminderRound::BeforeEnd));
-        assert_eq!(due(at(14, 23)), Some(ReminderRound::BeforeEnd));
+        assert_eq!(due(at(13, 0)), Some(ReminderRound::DaysBefore(2)));
+        assert_eq!(due(at(14, 23)), Some(ReminderRound::DaysBefore(2)));
         assert_eq!(due(at(15, 0)), None, "not at or after the end");
     }
 
     #[test]
-    fn short_reviews_have_one_round_and_late_starts_skip_passed_rounds() {
+    fn short_reviews_remind_in_time_order_and_late_starts_skip_passed_rounds() {
+        let standard = ReminderSchedule::default();
         let (start, end) = (at(1, 0), at(4, 0));
-        assert_eq!(reminder_due(start, end, start, at(2, 12)), Some(ReminderRound::HalfTime));
-        assert_eq!(reminder_due(start, end, start, at(3, 23)), Some(ReminderRound::HalfTime));
+        // In a short review two days before the end comes before half-time: each in its turn.
+        assert_eq!(reminder_due(&standard, start, end, start, at(2, 0)), Some(ReminderRound::DaysBefore(2)));
+        assert_eq!(reminder_due(&standard, start, end, start, at(2, 12)), Some(ReminderRound::HalfTime));
+        assert_eq!(reminder_due(&standard, start, end, start, at(3, 23)), Some(ReminderRound::HalfTime));
         // Created after half-time (the scheduler was down): no reminder right after the start mail.
-        assert_eq!(reminder_due(start, end, at(3, 0), at(3, 1)), None);
+        assert_eq!(reminder_due(&standard, start, end, at(3, 0), at(3, 1)), None);
         let (start, end) = (at(1, 0), at(15, 0));
-        assert_eq!(reminder_due(start, end, at(10, 0), at(10, 1)), None);
-        assert_eq!(reminder_due(start, end, at(10, 0), at(13, 1)), Some(ReminderRound::BeforeEnd));
+        assert_eq!(reminder_due(&standard, start, end, at(10, 0), at(10, 1)), None);
+        assert_eq!(reminder_due(&standard, start, end, at(10, 0), at(13, 1)), Some(ReminderRound::DaysBefore(2)));
+    }
+
+    #[test]
+    fn chosen_days_remind_on_those_days_only_within_the_review() {
+        let schedule = ReminderSchedule::from_form(false, "1, 7,3 ,7").unwrap();
+        assert_eq!(schedule.days_before, vec![7, 3, 1]);
+        assert_eq!(schedule.describe(), "7, 3 and 1 days before the end");
+        let (start, end) = (at(1, 0), at(11, 0));
+        let due = |now| reminder_due(&schedule, start, end, start, now);
+        assert_eq!(due(at(3, 23)), None);
+        assert_eq!(due(at(4, 0)), Some(ReminderRound::DaysBefore(7)));
+        assert_eq!(due(at(6, 0)), Some(ReminderRound::DaysBefore(7)), "no half-time round");
+        assert_eq!(due(at(8, 0)), Some(ReminderRound::DaysBefore(3)));
+        assert_eq!(due(at(10, 0)), Some(ReminderRound::DaysBefore(1)));
+        // A day before the start of a short review is left out.
+        assert_eq!(reminder_due(&schedule, at(1, 0), at(3, 0), at(1, 0), at(1, 12)), None);
+        assert_eq!(reminder_due(&schedule, at(1, 0), at(3, 0), at(1, 0), at(2, 0)), Some(ReminderRound::DaysBefore(1)));
+    }
+
+    #[test]
+    fn schedules_are_stored_read_back_and_refused_with_what_to_fix() {
+        let both = ReminderSchedule::from_form(true, "7 3").unwrap();
+        assert_eq!(both.to_stored(), "HalfTime,7,3");
+        assert_eq!(ReminderSchedule::stored(&both.to_stored()), Some(both.clone()));
+        assert_eq!(ReminderSchedule::stored(""), None, "reminders off");
+        assert_eq!(both.describe(), "At half-time and 7 and 3 days before the end");
+        assert_eq!(ReminderSchedule::stored("garbage"), Some(ReminderSchedule::default()));
+        assert_eq!(ReminderSchedule::default().to_stored(), "HalfTime,2");
+        assert!(ReminderSchedule::from_form(false, "").unwrap_err().contains("Choose when"));
+        assert!(ReminderSchedule::from_form(true, "7, soon").unwrap_err().contains("“soon”"));
+        assert!(ReminderSchedule::from_form(true, "0").is_err());
+        assert!(ReminderSchedule::from_form(true, "99999999999999999999").is_err());
+        let many: Vec<String> = (1..=11).map(|n| n.to_string()).collect();
+        assert!(ReminderSchedule::from_form(true, &many.join(",")).unwrap_err().contains("at most"));
+        assert_eq!(ReminderRound::parse("BeforeEnd"), Some(ReminderRound::DaysBefore(2)));
+        assert_eq!(ReminderRound::parse(&ReminderRound::DaysBefore(7).key()), Some(ReminderRound::DaysBefore(7)));
+        assert_eq!(ReminderRound::parse("DaysBefore-1"), None);
+        assert_eq!(ReminderRound::DaysBefore(1).label(), "1 day before the end");
     }
 
     #[test]

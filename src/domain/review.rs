@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::decision::Decision;
 use super::directory::{AssignmentType, RoleKind};
+use super::notify::ReminderSchedule;
 use super::recommendation::Recommendation;
 use super::recurrence::{EndKind, Frequency, Schedule, ScheduleError, SeriesEnd};
 use super::state::stored_state;
@@ -487,6 +488,10 @@ pub struct ReviewForm {
     pub justification_required: Option<String>,
     pub mail_notifications: Option<String>,
     pub reminders: Option<String>,
+    /// Remind at half-time (when reminders are on).
+    pub reminder_half_time: Option<String>,
+    /// Days before the end to remind on ("7, 3, 1").
+    pub reminder_days: String,
     /// User principal names, one per line.
     pub additional_recipients: String,
     /// The picker whose Search button was pressed (a field of [`PICKERS`]), if any.
@@ -527,6 +532,7 @@ impl ReviewForm {
             "guest_denied_action" => &mut self.guest_denied_action,
             "lookback_days" => &mut self.lookback_days,
             "additional_recipients" => &mut self.additional_recipients,
+            "reminder_days" => &mut self.reminder_days,
             _ => return None,
         })
     }
@@ -578,6 +584,7 @@ impl ReviewForm {
                     "justification_required" => form.justification_required = flag,
                     "mail_notifications" => form.mail_notifications = flag,
                     "reminders" => form.reminders = flag,
+                    "reminder_half_time" => form.reminder_half_time = flag,
                     _ => {}
                 }
             }
@@ -630,6 +637,8 @@ impl ReviewForm {
             lookback_days: "30".into(),
             mail_notifications: Some("on".into()),
             reminders: Some("on".into()),
+            reminder_half_time: Some("on".into()),
+            reminder_days: ReminderSchedule::default().days_text(),
             ..Self::default()
         }
     }
@@ -671,7 +680,8 @@ pub struct DefinitionDraft {
     pub lookback_days: u32,
     pub justification_required: bool,
     pub mail_notifications: bool,
-    pub reminders: bool,
+    /// When reviewers who have not finished are reminded, if they are.
+    pub reminders: Option<ReminderSchedule>,
     /// Who else gets the completion mail: user principal names.
     pub additional_recipients: Vec<String>,
 }
@@ -965,6 +975,33 @@ impl ReviewForm {
             err("lookback_days", "Enter a look-back of 1 to 180 days");
         }
 
+        let reminders = match self
+            .reminders
+            .as_ref()
+            .map(|_| ReminderSchedule::from_form(self.reminder_half_time.is_some(), &self.reminder_days))
+        {
+            Some(Ok(plan)) => {
+                // A day as far from the end as the review is long falls on its start.
+                if let (Some(days), Some(&furthest)) = (duration, plan.days_before.first())
+                    && furthest >= i64::from(days)
+                {
+                    err(
+                        "reminder_days",
+                        &format!(
+                            "A review of {days} days can remind at most {} days before its end",
+                            days.saturating_sub(1)
+                        ),
+                    );
+                }
+                Some(plan)
+            }
+            Some(Err(message)) => {
+                err("reminder_days", &message);
+                None
+            }
+            None => None,
+        };
+
         match (errors.is_empty(), scope, user_scope, reviewer_kind, schedule, default_decision) {
             (true, Some(scope), Some(user_scope), Some(reviewer_kind), Some(schedule), Some(default_decision)) => {
                 Ok(DefinitionDraft {
@@ -997,7 +1034,7 @@ impl ReviewForm {
                     lookback_days: if recommendations { lookback_days } else { 30 },
                     justification_required: self.justification_required.is_some(),
                     mail_notifications: self.mail_notifications.is_some(),
-                    reminders: self.reminders.is_some(),
+                    reminders,
                     additional_recipients: lines(&self.additional_recipients),
                 })
             }
@@ -1054,7 +1091,12 @@ mod tests {
         assert_eq!(draft.resources, vec!["Sales Team"], "blank lines and repeats are dropped");
         assert_eq!(draft.scope, ScopeKind::Groups);
         assert_eq!(draft.schedule.duration_days, 14);
-        assert!(draft.recommendations && draft.mail_notifications && draft.reminders && !draft.auto_apply);
+        assert!(
+            draft.recommendations
+                && draft.mail_notifications
+                && draft.reminders == Some(ReminderSchedule::default())
+                && !draft.auto_apply
+        );
     }
 
     #[test]

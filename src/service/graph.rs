@@ -520,6 +520,10 @@ fn form_of_graph(conn: &mut DbConnection, g: &GraphDefinition) -> Result<crate::
         justification_required: g.justification_required.then(|| "on".into()),
         mail_notifications: g.mail_notifications.then(|| "on".into()),
         reminders: g.reminders.then(|| "on".into()),
+        // Graph has no days: a new series reminds on the default days, a changed one keeps
+        // its own (see update_definition).
+        reminder_half_time: Some("on".into()),
+        reminder_days: crate::domain::notify::ReminderSchedule::default().days_text(),
         ..ReviewForm::default()
     };
     match &g.scope {
@@ -612,8 +616,12 @@ pub fn update_definition(
     now: NaiveDateTime,
 ) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
     let scope = review_scope(conn, caller, now)?;
-    reviews::managed(conn, &scope, id).map_err(|_| not_found("access review definition"))?;
-    let form = form_of_graph(conn, input)?;
+    let stored = reviews::managed(conn, &scope, id).map_err(|_| not_found("access review definition"))?;
+    let mut form = form_of_graph(conn, input)?;
+    if let Some(plan) = stored.reminders() {
+        form.reminder_half_time = plan.half_time.then(|| "on".into());
+        form.reminder_days = plan.days_text();
+    }
     match reviews::update(conn, id, &form, &scope, caller.actor(), now)? {
         Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
         Err(errors) => Ok(Err(errors)),

@@ -222,7 +222,7 @@ fn reminders(
 }
 
 /// The scheduler's reminder step: for each instance in progress of a series with mail and
-/// reminders on, runs the round that is due (half-time, then two days before the end),
+/// reminders on, runs the round of its schedule that is due (half-time, days before the end),
 /// once, mailing only the reviewers who still have people to review. Each round is
 /// recorded, enqueued and audited in one transaction. Returns how many mails were
 /// enqueued.
@@ -230,7 +230,10 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
     let candidates = store::outbox::reminder_candidates(conn, now)?;
     let due: Vec<(InstanceRow, DefinitionRow, ReminderRound)> = candidates
         .into_iter()
-        .filter_map(|(i, d)| reminder_due(i.start_at, i.end_at, i.created_at, now).map(|r| (i, d, r)))
+        .filter_map(|(i, d)| {
+            let round = reminder_due(&d.reminders()?, i.start_at, i.end_at, i.created_at, now)?;
+            Some((i, d, round))
+        })
         .collect();
     if due.is_empty() {
         return Ok(0);
@@ -239,13 +242,13 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
     let done = store::outbox::rounds(conn, &ids)?;
     let mut enqueued = 0;
     for (instance, d, round) in due {
-        if done.iter().any(|(i, r)| *i == instance.id && r == round.as_str()) {
+        if done.iter().any(|(i, r)| *i == instance.id && *r == round.key()) {
             continue;
         }
         enqueued += conn.write(|conn| {
-            let mails = reminders(conn, &d, &instance, Some(round.as_str()), now)?;
+            let mails = reminders(conn, &d, &instance, Some(&round.key()), now)?;
             let count = i32::try_from(mails.len()).unwrap_or(i32::MAX);
-            if !store::outbox::record_round(conn, &instance.id, round.as_str(), now, count)? {
+            if !store::outbox::record_round(conn, &instance.id, &round.key(), now, count)? {
                 return Ok::<_, AppError>(0);
             }
             let n = store::outbox::enqueue(conn, &mails)?;
@@ -255,7 +258,7 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
                     now,
                     "RemindersSent",
                     ("AccessReviewInstance", &instance.id),
-                    serde_json::json!({ "round": round.as_str(), "reviewers": n }),
+                    serde_json::json!({ "round": round.key(), "reviewers": n }),
                 ),
             )?;
             Ok(n)

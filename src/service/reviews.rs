@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::directory::{GroupType, RoleKind};
+use crate::domain::notify::ReminderSchedule;
 use crate::domain::paging::{ListRequest, PAGE_SIZE, Page};
 use crate::domain::recurrence::SeriesEnd;
 use crate::domain::review::{
@@ -143,7 +144,7 @@ pub fn create(
         lookback_days: i32::try_from(draft.lookback_days).unwrap_or(30),
         justification_required: draft.justification_required,
         mail_notifications: draft.mail_notifications,
-        reminders: draft.reminders,
+        reminder_schedule: draft.reminders.as_ref().map(ReminderSchedule::to_stored).unwrap_or_default(),
         additional_recipients,
         status: DefinitionStatus::Active,
         next_occurrence: 0,
@@ -375,6 +376,7 @@ pub fn editable(
 /// The create form filled in from a saved series (for the edit page).
 pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::domain::review::ReviewForm, AppError> {
     use crate::domain::review::ReviewForm;
+    let plan = d.reminders().unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
     let mut excluded: Vec<String> = Vec::new();
     for (kind, id, is_excluded) in store::reviews::resources(conn, &d.id)? {
@@ -423,7 +425,10 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         lookback_days: d.lookback_days.to_string(),
         justification_required: on(d.justification_required),
         mail_notifications: on(d.mail_notifications),
-        reminders: on(d.reminders),
+        reminders: on(d.reminders().is_some()),
+        // Reminders off keep the default days in the form, for when they are turned on.
+        reminder_half_time: on(plan.half_time),
+        reminder_days: plan.days_text(),
         additional_recipients: d.additional_recipients.clone(),
         ..ReviewForm::default()
     })
@@ -515,7 +520,7 @@ pub fn update(
         lookback_days: i32::try_from(draft.lookback_days).unwrap_or(30),
         justification_required: draft.justification_required,
         mail_notifications: draft.mail_notifications,
-        reminders: draft.reminders,
+        reminder_schedule: draft.reminders.as_ref().map(ReminderSchedule::to_stored).unwrap_or_default(),
         additional_recipients,
         next_start_at,
         updated_at: now,
@@ -545,8 +550,8 @@ pub fn update(
     note("justificationRequired", old.justification_required.to_string(), new.justification_required.to_string());
     note(
         "notifications",
-        format!("{} {}", old.mail_notifications, old.reminders),
-        format!("{} {}", new.mail_notifications, new.reminders),
+        format!("{} {}", old.mail_notifications, old.reminder_schedule),
+        format!("{} {}", new.mail_notifications, new.reminder_schedule),
     );
     note(
         "additionalRecipients",

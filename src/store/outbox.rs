@@ -415,7 +415,7 @@ pub fn reminder_candidates(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<V
         .filter(review_instances::status.eq(InstanceStatus::InProgress))
         .filter(review_instances::end_at.gt(now))
         .filter(review_definitions::mail_notifications.eq(true))
-        .filter(review_definitions::reminders.eq(true))
+        .filter(review_definitions::reminder_schedule.ne(""))
         .select((InstanceRow::as_select(), DefinitionRow::as_select()))
         .load(conn)
 }

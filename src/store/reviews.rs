@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Conn, Keyset, keyset_page, per_backend};
 use crate::db::MultiBackend;
 use crate::db::schema::{review_definition_resources, review_definition_reviewers, review_definitions, users};
+use crate::domain::notify::ReminderSchedule;
 use crate::domain::recurrence::{EndKind, Frequency};
 use crate::domain::review::ResourceKind;
 use crate::domain::review::{
@@ -41,7 +42,6 @@ pub struct DefinitionRow {
     pub lookback_days: i32,
     pub justification_required: bool,
     pub mail_notifications: bool,
-    pub reminders: bool,
     /// Who else gets the completion mail: user principal names, one per line.
     pub additional_recipients: String,
     pub status: DefinitionStatus,
@@ -53,6 +53,16 @@ pub struct DefinitionRow {
     pub updated_at: NaiveDateTime,
     /// The creator's name when the series was created, for when the account is gone.
     pub created_by_name: String,
+    /// When reviewers are reminded, as [`ReminderSchedule::to_stored`] writes it; empty
+    /// when they are not.
+    pub reminder_schedule: String,
+}
+
+impl DefinitionRow {
+    /// When reviewers who have not finished are reminded, if they are.
+    pub fn reminders(&self) -> Option<ReminderSchedule> {
+        ReminderSchedule::stored(&self.reminder_schedule)
+    }
 }
 
 /// A resource of a definition: (type, id, excluded).
@@ -232,7 +242,7 @@ pub fn replace(conn: &mut Conn, row: &DefinitionRow, reviewers: &[(String, bool)
             review_definitions::lookback_days.eq(row.lookback_days),
             review_definitions::justification_required.eq(row.justification_required),
             review_definitions::mail_notifications.eq(row.mail_notifications),
-            review_definitions::reminders.eq(row.reminders),
+            review_definitions::reminder_schedule.eq(&row.reminder_schedule),
             review_definitions::additional_recipients.eq(&row.additional_recipients),
             review_definitions::next_start_at.eq(row.next_start_at),
             review_definitions::updated_at.eq(row.updated_at),

@@ -191,7 +191,6 @@ fn states() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("ApplyResult", "domain/apply.rs", of(&apply::ApplyResult::ALL, apply::ApplyResult::as_str)),
         ("MailKind", "domain/notify.rs", of(&notify::MailKind::ALL, notify::MailKind::as_str)),
         ("MailStatus", "domain/notify.rs", of(&notify::MailStatus::ALL, notify::MailStatus::as_str)),
-        ("ReminderRound", "domain/notify.rs", of(&notify::ReminderRound::ALL, notify::ReminderRound::as_str)),
     ]
 }
 

@@ -657,3 +657,56 @@ async fn names_in_mails_are_isolated_so_they_cannot_reverse_the_text_around_them
     let sent = settled(&second, &format!("id = {id}")).await;
     assert_eq!(received_once(&sink, &sent)[0].decoded("Subject"), subject);
 }
+
+#[tokio::test]
+async fn reminders_go_on_the_days_the_admin_chose_and_the_form_says_what_is_wrong_with_others() {
+    let app = spawn(None, None).await;
+    app.sign_in("admin").await;
+    let base = [
+        ("name", "Chosen days"),
+        ("duration_days", "14"),
+        ("mail_notifications", "on"),
+        ("reminders", "on"),
+        ("reminder_days", "1, 5"),
+    ];
+    // Days that are not days, or as far from the end as the review is long, are refused.
+    for (days, says) in [("5, soon", "“soon” is not a number of days"), ("14", "at most 13 days before its end")] {
+        let mut fields: Vec<(&str, &str)> = crate::scheduler::FORM.to_vec();
+        fields.retain(|(k, _)| !base.iter().any(|(b, _)| b == k));
+        fields.extend(base.iter().filter(|(k, _)| *k != "reminder_days"));
+        fields.push(("reminder_days", days));
+        let page = app.post("/admin/access-reviews/new", &fields).await;
+        assert_eq!(page.status, 400, "{days}");
+        assert!(page.text(".error-summary").contains(says), "{days}: {}", page.text(".error-summary"));
+    }
+    let series = crate::scheduler::create(&app, &base).await;
+    assert!(app.get(&series).await.text("main").contains("reminders: 5 and 1 days before the end"));
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Chosen days");
+    let end = end_of(&app, &instance);
+    let reminders = |app: &TestApp| mails(app, &format!("instance_id = '{instance}' AND kind = 'Reminder'")).len();
+
+    // Half-time is not chosen: nothing then. Five days before the end, every reviewer who
+    // has not finished; one day before, again; nothing after.
+    let start = app.clock_now();
+    app.clock.set(start + (end - start) / 2 + TimeDelta::hours(1));
+    crate::scheduler::tick(&app);
+    assert_eq!(reminders(&app), 0);
+    app.clock.set(end - TimeDelta::days(5) + TimeDelta::hours(1));
+    crate::scheduler::tick(&app);
+    crate::scheduler::tick(&app);
+    let first = reminders(&app);
+    assert!(first > 0);
+    app.clock.set(end - TimeDelta::days(1) + TimeDelta::hours(1));
+    crate::scheduler::tick(&app);
+    assert_eq!(reminders(&app), 2 * first);
+    app.clock.set(end + TimeDelta::hours(1));
+    crate::scheduler::tick(&app);
+    assert_eq!(reminders(&app), 2 * first);
+    let rounds = app.count(&format!("reminder_rounds WHERE instance_id = '{instance}'"));
+    assert_eq!(rounds, 2);
+    assert_eq!(app.count("audit_events WHERE action = 'RemindersSent' AND details LIKE '%DaysBefore5%'"), 1);
+    // The audit page says the round in words (signed in again: two weeks have passed).
+    app.sign_in("admin").await;
+    assert!(app.get("/admin/audit?action=RemindersSent").await.text("main").contains("5 days before the end"));
+}

@@ -13,25 +13,28 @@ pub(crate) fn tick(app: &TestApp) -> scheduler::TickReport {
     scheduler::tick(&mut conn, app.clock_now()).unwrap()
 }
 
+/// The create form's fields for a one-time review of a group by its owners.
+pub(crate) const FORM: [(&str, &str); 15] = [
+    ("name", "Test review"),
+    ("scope", "Groups"),
+    ("groups", "Engineering All"),
+    ("role_assignment_types", "Both"),
+    ("user_scope", "All"),
+    ("reviewer_kind", "Owners"),
+    ("fallback_reviewers", personas::ADMIN),
+    ("start_date", "2026-11-28"),
+    ("frequency", "OneTime"),
+    ("duration_days", "7"),
+    ("end_kind", "Never"),
+    ("default_decision", "None"),
+    ("guest_denied_action", "RemoveAccess"),
+    ("recommendations", "on"),
+    ("lookback_days", "30"),
+];
+
 /// Creates a review through the form; returns its page's path.
 pub(crate) async fn create(app: &TestApp, extra: &[(&str, &str)]) -> String {
-    let mut fields: Vec<(&str, &str)> = vec![
-        ("name", "Test review"),
-        ("scope", "Groups"),
-        ("groups", "Engineering All"),
-        ("role_assignment_types", "Both"),
-        ("user_scope", "All"),
-        ("reviewer_kind", "Owners"),
-        ("fallback_reviewers", personas::ADMIN),
-        ("start_date", "2026-11-28"),
-        ("frequency", "OneTime"),
-        ("duration_days", "7"),
-        ("end_kind", "Never"),
-        ("default_decision", "None"),
-        ("guest_denied_action", "RemoveAccess"),
-        ("recommendations", "on"),
-        ("lookback_days", "30"),
-    ];
+    let mut fields: Vec<(&str, &str)> = FORM.to_vec();
     for (k, v) in extra {
         fields.retain(|(f, _)| f != k);
         fields.push((k, v));

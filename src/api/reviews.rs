@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/definitions/{definition}", web::delete().to(delete_definition))
         .route("/definitions/{definition}", web::patch().to(patch_definition))
         .route("/definitions/{definition}", web::put().to(put_definition))
+        .route("/definitions/{definition}/stop", web::post().to(stop_definition))
         .route("/definitions/{definition}/instances", web::get().to(list_instances))
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
         .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
@@ -99,11 +100,18 @@ async fn get_definition(state: State, req: HttpRequest, caller: Authed, path: we
 async fn list_instances(state: State, req: HttpRequest, caller: Authed, path: web::Path<String>) -> ApiResult {
     let options = Options::parse(&req)?;
     let (definition, now) = (path.into_inner(), state.clock.now());
-    let rows = state.db(move |conn| graph::instances(conn, &caller.0, &definition, 1000, now)).await?;
-    instances_page(&state, &req, &options, rows)
+    let id = definition.clone();
+    let rows = state.db(move |conn| graph::instances(conn, &caller.0, &id, 1000, now)).await?;
+    instances_page(&state, &req, &options, &definition, rows)
 }
 
-fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec<InstanceRow>) -> ApiResult {
+fn instances_page(
+    state: &State,
+    req: &HttpRequest,
+    options: &Options,
+    definition: &str,
+    rows: Vec<InstanceRow>,
+) -> ApiResult {
     let filter = instance_filter(options.filter.as_deref())?;
     let mut rows: Vec<InstanceRow> = match filter {
         Some(f) => rows.into_iter().filter(|r| f.holds(&|status, _, _| r.status == *status)).collect(),
@@ -126,13 +134,13 @@ fn instances_page(state: &State, req: &HttpRequest, options: &Options, rows: Vec
             ));
         }
     }
-    let context = "identityGovernance/accessReviews/definitions('…')/instances";
+    let context = format!("identityGovernance/accessReviews/definitions('{definition}')/instances");
     let options = Options { top: rows.len().max(1), ..options.clone() };
     let count = rows.len();
     let mut body = collection(
         req,
         &state.auth.public_url,
-        context,
+        &context,
         &options,
         rows,
         |i| (i.id.clone(), i.id.clone()),
@@ -149,8 +157,9 @@ async fn get_instance(state: State, req: HttpRequest, caller: Authed, path: web:
     let (definition, instance) = path.into_inner();
     let now = state.clock.now();
     if current_user_filter(&instance)? {
-        let rows = state.db(move |conn| graph::my_instances(conn, &caller.0, &definition, now)).await?;
-        return instances_page(&state, &req, &options, rows);
+        let id = definition.clone();
+        let rows = state.db(move |conn| graph::my_instances(conn, &caller.0, &id, now)).await?;
+        return instances_page(&state, &req, &options, &definition, rows);
     }
     let row = state.db(move |conn| graph::instance(conn, &caller.0, &definition, &instance, now)).await?;
     Ok(HttpResponse::Ok().json(select(json_of(&instance_json(&row)), &options.select)))
@@ -408,6 +417,17 @@ async fn patch_decision(
     }
 }
 
+/// `POST /definitions/{id}/stop`: the series' occurrences in progress stop and no further
+/// one starts; 204.
+async fn stop_definition(state: State, caller: Authed, path: web::Path<String>) -> ApiResult {
+    caller.writer()?;
+    let (id, now) = (path.into_inner(), state.clock.now());
+    match state.db(move |conn| graph::stop_definition(conn, &caller.0, &id, now)).await? {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(refused) => Err(ApiError::bad_request(refused.0)),
+    }
+}
+
 /// `POST …/instances/{id}/stop | resetDecisions | applyDecisions | acceptRecommendations |
 /// batchRecordDecisions | sendReminder`: 204 when done.
 async fn instance_action(
@@ -511,12 +531,14 @@ fn merge(mut current: Value, patch: &Value) -> Value {
     current
 }
 
-/// `PATCH /definitions/{id}` (what Graph's SDKs send): 200 with the changed series.
+/// `PATCH /definitions/{id}` (what Graph's .NET and JavaScript SDKs send): 200 with the
+/// changed series.
 async fn patch_definition(state: State, caller: Authed, path: web::Path<String>, body: web::Bytes) -> ApiResult {
     change_definition(state, caller, path.into_inner(), body, true).await
 }
 
-/// `PUT /definitions/{id}` (what Graph documents: the whole object): 200 with the series.
+/// `PUT /definitions/{id}` (what Graph documents, and the Python SDK's only way: the whole
+/// object): 200 with the series.
 async fn put_definition(state: State, caller: Authed, path: web::Path<String>, body: web::Bytes) -> ApiResult {
     change_definition(state, caller, path.into_inner(), body, false).await
 }
@@ -578,11 +600,18 @@ fn graph_field(field: &str) -> &str {
 
 /// Days of an ISO 8601 duration such as `P30D` (or `P2W`).
 fn iso_days(text: &str) -> Option<i64> {
-    let t = text.trim().strip_prefix('P')?;
-    if let Some(d) = t.strip_suffix('D') {
-        return d.parse().ok();
+    let text = text.trim();
+    if let Some(t) = text.strip_prefix('P') {
+        if let Some(d) = t.strip_suffix('D') {
+            return d.parse().ok();
+        }
+        return t.strip_suffix('W')?.parse::<i64>().ok()?.checked_mul(7);
     }
-    t.strip_suffix('W')?.parse::<i64>().ok()?.checked_mul(7)
+    // Microsoft's Python SDK writes a duration it read as Python's `str(timedelta)` when it
+    // sends a series back (its only way to change one is PUT): "30 days, 0:00:00".
+    let (days, clock) = text.split_once(", ").unwrap_or(("0 days", text));
+    let days: i64 = days.strip_suffix(" days").or_else(|| days.strip_suffix(" day"))?.trim().parse().ok()?;
+    (clock.trim() == "0:00:00").then_some(days)
 }
 
 /// The id in a query such as `/groups/{id}/transitiveMembers`, after `prefix`.

@@ -17,6 +17,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("CreateReviewDefinition", "Created a review"),
     ("UpdateReviewDefinition", "Changed a review"),
     ("DeleteReviewDefinition", "Deleted a review"),
+    ("StopReviewDefinition", "Stopped a review series"),
     ("ReviewInstanceStarted", "Review started"),
     ("OccurrencesSkipped", "Occurrences skipped"),
     ("RecordDecision", "Recorded a decision"),

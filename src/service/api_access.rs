@@ -61,6 +61,11 @@ impl Caller {
     }
 }
 
+/// How the audit trail and the API name a client's changes: "API client GRC export".
+pub fn client_label(client: &ClientRow) -> String {
+    format!("API client {}", client.name)
+}
+
 /// Why a token request was refused, as OAuth 2.0 (RFC 6749 §5.2) names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRefused {
@@ -233,7 +238,7 @@ pub fn authenticate(conn: &mut DbConnection, bearer: &str, now: NaiveDateTime) -
     if !api::is_live(client.expires_at, client.revoked_at, now) {
         return Ok(None);
     }
-    let label = format!("API client {}", client.name);
+    let label = client_label(&client);
     Ok(Some(Caller::App { client, label }))
 }
 

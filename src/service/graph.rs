@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::decision::{Action, Decision};
-use crate::domain::review::ReviewScope;
+use crate::domain::review::{DefinitionStatus, ReviewScope};
 use crate::error::AppError;
 use crate::service::api_access::Caller;
 use crate::service::panel::{self, Access, Refused, Selection};
@@ -109,6 +109,15 @@ fn each_series(
     }
 }
 
+/// A series the caller manages and that is not deleted (Graph forgets a deleted
+/// definition: reading, changing or deleting it again is a 404), or 404.
+fn live(conn: &mut DbConnection, scope: &ReviewScope, id: &str) -> Result<DefinitionRow, AppError> {
+    reviews::managed(conn, scope, id)
+        .ok()
+        .filter(|d| d.status != DefinitionStatus::Deleted)
+        .ok_or_else(|| not_found("access review definition"))
+}
+
 /// One series with its resources and reviewers.
 pub fn definition(
     conn: &mut DbConnection,
@@ -117,10 +126,29 @@ pub fn definition(
     now: NaiveDateTime,
 ) -> Result<DefinitionDetail, AppError> {
     let scope = review_scope(conn, caller, now)?;
-    reviews::detail(conn, &scope, id, 0).map_err(|e| match e {
-        AppError::NotFound(_) => not_found("access review definition"),
-        other => other,
-    })
+    let row = live(conn, &scope, id)?;
+    reviews::detail_of(conn, row, 0)
+}
+
+/// Graph's `stop` on a series: its occurrences in progress stop (the default decision goes
+/// to the items nobody reviewed, auto-apply runs) and no further one starts.
+pub fn stop_definition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Result<(), Refused>, AppError> {
+    let scope = review_scope(conn, caller, now)?;
+    let d = live(conn, &scope, id)?;
+    if d.status == DefinitionStatus::Completed {
+        return Ok(Err(Refused("This access review has already completed: there is nothing to stop.".into())));
+    }
+    for i in store::instances::for_definition(conn, id, 10_000)?.into_iter().filter(|i| i.status.is_open()) {
+        // One that ended meanwhile (the scheduler got there first) is as good as stopped.
+        let _ = crate::service::results::stop(conn, &d, &i, caller.actor(), now)?;
+    }
+    reviews::end_series(conn, &d, caller.actor(), now)?;
+    Ok(Ok(()))
 }
 
 /// The occurrences of a series (newest first, at most `limit`).
@@ -132,7 +160,7 @@ pub fn instances(
     now: NaiveDateTime,
 ) -> Result<Vec<InstanceRow>, AppError> {
     let scope = review_scope(conn, caller, now)?;
-    reviews::managed(conn, &scope, definition).map_err(|_| not_found("access review definition"))?;
+    live(conn, &scope, definition)?;
     Ok(store::instances::for_definition(conn, definition, limit)?)
 }
 
@@ -258,13 +286,20 @@ pub fn decision(
     Ok(Decisions { instance: access.instance, items, names, count: None })
 }
 
-/// Display names of the people who decided or applied `items`, by id.
+/// Display names of the people (or API clients) who decided or applied `items`, by id.
 fn names_of(conn: &mut DbConnection, items: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
     let mut ids: Vec<String> =
         items.iter().flat_map(|r| [r.reviewed_by.clone(), r.applied_by.clone()]).flatten().collect();
     ids.sort();
     ids.dedup();
-    Ok(store::users::display_names(conn, &ids)?)
+    let mut names = store::users::display_names(conn, &ids)?;
+    let unknown: Vec<&String> = ids.iter().filter(|id| !names.contains_key(*id)).collect();
+    for id in unknown {
+        if let Some(client) = store::api_clients::client(conn, id)? {
+            names.insert(id.clone(), crate::service::api_access::client_label(&client));
+        }
+    }
+    Ok(names)
 }
 
 /// Records a person's decision on one item, with the access panel's rules (an open review,
@@ -599,10 +634,8 @@ pub fn delete_definition(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let scope = review_scope(conn, caller, now)?;
-    reviews::delete(conn, id, &scope, caller.actor(), now).map(|_| ()).map_err(|e| match e {
-        AppError::NotFound(_) => not_found("access review definition"),
-        other => other,
-    })
+    live(conn, &scope, id)?;
+    reviews::delete(conn, id, &scope, caller.actor(), now).map(|_| ())
 }
 
 /// Changes a series from a Graph client's definition, as the calling person, with the edit
@@ -616,7 +649,7 @@ pub fn update_definition(
     now: NaiveDateTime,
 ) -> Result<Result<DefinitionDetail, Vec<crate::domain::review::FieldError>>, AppError> {
     let scope = review_scope(conn, caller, now)?;
-    let stored = reviews::managed(conn, &scope, id).map_err(|_| not_found("access review definition"))?;
+    let stored = live(conn, &scope, id)?;
     let mut form = form_of_graph(conn, input)?;
     if let Some(plan) = stored.reminders() {
         form.reminder_half_time = plan.half_time.then(|| "on".into());

@@ -616,6 +616,30 @@ pub fn delete(
     Ok(d.display_name)
 }
 
+/// Ends a series (Graph's `stop` on a definition): no further occurrence starts and it
+/// shows as completed; audited. Its occurrences in progress are the caller's to stop.
+pub fn end_series(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    actor: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    conn.write(|conn| {
+        store::reviews::advance(conn, &d.id, d.next_occurrence, None, now)?;
+        store::reviews::set_status(conn, &d.id, DefinitionStatus::Completed, now)?;
+        store::audit::append(
+            conn,
+            &actor.event(
+                now,
+                "StopReviewDefinition",
+                ("AccessReviewDefinition", &d.id),
+                serde_json::json!({ "displayName": d.display_name, "status": { "old": d.status, "new": DefinitionStatus::Completed } }),
+            ),
+        )
+    })?;
+    Ok(())
+}
+
 /// A page of the series list.
 #[derive(Debug, Clone)]
 pub struct DefinitionList {

@@ -555,6 +555,7 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
     let (status, instances, _) = get(&app, &pat, &format!("{BASE}/definitions/{id}/instances")).await;
     assert_eq!(status, 200);
     assert_eq!(instances["value"].as_array().unwrap().len(), 1, "{instances}");
+    assert!(instances["@odata.context"].as_str().unwrap().ends_with(&format!("definitions('{id}')/instances")));
 
     // Bad bodies: every problem named by its Graph property.
     let mut bad = body.clone();
@@ -610,12 +611,29 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    // Deleted: gone from the list.
-    let res =
-        app.client.delete(format!("{}{BASE}/definitions/{id}", app.address)).bearer_auth(&pat).send().await.unwrap();
-    assert_eq!(res.status(), 204);
+    // Microsoft's Python SDK sends back a duration it read as Python writes one.
+    let mut python = whole.clone();
+    python["settings"]["recommendationLookBackDuration"] = Value::String("30 days, 0:00:00".into());
+    let res = app
+        .client
+        .put(format!("{}{BASE}/definitions/{id}", app.address))
+        .bearer_auth(&pat)
+        .json(&python)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["settings"]["recommendationLookBackDuration"], "P30D");
+
+    // Deleted: gone from the list, and as Graph forgets it, gone to every request.
+    let delete = || app.client.delete(format!("{}{BASE}/definitions/{id}", app.address)).bearer_auth(&pat).send();
+    assert_eq!(delete().await.unwrap().status(), 204);
     let (list, _) = all_pages(&app, &pat, &format!("{BASE}/definitions")).await;
     assert!(!list.iter().any(|d| d["id"] == id.as_str()));
+    assert_eq!(delete().await.unwrap().status(), 404);
+    assert_eq!(get(&app, &pat, &format!("{BASE}/definitions/{id}")).await.0, 404);
+    assert_eq!(get(&app, &pat, &format!("{BASE}/definitions/{id}/instances")).await.0, 404);
+    assert_eq!(post_json(&app, &pat, &format!("{BASE}/definitions/{id}/stop"), None).await.0, 404);
     assert_eq!(app.count("audit_events WHERE action = 'CreateReviewDefinition'"), app.count("review_definitions"));
 }
 
@@ -662,6 +680,7 @@ async fn a_client_with_write_permission_runs_a_series_as_itself_and_decides_noth
     let (denied, _) = all_pages(&app, &bearer, &format!("{base}/decisions?$filter=decision%20eq%20%27Deny%27")).await;
     assert!(!denied.is_empty());
     assert!(denied.iter().all(|d| d["appliedBy"]["id"] == id.as_str()), "{denied:?}");
+    assert_eq!(denied[0]["appliedBy"]["displayName"], "API client GRC export");
 
     // The audit trail names the client for each change it made.
     for action in ["CreateReviewDefinition", "ReviewStopped"] {
@@ -764,6 +783,44 @@ async fn series_filter_by_what_they_review_count_and_refuse_orders_they_are_not_
     let (status, body, _) =
         get(&app, &bearer, &format!("{decisions}?$filter={}", percent_encoded("contains(decision, 'D')"))).await;
     assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn stopping_a_series_stops_its_running_occurrence_and_starts_no_other() {
+    let app = spawn_admin_app().await;
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    let bearer = token(&app, &id, &secret).await;
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let group = app.group_id("Engineering All");
+    let (_, created) =
+        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
+    let def = created["id"].as_str().unwrap().to_owned();
+    crate::scheduler::tick(&app);
+    let instance = app.instance_of("Quarterly Engineering review");
+
+    let (status, body) = post_json(&app, &bearer, &format!("{BASE}/definitions/{def}/stop"), None).await;
+    assert_eq!(status, 204, "{body}");
+    let (_, got, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}")).await;
+    assert_eq!(got["status"], "Completed");
+    let (_, inst, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}/instances/{instance}")).await;
+    assert_eq!(inst["status"], "Completed");
+    // A quarter later nothing new starts; stopping again says why not.
+    app.clock.set(app.clock_now() + chrono::TimeDelta::days(100));
+    crate::scheduler::tick(&app);
+    let bearer = token(&app, &id, &secret).await;
+    let (_, instances, _) = get(&app, &bearer, &format!("{BASE}/definitions/{def}/instances")).await;
+    assert_eq!(instances["value"].as_array().unwrap().len(), 1, "{instances}");
+    let (status, body) = post_json(&app, &bearer, &format!("{BASE}/definitions/{def}/stop"), None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("already completed"), "{body}");
+    assert_eq!(
+        app.count("audit_events WHERE action = 'StopReviewDefinition' AND actor_name = 'API client GRC export'"),
+        1
+    );
+    // A read-only client may not stop one.
+    let (rid, rsecret) = client(&app, "AccessReview.Read.All");
+    let reader = token(&app, &rid, &rsecret).await;
+    assert_eq!(post_json(&app, &reader, &format!("{BASE}/definitions/{def}/stop"), None).await.0, 403);
 }
 
 #[tokio::test]

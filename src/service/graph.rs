@@ -164,6 +164,36 @@ pub fn instances(
     Ok(store::instances::for_definition(conn, definition, limit)?)
 }
 
+/// The series (not deleted) the calling person reviews in, by name, each whole (Graph's
+/// `definitions/filterByCurrentUser(on='reviewer')`).
+pub fn my_definitions(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    now: NaiveDateTime,
+) -> Result<Vec<DefinitionDetail>, AppError> {
+    let user = reviewer(caller).map_err(|_| {
+        AppError::BadRequest("filterByCurrentUser needs a signed-in user: call it with a personal access token.".into())
+    })?;
+    let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
+    let mut ids: Vec<String> = panel::my_reviews(conn, &user.id, is_admin)?
+        .into_iter()
+        .filter(|r| r.scope.decider().is_some())
+        .map(|r| r.instance.definition_id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(d) = store::reviews::get(conn, &id)?.filter(|d| d.status != DefinitionStatus::Deleted) {
+            out.push(reviews::detail_of(conn, d, 0)?);
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.definition.display_name, &a.definition.id).cmp(&(&b.definition.display_name, &b.definition.id))
+    });
+    Ok(out)
+}
+
 /// The occurrences of a series that the calling person reviews (Graph's
 /// `filterByCurrentUser(on='reviewer')`).
 pub fn my_instances(

@@ -385,6 +385,10 @@ async fn a_review_runs_its_course_over_the_api_decide_in_a_batch_stop_apply_and_
         api_access::create_personal(&mut app.conn(), &reviewer, "bot", Permission::ReadWrite, None, now).unwrap();
     let base = format!("{BASE}/definitions/{def}/instances/{instance}");
 
+    // The reviewer finds the series they review in, as Graph's SDKs ask.
+    let (mine, _) = all_pages(&app, &pat, &format!("{BASE}/definitions/filterByCurrentUser(on=%27reviewer%27)")).await;
+    assert!(mine.iter().any(|d| d["id"] == def.as_str() && d["scope"]["query"].is_string()), "{mine:?}");
+
     // The reviewer denies one person in a batch, then accepts the recommendations.
     let (mine, _) = all_pages(&app, &pat, &format!("{base}/decisions/filterByCurrentUser(on='reviewer')")).await;
     let target = mine.iter().find(|d| d["principal"]["id"] != reviewer.id.as_str()).unwrap();

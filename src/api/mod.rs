@@ -10,6 +10,7 @@
 //! scope it sits outside the pages' middleware (no session, no CSRF form token: the bearer
 //! token is the proof) and never logs a request's headers, so no token reaches a log.
 
+pub mod history;
 pub mod model;
 pub mod odata;
 pub mod openapi;
@@ -63,7 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
         .route(OPENAPI_PATH, web::get().to(openapi_json))
         .route(DOCS_PATH, web::get().to(docs_page))
-        .service(web::scope(BASE).configure(reviews::routes).default_service(web::to(unknown)));
+        .service(
+            web::scope(BASE).configure(reviews::routes).configure(history::routes).default_service(web::to(unknown)),
+        );
 }
 
 /// Where the OpenAPI document is.

@@ -497,3 +497,105 @@ pub struct OAuthError {
     /// What to fix.
     pub error_description: String,
 }
+
+/// `@odata.type` of a review-history report definition.
+pub const HISTORY_DEFINITION_TYPE: &str = "#microsoft.graph.accessReviewHistoryDefinition";
+/// `@odata.type` of a review-history report's instance.
+pub const HISTORY_INSTANCE_TYPE: &str = "#microsoft.graph.accessReviewHistoryInstance";
+
+/// Which reviews a review-history report covers, as the client sent it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryScope {
+    /// As sent (`#microsoft.graph.accessReviewQueryScope` when none was).
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    /// The reviews, e.g. `/identityGovernance/accessReviews/definitions?$filter=contains(scope/query,
+    /// '/groups')`: a query naming `/groups` reports on groups, `/servicePrincipals` on
+    /// applications, `roleManagement` or `roleDefinitions` on roles.
+    pub query: String,
+    /// As sent (`MicrosoftGraph` when none was).
+    pub query_type: String,
+    /// As sent.
+    pub query_root: Option<String>,
+}
+
+/// A review-history report (Graph's `accessReviewHistoryDefinition`): the decisions of the
+/// reviews of a period, as the admin page's review-history CSV. attest writes the report
+/// when it is downloaded, so it is `done` at once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryDefinition {
+    /// The metadata URL of the entity, on a single report.
+    #[serde(rename = "@odata.context", skip_serializing_if = "Option::is_none")]
+    pub odata_context: Option<String>,
+    /// `#microsoft.graph.accessReviewHistoryDefinition`.
+    #[serde(rename = "@odata.type")]
+    pub odata_type: &'static str,
+    /// The report's id.
+    pub id: String,
+    /// Its name.
+    pub display_name: String,
+    /// The period's start: reviews still running on or after its day.
+    pub review_history_period_start_date_time: String,
+    /// The period's end: reviews started on or before its day.
+    pub review_history_period_end_date_time: String,
+    /// Which decisions: `approve`, `deny`, `dontKnow`, `notReviewed`, `notNotified` (attest
+    /// notifies every reviewer, so it adds nothing).
+    pub decisions: Vec<String>,
+    /// Which reviews, as sent; empty: every kind of resource.
+    pub scopes: Vec<HistoryScope>,
+    /// `done`.
+    pub status: &'static str,
+    /// When it was asked for.
+    pub created_date_time: String,
+    /// When it was ready (at once).
+    pub fulfilled_date_time: String,
+    /// Who asked for it (a person, or an API client).
+    pub created_by: UserIdentity,
+}
+
+/// The report of a review-history definition (Graph's `accessReviewHistoryInstance`):
+/// one per definition, with its id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryInstance {
+    /// `#microsoft.graph.accessReviewHistoryInstance`.
+    #[serde(rename = "@odata.type")]
+    pub odata_type: &'static str,
+    /// The instance's id (the definition's).
+    pub id: String,
+    /// The period's start.
+    pub review_history_period_start_date_time: String,
+    /// The period's end.
+    pub review_history_period_end_date_time: String,
+    /// `done`.
+    pub status: &'static str,
+    /// When it ran.
+    pub run_date_time: String,
+    /// When it was ready.
+    pub fulfilled_date_time: String,
+    /// When `downloadUri` stops working (null until one is generated).
+    pub expiration_date_time: Option<String>,
+    /// The CSV, downloadable without a token until `expirationDateTime` (null until
+    /// `generateDownloadUri`).
+    pub download_uri: Option<String>,
+}
+
+/// A review-history report in a request body. Unknown properties are ignored.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryDefinitionInput {
+    /// The name (required).
+    pub display_name: Option<String>,
+    /// `approve`, `deny`, `dontKnow`, `notReviewed`, `notNotified` (any case); absent or
+    /// empty: every decision.
+    pub decisions: Option<Vec<String>>,
+    /// The period's start, RFC 3339 (`2026-09-01T00:00:00Z`; required).
+    pub review_history_period_start_date_time: Option<String>,
+    /// The period's end, RFC 3339, not before the start (required).
+    pub review_history_period_end_date_time: Option<String>,
+    /// Which reviews: queries naming `/groups`, `/servicePrincipals`, `roleManagement` or
+    /// `roleDefinitions`; absent or empty: every kind of resource.
+    pub scopes: Option<Vec<ScopeInput>>,
+}

@@ -13,8 +13,8 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, ResponseBuilder, Schema, Se
 use utoipa::{OpenApi, PartialSchema};
 
 use super::model::{
-    BatchBody, DecisionItem, DecisionPatch, Definition, DefinitionInput, ErrorBody, Instance, OAuthError, Page,
-    Reviewer, TokenAnswer,
+    BatchBody, DecisionItem, DecisionPatch, Definition, DefinitionInput, ErrorBody, HistoryDefinition,
+    HistoryDefinitionInput, HistoryInstance, Instance, OAuthError, Page, Reviewer, TokenAnswer,
 };
 use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
 use crate::domain::apply::ApplyResult;
@@ -43,7 +43,10 @@ use crate::domain::review::InstanceStatus;
         OAuthError,
         DecisionPatch,
         BatchBody,
-        DefinitionInput
+        DefinitionInput,
+        HistoryDefinition,
+        HistoryInstance,
+        HistoryDefinitionInput
     ))
 )]
 struct Document;
@@ -61,6 +64,8 @@ pub enum Answer {
     Nothing,
     /// 200 with a token.
     Token,
+    /// 200 with a CSV file, for a signed link's holder (no token).
+    Csv,
 }
 
 /// One operation of the API.
@@ -95,10 +100,13 @@ const fn post(path: &'static str, summary: &'static str, body: Option<&'static s
 }
 
 const DEFINITION: &str = "/definitions/{definition}";
+const HISTORY: &str = "/historyDefinitions/{definition}";
 const INSTANCE: &str = "/definitions/{definition}/instances/{instance}";
 /// A collection's `$filter` (and `$count`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filtered {
+    /// Series: what they review, their name and status.
+    Definitions,
     /// Decision items: decision, recommendation and applyResult.
     Decisions,
     /// Instances: status.
@@ -107,8 +115,22 @@ pub enum Filtered {
 
 impl Filtered {
     /// What the filter understands, with an example.
+    /// The orders the collection can be listed in.
+    fn order(self) -> &'static str {
+        match self {
+            Self::Definitions => "displayName (the order it is kept in)",
+            Self::Instances => "startDateTime or endDateTime, asc or desc (newest first by default)",
+            Self::Decisions => "principal/displayName (the order it is kept in)",
+        }
+    }
+
     fn about(self) -> String {
         match self {
+            Self::Definitions => "contains(scope/query, 'text'), also with the scope's type \
+                                  (scope/microsoft.graph.accessReviewQueryScope/query), \
+                                  contains, eq or ne on instanceEnumerationScope/query and displayName, eq or ne \
+                                  on status, joined by and, or and parentheses (contains(scope/query, '/groups'))"
+                .to_owned(),
             Self::Decisions => format!(
                 "decision, recommendation and applyResult compared with eq or ne and a quoted value \
                  (decision eq '{}' or applyResult ne '{}'), joined by and, or and parentheses",
@@ -136,7 +158,15 @@ pub const OPERATIONS: &[Operation] = &[
         paged: false,
         filter: None,
     },
-    page("/definitions", "List the review series the caller may see", "Definition"),
+    Operation {
+        filter: Some(Filtered::Definitions),
+        ..page("/definitions", "List the review series the caller may see, each whole", "Definition")
+    },
+    page(
+        "/definitions/filterByCurrentUser(on='reviewer')",
+        "List the review series the calling person reviews in",
+        "Definition",
+    ),
     post("/definitions", "Create a review series", Some("DefinitionInput"), Answer::Created("Definition")),
     get(DEFINITION, "Read a review series with its scope and reviewers", Answer::One("Definition")),
     Operation {
@@ -148,6 +178,12 @@ pub const OPERATIONS: &[Operation] = &[
         ..post(DEFINITION, "Replace a review series", Some("DefinitionInput"), Answer::One("Definition"))
     },
     Operation { method: "DELETE", ..get(DEFINITION, "Delete a review series (its history is kept)", Answer::Nothing) },
+    post(
+        "/definitions/{definition}/stop",
+        "Stop a review series: its instances in progress stop and no other starts",
+        None,
+        Answer::Nothing,
+    ),
     Operation {
         filter: Some(Filtered::Instances),
         ..page("/definitions/{definition}/instances", "List a series' instances", "Instance")
@@ -227,6 +263,34 @@ pub const OPERATIONS: &[Operation] = &[
             Answer::Nothing,
         )
     },
+    page("/historyDefinitions", "List the review-history reports (admins and API clients)", "HistoryDefinition"),
+    post(
+        "/historyDefinitions",
+        "Ask for a review-history report: the admin page's CSV for a period, decisions and kinds of resource",
+        Some("HistoryDefinitionInput"),
+        Answer::Created("HistoryDefinition"),
+    ),
+    get(HISTORY, "Read a review-history report", Answer::One("HistoryDefinition")),
+    Operation {
+        method: "DELETE",
+        ..get(HISTORY, "Delete a review-history report (its download links stop working)", Answer::Nothing)
+    },
+    page(
+        "/historyDefinitions/{definition}/instances",
+        "List a review-history report's instance (one, with the report's id)",
+        "HistoryInstance",
+    ),
+    post(
+        "/historyDefinitions/{definition}/instances/{instance}/generateDownloadUri",
+        "Get a link to the report's CSV that works without a token for 24 hours",
+        None,
+        Answer::One("HistoryInstance"),
+    ),
+    get(
+        "/historyDefinitions/{definition}/instances/{instance}/report.csv",
+        "Download the report as CSV with the link generateDownloadUri gives (no token: the link is signed)",
+        Answer::Csv,
+    ),
 ];
 
 impl Operation {
@@ -253,6 +317,7 @@ impl Operation {
                 .content("application/json", json(Ref::from_schema_name("ErrorBody").into()))
         };
         let is_token = matches!(self.answer, Answer::Token);
+        let is_link = matches!(self.answer, Answer::Csv);
         let mut op = OperationBuilder::new()
             .summary(Some(self.summary))
             .operation_id(Some(format!("{} {}", self.method, self.path)))
@@ -302,7 +367,27 @@ impl Operation {
                         "$count",
                         "true: the answer also says how many objects the filter lists (`@odata.count`).".into(),
                         ObjectBuilder::new().schema_type(Type::Boolean),
+                    ))
+                    .parameter(query(
+                        "$orderby",
+                        format!("The order: {}; another is refused (400).", filter.order()),
+                        ObjectBuilder::new().schema_type(Type::String),
                     ));
+            }
+        }
+        if is_link {
+            for (name, about) in [
+                ("expires", "When the link stops working, in seconds since 1970: as generateDownloadUri gives it."),
+                ("sig", "The link's signature: as generateDownloadUri gives it."),
+            ] {
+                op = op.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Query)
+                        .required(Required::True)
+                        .description(Some(about))
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                );
             }
         }
         if let Some(body) = self.body {
@@ -337,6 +422,15 @@ impl Operation {
                 ResponseBuilder::new().description("A page.").content("application/json", json(page_of(schema))),
             ),
             Answer::Nothing => op.response("204", ResponseBuilder::new().description("Done.")),
+            Answer::Csv => op
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("The report as CSV (UTF-8 with a byte order mark), as the admin page's download.")
+                        .content("text/csv", Content::new(Some(ObjectBuilder::new().schema_type(Type::String)))),
+                )
+                .response("403", error("The link is not one attest made, or has expired: generate a new one."))
+                .response("404", error("The report was deleted.")),
             Answer::Token => op
                 .response(
                     "200",
@@ -357,7 +451,7 @@ impl Operation {
                         .content("application/json", json(Ref::from_schema_name("OAuthError").into())),
                 ),
         };
-        if !is_token {
+        if !is_token && !is_link {
             op = op
                 .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
                 .security(SecurityRequirement::new("clientCredentials", Vec::<String>::new()))
@@ -396,6 +490,8 @@ fn page_of(schema: &str) -> RefOr<Schema> {
         "Definition" => Page::<Definition>::schema(),
         "Instance" => Page::<Instance>::schema(),
         "Reviewer" => Page::<Reviewer>::schema(),
+        "HistoryDefinition" => Page::<HistoryDefinition>::schema(),
+        "HistoryInstance" => Page::<HistoryInstance>::schema(),
         _ => Page::<DecisionItem>::schema(),
     }
 }

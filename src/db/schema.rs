@@ -446,6 +446,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    review_history_definitions (id) {
+        id -> Text,
+        display_name -> Text,
+        period_start -> Timestamp,
+        period_end -> Timestamp,
+        decisions -> Text,
+        kinds -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        created_by_id -> Nullable<Text>,
+        created_by_name -> Text,
+        created_by_upn -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(personal_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -480,4 +496,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     source_tokens,
     user_emails,
     remediation_tasks,
+    review_history_definitions,
 );

@@ -18,6 +18,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("UpdateReviewDefinition", "Changed a review"),
     ("DeleteReviewDefinition", "Deleted a review"),
     ("StopReviewDefinition", "Stopped a review series"),
+    ("CreateReviewHistoryDefinition", "Asked for a review-history report"),
+    ("DeleteReviewHistoryDefinition", "Deleted a review-history report"),
     ("ReviewInstanceStarted", "Review started"),
     ("OccurrencesSkipped", "Occurrences skipped"),
     ("RecordDecision", "Recorded a decision"),

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod decision;
 pub mod directory;
 pub mod export;
+pub mod history;
 pub mod notify;
 pub mod occurrence;
 pub mod odata;

@@ -644,6 +644,11 @@ impl ReviewForm {
     }
 }
 
+/// "1 day", "3 days".
+fn plural(n: i64, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
 /// A field and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -981,15 +986,20 @@ impl ReviewForm {
             .map(|_| ReminderSchedule::from_form(self.reminder_half_time.is_some(), &self.reminder_days))
         {
             Some(Ok(plan)) => {
-                // A day as far from the end as the review is long falls on its start.
-                if let (Some(days), Some(&furthest)) = (duration, plan.days_before.first())
-                    && furthest >= i64::from(days)
+                // A day as far from the end as the review is long falls on its start and is
+                // skipped; refused only when no reminder would ever go (the default days
+                // must not trouble a short review that also reminds at half-time).
+                if let (Some(days), Some(&nearest)) = (duration, plan.days_before.last())
+                    && !plan.half_time
+                    && nearest >= i64::from(days)
                 {
+                    let days = i64::from(days);
                     err(
                         "reminder_days",
                         &format!(
-                            "A review of {days} days can remind at most {} days before its end",
-                            days.saturating_sub(1)
+                            "A review of {} can remind at most {} before its end: choose fewer days, or half-time",
+                            plural(days, "day"),
+                            plural(days.saturating_sub(1), "day")
                         ),
                     );
                 }
@@ -1083,6 +1093,20 @@ mod tests {
 
     fn errors(form: ReviewForm) -> Vec<(&'static str, String)> {
         form.validate(today()).unwrap_err().into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn the_default_reminders_suit_a_review_of_one_day_and_days_alone_must_fall_within_it() {
+        let short = ReviewForm { duration_days: "1".into(), ..valid() };
+        assert_eq!(short.clone().validate(today()).unwrap().reminders, Some(ReminderSchedule::default()));
+        let only_days = ReviewForm { reminder_half_time: None, ..short };
+        assert_eq!(
+            errors(only_days),
+            vec![(
+                "reminder_days",
+                "A review of 1 day can remind at most 0 days before its end: choose fewer days, or half-time".into()
+            )]
+        );
     }
 
     #[test]

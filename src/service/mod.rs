@@ -9,6 +9,7 @@ pub mod directory;
 pub mod exports;
 pub mod graph;
 pub mod health;
+pub mod history;
 pub mod import;
 pub mod ldap;
 pub mod notify;

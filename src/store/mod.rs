@@ -7,6 +7,7 @@ pub mod audit;
 pub mod decisions;
 pub mod exports;
 pub mod groups;
+pub mod history;
 pub mod import;
 pub mod instances;
 pub mod locks;

@@ -869,7 +869,7 @@ async fn the_openapi_document_describes_every_route_and_what_it_answers() {
     let paths = doc["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(operations, attest::api::openapi::OPERATIONS.len(), "{:?}", paths.keys());
-    assert_eq!(operations, 21);
+    assert_eq!(operations, 30);
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let url = format!(

@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test fails loudly")]
 
 mod api;
+mod api_history;
 mod apply;
 mod audit;
 mod auth;

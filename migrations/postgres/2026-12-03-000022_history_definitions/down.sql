@@ -1,0 +1,1 @@
+DROP TABLE review_history_definitions;

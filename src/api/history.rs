@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::model;
 use super::odata::{Options, collection, json_of, select};
-use super::{ApiError, ApiResult, Authed, BASE, MAX_BODY_BYTES};
+use super::{ApiError, ApiResult, Authed, BASE};
 use crate::error::AppError;
 use crate::service::exports;
 use crate::service::history::{
@@ -218,11 +218,7 @@ fn entity_context(state: &State) -> String {
 /// `POST /historyDefinitions`: 201 with the report, ready at once.
 async fn create_definition(state: State, caller: Authed, body: web::Bytes) -> ApiResult {
     caller.writer()?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
-    }
-    let value: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))?;
+    let value = super::json_body(&body)?;
     let request = parse_request(&value)?;
     let now = state.clock.now();
     match state.db(move |conn| history::create(conn, &caller.0, &request, now)).await? {

@@ -174,6 +174,20 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Refuses a body larger than [`MAX_BODY_BYTES`] (413, as Graph).
+pub fn within_limit(body: &web::Bytes) -> Result<(), ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
+    }
+    Ok(())
+}
+
+/// A request's JSON body, within the size limit; a 400 saying why it cannot be read.
+pub fn json_body(body: &web::Bytes) -> Result<serde_json::Value, ApiError> {
+    within_limit(body)?;
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))
+}
+
 /// The result of an API handler.
 pub type ApiResult = Result<HttpResponse, ApiError>;
 

@@ -1,14 +1,13 @@
 //! `/v1.0/identityGovernance/accessReviews`: review series (definitions), their
 //! occurrences (instances) and decision items, in Graph v1.0's shapes.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use super::model;
 use super::odata::{Options, collection, json_of, select};
-use super::{ApiError, ApiResult, Authed, MAX_BODY_BYTES};
+use super::{ApiError, ApiResult, Authed};
 use crate::domain::apply::ApplyResult;
 use crate::domain::decision::Decision;
 use crate::domain::odata::{self as odata_filter, Filter, Op};
@@ -399,9 +398,7 @@ async fn patch_decision(
     body: web::Bytes,
 ) -> ApiResult {
     caller.writer()?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
-    }
+    super::within_limit(&body)?;
     let patch: model::DecisionPatch = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "The body is not a decision: {e}. Send {{\"decision\": \"Approve\", \"justification\": \"…\"}}."
@@ -490,11 +487,7 @@ async fn instance_action(
 /// `POST /definitions`: 201 with the created series, defaults filled.
 async fn create_definition(state: State, caller: Authed, body: web::Bytes) -> ApiResult {
     caller.writer()?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
-    }
-    let value: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))?;
+    let value = super::json_body(&body)?;
     let input = parse_definition(&value)?;
     let now = state.clock.now();
     let created = state.db(move |conn| graph::create_definition(conn, &caller.0, &input, now)).await?;
@@ -554,11 +547,7 @@ async fn put_definition(state: State, caller: Authed, path: web::Path<String>, b
 
 async fn change_definition(state: State, caller: Authed, id: String, body: web::Bytes, patch: bool) -> ApiResult {
     caller.writer()?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The body is too large."));
-    }
-    let sent: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not JSON: {e}.")))?;
+    let sent = super::json_body(&body)?;
     let now = state.clock.now();
     let caller = caller.0;
     let (c, i) = (caller.clone(), id.clone());

@@ -16,7 +16,7 @@ use crate::helpers::{TestApp, percent_encoded, secret_key_file, spawn_admin_app}
 const BASE: &str = "/v1.0/identityGovernance/accessReviews";
 
 /// A registered client's id and secret (`attest api-client create`).
-fn client(app: &TestApp, permission: &str) -> (String, String) {
+pub(crate) fn client(app: &TestApp, permission: &str) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_attest"))
         .args(["api-client", "create", "--name", "GRC export", "--permission", permission])
         .env("DATABASE_URL", app.db.url())
@@ -33,7 +33,7 @@ fn client(app: &TestApp, permission: &str) -> (String, String) {
 }
 
 /// A token from the token endpoint, as an SDK's client-credentials flow asks for it.
-async fn token(app: &TestApp, id: &str, secret: &str) -> String {
+pub(crate) async fn token(app: &TestApp, id: &str, secret: &str) -> String {
     let res = app
         .client
         .post(format!("{}/contoso/oauth2/v2.0/token", app.address))
@@ -641,18 +641,24 @@ async fn a_script_creates_a_quarterly_series_as_graph_documents_it_and_deletes_i
     assert_eq!(app.count("audit_events WHERE action = 'CreateReviewDefinition'"), app.count("review_definitions"));
 }
 
+/// A write client's script creates the quarterly series: (the client's id and secret, its
+/// bearer token, the series as created).
+async fn a_client_creates_the_quarterly_series(app: &TestApp) -> ((String, String), String, Value) {
+    let (id, secret) = client(app, "AccessReview.ReadWrite.All");
+    let bearer = token(app, &id, &secret).await;
+    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let group = app.group_id("Engineering All");
+    let (status, created) =
+        post_json(app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
+    assert_eq!(status, 201, "{created}");
+    ((id, secret), bearer, created)
+}
+
 #[tokio::test]
 async fn a_client_with_write_permission_runs_a_series_as_itself_and_decides_nothing() {
     let app = spawn_admin_app().await;
-    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
-    let bearer = token(&app, &id, &secret).await;
-    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
-    let group = app.group_id("Engineering All");
-
     // The script creates the quarterly series; it is recorded as the client's.
-    let (status, created) =
-        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
-    assert_eq!(status, 201, "{created}");
+    let ((id, _), bearer, created) = a_client_creates_the_quarterly_series(&app).await;
     let def = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["createdBy"]["id"], id.as_str());
     assert_eq!(created["createdBy"]["displayName"], "API client GRC export");
@@ -710,13 +716,8 @@ async fn a_client_with_write_permission_runs_a_series_as_itself_and_decides_noth
 #[tokio::test]
 async fn series_filter_by_what_they_review_count_and_refuse_orders_they_are_not_kept_in() {
     let app = spawn_admin_app().await;
-    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
-    let bearer = token(&app, &id, &secret).await;
-    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
+    let (_, bearer, created) = a_client_creates_the_quarterly_series(&app).await;
     let group = app.group_id("Engineering All");
-    let (status, created) =
-        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
-    assert_eq!(status, 201, "{created}");
     let ours = created["id"].as_str().unwrap().to_owned();
     let filtered = |filter: &str| format!("{BASE}/definitions?$count=true&$filter={}", percent_encoded(filter));
 
@@ -792,12 +793,7 @@ async fn series_filter_by_what_they_review_count_and_refuse_orders_they_are_not_
 #[tokio::test]
 async fn stopping_a_series_stops_its_running_occurrence_and_starts_no_other() {
     let app = spawn_admin_app().await;
-    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
-    let bearer = token(&app, &id, &secret).await;
-    let admin = store::users::by_upn(&mut app.conn(), attest::demo::personas::ADMIN).unwrap().unwrap();
-    let group = app.group_id("Engineering All");
-    let (_, created) =
-        post_json(&app, &bearer, &format!("{BASE}/definitions"), Some(quarterly_series(&group, &admin.id))).await;
+    let ((id, secret), bearer, created) = a_client_creates_the_quarterly_series(&app).await;
     let def = created["id"].as_str().unwrap().to_owned();
     crate::scheduler::tick(&app);
     let instance = app.instance_of("Quarterly Engineering review");

@@ -6,55 +6,18 @@
 //! refused naming the property; a tampered or expired link is refused; a deleted report
 //! is gone.
 
-use std::process::Command;
-
 use attest::domain::api::Permission;
 use attest::service::api_access;
 use attest::store;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use crate::helpers::{Spawn, TestApp, secret_key_file, spawn_admin_app};
+use crate::api::{client, token};
+use crate::helpers::{Spawn, TestApp, spawn_admin_app};
 
 const BASE: &str = "/v1.0/identityGovernance/accessReviews";
 const HISTORY: &str = "/v1.0/identityGovernance/accessReviews/historyDefinitions";
 const QUERY_SCOPE: &str = "#microsoft.graph.accessReviewQueryScope";
-
-/// A registered client's id and secret (`attest api-client create`).
-fn client(app: &TestApp, permission: &str) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_attest"))
-        .args(["api-client", "create", "--name", "GRC export", "--permission", permission])
-        .env("DATABASE_URL", app.db.url())
-        .env("ATTEST_LOG", "warn")
-        .env("ATTEST_SECRET_KEY_FILE", secret_key_file())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{}{text}", String::from_utf8_lossy(&out.stderr));
-    let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned()).unwrap_or_else(|| panic!("{text}"))
-    };
-    (field("client_id:"), field("client_secret:"))
-}
-
-/// A token from the token endpoint (client-credentials grant).
-async fn token(app: &TestApp, id: &str, secret: &str) -> String {
-    let res = app
-        .client
-        .post(format!("{}/oauth2/v2.0/token", app.address))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
 
 /// A client's bearer token with `permission`, and the client's id.
 async fn client_token(app: &TestApp, permission: &str) -> (String, String) {

@@ -462,6 +462,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    review_reassignments (id) {
+        id -> BigInt,
+        item_id -> Text,
+        instance_id -> Text,
+        from_user -> Nullable<Text>,
+        to_user -> Text,
+        note -> Text,
+        by_user -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(review_reassignments -> review_decision_items (item_id));
+
 diesel::joinable!(personal_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -497,4 +512,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_emails,
     remediation_tasks,
     review_history_definitions,
+    review_reassignments,
 );

@@ -335,6 +335,15 @@ stored_state! {
 }
 
 impl Pool {
+    /// Who the pool is, as a reassignment's history names the one it took an item from.
+    pub fn who(self) -> &'static str {
+        match self {
+            Self::Reviewers => "The reviewers",
+            Self::Fallback => "The fallback reviewers",
+            Self::Admins => "The administrators",
+        }
+    }
+
     /// Who decides, as a row of the review page says it ("decided by the fallback reviewer").
     pub fn decided_by(self) -> &'static str {
         match self {
@@ -421,6 +430,28 @@ impl Undecidable {
     }
 }
 
+impl Undecidable {
+    /// [`Self::note`], naming the person an item is assigned to (`assignee`, when known):
+    /// in an instance whose reviewers share every item, only a reassignment gives an item
+    /// to one person.
+    pub fn note_naming(self, assignee: Option<&str>) -> String {
+        match (self, assignee) {
+            (Self::Elsewhere(None), Some(name)) => format!("Reassigned to {name}"),
+            _ => self.note(),
+        }
+    }
+
+    /// [`Self::refusal`], naming the person an item is assigned to (`assignee`, when known).
+    pub fn refusal_naming(self, assignee: Option<&str>) -> String {
+        match (self, assignee) {
+            (Self::Elsewhere(None), Some(name)) => {
+                format!("Some of the selected people are now reviewed by {name}. Nothing was changed.")
+            }
+            _ => self.refusal(),
+        }
+    }
+}
+
 impl Decider {
     /// Whether this person decides items of `pool` that nobody was assigned.
     pub fn in_pool(&self, pool: Pool) -> bool {
@@ -453,6 +484,111 @@ impl Decider {
             Err(Undecidable::Elsewhere(decided_by))
         }
     }
+}
+
+/// The longest note kept with a reassignment.
+pub const MAX_NOTE_LEN: usize = 500;
+
+/// The person items are to be reassigned to, as the directory holds them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignee {
+    /// Their user id.
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+    /// Whether their account is enabled (a disabled one cannot sign in to decide).
+    pub enabled: bool,
+}
+
+/// Why items cannot be reassigned; the message says what to fix. Nothing is changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReassignError {
+    /// No user principal name was entered.
+    NoAssignee,
+    /// Nobody in the directory has this user principal name.
+    Unknown(String),
+    /// The person's account is disabled.
+    Disabled(String),
+    /// A reviewer named themself.
+    ToSelf,
+    /// The person is the principal of a selected item: nobody reviews their own access.
+    OwnAccess(String),
+    /// A self-review: each person answers for their own access.
+    SelfReview,
+    /// The note is too long.
+    NoteTooLong,
+    /// Nothing was selected.
+    NothingSelected,
+    /// Every selected item is the person's already.
+    AlreadyTheirs(String),
+}
+
+impl ReassignError {
+    /// The message for the person reassigning.
+    pub fn message(&self) -> String {
+        match self {
+            Self::NoAssignee => "Enter the user principal name of the person to reassign to, such as \
+                                 name@contoso.example. Nothing was changed."
+                .into(),
+            Self::Unknown(upn) => format!(
+                "No one in the directory has the user principal name “{}”. Check the spelling, or enter \
+                 someone else's. Nothing was changed.",
+                upn.chars().take(200).collect::<String>()
+            ),
+            Self::Disabled(name) => format!(
+                "{name}'s account is disabled, so they cannot sign in to review. Choose someone else. \
+                 Nothing was changed."
+            ),
+            Self::ToSelf => "You already review these people: enter someone else's user principal name. \
+                             Nothing was changed."
+                .into(),
+            Self::OwnAccess(name) => format!(
+                "{name} cannot review the selected people: their own access is among them, and nobody decides \
+                 on their own access. Untick {name}, or choose someone else. Nothing was changed."
+            ),
+            Self::SelfReview => {
+                "In a self-review each person answers for their own access: it cannot be reassigned.".into()
+            }
+            Self::NoteTooLong => format!("Shorten the note to at most {MAX_NOTE_LEN} characters. Nothing was changed."),
+            Self::NothingSelected => "Select at least one person, then choose whom to reassign them to.".into(),
+            Self::AlreadyTheirs(name) => format!("{name} already reviews the selected people. Nothing was changed."),
+        }
+    }
+}
+
+/// Checks a reassignment of the items of `principals` (user ids) by `actor` to `to` (`None`:
+/// the name entered, `upn`, found nobody). Independence: nobody is given their own access
+/// to decide, and a reviewer cannot hand work to themself; an admin moving someone else's
+/// items (`by_admin`) may take them over. Returns the note, trimmed.
+pub fn check_reassign<'a>(
+    actor: &str,
+    by_admin: bool,
+    upn: &str,
+    to: Option<&Assignee>,
+    principals: &[&str],
+    note: &'a str,
+) -> Result<&'a str, ReassignError> {
+    let note = note.trim();
+    if upn.trim().is_empty() {
+        return Err(ReassignError::NoAssignee);
+    }
+    let Some(to) = to else { return Err(ReassignError::Unknown(upn.trim().to_owned())) };
+    if note.chars().count() > MAX_NOTE_LEN {
+        return Err(ReassignError::NoteTooLong);
+    }
+    if principals.is_empty() {
+        return Err(ReassignError::NothingSelected);
+    }
+    if to.id == actor && !by_admin {
+        return Err(ReassignError::ToSelf);
+    }
+    if principals.contains(&to.id.as_str()) {
+        return Err(ReassignError::OwnAccess(to.name.clone()));
+    }
+    if !to.enabled {
+        return Err(ReassignError::Disabled(to.name.clone()));
+    }
+    Ok(note)
 }
 
 #[cfg(test)]
@@ -626,5 +762,37 @@ mod tests {
         );
         assert_eq!(Pool::parse("Admins"), Some(Pool::Admins));
         assert_eq!(owner.pools(), vec![Pool::Reviewers]);
+    }
+
+    #[test]
+    fn reassigning_keeps_independence() {
+        let bob = Assignee { id: "bob".into(), name: "Bob".into(), enabled: true };
+        assert_eq!(check_reassign("omar", false, "bob@x", Some(&bob), &["tom"], "  away "), Ok("away"));
+        assert_eq!(check_reassign("omar", false, " ", Some(&bob), &["tom"], ""), Err(ReassignError::NoAssignee));
+        assert_eq!(
+            check_reassign("omar", false, "zed@x", None, &["tom"], ""),
+            Err(ReassignError::Unknown("zed@x".into()))
+        );
+        assert_eq!(check_reassign("bob", false, "bob@x", Some(&bob), &["tom"], ""), Err(ReassignError::ToSelf));
+        assert!(check_reassign("bob", true, "bob@x", Some(&bob), &["tom"], "").is_ok(), "an admin may take them");
+        assert_eq!(
+            check_reassign("omar", false, "bob@x", Some(&bob), &["tom", "bob"], ""),
+            Err(ReassignError::OwnAccess("Bob".into()))
+        );
+        assert_eq!(
+            check_reassign("dana", true, "bob@x", Some(&bob), &["bob"], ""),
+            Err(ReassignError::OwnAccess("Bob".into()))
+        );
+        let off = Assignee { enabled: false, ..bob.clone() };
+        assert_eq!(
+            check_reassign("omar", false, "bob@x", Some(&off), &["tom"], ""),
+            Err(ReassignError::Disabled("Bob".into()))
+        );
+        assert_eq!(
+            check_reassign("omar", false, "bob@x", Some(&bob), &["tom"], &"n".repeat(501)),
+            Err(ReassignError::NoteTooLong)
+        );
+        assert!(ReassignError::OwnAccess("Bob".into()).message().contains("Untick Bob"));
+        assert!(ReassignError::Unknown("zed@x".into()).message().contains("“zed@x”"));
     }
 }

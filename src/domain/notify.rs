@@ -22,6 +22,8 @@ stored_state! {
         ReviewCompleted => "ReviewCompleted",
         /// A review's denials were applied: to the series' creator.
         ResultsApplied => "ResultsApplied",
+        /// People of a review were reassigned: to their new reviewer.
+        Reassigned => "Reassigned",
     }
 }
 
@@ -34,6 +36,7 @@ impl MailKind {
             Self::Reminder => "Reminder",
             Self::ReviewCompleted => "Review completed",
             Self::ResultsApplied => "Results applied",
+            Self::Reassigned => "Reassigned to you",
         }
     }
 }
@@ -78,6 +81,25 @@ pub struct MailFacts {
     /// How the review ended (completion mails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// Who handed the people on, and their note (reassignment mails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassigned: Option<Handover>,
+}
+
+/// Who reassigned people to the recipient, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    /// The display name of whoever reassigned them.
+    pub by: String,
+    /// Their note ("" when none).
+    pub note: String,
+}
+
+impl Handover {
+    /// The name of whoever reassigned, for the text part ([isolated](isolate)).
+    pub fn by_text(&self) -> String {
+        isolate(&self.by)
+    }
 }
 
 impl MailFacts {
@@ -109,6 +131,11 @@ impl MailFacts {
             ),
             MailKind::ReviewCompleted => format!("Review completed: {review} ({resource})"),
             MailKind::ResultsApplied => format!("Results applied: {review} ({resource})"),
+            MailKind::Reassigned => format!(
+                "{} {} to review in {review} (due {due})",
+                self.items,
+                if self.items == 1 { "person was reassigned to you" } else { "people were reassigned to you" },
+            ),
         }
     }
 
@@ -500,6 +527,7 @@ mod tests {
             items: 2,
             self_review: false,
             outcome: None,
+            reassigned: None,
         };
         for kind in MailKind::ALL {
             let subject = facts.subject(kind);
@@ -521,6 +549,7 @@ mod tests {
             items: 1,
             self_review: false,
             outcome: None,
+            reassigned: None,
         };
         assert_eq!(
             facts.subject(MailKind::ReviewStarted),

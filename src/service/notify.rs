@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::directory::clean_display_text;
-use crate::domain::notify::{MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due};
+use crate::domain::notify::{Handover, MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due};
 use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
 use crate::service::actor::Actor;
@@ -38,6 +38,7 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
         items,
         self_review: d.reviewer_kind == ReviewerKind::Self_,
         outcome: None,
+        reassigned: None,
     }
 }
 
@@ -98,6 +99,33 @@ pub fn instance_started(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(store::outbox::enqueue(conn, &mails)?)
+}
+
+/// Enqueues the mail telling `to` that `items` people of instance `i` were reassigned to
+/// them by `by`, with the note (call in the transaction of the reassignment). Nothing when
+/// the series' mails are off. Returns how many were enqueued.
+#[expect(clippy::too_many_arguments, reason = "the facts of one mail, each named")]
+pub fn reassigned(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    i: &InstanceRow,
+    to: &UserRow,
+    by: &UserRow,
+    items: i64,
+    note: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications {
+        return Ok(0);
+    }
+    let who: Recipient = (to.id.clone(), to.display_name.clone(), to.mail.clone());
+    // Control and bidi override characters in the note cannot reorder or break the mail.
+    let note = crate::domain::notify::header_text(note);
+    let handover = Handover { by: clean_display_text(&by.display_name), note };
+    let f = MailFacts { reassigned: Some(handover), ..facts(d, i, &to.display_name, items) };
+    // Every reassignment is its own news: no once-key.
+    let m = mail(MailKind::Reassigned, &who, &f, None, now)?;
+    Ok(store::outbox::enqueue(conn, &[m])?)
 }
 
 /// Enqueues the "review completed" mail to the series' creator (call in the transaction

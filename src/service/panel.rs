@@ -1,5 +1,7 @@
 //! The access panel: who may see which instance and which of its items, the list of a
-//! person's reviews, and decisions (checked, written, counted and audited together).
+//! person's reviews, decisions (checked, written, counted and audited together), and
+//! reassignments (items handed to another reviewer, kept in their history, audited and
+//! mailed together).
 
 use std::collections::HashMap;
 
@@ -7,7 +9,8 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::decision::{
-    Action, Change, Current, Decider, Decision, Pending, PlanError, Pool, Tally, Undecidable, plan, recommended,
+    Action, Assignee, Change, Current, Decider, Decision, Pending, PlanError, Pool, ReassignError, Tally, Undecidable,
+    check_reassign, plan, recommended,
 };
 use crate::domain::paging::{PAGE_SIZE, Page, PageAt};
 use crate::domain::recommendation::Recommendation;
@@ -18,6 +21,7 @@ use crate::store::Keyset;
 use crate::store::audit::NewEvent;
 use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent, ItemFilter, ItemScope, ListedItem};
 use crate::store::instances::{InstanceRow, ItemRow};
+use crate::store::reassignments::{NewReassignment, ReassignmentRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
 
@@ -48,7 +52,10 @@ impl Access {
 pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> Result<Option<Access>, AppError> {
     let Some((instance, definition)) = store::instances::get_with_definition(conn, id)? else { return Ok(None) };
     let role = store::instances::reviewer_role(conn, id, user)?;
-    let assigned = definition.reviewer_kind.assigns_items() && store::instances::has_assigned(conn, id, user)?;
+    // Items come to a person by name in manager and self reviews, and in any review by a
+    // reassignment; who handed items on still sees the review, and whom they went to.
+    let assigned = store::instances::has_assigned(conn, id, user)?
+        || (definition.reviewer_kind != ReviewerKind::Self_ && store::reassignments::any_from(conn, id, user)?);
     let Some((scope, self_review)) = standing(conn, &instance, &definition, user, is_admin, role, assigned)? else {
         return Ok(None);
     };
@@ -122,8 +129,10 @@ pub struct MyReview {
 pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result<Vec<MyReview>, AppError> {
     let whole = store::instances::reviewing(conn, user)?;
     let assigned = store::decisions::assigned_progress(conn, user)?;
+    let handed_on = store::reassignments::instances_from(conn, user)?;
     let mut ids: Vec<String> = whole.iter().map(|(i, _)| i.clone()).collect();
     ids.extend(assigned.iter().map(|(i, _, _)| i.clone()));
+    ids.extend(handed_on.iter().cloned());
     if is_admin {
         ids.extend(store::instances::with_admin_items(conn)?);
     }
@@ -134,7 +143,9 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
         for (instance, d) in store::instances::with_definitions(conn, chunk)? {
             let role = whole.iter().find(|(i, _)| *i == instance.id).map(|(_, fallback)| *fallback);
             let mine = assigned.iter().find(|(i, _, _)| *i == instance.id);
-            let Some((scope, self_review)) = standing(conn, &instance, &d, user, is_admin, role, mine.is_some())?
+            let handed = d.reviewer_kind != ReviewerKind::Self_ && handed_on.contains(&instance.id);
+            let Some((scope, self_review)) =
+                standing(conn, &instance, &d, user, is_admin, role, mine.is_some() || handed)?
             else {
                 continue;
             };
@@ -193,7 +204,13 @@ pub struct Table {
     /// Items on the page whose access no longer exists in the directory, with the name of
     /// the source owning the resource ("" when unknown).
     pub gone: HashMap<String, String>,
+    /// The people of this review the viewer reassigned, newest first (at most
+    /// [`HANDED_ON_SHOWN`]), with the names of those they went to in `names`.
+    pub handed_on: Vec<(ReassignmentRow, String)>,
 }
+
+/// How many reassigned people a review page lists.
+pub const HANDED_ON_SHOWN: i64 = 50;
 
 /// One page of an instance's items as `access` sees them, filtered by `filter`, with the
 /// counts and the other reviewers; with `offer_accept`, also how many items accepting the
@@ -210,19 +227,28 @@ pub fn table(
     let keyset = Keyset::resolve(at, |cursor| store::decisions::name_of(conn, instance, cursor))?;
     let rows = store::decisions::page(conn, instance, &access.scope, filter, &keyset, PAGE_SIZE)?;
     let page = Page::from_rows(rows, at, PAGE_SIZE, |r| r.id.clone());
-    let names = reviewer_names(conn, &page.items)?;
+    let handed_on = match access.scope {
+        ItemScope::Reviewer { .. } => store::reassignments::from_user(conn, instance, me, HANDED_ON_SHOWN)?,
+        ItemScope::All => Vec::new(),
+    };
+    let mut names = reviewer_names(conn, &page.items)?;
+    let to: Vec<String> =
+        handed_on.iter().map(|(r, _)| r.to_user.clone()).filter(|id| !names.contains_key(id)).collect();
+    names.extend(store::users::display_names(conn, &to)?);
     let counts = counts(conn, access)?;
     let accept_count = if offer_accept { acceptable(conn, access, filter, &counts)? } else { 0 };
     let others = store::instances::other_reviewer_names(conn, instance, me)?;
     let on_page: Vec<(String, bool)> =
         page.items.iter().map(|r| (r.id.clone(), r.apply_result.is_remediated())).collect();
     let gone = super::remediation::gone(conn, &access.instance, &on_page)?;
-    Ok(Table { page, names, counts, accept_count, others, gone })
+    Ok(Table { page, names, counts, accept_count, others, gone, handed_on })
 }
 
-/// Display names of the reviewers who decided `rows`, by id.
+/// Display names of the reviewers who decided `rows` and of those they are assigned to, by
+/// id.
 fn reviewer_names(conn: &mut DbConnection, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
-    let mut ids: Vec<String> = rows.iter().filter_map(|r| r.reviewed_by.clone()).collect();
+    let mut ids: Vec<String> =
+        rows.iter().flat_map(|r| r.reviewed_by.iter().chain(r.reviewer_id.iter())).cloned().collect();
     ids.sort();
     ids.dedup();
     Ok(store::users::display_names(conn, &ids)?)
@@ -364,8 +390,8 @@ pub fn decide(
                             .into(),
                     )));
                 }
-                if let Some(why) = found.iter().find_map(|t| may_decide(decider, t).err()) {
-                    return Ok(Err(Refused(why.refusal())));
+                if let Some(refused) = first_refusal(conn, decider, &found)? {
+                    return Ok(Err(refused));
                 }
                 found
             }
@@ -440,6 +466,23 @@ pub fn decide(
     })
 }
 
+/// Why `decider` may not decide the first of `targets` they may not, naming the person it
+/// is assigned to when it is someone's; `None` when they may decide them all.
+fn first_refusal(
+    conn: &mut DbConnection,
+    decider: &Decider,
+    targets: &[DecisionTarget],
+) -> Result<Option<Refused>, AppError> {
+    let Some((why, t)) = targets.iter().find_map(|t| may_decide(decider, t).err().map(|why| (why, t))) else {
+        return Ok(None);
+    };
+    let assignee = match &t.reviewer_id {
+        Some(id) => store::users::display_names(conn, std::slice::from_ref(id))?.remove(id),
+        None => None,
+    };
+    Ok(Some(Refused(why.refusal_naming(assignee.as_deref()))))
+}
+
 /// Everything a reviewer sees about one person's access: the item, who decides it, the
 /// person in today's directory, their sign-ins, earlier decisions on the same access, and
 /// the item's audit trail.
@@ -459,8 +502,10 @@ pub struct ItemDetail {
     pub earlier: Vec<EarlierDecision>,
     /// The item's audit trail, oldest first.
     pub history: Vec<ItemEvent>,
-    /// Display names of the reviewers named above.
+    /// Display names of the reviewers named above, and of the one the item is assigned to.
     pub names: HashMap<String, String>,
+    /// The item's reassignments, oldest first.
+    pub reassignments: Vec<ReassignmentLine>,
 }
 
 /// How many of each list the detail page shows.
@@ -508,8 +553,236 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
     let history = store::decisions::history(conn, &row.id, 200)?;
     let mut ids: Vec<String> = earlier.iter().filter_map(|e| e.reviewed_by.clone()).collect();
     ids.extend(row.reviewed_by.clone());
+    ids.extend(row.reviewer_id.clone());
     ids.sort();
     ids.dedup();
     let names = store::users::display_names(conn, &ids)?;
-    Ok(Some(ItemDetail { item: row, undecidable, user, sign_ins, last_app_sign_in, earlier, history, names }))
+    let reassignments = reassignment_lines(conn, &row)?;
+    Ok(Some(ItemDetail {
+        item: row,
+        undecidable,
+        user,
+        sign_ins,
+        last_app_sign_in,
+        earlier,
+        history,
+        names,
+        reassignments,
+    }))
+}
+
+/// What a reassignment did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reassigned {
+    /// Items handed on.
+    pub moved: usize,
+    /// The new reviewer's display name.
+    pub to: String,
+    /// Items of "everyone in this list" left out: the person may not decide them, or they
+    /// were the new reviewer's already.
+    pub skipped: usize,
+    /// The new reviewer was mailed (the series' mails are on).
+    pub mailed: bool,
+}
+
+/// Hands the selected items to the person whose user principal name is `upn`, with `note`,
+/// as `actor`: a reviewer moves the items they may decide (ticked items they may not refuse
+/// the whole request; "everyone in this list" leaves them out); an admin (`access` read
+/// through [`ItemScope::All`]) moves any. Independence holds: nobody is given their own
+/// access, a reviewer cannot hand items to themself, and a disabled or unknown person is
+/// refused with what to fix. Only while the review is open, never in a self-review.
+///
+/// In one transaction: the items' reviewer changes (they leave the pool or the old
+/// reviewer's list and appear in the new reviewer's panel), each move is kept in the
+/// item's history and audited, and the new reviewer's mail is written to the outbox. The
+/// decisions and so the instance's counters do not change. An item someone else moved
+/// meanwhile refuses the whole request (a conflict: reload and try again).
+pub fn reassign(
+    conn: &mut DbConnection,
+    access: &Access,
+    selection: &Selection,
+    (upn, note): (&str, &str),
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Result<Reassigned, Refused>, AppError> {
+    let instance = &access.instance;
+    let decider = access.scope.decider();
+    let by_admin = matches!(access.scope, ItemScope::All);
+    if !by_admin && decider.is_none() {
+        return Ok(Err(Refused("You do not decide in this review.".into())));
+    }
+    let refused = |e: ReassignError| Ok(Err(Refused(e.message())));
+    if access.self_review || access.definition.reviewer_kind == ReviewerKind::Self_ {
+        return refused(ReassignError::SelfReview);
+    }
+    conn.write(|conn| {
+        // Read the instance again inside the transaction: it may have ended meanwhile.
+        let Some(fresh) = store::instances::get(conn, &instance.id)? else {
+            return Ok(Err(Refused("This review no longer exists.".into())));
+        };
+        if !fresh.status.is_open() || now >= fresh.end_at {
+            return Ok(Err(Refused(format!(
+                "This review ended on {}; its people can no longer be reassigned.",
+                fresh.end_at.format("%Y-%m-%d %H:%M UTC")
+            ))));
+        }
+        let to = store::users::by_upn(conn, upn.trim())?.filter(|_| !upn.trim().is_empty());
+        let assignee =
+            to.as_ref().map(|u| Assignee { id: u.id.clone(), name: u.display_name.clone(), enabled: u.enabled });
+        let mut skipped = 0;
+        let targets = match selection {
+            Selection::Items(ids) => {
+                let mut ids = ids.clone();
+                ids.sort();
+                ids.dedup();
+                let found = store::decisions::targets_by_id(conn, &instance.id, &access.scope, &ids)?;
+                if found.len() != ids.len() {
+                    return Ok(Err(Refused(
+                        "Some of the selected people are not in this review for you to reassign; nothing was \
+                         changed. Reload the page and select again."
+                            .into(),
+                    )));
+                }
+                if let Some(d) = decider
+                    && let Some(refused) = first_refusal(conn, d, &found)?
+                {
+                    return Ok(Err(refused));
+                }
+                found
+            }
+            Selection::Matching(filter) => {
+                let all = store::decisions::targets_matching(conn, &instance.id, &access.scope, filter)?;
+                let total = all.len();
+                let mine: Vec<DecisionTarget> = match decider {
+                    Some(d) => all.into_iter().filter(|t| may_decide(d, t).is_ok()).collect(),
+                    None => all,
+                };
+                skipped = total - mine.len();
+                mine
+            }
+        };
+        let principals: Vec<&str> = targets.iter().map(|t| t.principal_id.as_str()).collect();
+        let note = match check_reassign(&actor.id, by_admin, upn, assignee.as_ref(), &principals, note) {
+            Ok(note) => note,
+            Err(e) => return refused(e),
+        };
+        let (Some(to), Some(assignee)) = (to, assignee) else { return refused(ReassignError::NoAssignee) };
+        let (already, targets): (Vec<_>, Vec<_>) =
+            targets.into_iter().partition(|t| t.reviewer_id.as_deref() == Some(to.id.as_str()));
+        if targets.is_empty() {
+            return refused(ReassignError::AlreadyTheirs(assignee.name));
+        }
+        skipped += already.len();
+        // Move each group of items from where they were seen; fewer moved means someone
+        // else moved them meanwhile, and the transaction is rolled back.
+        let mut groups: std::collections::BTreeMap<Option<&str>, Vec<String>> = std::collections::BTreeMap::new();
+        for t in &targets {
+            groups.entry(t.reviewer_id.as_deref()).or_default().push(t.id.clone());
+        }
+        for (from, ids) in &groups {
+            if store::decisions::move_items(conn, &instance.id, ids, *from, &to.id)? != ids.len() {
+                return Err(AppError::Conflict(
+                    "Someone else reassigned or took some of these people just now; nothing was changed. Reload the \
+                     page and try again."
+                        .into(),
+                ));
+            }
+        }
+        let from_ids: Vec<String> = groups.keys().flatten().map(|id| (*id).to_owned()).collect();
+        let from_names = store::users::display_names(conn, &from_ids)?;
+        let rows: Vec<NewReassignment> = targets
+            .iter()
+            .map(|t| NewReassignment {
+                item_id: t.id.clone(),
+                instance_id: instance.id.clone(),
+                from_user: t.reviewer_id.clone(),
+                to_user: to.id.clone(),
+                note: note.to_owned(),
+                by_user: actor.id.clone(),
+                at: now,
+            })
+            .collect();
+        store::reassignments::insert(conn, &rows)?;
+        let events: Vec<NewEvent<'_>> = targets
+            .iter()
+            .map(|t| {
+                let from = match &t.reviewer_id {
+                    Some(id) => from_names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned()),
+                    None => t.reviewer_pool.who().to_owned(),
+                };
+                NewEvent::by_user(
+                    actor,
+                    now,
+                    "ReassignDecisionItem",
+                    ("AccessReviewDecisionItem", &t.id),
+                    serde_json::json!({
+                        "instanceId": instance.id,
+                        "principalId": t.principal_id,
+                        "principal": t.principal_name,
+                        "reviewer": { "old": from, "new": to.display_name },
+                        "fromUserId": t.reviewer_id,
+                        "toUserId": to.id,
+                        "note": note,
+                    }),
+                )
+            })
+            .collect();
+        store::audit::append_all(conn, &events)?;
+        let moved = targets.len();
+        let mailed = super::notify::reassigned(
+            conn,
+            &access.definition,
+            &fresh,
+            &to,
+            actor,
+            i64::try_from(moved).unwrap_or(i64::MAX),
+            note,
+            now,
+        )? > 0;
+        Ok(Ok(Reassigned { moved, to: to.display_name.clone(), skipped, mailed }))
+    })
+}
+
+/// One reassignment of an item, with names: (when, from, to, by, note). `from` names the
+/// pool when the item was nobody's in particular.
+pub type ReassignmentLine = (NaiveDateTime, String, String, String, String);
+
+/// The reassignments of `item`, oldest first, with names.
+fn reassignment_lines(conn: &mut DbConnection, item: &ItemRow) -> Result<Vec<ReassignmentLine>, AppError> {
+    let rows = store::reassignments::for_item(conn, &item.id, DETAIL_ROWS * 10)?;
+    let mut ids: Vec<String> =
+        rows.iter().flat_map(|r| r.from_user.iter().chain([&r.to_user, &r.by_user])).cloned().collect();
+    ids.sort();
+    ids.dedup();
+    let names = store::users::display_names(conn, &ids)?;
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned());
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let from = r.from_user.as_deref().map_or_else(|| item.reviewer_pool.who().to_owned(), name);
+            (r.at, from, name(&r.to_user), name(&r.by_user), r.note)
+        })
+        .collect())
+}
+
+/// [`reassign`] from an admin's results page: any of the items of occurrence `instance` of
+/// series `definition`, if `manager` may manage it (else 404).
+pub fn reassign_as_admin(
+    conn: &mut DbConnection,
+    manager: &crate::domain::review::ReviewScope,
+    (definition, instance): (&str, &str),
+    selection: &Selection,
+    to: (&str, &str),
+    actor: &UserRow,
+    now: NaiveDateTime,
+) -> Result<Result<Reassigned, Refused>, AppError> {
+    // As `results::managed_instance` (which imports this module, so not called from here).
+    let definition = super::reviews::managed(conn, manager, definition)?;
+    let instance =
+        store::instances::get(conn, instance)?.filter(|i| i.definition_id == definition.id).ok_or_else(|| {
+            AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
+        })?;
+    let self_review = definition.reviewer_kind == ReviewerKind::Self_;
+    let access = Access { instance, definition, scope: ItemScope::All, self_review };
+    reassign(conn, &access, selection, to, actor, now)
 }

@@ -319,6 +319,15 @@ pub fn exceptions(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryRe
             .filter(items::reviewer_pool.eq_any(others))
             .select(DecisionTarget::as_select())
             .load(conn)?;
+        // Items reassigned to someone else (by the tally index: none unless reassigned).
+        out.extend(
+            items::table
+                .filter(items::instance_id.eq(instance))
+                .filter(items::reviewer_id.is_not_null())
+                .filter(items::reviewer_id.ne(decider.user.clone()))
+                .select(DecisionTarget::as_select())
+                .load::<DecisionTarget>(conn)?,
+        );
     }
     // A reviewer's own item is never the reviewers' (it was routed away at start), so in
     // their whole view it was found above, unless it went to a pool they are in (the admins').
@@ -382,6 +391,25 @@ pub fn write(conn: &mut Conn, changes: &[Change], reviewer: &str, at: NaiveDateT
         }
     }
     Ok(())
+}
+
+/// Hands the items `ids` of `instance` that `from` has (`None`: items of a pool, assigned
+/// to nobody) to `to`; returns how many moved. Only items still where the caller saw them
+/// move: fewer than asked means someone else moved or took them meanwhile.
+pub fn move_items(conn: &mut Conn, instance: &str, ids: &[String], from: Option<&str>, to: &str) -> QueryResult<usize> {
+    let mut moved = 0;
+    for chunk in ids.chunks(10_000) {
+        let here = items::table.filter(items::instance_id.eq(instance)).filter(items::id.eq_any(chunk));
+        moved += match from {
+            Some(from) => diesel::update(here.filter(items::reviewer_id.eq(from)))
+                .set(items::reviewer_id.eq(Some(to)))
+                .execute(conn)?,
+            None => diesel::update(here.filter(items::reviewer_id.is_null()))
+                .set(items::reviewer_id.eq(Some(to)))
+                .execute(conn)?,
+        };
+    }
+    Ok(moved)
 }
 
 /// Moves an instance's counters by `delta` and `pending`, in the transaction of the

@@ -12,6 +12,7 @@ pub mod import;
 pub mod instances;
 pub mod locks;
 pub mod outbox;
+pub mod reassignments;
 pub mod remediation;
 pub mod results;
 pub mod reviews;

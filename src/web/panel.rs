@@ -13,13 +13,13 @@ use openidconnect::url::form_urlencoded;
 use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
 use crate::domain::apply::ApplyResult;
-use crate::domain::decision::{Action, Decider, Decision, MAX_REASON_LEN, Pool, Undecidable};
+use crate::domain::decision::{Action, Decider, Decision, MAX_NOTE_LEN, MAX_REASON_LEN, Pool, Undecidable};
 use crate::domain::directory::{ObjectId, UserType};
 use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::review::{ResourceKind, ReviewerKind};
 use crate::error::AppError;
-use crate::service::panel::{self, Access, Decided, Selection};
+use crate::service::panel::{self, Access, Decided, Reassigned, Selection};
 use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem};
 
 /// The filter tabs of a review page, as the query string names them.
@@ -42,6 +42,11 @@ pub struct ReviewQuery {
 }
 
 impl ReviewQuery {
+    /// The tab and search a form carried back (first page).
+    pub fn of(show: Option<String>, q: Option<String>) -> Self {
+        Self { show, q, after: None, before: None }
+    }
+
     /// Validates the query (see [`view_of`]).
     pub fn view(self) -> Result<View, AppError> {
         view_of(self.show.as_deref(), self.q.as_deref(), self.after, self.before)
@@ -90,7 +95,7 @@ fn view_of(
 
 impl View {
     /// The query string that shows this view again (first page).
-    fn query(&self) -> String {
+    pub fn query(&self) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         if self.show != "all" {
             out.append_pair("show", self.show);
@@ -162,9 +167,10 @@ impl ItemView {
             Recommendation::Deny => "rec-deny",
             Recommendation::NoInfoAvailable => "rec-none",
         };
+        let assignee = row.reviewer_id.as_ref().and_then(|id| names.get(id)).map(String::as_str);
         let blocked = decider
             .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err())
-            .map(Undecidable::note);
+            .map(|why| why.note_naming(assignee));
         let role = [row.principal_job_title.as_str(), row.principal_department.as_str()]
             .into_iter()
             .filter(|s| !s.is_empty())
@@ -290,6 +296,22 @@ pub struct ReviewPage {
     chart: Vec<crate::domain::chart::Segment>,
     /// What admins can do with the occurrence (results page only).
     pub(crate) results: Option<ResultsPanel>,
+    /// Rows can be ticked and reassigned (a reviewer's open page; an admin's results page
+    /// while the review runs).
+    pub(crate) can_reassign: bool,
+    /// Where the reassign button posts.
+    pub(crate) reassign_action: String,
+    /// The people the viewer reassigned, newest first.
+    handed_on: Vec<HandedOnView>,
+    max_note: usize,
+}
+
+/// A person the viewer reassigned: to whom, when, why.
+pub struct HandedOnView {
+    name: String,
+    to: String,
+    at: String,
+    note: String,
 }
 
 /// The results page's status and actions.
@@ -422,7 +444,7 @@ pub async fn table_page(
     let per_person = matches!(access.definition.reviewer_kind, ReviewerKind::Managers | ReviewerKind::Self_);
     let for_table = access.clone();
     // Only a reviewer's open page offers "Accept recommendations".
-    let panel::Table { page, names, counts, accept_count, others, gone } =
+    let panel::Table { page, names, counts, accept_count, others, gone, handed_on } =
         state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open)).await?;
     let others: Vec<String> = others
         .into_iter()
@@ -488,6 +510,18 @@ pub async fn table_page(
         max_reason: MAX_REASON_LEN,
         chart: if series.is_some() { crate::domain::chart::decision_bar(&tally) } else { Vec::new() },
         results: None,
+        can_reassign: open,
+        reassign_action: base_path.clone(),
+        handed_on: handed_on
+            .into_iter()
+            .map(|(r, name)| HandedOnView {
+                name,
+                to: names.get(&r.to_user).cloned().unwrap_or_else(|| "A deleted account".to_owned()),
+                at: format::datetime(r.at),
+                note: r.note,
+            })
+            .collect(),
+        max_note: MAX_NOTE_LEN,
         base_path,
         series,
     })
@@ -507,8 +541,11 @@ pub async fn decide(
     let mut items = Vec::new();
     let (mut action, mut reason, mut apply_to, mut show, mut q) = (None, String::new(), None, None, None);
     let mut from_item = false;
+    let (mut to, mut note) = (String::new(), String::new());
     for (key, value) in form_urlencoded::parse(&body) {
         match key.as_ref() {
+            "to" => to = value.into_owned(),
+            "note" => note = value.into_owned(),
             "item" => items.push(value.into_owned()),
             "action" => action = Some(value.into_owned()),
             "reason" => reason = value.into_owned(),
@@ -531,6 +568,13 @@ pub async fn decide(
         (query, _, _) => format!("/reviews/{id}?{query}"),
     };
     let redirect = HttpResponse::SeeOther().insert_header(("Location", back)).finish();
+    if action.as_deref() == Some(REASSIGN) {
+        let selection = reassign_selection(apply_to.as_deref(), items, &view)?;
+        let (now, actor, access) = (state.clock.now(), reviewer.identity.user.clone(), reviewer.access);
+        let result = state.db(move |conn| panel::reassign(conn, &access, &selection, (&to, &note), &actor, now)).await;
+        flash_reassigned(&session, result)?;
+        return Ok(redirect);
+    }
     let Some(action) = action.as_deref().and_then(Action::parse) else {
         flash_error(&session, "Choose Approve, Deny, Don't know or Accept recommendations.");
         return Ok(redirect);
@@ -558,6 +602,54 @@ pub async fn decide(
         Err(refused) => flash_error(&session, &refused.0),
     }
     Ok(redirect)
+}
+
+/// The value of the reassign button (the decision buttons' values are [`Action`]s).
+const REASSIGN: &str = "Reassign";
+
+/// Which items a reassignment takes: the ticked rows, or everyone in the current list.
+pub(crate) fn reassign_selection(
+    apply_to: Option<&str>,
+    items: Vec<String>,
+    view: &View,
+) -> Result<Selection, AppError> {
+    if items.iter().any(|i| ObjectId::try_from(i.clone()).is_err()) {
+        return Err(AppError::BadRequest("A selected row is not valid. Reload the page and try again.".into()));
+    }
+    match apply_to {
+        Some("matching") => Ok(Selection::Matching(view.filter.clone())),
+        Some("selected") | None => Ok(Selection::Items(items)),
+        Some(_) => Err(AppError::BadRequest("Choose whether to reassign the selected rows or all matching.".into())),
+    }
+}
+
+/// Says what a reassignment did, or why nothing was changed (a conflict with someone
+/// else's reassignment included); other errors go on to the error page.
+pub(crate) fn flash_reassigned(
+    session: &Session,
+    result: Result<Result<Reassigned, panel::Refused>, AppError>,
+) -> Result<(), AppError> {
+    match result {
+        Ok(Ok(done)) => {
+            let people = format::count(i64::try_from(done.moved).unwrap_or(i64::MAX), "person", "people");
+            let mut message = format!("Reassigned {people} to {}.", done.to);
+            if done.mailed {
+                message.push_str(" They were told by mail.");
+            }
+            if done.skipped > 0 {
+                let left = format::count(i64::try_from(done.skipped).unwrap_or(i64::MAX), "person", "people");
+                message.push_str(&format!(
+                    " Left out {left}: you do not decide them, or {} reviews them already.",
+                    done.to
+                ));
+            }
+            flash(session, &message);
+        }
+        Ok(Err(refused)) => flash_error(session, &refused.0),
+        Err(AppError::Conflict(message)) => flash_error(session, &message),
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// What a self-reviewer is told: about their own access, not "1 person".
@@ -672,6 +764,17 @@ pub struct ItemPage {
     earlier: Vec<EarlierView>,
     /// This item's audit trail.
     history: Vec<HistoryView>,
+    /// Its reassignments, oldest first.
+    reassignments: Vec<ReassignmentView>,
+}
+
+/// One reassignment of the item, in words.
+pub struct ReassignmentView {
+    at: String,
+    from: String,
+    to: String,
+    by: String,
+    note: String,
 }
 
 /// A decision on the same access in an earlier occurrence.
@@ -719,6 +822,13 @@ fn history_view(e: ItemEvent) -> HistoryView {
             (
                 format!("{} → {}{accepted}", label(&decision["old"]), label(&decision["new"])),
                 text(&details["justification"]),
+            )
+        }
+        "ReassignDecisionItem" => {
+            let reviewer = &details["reviewer"];
+            (
+                format!("Reassigned from {} to {}", text(&reviewer["old"]), text(&reviewer["new"])),
+                text(&details["note"]),
             )
         }
         "ApplyDecision" => {
@@ -786,6 +896,17 @@ pub async fn item(
         })
         .collect();
     let history = detail.history.iter().cloned().map(history_view).collect();
+    let reassignments = detail
+        .reassignments
+        .iter()
+        .map(|(at, from, to, by, note)| ReassignmentView {
+            at: format::datetime(*at),
+            from: from.clone(),
+            to: to.clone(),
+            by: by.clone(),
+            note: note.clone(),
+        })
+        .collect();
     let listed = ListedItem::from(row.clone());
     let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
     Ok(ItemPage {
@@ -806,5 +927,6 @@ pub async fn item(
         sign_ins,
         earlier,
         history,
+        reassignments,
     })
 }

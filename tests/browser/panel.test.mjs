@@ -226,7 +226,13 @@ test('the panel list, a review and a self-review work on a phone', async () => {
   for (const name of ['Approve', 'Deny', "Don't know", /^Accept \d+ recommendations?$/]) {
     await inView(priya, priya.getByRole('button', { name }), `the ${name} button`);
   }
-  await onPhone(priya, 'a review page', 'phone-review', '.decide-panel');
+  await onPhone(priya, 'a review page', 'phone-review', 'fieldset.decide-panel');
+  // Reassigning folds away under the decisions; opened, its fields fit the phone too.
+  await priya.getByText('Reassign to someone else').click();
+  await inView(priya, priya.getByLabel('Reassign to'), 'the reassign field');
+  await inView(priya, priya.getByRole('button', { name: 'Reassign', exact: true }), 'the Reassign button');
+  await onPhone(priya, 'a review page with reassigning open', 'phone-review-reassign', '.reassign-panel');
+  await priya.getByText('Reassign to someone else').click();
   const person = await row.locator('.person').innerText();
   await row.locator('input[type=checkbox]').check();
   await priya.getByLabel(/Reason/).fill('Moved to the partner team');

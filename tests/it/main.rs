@@ -23,6 +23,7 @@ mod ldap_web;
 mod notify;
 mod oidc_provider;
 mod panel;
+mod reassign;
 mod remediation;
 mod results;
 mod reviews;

@@ -131,7 +131,9 @@ async fn an_owner_accepts_recommendations_denies_one_and_changes_it_back() {
     assert_eq!(results.status, 200);
     let row = results.texts("table.items tbody tr").into_iter().find(|r| r.contains(&person)).unwrap();
     assert!(row.contains("Approved") && row.contains("by Omar Haddad") && row.contains("Back on the project"), "{row}");
-    assert!(results.attrs("input[name=item]", "value").is_empty(), "read-only for admins");
+    assert!(results.attrs("button[value=Approve]", "value").is_empty(), "admins do not decide here");
+    // Admins tick rows on a running review's results page only to reassign them.
+    assert_eq!(results.attrs("form#decide", "action"), vec![format!("{results_url}/reassign")]);
     assert_eq!(omar.get(&results_url).await.status, 403, "owners without the tenant setting");
     assert_eq!(
         dana.get(&format!("/admin/access-reviews/{series}/instances/{}", app.instance_of(VPN))).await.status,

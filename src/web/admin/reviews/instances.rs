@@ -5,6 +5,7 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use openidconnect::url::form_urlencoded;
 
 use crate::domain::directory::ObjectId;
 use crate::domain::review::{DefaultDecision, InstanceStatus};
@@ -38,6 +39,7 @@ pub async fn results(
         state.db(move |conn| results::overview(conn, &scope, &def_id, &inst_id, 50, tasks_shown, now)).await?;
     let series = (access.definition.display_name.clone(), format!("/admin/access-reviews/{definition}"));
     let status = access.instance.status;
+    let may_reassign = manager.identity.is_admin && access.is_open(now);
     let mut page = crate::web::panel::table_page(
         &state,
         chrome.in_section(Section::Reviews),
@@ -48,6 +50,9 @@ pub async fn results(
         Some(series),
     )
     .await?;
+    // Admins reassign anyone's people while the review runs, from the ticked rows.
+    page.can_reassign = may_reassign;
+    page.reassign_action = format!("/admin/access-reviews/{definition}/instances/{instance}/reassign");
     page.results = Some(crate::web::panel::ResultsPanel {
         status: status.results_label(),
         running: status.is_open(),
@@ -67,6 +72,59 @@ pub async fn results(
         remediation: super::remediation::RemediationPanel::from(remediation),
     });
     Ok(page)
+}
+
+/// `POST …/instances/{instance}/reassign`: an admin hands the ticked people (or everyone
+/// in the list) to another reviewer, with a note; back to the results page with what
+/// happened or why nothing did. Other people who manage reviews get 403: reassigning
+/// anyone's people is an admin's.
+pub async fn reassign(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    if !manager.identity.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let (definition, instance) = path.into_inner();
+    let (definition, instance) = (definition.into_string(), instance.into_string());
+    let (mut items, mut apply_to, mut show, mut q, mut to, mut note) =
+        (Vec::new(), None, None, None, String::new(), String::new());
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "item" => items.push(value.into_owned()),
+            "apply_to" => apply_to = Some(value.into_owned()),
+            "show" => show = Some(value.into_owned()),
+            "q" => q = Some(value.into_owned()),
+            "to" => to = value.into_owned(),
+            "note" => note = value.into_owned(),
+            _ => {}
+        }
+    }
+    let view = crate::web::panel::ReviewQuery::of(show, q).view()?;
+    let back = match view.query() {
+        query if query.is_empty() => format!("/admin/access-reviews/{definition}/instances/{instance}"),
+        query => format!("/admin/access-reviews/{definition}/instances/{instance}?{query}"),
+    };
+    let selection = crate::web::panel::reassign_selection(apply_to.as_deref(), items, &view)?;
+    let (now, actor, scope) = (state.clock.now(), manager.identity.user.clone(), manager.scope.clone());
+    let result = state
+        .db(move |conn| {
+            crate::service::panel::reassign_as_admin(
+                conn,
+                &scope,
+                (&definition, &instance),
+                &selection,
+                (&to, &note),
+                &actor,
+                now,
+            )
+        })
+        .await;
+    crate::web::panel::flash_reassigned(&session, result)?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
 }
 
 /// How many reviewers the results page lists (the laggards first).

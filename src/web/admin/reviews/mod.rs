@@ -7,7 +7,7 @@
 //!   `GET|POST /{id}/delete`;
 //! - occurrences ([`instances`]): `GET /{id}/instances/{instance}` the results page;
 //!   `GET|POST …/stop` and `…/reset` (a confirmation page, then the action);
-//!   `POST …/remind`; `GET|POST …/apply` (the preview, then applying the denials);
+//!   `POST …/remind`; `POST …/reassign` (admins); `GET|POST …/apply` (the preview, then applying the denials);
 //!   `GET …/remediation` and `…/remediation.csv` ([`remediation`]): the removals push
 //!   sources must make;
 //! - the tenant ([`settings`], admins only): `GET|POST /onboard` turns access reviews on;
@@ -24,7 +24,7 @@ use actix_web::web;
 
 use definitions::{create, delete, delete_page, edit, edit_page, index, new_page, search, show};
 pub use instances::{ReviewerLine, ReviewerTable};
-use instances::{apply_denials, apply_page, remind, reset, reset_page, results, stop, stop_page};
+use instances::{apply_denials, apply_page, reassign, remind, reset, reset_page, results, stop, stop_page};
 pub use remediation::RemediationPanel;
 use settings::{onboard, onboard_page, save_remediation, save_settings, settings_page};
 
@@ -50,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/instances/{instance}/reset", web::get().to(reset_page))
         .route("/{id}/instances/{instance}/reset", web::post().to(reset))
         .route("/{id}/instances/{instance}/remind", web::post().to(remind))
+        .route("/{id}/instances/{instance}/reassign", web::post().to(reassign))
         .route("/{id}/instances/{instance}/apply", web::get().to(apply_page))
         .route("/{id}/instances/{instance}/apply", web::post().to(apply_denials))
         .route("/{id}/instances/{instance}/remediation", web::get().to(remediation::tasks_page))

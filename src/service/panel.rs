@@ -366,16 +366,10 @@ pub fn decide(
         return Ok(Err(Refused("You do not decide in this review.".into())));
     };
     conn.write(|conn| {
-        // Read the instance again inside the transaction: it may have ended meanwhile.
-        let Some(fresh) = store::instances::get(conn, &instance.id)? else {
-            return Ok(Err(Refused("This review no longer exists.".into())));
+        let fresh = match still_open(conn, &instance.id, now, "decisions can no longer be changed")? {
+            Ok(fresh) => fresh,
+            Err(refused) => return Ok(Err(refused)),
         };
-        if !fresh.status.is_open() || now >= fresh.end_at {
-            return Ok(Err(Refused(format!(
-                "This review ended on {}; decisions can no longer be changed.",
-                fresh.end_at.format("%Y-%m-%d %H:%M UTC")
-            ))));
-        }
         let mut skipped = Vec::new();
         let targets = match selection {
             Selection::Items(ids) => {
@@ -464,6 +458,26 @@ pub fn decide(
         store::audit::append_all(conn, &events)?;
         Ok(Ok(Decided { changed: changes.len(), skipped }))
     })
+}
+
+/// The instance, read again inside the caller's transaction, if it is still open at `now`
+/// (it may have ended meanwhile); otherwise the refusal says when it ended and that `what`.
+fn still_open(
+    conn: &mut DbConnection,
+    instance: &str,
+    now: NaiveDateTime,
+    what: &str,
+) -> Result<Result<InstanceRow, Refused>, AppError> {
+    let Some(fresh) = store::instances::get(conn, instance)? else {
+        return Ok(Err(Refused("This review no longer exists.".into())));
+    };
+    if !fresh.status.is_open() || now >= fresh.end_at {
+        return Ok(Err(Refused(format!(
+            "This review ended on {}; {what}.",
+            fresh.end_at.format("%Y-%m-%d %H:%M UTC")
+        ))));
+    }
+    Ok(Ok(fresh))
 }
 
 /// Why `decider` may not decide the first of `targets` they may not, naming the person it
@@ -616,16 +630,10 @@ pub fn reassign(
         return refused(ReassignError::SelfReview);
     }
     conn.write(|conn| {
-        // Read the instance again inside the transaction: it may have ended meanwhile.
-        let Some(fresh) = store::instances::get(conn, &instance.id)? else {
-            return Ok(Err(Refused("This review no longer exists.".into())));
+        let fresh = match still_open(conn, &instance.id, now, "its people can no longer be reassigned")? {
+            Ok(fresh) => fresh,
+            Err(refused) => return Ok(Err(refused)),
         };
-        if !fresh.status.is_open() || now >= fresh.end_at {
-            return Ok(Err(Refused(format!(
-                "This review ended on {}; its people can no longer be reassigned.",
-                fresh.end_at.format("%Y-%m-%d %H:%M UTC")
-            ))));
-        }
         let to = store::users::by_upn(conn, upn.trim())?.filter(|_| !upn.trim().is_empty());
         let assignee =
             to.as_ref().map(|u| Assignee { id: u.id.clone(), name: u.display_name.clone(), enabled: u.enabled });

@@ -372,23 +372,10 @@ pub fn decide(
         };
         let mut skipped = Vec::new();
         let targets = match selection {
-            Selection::Items(ids) => {
-                let mut ids = ids.clone();
-                ids.sort();
-                ids.dedup();
-                let found = store::decisions::targets_by_id(conn, &instance.id, &access.scope, &ids)?;
-                if found.len() != ids.len() {
-                    return Ok(Err(Refused(
-                        "Some of the selected people are not in this review for you to decide; nothing was changed. \
-                         Reload the page and select again."
-                            .into(),
-                    )));
-                }
-                if let Some(refused) = first_refusal(conn, decider, &found)? {
-                    return Ok(Err(refused));
-                }
-                found
-            }
+            Selection::Items(ids) => match ticked(conn, access, ids, Some(decider), "decide")? {
+                Ok(found) => found,
+                Err(refused) => return Ok(Err(refused)),
+            },
             Selection::Matching(filter) => {
                 // Accepting recommendations looks at undecided items only: no need to load
                 // the decided ones, which it never changes.
@@ -478,6 +465,33 @@ fn still_open(
         ))));
     }
     Ok(Ok(fresh))
+}
+
+/// The ticked items of `access`, each once, that `decider` (none: an admin) may act on;
+/// otherwise why not: one not in their view, or one they may not decide.
+fn ticked(
+    conn: &mut DbConnection,
+    access: &Access,
+    ids: &[String],
+    decider: Option<&Decider>,
+    verb: &str,
+) -> Result<Result<Vec<DecisionTarget>, Refused>, AppError> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let found = store::decisions::targets_by_id(conn, &access.instance.id, &access.scope, &ids)?;
+    if found.len() != ids.len() {
+        return Ok(Err(Refused(format!(
+            "Some of the selected people are not in this review for you to {verb}; nothing was changed. Reload \
+             the page and select again."
+        ))));
+    }
+    if let Some(d) = decider
+        && let Some(refused) = first_refusal(conn, d, &found)?
+    {
+        return Ok(Err(refused));
+    }
+    Ok(Ok(found))
 }
 
 /// Why `decider` may not decide the first of `targets` they may not, naming the person it
@@ -639,25 +653,10 @@ pub fn reassign(
             to.as_ref().map(|u| Assignee { id: u.id.clone(), name: u.display_name.clone(), enabled: u.enabled });
         let mut skipped = 0;
         let targets = match selection {
-            Selection::Items(ids) => {
-                let mut ids = ids.clone();
-                ids.sort();
-                ids.dedup();
-                let found = store::decisions::targets_by_id(conn, &instance.id, &access.scope, &ids)?;
-                if found.len() != ids.len() {
-                    return Ok(Err(Refused(
-                        "Some of the selected people are not in this review for you to reassign; nothing was \
-                         changed. Reload the page and select again."
-                            .into(),
-                    )));
-                }
-                if let Some(d) = decider
-                    && let Some(refused) = first_refusal(conn, d, &found)?
-                {
-                    return Ok(Err(refused));
-                }
-                found
-            }
+            Selection::Items(ids) => match ticked(conn, access, ids, decider, "reassign")? {
+                Ok(found) => found,
+                Err(refused) => return Ok(Err(refused)),
+            },
             Selection::Matching(filter) => {
                 let all = store::decisions::targets_matching(conn, &instance.id, &access.scope, filter)?;
                 let total = all.len();

@@ -205,5 +205,6 @@ fn item(instance: &str, reviewer: &str, k: usize, now: chrono::NaiveDateTime) ->
         principal_job_title: String::new(),
         principal_department: String::new(),
         principal_manager: String::new(),
+        stage: 1,
     }
 }

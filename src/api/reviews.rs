@@ -632,6 +632,14 @@ fn quoted_ids(query: &str, key: &str) -> Vec<String> {
 /// Reads a Graph `accessReviewScheduleDefinition` body (unknown properties and
 /// `@odata.type` accepted); a shape attest cannot review is a 400 saying what is supported.
 fn parse_definition(v: &Value) -> Result<graph::GraphDefinition, ApiError> {
+    // Multi-stage series are made on the create page; dropping the stages a client sent
+    // would make a different review than the one asked for.
+    if v.get("stageSettings").and_then(Value::as_array).is_some_and(|stages| !stages.is_empty()) {
+        return Err(ApiError::bad_request(
+            "stageSettings are not supported through the API yet: create a multi-stage review on the portal's \
+             New access review page, or leave stageSettings out for a one-stage review.",
+        ));
+    }
     let text = |key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let scope =
         v.get("scope").ok_or_else(|| ApiError::bad_request("scope is missing: give an accessReviewQueryScope."))?;

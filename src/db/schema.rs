@@ -248,6 +248,8 @@ diesel::table! {
         pending_approve -> Integer,
         pending_deny -> Integer,
         routed_to_admins -> Integer,
+        stage -> Integer,
+        stage_count -> Integer,
     }
 }
 
@@ -286,6 +288,7 @@ diesel::table! {
         principal_job_title -> Text,
         principal_department -> Text,
         principal_manager -> Text,
+        stage -> Integer,
     }
 }
 
@@ -513,4 +516,61 @@ diesel::allow_tables_to_appear_in_same_query!(
     remediation_tasks,
     review_history_definitions,
     review_reassignments,
+    review_definition_stages,
+    review_definition_stage_reviewers,
+    review_instance_stages,
+    review_stage_decisions,
 );
+
+diesel::table! {
+    review_definition_stages (definition_id, stage) {
+        definition_id -> Text,
+        stage -> Integer,
+        reviewer_kind -> Text,
+        duration_days -> Integer,
+        moves -> Text,
+        recommendations_enabled -> Bool,
+        decision_histories -> Bool,
+    }
+}
+
+diesel::table! {
+    review_definition_stage_reviewers (definition_id, stage, user_id, fallback) {
+        definition_id -> Text,
+        stage -> Integer,
+        user_id -> Text,
+        fallback -> Bool,
+    }
+}
+
+diesel::table! {
+    review_instance_stages (instance_id, stage) {
+        instance_id -> Text,
+        stage -> Integer,
+        reviewer_kind -> Text,
+        moves -> Text,
+        recommendations_enabled -> Bool,
+        decision_histories -> Bool,
+        start_at -> Timestamp,
+        end_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        items -> Integer,
+    }
+}
+
+diesel::table! {
+    review_stage_decisions (item_id, stage) {
+        item_id -> Text,
+        stage -> Integer,
+        instance_id -> Text,
+        decision -> Text,
+        justification -> Text,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(review_definition_stages -> review_definitions (definition_id));
+diesel::joinable!(review_instance_stages -> review_instances (instance_id));
+diesel::joinable!(review_stage_decisions -> review_decision_items (item_id));
+diesel::joinable!(review_definition_stage_reviewers -> users (user_id));

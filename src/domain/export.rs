@@ -34,6 +34,14 @@ pub const RESULT_COLUMNS: [&str; 22] = [
     "ApplyResult",
 ];
 
+/// The columns a multi-stage review's results add after [`RESULT_COLUMNS`]: each stage's
+/// decision, who made it, when, and why.
+pub fn stage_columns(stages: i32) -> Vec<String> {
+    (1..=stages)
+        .flat_map(|n| ["Decision", "ReviewerName", "ReviewDate", "Justification"].map(|c| format!("Stage{n}{c}")))
+        .collect()
+}
+
 /// The columns of a review's remediation tasks as CSV: one row per removal to make where.
 pub const REMEDIATION_COLUMNS: [&str; 13] = [
     "Source",

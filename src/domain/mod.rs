@@ -18,4 +18,5 @@ pub mod recommendation;
 pub mod recurrence;
 pub mod review;
 pub mod source;
+pub mod stage;
 pub mod state;

@@ -84,6 +84,10 @@ pub struct MailFacts {
     /// Who handed the people on, and their note (reassignment mails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassigned: Option<Handover>,
+    /// The stage the mail is about, of how many, in a multi-stage review (`due` is then
+    /// the stage's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<(i32, i32)>,
 }
 
 /// Who reassigned people to the recipient, and why.
@@ -119,7 +123,10 @@ impl MailFacts {
         let due = self.due.format("%Y-%m-%d");
         let (resource, review) = (isolate(&self.resource_name), isolate(&self.review_name));
         match kind {
-            MailKind::ReviewStarted => format!("Review access to {resource}: {review} (due {due})"),
+            MailKind::ReviewStarted => match self.stage {
+                Some((n, of)) => format!("Review access to {resource}: {review}, stage {n} of {of} (due {due})"),
+                None => format!("Review access to {resource}: {review} (due {due})"),
+            },
             MailKind::SelfReviewStarted => format!("Do you still need access to {resource}? Please answer by {due}"),
             MailKind::Reminder if self.self_review => {
                 format!("Reminder: do you still need access to {resource}? Please answer by {due}")
@@ -528,6 +535,7 @@ mod tests {
             self_review: false,
             outcome: None,
             reassigned: None,
+            stage: None,
         };
         for kind in MailKind::ALL {
             let subject = facts.subject(kind);
@@ -550,6 +558,7 @@ mod tests {
             self_review: false,
             outcome: None,
             reassigned: None,
+            stage: None,
         };
         assert_eq!(
             facts.subject(MailKind::ReviewStarted),

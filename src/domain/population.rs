@@ -142,14 +142,22 @@ pub fn in_scope(scope: UserScope, person: &Person, now: NaiveDateTime) -> bool {
     }
 }
 
-/// Plans an instance of one resource: keeps the people in scope, sorts them by name,
-/// fixes the reviewer (or pool) of each item and its recommendation, and lists the
-/// instance's reviewers.
-pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Member<T>>, now: NaiveDateTime) -> Plan<T> {
-    let mut people: Vec<Member<T>> = people.into_iter().filter(|m| in_scope(settings.scope, &m.person, now)).collect();
-    people.sort_by(|a, b| (&a.person.display_name, &a.person.id).cmp(&(&b.person.display_name, &b.person.id)));
+/// Who decides each item, and who the instance's reviewers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// For each person, in the order given: the one person assigned (a manager, the person
+    /// in a self-review), or nobody and the pool that decides it.
+    pub routes: Vec<(Option<String>, Pool)>,
+    /// The instance's reviewers with whether each is a fallback reviewer: the named ones
+    /// (sorted), then the managers (sorted), then the fallbacks who decide something.
+    pub reviewers: Vec<(String, bool)>,
+    /// Items of the reviewers' own access that went to the fallbacks or the admins.
+    pub own_access_routed: usize,
+}
 
-    let kind = settings.reviewer_kind;
+/// Routes `people` — (person id, manager id) — to reviewers of `kind`: at an instance's
+/// start, and when its items move on to a later stage with other reviewers.
+pub fn routing(kind: ReviewerKind, named: &Reviewers<'_>, people: &[(&str, Option<&str>)]) -> Routing {
     let reviewers: HashSet<String> = match kind {
         ReviewerKind::Owners => named.owners.iter().cloned().collect(),
         ReviewerKind::Selected => named.selected.iter().cloned().collect(),
@@ -159,17 +167,17 @@ pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Membe
     };
     // A fallback who is also a reviewer counts as a reviewer.
     let fallback_pool: Vec<String> = named.fallbacks.iter().filter(|f| !reviewers.contains(*f)).cloned().collect();
-    let assigned_to = |p: &Person| match kind {
-        ReviewerKind::Self_ => Some(p.id.clone()),
+    let assigned_to = |(id, manager): &(&str, Option<&str>)| match kind {
+        ReviewerKind::Self_ => Some((*id).to_owned()),
         // Nobody is their own manager; a directory that says so gets the fallbacks.
-        ReviewerKind::Managers => p.manager_id.clone().filter(|m| *m != p.id),
+        ReviewerKind::Managers => manager.filter(|m| m != id).map(str::to_owned),
         ReviewerKind::Owners | ReviewerKind::Selected => None,
     };
     let routes: Vec<(Option<String>, Pool)> = people
         .iter()
-        .map(|m| match assigned_to(&m.person) {
+        .map(|p| match assigned_to(p) {
             Some(reviewer) => (Some(reviewer), Pool::Reviewers),
-            None => (None, route(&m.person.id, &reviewers, &fallback_pool)),
+            None => (None, route(p.0, &reviewers, &fallback_pool)),
         })
         .collect();
 
@@ -184,7 +192,7 @@ pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Membe
     // A fallback decides something when an unassigned fallback item is not their own.
     let mut fallback_items =
         people.iter().zip(&routes).filter(|(_, (who, pool))| who.is_none() && *pool == Pool::Fallback);
-    let first = fallback_items.next().map(|(m, _)| m.person.id.as_str());
+    let first = fallback_items.next().map(|(p, _)| p.0);
     let more_than_one = fallback_items.next().is_some();
     let decides = |f: &str| more_than_one || first.is_some_and(|only| only != f);
     // One row per person: a manager who is also a deciding fallback is a fallback (their
@@ -198,12 +206,26 @@ pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Membe
     let own_access_routed = people
         .iter()
         .zip(&routes)
-        .filter(|(m, (who, pool))| {
+        .filter(|((id, _), (who, pool))| {
             who.is_none()
                 && *pool != Pool::Reviewers
-                && (reviewers.contains(&m.person.id) || fallback_pool.contains(&m.person.id))
+                && (reviewers.contains(*id) || fallback_pool.iter().any(|f| f == id))
         })
         .count();
+    Routing { routes, reviewers: instance_reviewers, own_access_routed }
+}
+
+/// Plans an instance of one resource: keeps the people in scope, sorts them by name,
+/// fixes the reviewer (or pool) of each item and its recommendation, and lists the
+/// instance's reviewers.
+pub fn plan<T>(settings: &Settings<'_>, named: &Reviewers<'_>, people: Vec<Member<T>>, now: NaiveDateTime) -> Plan<T> {
+    let mut people: Vec<Member<T>> = people.into_iter().filter(|m| in_scope(settings.scope, &m.person, now)).collect();
+    people.sort_by(|a, b| (&a.person.display_name, &a.person.id).cmp(&(&b.person.display_name, &b.person.id)));
+
+    let keys: Vec<(&str, Option<&str>)> =
+        people.iter().map(|m| (m.person.id.as_str(), m.person.manager_id.as_deref())).collect();
+    let Routing { routes, reviewers: instance_reviewers, own_access_routed } =
+        routing(settings.reviewer_kind, named, &keys);
 
     // Application reviews look at sign-ins to the app, and their reasons say so.
     let scope = match settings.sign_ins {

@@ -10,6 +10,7 @@ use super::directory::{AssignmentType, RoleKind};
 use super::notify::ReminderSchedule;
 use super::recommendation::Recommendation;
 use super::recurrence::{EndKind, Frequency, Schedule, ScheduleError, SeriesEnd};
+use super::stage::{Context as StageContext, StageForm, Staging};
 use super::state::stored_state;
 
 stored_state! {
@@ -48,7 +49,7 @@ impl ScopeKind {
         }
     }
 
-    fn has_owners(self) -> bool {
+    pub fn has_owners(self) -> bool {
         matches!(self, Self::Groups | Self::GuestGroups | Self::Applications)
     }
 }
@@ -494,6 +495,9 @@ pub struct ReviewForm {
     pub reminder_days: String,
     /// User principal names, one per line.
     pub additional_recipients: String,
+    /// The stages of a multi-stage series.
+    #[serde(skip)]
+    pub stages: StageForm,
     /// The picker whose Search button was pressed (a field of [`PICKERS`]), if any.
     #[serde(skip)]
     pub find: String,
@@ -576,6 +580,8 @@ impl ReviewForm {
                 form.find = picker(value).unwrap_or_default().to_owned();
             } else if let Some(text) = form.text_mut(key) {
                 value.clone_into(text);
+            } else if form.stages.take(key, value) {
+                // A stage's field.
             } else {
                 let flag = Some(value.to_owned());
                 match key {
@@ -639,6 +645,7 @@ impl ReviewForm {
             reminders: Some("on".into()),
             reminder_half_time: Some("on".into()),
             reminder_days: ReminderSchedule::default().days_text(),
+            stages: StageForm::with_defaults(),
             ..Self::default()
         }
     }
@@ -689,6 +696,8 @@ pub struct DefinitionDraft {
     pub reminders: Option<ReminderSchedule>,
     /// Who else gets the completion mail: user principal names.
     pub additional_recipients: Vec<String>,
+    /// Stages after the first, when the series has them.
+    pub staging: Option<Staging>,
 }
 
 /// The longest name, and the longest description for reviewers (it goes into mails).
@@ -744,7 +753,9 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
-fn lines(text: &str) -> Vec<String> {
+/// The non-blank lines of a field, trimmed, each once (ignoring case): names typed one per
+/// line.
+pub(crate) fn lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if !out.iter().any(|o| o.eq_ignore_ascii_case(line)) {
@@ -909,6 +920,18 @@ impl ReviewForm {
         if duration.is_none() {
             err("duration_days", "Enter the duration as a number of days");
         }
+        // With stages, the duration field is stage 1's; the occurrence lasts them all.
+        let mut stage_errors = Vec::new();
+        let staging = self.stages.validate(
+            StageContext {
+                scope,
+                first_kind: reviewer_kind,
+                first_duration: duration,
+                recommendations: self.recommendations.is_some(),
+            },
+            &mut stage_errors,
+        );
+        let duration = staging.as_ref().map(Staging::total_days).or(duration);
         let latest_end = years_ahead(start.unwrap_or(today).max(today));
         let end = match (EndKind::parse(&self.end_kind), frequency) {
             (_, Some(Frequency::OneTime)) | (Some(EndKind::Never), _) => Some(SeriesEnd::Never),
@@ -945,6 +968,10 @@ impl ReviewForm {
                 let schedule = Schedule { start, frequency, duration_days, end };
                 match schedule.validate() {
                     Ok(()) => Some(schedule),
+                    Err(ScheduleError::Duration(message)) if staging.is_some() => {
+                        err("duration_days", &format!("{message}: the stages' durations added up are {duration_days}"));
+                        None
+                    }
                     Err(problem) => {
                         let field = match problem {
                             ScheduleError::Start(_) => "start_date",
@@ -1012,6 +1039,7 @@ impl ReviewForm {
             None => None,
         };
 
+        errors.extend(stage_errors);
         match (errors.is_empty(), scope, user_scope, reviewer_kind, schedule, default_decision) {
             (true, Some(scope), Some(user_scope), Some(reviewer_kind), Some(schedule), Some(default_decision)) => {
                 Ok(DefinitionDraft {
@@ -1046,6 +1074,7 @@ impl ReviewForm {
                     mail_notifications: self.mail_notifications.is_some(),
                     reminders,
                     additional_recipients: lines(&self.additional_recipients),
+                    staging,
                 })
             }
             _ => Err(errors),

@@ -35,8 +35,13 @@ pub fn complete_instance(
 ) -> Result<bool, AppError> {
     conn.write(|conn| {
         store::locks::lock_definition(conn, &definition.id)?;
-        if store::instances::get(conn, &instance.id)?.is_none_or(|i| !i.status.is_open()) {
+        let Some(fresh) = store::instances::get(conn, &instance.id)?.filter(|i| i.status.is_open()) else {
             return Ok::<_, AppError>(false);
+        };
+        if fresh.stage_count > 1 {
+            // The last stage's decisions are kept as its own, before the default decision.
+            store::stages::keep_decisions(conn, &fresh.id, fresh.stage)?;
+            store::stages::end_last(conn, &fresh.id, fresh.stage, now)?;
         }
         let reason = match actor {
             Actor::Scheduler => "No response by the end of the review: the default decision was applied",

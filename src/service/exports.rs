@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use crate::db::DbConnection;
-use crate::domain::export::{HistoryFilter, IsoTime, RESULT_COLUMNS, guard_cell};
+use crate::domain::export::{HistoryFilter, IsoTime, RESULT_COLUMNS, guard_cell, stage_columns};
 use crate::domain::review::ResourceKind;
 use crate::error::AppError;
 use crate::store;
@@ -63,6 +63,12 @@ impl AsRef<[u8]> for IsoTimeCell {
 }
 
 fn write_item<W: Write>(w: &mut csv::Writer<W>, review: &ReviewCells, row: &ExportRow) -> Result<(), csv::Error> {
+    write_fields(w, review, row)?;
+    w.write_record(None::<&[u8]>)
+}
+
+/// The cells of [`RESULT_COLUMNS`] for one item, without ending the record.
+fn write_fields<W: Write>(w: &mut csv::Writer<W>, review: &ReviewCells, row: &ExportRow) -> Result<(), csv::Error> {
     let (item, reviewer, applier) = row;
     for cell in &review.cells {
         w.write_field(cell)?;
@@ -82,8 +88,7 @@ fn write_item<W: Write>(w: &mut csv::Writer<W>, review: &ReviewCells, row: &Expo
     w.write_field(guard_cell(applier.as_deref().or(item.applied_by.as_deref()).unwrap_or("")))?;
     w.write_field(time_cell(item.applied_at))?;
     w.write_field(guard_cell(&item.recommendation))?;
-    w.write_field(guard_cell(&item.apply_result))?;
-    w.write_record(None::<&[u8]>)
+    w.write_field(guard_cell(&item.apply_result))
 }
 
 /// Writes the decisions of one instance as CSV (header first); returns the rows written.
@@ -94,13 +99,65 @@ pub fn results_csv<W: Write>(
     out: W,
 ) -> Result<u64, AppError> {
     let mut w = csv_writer(out);
-    w.write_record(RESULT_COLUMNS).map_err(failed)?;
     let review = ReviewCells::new(instance, definition);
+    if instance.stage_count > 1 {
+        return staged_results_csv(conn, instance, &review, w);
+    }
+    w.write_record(RESULT_COLUMNS).map_err(failed)?;
     let mut rows = 0_u64;
     store::exports::each_item(conn, &instance.id, None, |row| {
         rows += 1;
         write_item(&mut w, &review, &row).map_err(failed)
     })?;
+    w.flush().map_err(|e| AppError::internal(anyhow::Error::from(e)))?;
+    Ok(rows)
+}
+
+/// Items a multi-stage export reads at a time, with their stage decisions.
+const STAGED_PAGE: i64 = 1_000;
+
+/// [`results_csv`] of a multi-stage instance: each row also says what every stage
+/// decided, read a page of items at a time so memory stays bounded.
+fn staged_results_csv<W: Write>(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    review: &ReviewCells,
+    mut w: csv::Writer<W>,
+) -> Result<u64, AppError> {
+    let stages = instance.stage_count;
+    let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    header.extend(stage_columns(stages));
+    w.write_record(&header).map_err(failed)?;
+    let mut rows = 0_u64;
+    let mut after = None;
+    loop {
+        let page = store::exports::items_page(conn, &instance.id, after.take(), STAGED_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.0.principal_name.clone(), last.0.id.clone()));
+        let ids: Vec<String> = page.iter().map(|(item, _, _)| item.id.clone()).collect();
+        let kept: std::collections::HashMap<(String, i32), _> =
+            store::stages::history(conn, &ids)?.into_iter().map(|k| ((k.item_id.clone(), k.stage), k)).collect();
+        let mut deciders: Vec<String> = kept.values().filter_map(|k| k.reviewed_by.clone()).collect();
+        deciders.sort();
+        deciders.dedup();
+        let names = store::users::display_names(conn, &deciders)?;
+        for row in &page {
+            write_fields(&mut w, review, row).map_err(failed)?;
+            for n in 1..=stages {
+                let k = kept.get(&(row.0.id.clone(), n));
+                let by = k.and_then(|k| k.reviewed_by.as_ref()).and_then(|id| names.get(id)).map_or("", String::as_str);
+                w.write_field(k.map_or("", |k| k.decision.as_str())).map_err(failed)?;
+                w.write_field(guard_cell(by)).map_err(failed)?;
+                w.write_field(time_cell(k.and_then(|k| k.reviewed_at))).map_err(failed)?;
+                w.write_field(guard_cell(k.map_or("", |k| k.justification.as_str()))).map_err(failed)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(failed)?;
+            rows += 1;
+        }
+        if page.len() < usize::try_from(STAGED_PAGE).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
     w.flush().map_err(|e| AppError::internal(anyhow::Error::from(e)))?;
     Ok(rows)
 }

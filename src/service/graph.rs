@@ -19,7 +19,7 @@ use crate::service::reviews::{self, DefinitionDetail};
 use crate::service::sessions::ADMIN_ROLES;
 use crate::store;
 use crate::store::Keyset;
-use crate::store::decisions::{ItemFilter, ItemScope, ListedItem};
+use crate::store::decisions::{ItemFilter, ListedItem};
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
 use crate::store::users::UserRow;
@@ -238,7 +238,7 @@ fn access(
         )),
         Caller::App { .. } => {
             let (instance, definition) = found;
-            Ok(Access { instance, definition, scope: ItemScope::All, self_review: false })
+            Access::read_all(conn, instance, definition)
         }
         Caller::Person { user, .. } => {
             // A manager of the series reads every item (as on the results page), unless
@@ -248,7 +248,7 @@ fn access(
                 && reviews::managed(conn, &scope, definition).is_ok()
             {
                 let (instance, definition) = found;
-                return Ok(Access { instance, definition, scope: ItemScope::All, self_review: false });
+                return Access::read_all(conn, instance, definition);
             }
             let is_admin = store::roles::holds_active_directory_role(conn, &user.id, ADMIN_ROLES, now)?;
             panel::access(conn, instance, &user.id, is_admin)?.ok_or_else(|| not_found("access review instance"))
@@ -685,6 +685,9 @@ pub fn update_definition(
         form.reminder_half_time = plan.half_time.then(|| "on".into());
         form.reminder_days = plan.days_text();
     }
+    // Graph input here carries no stage settings: the series keeps its stages and their
+    // reviewers.
+    form.stages = reviews::form_of(conn, &stored)?.stages;
     match reviews::update(conn, id, &form, &scope, caller.actor(), now)? {
         Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
         Err(errors) => Ok(Err(errors)),

@@ -22,5 +22,6 @@ pub mod rows;
 pub mod scim;
 pub mod sessions;
 pub mod sources;
+pub mod stages;
 pub mod start;
 pub mod tick;

@@ -39,6 +39,7 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
         self_review: d.reviewer_kind == ReviewerKind::Self_,
         outcome: None,
         reassigned: None,
+        stage: None,
     }
 }
 
@@ -75,10 +76,11 @@ fn mail(
     })
 }
 
-/// Enqueues the "review started" mails of a new instance (call in its transaction): one
-/// to each reviewer with the number of people they review, and for a self-review one to
-/// each person asked about their own access. Nothing when the series' mails are off.
-/// Returns how many were enqueued.
+/// Enqueues the "review started" mails of a new instance, or of the stage it has just
+/// moved on to (call in that transaction): one to each reviewer of the current stage with
+/// the number of people they review, and for a self-review one to each person asked about
+/// their own access. Nothing when the series' mails are off. Returns how many were
+/// enqueued.
 pub fn instance_started(
     conn: &mut DbConnection,
     d: &DefinitionRow,
@@ -88,17 +90,34 @@ pub fn instance_started(
     if !d.mail_notifications {
         return Ok(0);
     }
-    let kind =
-        if d.reviewer_kind == ReviewerKind::Self_ { MailKind::SelfReviewStarted } else { MailKind::ReviewStarted };
-    let people = store::outbox::reviewers_with_items(conn, &instance.id, false)?;
+    // Only stage 1 can be a self-review.
+    let kind = if d.reviewer_kind == ReviewerKind::Self_ && instance.stage == 1 {
+        MailKind::SelfReviewStarted
+    } else {
+        MailKind::ReviewStarted
+    };
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, instance.stage, false)?;
+    let (stage, due) = stage_due(conn, instance)?;
     let mails = people
         .iter()
         .map(|(who, n)| {
-            let key = format!("started:{}:{}", instance.id, who.0);
-            mail(kind, who, &facts(d, instance, &who.1, *n), Some(key), now)
+            let key = match instance.stage {
+                1 => format!("started:{}:{}", instance.id, who.0),
+                later => format!("started:{}:stage{later}:{}", instance.id, who.0),
+            };
+            mail(kind, who, &MailFacts { stage, due, ..facts(d, instance, &who.1, *n) }, Some(key), now)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(store::outbox::enqueue(conn, &mails)?)
+}
+
+/// The stage `instance` is in, of how many (`None` for one stage), and when its reviewers'
+/// part is due: the stage's end, or the instance's.
+fn stage_due(conn: &mut DbConnection, instance: &InstanceRow) -> Result<(Option<(i32, i32)>, NaiveDateTime), AppError> {
+    Ok(match crate::service::panel::current_stage(conn, instance)? {
+        Some(s) => (Some((s.stage, instance.stage_count)), s.end_at.min(instance.end_at)),
+        None => (None, instance.end_at),
+    })
 }
 
 /// Enqueues the mail telling `to` that `items` people of instance `i` were reassigned to
@@ -238,13 +257,18 @@ fn reminders(
     key: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Vec<NewMail>, AppError> {
-    let people = store::outbox::reviewers_with_items(conn, &instance.id, true)?;
+    let people = store::outbox::reviewers_with_items(conn, &instance.id, instance.stage, true)?;
+    let (stage, due) = stage_due(conn, instance)?;
     people
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(who, n)| {
-            let once = key.map(|k| format!("reminder:{}:{k}:{}", instance.id, who.0));
-            mail(MailKind::Reminder, who, &facts(d, instance, &who.1, *n), once, now)
+            // A round of a later stage is that stage's own: its reviewers were not reminded.
+            let once = key.map(|k| match stage {
+                Some((s, _)) if s > 1 => format!("reminder:{}:stage{s}:{k}:{}", instance.id, who.0),
+                _ => format!("reminder:{}:{k}:{}", instance.id, who.0),
+            });
+            mail(MailKind::Reminder, who, &MailFacts { stage, due, ..facts(d, instance, &who.1, *n) }, once, now)
         })
         .collect()
 }

@@ -23,6 +23,7 @@ use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent
 use crate::store::instances::{InstanceRow, ItemRow};
 use crate::store::reassignments::{NewReassignment, ReassignmentRow};
 use crate::store::reviews::DefinitionRow;
+use crate::store::stages::{InstanceStageRow, StageDecisionRow};
 use crate::store::users::UserRow;
 
 /// What a signed-in person may do with one instance.
@@ -36,13 +37,51 @@ pub struct Access {
     pub scope: ItemScope,
     /// They answer for their own access only (self-review).
     pub self_review: bool,
+    /// The stage the instance is in, when it has several.
+    pub stage: Option<InstanceStageRow>,
 }
 
 impl Access {
-    /// Whether decisions are still taken (in progress and before its end).
+    /// Whether decisions are still taken (in progress and before the end of its current
+    /// stage).
     pub fn is_open(&self, now: NaiveDateTime) -> bool {
-        self.instance.status.is_open() && now < self.instance.end_at
+        self.instance.status.is_open() && now < self.due()
     }
+
+    /// When the current stage ends (the instance's end when it has one stage).
+    pub fn due(&self) -> NaiveDateTime {
+        self.stage.as_ref().map_or(self.instance.end_at, |s| s.end_at.min(self.instance.end_at))
+    }
+
+    /// Whether reviewers see recommendations (a stage may show none).
+    pub fn shows_recommendations(&self) -> bool {
+        self.stage.as_ref().is_none_or(|s| s.recommendations_enabled)
+    }
+
+    /// Who reviews in the current stage.
+    pub fn reviewer_kind(&self) -> ReviewerKind {
+        self.stage.as_ref().map_or(self.definition.reviewer_kind, |s| s.reviewer_kind)
+    }
+}
+
+impl Access {
+    /// An instance as an admin or an API client reads it: every item, nobody deciding.
+    pub fn read_all(
+        conn: &mut DbConnection,
+        instance: InstanceRow,
+        definition: DefinitionRow,
+    ) -> Result<Self, AppError> {
+        let stage = current_stage(conn, &instance)?;
+        Ok(Self { instance, definition, scope: ItemScope::All, self_review: false, stage })
+    }
+}
+
+/// The stage `instance` is in, when it has several.
+pub fn current_stage(conn: &mut DbConnection, instance: &InstanceRow) -> Result<Option<InstanceStageRow>, AppError> {
+    if instance.stage_count <= 1 {
+        return Ok(None);
+    }
+    Ok(store::stages::get(conn, &instance.id, instance.stage)?)
 }
 
 /// What `user` (a portal admin or not) may do with instance `id`: `None` when they are
@@ -52,14 +91,25 @@ impl Access {
 pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> Result<Option<Access>, AppError> {
     let Some((instance, definition)) = store::instances::get_with_definition(conn, id)? else { return Ok(None) };
     let role = store::instances::reviewer_role(conn, id, user)?;
+    let stage = current_stage(conn, &instance)?;
+    let kind = stage.as_ref().map_or(definition.reviewer_kind, |s| s.reviewer_kind);
     // Items come to a person by name in manager and self reviews, and in any review by a
     // reassignment; who handed items on still sees the review, and whom they went to.
     let assigned = store::instances::has_assigned(conn, id, user)?
-        || (definition.reviewer_kind != ReviewerKind::Self_ && store::reassignments::any_from(conn, id, user)?);
-    let Some((scope, self_review)) = standing(conn, &instance, &definition, user, is_admin, role, assigned)? else {
+        || (kind != ReviewerKind::Self_ && store::reassignments::any_from(conn, id, user)?);
+    let Some((scope, self_review)) = standing(conn, &instance, kind, user, is_admin, role, assigned)? else {
+        // A reviewer of an earlier stage is told why the review is no longer theirs.
+        if instance.stage > 1 && store::stages::took_part(conn, id, &definition.id, user)? {
+            return Err(AppError::NotFound(format!(
+                "Stage {} of this review has ended and stage {} has begun, reviewed by others: your part is done \
+                 and your decisions are kept. Nothing was changed.",
+                instance.stage - 1,
+                instance.stage
+            )));
+        }
         return Ok(None);
     };
-    Ok(Some(Access { instance, definition, scope, self_review }))
+    Ok(Some(Access { instance, definition, scope, self_review, stage }))
 }
 
 /// The access rule: which of an instance's items `user` sees and decides, given their
@@ -74,20 +124,23 @@ pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> 
 fn standing(
     conn: &mut DbConnection,
     instance: &InstanceRow,
-    definition: &DefinitionRow,
+    kind: ReviewerKind,
     user: &str,
     is_admin: bool,
     role: Option<bool>,
     assigned: bool,
 ) -> Result<Option<(ItemScope, bool)>, AppError> {
-    let kind = definition.reviewer_kind;
+    // In a later stage only the items that moved on are reviewed, and the instance's
+    // counters count them all: nobody lists the whole instance then.
+    let stage = (instance.stage_count > 1).then_some(instance.stage);
+    let whole_instance = !kind.assigns_items() && instance.stage <= 1;
     if kind == ReviewerKind::Self_ {
         let decider =
             Decider { user: user.to_owned(), reviewer: false, fallback: false, admin: false, self_review: true };
-        return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None }, true)));
+        return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None, stage }, true)));
     }
-    let whole_instance = !kind.assigns_items();
-    let reviewer = whole_instance && role == Some(false);
+    let reviewer_pool = !kind.assigns_items();
+    let reviewer = reviewer_pool && role == Some(false);
     let fallback = role == Some(true);
     let admin = is_admin
         && instance.routed_to_admins > 0
@@ -95,7 +148,9 @@ fn standing(
     if !(reviewer || fallback || admin || assigned) {
         return Ok(None);
     }
-    let whole = if reviewer {
+    let whole = if !whole_instance {
+        None
+    } else if reviewer {
         Some(Pool::Reviewers)
     } else if fallback && whole_instance && !store::instances::has_reviewers(conn, &instance.id)? {
         Some(Pool::Fallback)
@@ -103,7 +158,7 @@ fn standing(
         None
     };
     let decider = Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false };
-    Ok(Some((ItemScope::Reviewer { decider, whole }, false)))
+    Ok(Some((ItemScope::Reviewer { decider, whole, stage }, false)))
 }
 
 /// One of a person's reviews, as the panel lists it.
@@ -143,9 +198,10 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
         for (instance, d) in store::instances::with_definitions(conn, chunk)? {
             let role = whole.iter().find(|(i, _)| *i == instance.id).map(|(_, fallback)| *fallback);
             let mine = assigned.iter().find(|(i, _, _)| *i == instance.id);
-            let handed = d.reviewer_kind != ReviewerKind::Self_ && handed_on.contains(&instance.id);
+            let kind = current_stage(conn, &instance)?.map_or(d.reviewer_kind, |s| s.reviewer_kind);
+            let handed = kind != ReviewerKind::Self_ && handed_on.contains(&instance.id);
             let Some((scope, self_review)) =
-                standing(conn, &instance, &d, user, is_admin, role, mine.is_some() || handed)?
+                standing(conn, &instance, kind, user, is_admin, role, mine.is_some() || handed)?
             else {
                 continue;
             };
@@ -207,6 +263,9 @@ pub struct Table {
     /// The people of this review the viewer reassigned, newest first (at most
     /// [`HANDED_ON_SHOWN`]), with the names of those they went to in `names`.
     pub handed_on: Vec<(ReassignmentRow, String)>,
+    /// Earlier stages' decisions on the items of the page, by item (for admins, and for a
+    /// later stage's reviewers when the series shows them), their deciders in `names`.
+    pub history: HashMap<String, Vec<StageDecisionRow>>,
 }
 
 /// How many reassigned people a review page lists.
@@ -235,13 +294,43 @@ pub fn table(
     let to: Vec<String> =
         handed_on.iter().map(|(r, _)| r.to_user.clone()).filter(|id| !names.contains_key(id)).collect();
     names.extend(store::users::display_names(conn, &to)?);
+    let history = stage_history(conn, access, &page.items, &mut names)?;
     let counts = counts(conn, access)?;
     let accept_count = if offer_accept { acceptable(conn, access, filter, &counts)? } else { 0 };
     let others = store::instances::other_reviewer_names(conn, instance, me)?;
     let on_page: Vec<(String, bool)> =
         page.items.iter().map(|r| (r.id.clone(), r.apply_result.is_remediated())).collect();
     let gone = super::remediation::gone(conn, &access.instance, &on_page)?;
-    Ok(Table { page, names, counts, accept_count, others, gone, handed_on })
+    Ok(Table { page, names, counts, accept_count, others, gone, handed_on, history })
+}
+
+/// The kept stage decisions on `rows` that the viewer of `access` sees: an admin always, a
+/// later stage's reviewer when the series shows earlier decisions. The deciders' names go
+/// into `names`.
+fn stage_history(
+    conn: &mut DbConnection,
+    access: &Access,
+    rows: &[ListedItem],
+    names: &mut HashMap<String, String>,
+) -> Result<HashMap<String, Vec<StageDecisionRow>>, AppError> {
+    let shown = match (&access.scope, &access.stage) {
+        (_, None) => false,
+        (ItemScope::All, Some(_)) => true,
+        (ItemScope::Reviewer { .. }, Some(stage)) => stage.decision_histories && stage.stage > 1,
+    };
+    if !shown {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let kept = store::stages::history(conn, &ids)?;
+    let deciders: Vec<String> =
+        kept.iter().filter_map(|k| k.reviewed_by.clone()).filter(|id| !names.contains_key(id)).collect();
+    names.extend(store::users::display_names(conn, &deciders)?);
+    let mut out: HashMap<String, Vec<StageDecisionRow>> = HashMap::new();
+    for row in kept {
+        out.entry(row.item_id.clone()).or_default().push(row);
+    }
+    Ok(out)
 }
 
 /// Display names of the reviewers who decided `rows` and of those they are assigned to, by
@@ -365,8 +454,13 @@ pub fn decide(
     let Some(decider) = access.scope.decider() else {
         return Ok(Err(Refused("You do not decide in this review.".into())));
     };
+    if action == Action::AcceptRecommendations && !access.shows_recommendations() {
+        return Ok(Err(Refused(
+            "This stage of the review shows no recommendations: decide for each person yourself.".into(),
+        )));
+    }
     conn.write(|conn| {
-        let fresh = match still_open(conn, &instance.id, now, "decisions can no longer be changed")? {
+        let fresh = match still_open(conn, access, now, "decisions can no longer be changed")? {
             Ok(fresh) => fresh,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -426,20 +520,18 @@ pub fn decide(
             .iter()
             .map(|c| {
                 let (principal_id, principal_name) = names.get(&c.id).cloned().unwrap_or_default();
-                NewEvent::by_user(
-                    actor,
-                    now,
-                    "RecordDecision",
-                    ("AccessReviewDecisionItem", &c.id),
-                    serde_json::json!({
-                        "instanceId": instance.id,
-                        "principalId": principal_id,
-                        "principal": principal_name,
-                        "action": action.as_str(),
-                        "decision": { "old": c.old.as_str(), "new": c.new.as_str() },
-                        "justification": c.justification,
-                    }),
-                )
+                let mut details = serde_json::json!({
+                    "instanceId": instance.id,
+                    "principalId": principal_id,
+                    "principal": principal_name,
+                    "action": action.as_str(),
+                    "decision": { "old": c.old.as_str(), "new": c.new.as_str() },
+                    "justification": c.justification,
+                });
+                if fresh.stage_count > 1 {
+                    details["stage"] = serde_json::json!(fresh.stage);
+                }
+                NewEvent::by_user(actor, now, "RecordDecision", ("AccessReviewDecisionItem", &c.id), details)
             })
             .collect();
         store::audit::append_all(conn, &events)?;
@@ -451,17 +543,34 @@ pub fn decide(
 /// (it may have ended meanwhile); otherwise the refusal says when it ended and that `what`.
 fn still_open(
     conn: &mut DbConnection,
-    instance: &str,
+    access: &Access,
     now: NaiveDateTime,
     what: &str,
 ) -> Result<Result<InstanceRow, Refused>, AppError> {
-    let Some(fresh) = store::instances::get(conn, instance)? else {
+    let Some(fresh) = store::instances::get(conn, &access.instance.id)? else {
         return Ok(Err(Refused("This review no longer exists.".into())));
     };
     if !fresh.status.is_open() || now >= fresh.end_at {
         return Ok(Err(Refused(format!(
             "This review ended on {}; {what}.",
             fresh.end_at.format("%Y-%m-%d %H:%M UTC")
+        ))));
+    }
+    // The page was read in one stage: its people are not those of the next.
+    if fresh.stage != access.instance.stage {
+        return Ok(Err(Refused(format!(
+            "Stage {} of this review has ended and stage {} has begun; {what} in the stage that ended. \
+             Reload the page to see what is yours to review now.",
+            access.instance.stage, fresh.stage
+        ))));
+    }
+    if let Some(stage) = &access.stage
+        && now >= stage.end_at
+    {
+        return Ok(Err(Refused(format!(
+            "Stage {} of this review ended on {}; {what}.",
+            stage.stage,
+            stage.end_at.format("%Y-%m-%d %H:%M UTC")
         ))));
     }
     Ok(Ok(fresh))
@@ -640,11 +749,11 @@ pub fn reassign(
         return Ok(Err(Refused("You do not decide in this review.".into())));
     }
     let refused = |e: ReassignError| Ok(Err(Refused(e.message())));
-    if access.self_review || access.definition.reviewer_kind == ReviewerKind::Self_ {
+    if access.self_review || access.reviewer_kind() == ReviewerKind::Self_ {
         return refused(ReassignError::SelfReview);
     }
     conn.write(|conn| {
-        let fresh = match still_open(conn, &instance.id, now, "its people can no longer be reassigned")? {
+        let fresh = match still_open(conn, access, now, "its people can no longer be reassigned")? {
             Ok(fresh) => fresh,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -789,7 +898,8 @@ pub fn reassign_as_admin(
         store::instances::get(conn, instance)?.filter(|i| i.definition_id == definition.id).ok_or_else(|| {
             AppError::NotFound("This review has no such occurrence. Go back to the review's page.".into())
         })?;
-    let self_review = definition.reviewer_kind == ReviewerKind::Self_;
-    let access = Access { instance, definition, scope: ItemScope::All, self_review };
+    let stage = current_stage(conn, &instance)?;
+    let self_review = stage.as_ref().map_or(definition.reviewer_kind, |s| s.reviewer_kind) == ReviewerKind::Self_;
+    let access = Access { instance, definition, scope: ItemScope::All, self_review, stage };
     reassign(conn, &access, selection, to, actor, now)
 }

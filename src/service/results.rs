@@ -68,6 +68,51 @@ pub fn stop(
     Ok(Ok(()))
 }
 
+/// What ending the current stage did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageEnded {
+    /// The stage ended and the next began with this many people.
+    Next {
+        /// The stage that ended.
+        ended: i32,
+        /// How many people moved on.
+        moved: i32,
+    },
+    /// Nobody moved on, or it was the last stage: the review ended.
+    ReviewEnded,
+}
+
+/// Ends the current stage of a running multi-stage occurrence now ("End stage N now"):
+/// its decisions are kept, the people whose decision moves on go to the next stage, which
+/// starts now and keeps its planned end. On the last stage it stops the review.
+pub fn stop_stage(
+    conn: &mut DbConnection,
+    definition: &DefinitionRow,
+    instance: &InstanceRow,
+    actor: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<Result<StageEnded, Refused>, AppError> {
+    if let Err(refused) = refuse_unless_running(instance, "moved on to its next stage") {
+        return Ok(Err(refused));
+    }
+    if instance.stage >= instance.stage_count {
+        return Ok(stop(conn, definition, instance, actor, now)?.map(|()| StageEnded::ReviewEnded));
+    }
+    if !crate::service::stages::advance(conn, instance, definition, actor, now)? {
+        return Ok(Err(Refused(
+            "This stage had already ended meanwhile. Reload the page to see where it stands.".into(),
+        )));
+    }
+    let fresh = store::instances::get(conn, &instance.id)?;
+    match fresh {
+        Some(i) if i.status.is_open() => {
+            let moved = store::stages::get(conn, &i.id, i.stage)?.map_or(0, |s| s.items);
+            Ok(Ok(StageEnded::Next { ended: instance.stage, moved }))
+        }
+        _ => Ok(Ok(StageEnded::ReviewEnded)),
+    }
+}
+
 /// Puts every decision of a running occurrence back to not reviewed, so reviewers start
 /// over; the audit trail keeps the decisions that were made. Returns how many were reset.
 pub fn reset(
@@ -81,11 +126,11 @@ pub fn reset(
     }
     conn.write(|conn| {
         // Re-read inside the transaction: the scheduler may have completed it meanwhile.
-        let fresh = store::instances::get(conn, &instance.id)?;
-        if fresh.is_none_or(|i| !i.status.is_open()) {
+        let Some(fresh) = store::instances::get(conn, &instance.id)?.filter(|i| i.status.is_open()) else {
             return Ok(Err(Refused("This review has already ended, so it cannot be reset.".into())));
-        }
-        let reset = store::instances::reset_decisions(conn, &instance.id)?;
+        };
+        // Earlier stages' final decisions stay: only the current stage starts over.
+        let reset = store::instances::reset_decisions(conn, &instance.id, fresh.stage)?;
         store::instances::recount(conn, &instance.id)?;
         store::audit::append(
             conn,
@@ -120,14 +165,16 @@ pub fn reviewer_progress(
     instance: &InstanceRow,
     definition: &DefinitionRow,
 ) -> Result<Option<Vec<ReviewerRow>>, AppError> {
-    let sharing = match definition.reviewer_kind {
+    // In a multi-stage review: the current stage's reviewers, over its items.
+    let kind = super::panel::current_stage(conn, instance)?.map_or(definition.reviewer_kind, |s| s.reviewer_kind);
+    let sharing = match kind {
         ReviewerKind::Self_ => return Ok(None),
         ReviewerKind::Managers => Sharing::PerItem,
         ReviewerKind::Owners | ReviewerKind::Selected => Sharing::Shared,
     };
     let reviewers = store::results::reviewers(conn, &instance.id)?;
-    let assigned = store::results::assigned(conn, &instance.id)?;
-    let deciders = store::results::deciders(conn, &instance.id)?;
+    let assigned = store::results::assigned(conn, &instance.id, instance.stage)?;
+    let deciders = store::results::deciders(conn, &instance.id, instance.stage)?;
     let mut ids: Vec<String> = reviewers.iter().map(|(id, _)| id.clone()).collect();
     ids.extend(assigned.iter().filter_map(|a| a.reviewer.clone()));
     ids.sort();
@@ -190,11 +237,6 @@ pub fn overview(
     };
     let contacted = super::notify::contacted_reviewers(conn, &i.id, None, contacted_limit)?;
     let remediation = super::remediation::tasks(conn, &i, &crate::domain::paging::PageAt::First, tasks_shown, now)?;
-    let access = super::panel::Access {
-        instance: i,
-        definition: d,
-        scope: crate::store::decisions::ItemScope::All,
-        self_review: false,
-    };
+    let access = super::panel::Access::read_all(conn, i, d)?;
     Ok(Overview { access, not_applied, contacted, reviewers, remediation })
 }

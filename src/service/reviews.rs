@@ -14,6 +14,7 @@ use crate::domain::review::{
     DefinitionDraft, DefinitionStatus, DirectoryKind, FieldError, GuestDeniedAction, ResourceKind, ReviewScope,
     ReviewerKind, RoleAssignmentTypes, ScopeKind, UserScope,
 };
+use crate::domain::stage::{LaterStageForm, Move, Moves, StageForm};
 use crate::error::AppError;
 use crate::service::actor::Actor;
 use crate::store;
@@ -84,23 +85,8 @@ pub fn create(
             }),
         }
     }
-    let mut reviewers: Vec<(String, bool)> = Vec::new();
-    for (upns, fallback, field) in
-        [(&draft.reviewers, false, "reviewers"), (&draft.fallback_reviewers, true, "fallback_reviewers")]
-    {
-        for upn in upns {
-            match store::users::by_upn(conn, upn)? {
-                Some(u) if !u.enabled => errors.push(FieldError {
-                    field,
-                    message: format!("{upn} is disabled and could not review: choose someone else"),
-                }),
-                Some(u) => reviewers.push((u.id, fallback)),
-                None => {
-                    errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") })
-                }
-            }
-        }
-    }
+    let reviewers = named(conn, &draft.reviewers, &draft.fallback_reviewers, 1, &mut errors)?;
+    let stage_reviewers = later_stage_reviewers(conn, draft, &mut errors)?;
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
     if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
         errors.extend(ownerless(conn, &resources)?);
@@ -154,6 +140,7 @@ pub fn create(
         updated_at: now,
         created_by_name: actor.name().to_owned(),
     };
+    let stages = stage_rows(&id, draft);
     let details = serde_json::json!({
         "displayName": row.display_name,
         "scope": row.scope_kind,
@@ -162,15 +149,106 @@ pub fn create(
         "frequency": row.frequency,
         "durationInDays": row.duration_days,
         "startDate": row.start_date.to_string(),
+        "stages": stages.iter().map(|s| serde_json::json!({
+            "stage": s.stage, "reviewers": s.reviewer_kind, "durationInDays": s.duration_days, "moves": s.moves,
+        })).collect::<Vec<_>>(),
     });
     conn.write(|conn| {
         store::reviews::insert(conn, &row, &resources, &reviewers)?;
+        if !stages.is_empty() {
+            store::stages::insert_definition_stages(conn, &stages, &stage_reviewers, &id)?;
+        }
         store::audit::append(
             conn,
             &actor.event(now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
         )
     })?;
     Ok(Ok(id))
+}
+
+/// Resolves named reviewers (user principal names) to enabled users: (user id, fallback).
+/// Problems are reported against stage `stage`'s fields.
+fn named(
+    conn: &mut DbConnection,
+    reviewers: &[String],
+    fallbacks: &[String],
+    stage: usize,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(String, bool)>, AppError> {
+    let fields = match stage {
+        2 => ("stage2_reviewers", "stage2_fallback_reviewers"),
+        3 => ("stage3_reviewers", "stage3_fallback_reviewers"),
+        _ => ("reviewers", "fallback_reviewers"),
+    };
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for (upns, fallback, field) in [(reviewers, false, fields.0), (fallbacks, true, fields.1)] {
+        for upn in upns {
+            match store::users::by_upn(conn, upn)? {
+                Some(u) if u.enabled => out.push((u.id, fallback)),
+                Some(_) => errors.push(FieldError {
+                    field,
+                    message: format!("{upn} is disabled and could not review: choose someone else"),
+                }),
+                None => {
+                    errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") })
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The named reviewers of a draft's later stages: (stage, user id, fallback).
+fn later_stage_reviewers(
+    conn: &mut DbConnection,
+    draft: &DefinitionDraft,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(i32, String, bool)>, AppError> {
+    let mut out = Vec::new();
+    for (n, stage) in draft.staging.iter().flat_map(|s| s.later.iter()).enumerate() {
+        let number = n + 2;
+        for (user, fallback) in named(conn, &stage.reviewers, &stage.fallback_reviewers, number, errors)? {
+            out.push((i32::try_from(number).unwrap_or(3), user, fallback));
+        }
+    }
+    Ok(out)
+}
+
+/// The stage rows of a new series (none for one stage).
+fn stage_rows(id: &str, draft: &DefinitionDraft) -> Vec<store::stages::DefinitionStageRow> {
+    let Some(staging) = &draft.staging else { return Vec::new() };
+    let days = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+    let mut rows = vec![store::stages::DefinitionStageRow {
+        definition_id: id.to_owned(),
+        stage: 1,
+        reviewer_kind: draft.reviewer_kind,
+        duration_days: days(staging.first_duration),
+        moves: staging.first_moves.to_stored(),
+        recommendations_enabled: draft.recommendations,
+        decision_histories: false,
+    }];
+    for (n, s) in staging.later.iter().enumerate() {
+        rows.push(store::stages::DefinitionStageRow {
+            definition_id: id.to_owned(),
+            stage: i32::try_from(n + 2).unwrap_or(3),
+            reviewer_kind: s.reviewer_kind,
+            duration_days: days(s.duration_days),
+            moves: s.moves.to_stored(),
+            recommendations_enabled: s.recommendations,
+            decision_histories: staging.decision_histories,
+        });
+    }
+    rows
+}
+
+/// An edit keeps a series' stages (how many, who reviews each, how long, what moves on);
+/// only the later stages' named reviewers may change.
+fn kept_stages(mut stored: StageForm, posted: &StageForm) -> StageForm {
+    for (kept, sent) in stored.later.iter_mut().zip(&posted.later) {
+        kept.reviewers.clone_from(&sent.reviewers);
+        kept.fallback_reviewers.clone_from(&sent.fallback_reviewers);
+    }
+    stored
 }
 
 /// The date and count stored beside an end's kind.
@@ -395,6 +473,35 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
     };
     let on = |b: bool| b.then(|| "on".to_owned());
     let joined = names.join("\n");
+    let stage_rows = store::stages::of_definition(conn, &d.id)?;
+    let mut stages = StageForm::with_defaults();
+    let moves_of = |stored: &str| -> Vec<String> {
+        Moves::stored(stored).unwrap_or_default().iter().map(|m: Move| m.as_str().to_owned()).collect()
+    };
+    if let Some(first) = stage_rows.first() {
+        stages.count = stage_rows.len().to_string();
+        stages.first_moves = moves_of(&first.moves);
+        stages.decision_histories = on(stage_rows.iter().any(|s| s.decision_histories));
+    }
+    for row in stage_rows.iter().skip(1) {
+        let named = store::stages::stage_reviewers(conn, &d.id, row.stage)?;
+        let upns = |fallback: bool| -> String {
+            named.iter().filter(|(_, f)| *f == fallback).map(|(u, _)| u.upn.clone()).collect::<Vec<_>>().join("\n")
+        };
+        let form = LaterStageForm {
+            reviewer_kind: row.reviewer_kind.as_str().to_owned(),
+            reviewers: upns(false),
+            fallback_reviewers: upns(true),
+            duration_days: row.duration_days.to_string(),
+            recommendations: on(row.recommendations_enabled),
+            moves: moves_of(&row.moves),
+        };
+        if let Some(slot) = usize::try_from(row.stage - 2).ok().and_then(|i| stages.later.get_mut(i)) {
+            *slot = form;
+        }
+    }
+    // With stages, the duration field is stage 1's.
+    let duration_days = stage_rows.first().map_or(d.duration_days, |f| f.duration_days);
     Ok(ReviewForm {
         name: d.display_name.clone(),
         description_for_reviewers: d.description_for_reviewers.clone(),
@@ -414,7 +521,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         fallback_reviewers: upns(true),
         start_date: d.start_date.format("%Y-%m-%d").to_string(),
         frequency: d.frequency.as_str().to_owned(),
-        duration_days: d.duration_days.to_string(),
+        duration_days: duration_days.to_string(),
         end_kind: d.end_kind.as_str().to_owned(),
         end_date: d.end_date.map(|x| x.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         occurrences: d.occurrences.map(|n| n.to_string()).unwrap_or_default(),
@@ -430,6 +537,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         reminder_half_time: on(plan.half_time),
         reminder_days: plan.days_text(),
         additional_recipients: d.additional_recipients.clone(),
+        stages,
         ..ReviewForm::default()
     })
 }
@@ -467,31 +575,18 @@ pub fn update(
         frequency: stored.frequency,
         duration_days: stored.duration_days,
         guest_denied_action: stored.guest_denied_action,
+        stages: kept_stages(stored.stages, &posted.stages),
         ..posted.clone()
     };
+    let old_staged = !store::stages::of_definition(conn, &old.id)?.is_empty();
     // The start may lie in the past now; it is not being changed.
     let draft = match form.validate_with(now.date(), old.start_date.min(now.date())) {
         Ok(draft) => draft,
         Err(errors) => return Ok(Err(errors)),
     };
     let mut errors = Vec::new();
-    let mut reviewers: Vec<(String, bool)> = Vec::new();
-    for (upns, fallback, field) in
-        [(&draft.reviewers, false, "reviewers"), (&draft.fallback_reviewers, true, "fallback_reviewers")]
-    {
-        for upn in upns {
-            match store::users::by_upn(conn, upn)? {
-                Some(u) if u.enabled => reviewers.push((u.id, fallback)),
-                Some(_) => errors.push(FieldError {
-                    field,
-                    message: format!("{upn} is disabled and could not review: choose someone else"),
-                }),
-                None => {
-                    errors.push(FieldError { field, message: format!("No user has the user principal name {upn}") })
-                }
-            }
-        }
-    }
+    let reviewers = named(conn, &draft.reviewers, &draft.fallback_reviewers, 1, &mut errors)?;
+    let stage_reviewers = later_stage_reviewers(conn, &draft, &mut errors)?;
     let additional_recipients = recipients(conn, &draft.additional_recipients, &mut errors)?;
     if draft.reviewer_kind == ReviewerKind::Owners && draft.fallback_reviewers.is_empty() {
         let resources = store::reviews::resources(conn, &old.id)?;
@@ -573,6 +668,9 @@ pub fn update(
     note("reviewers", before.join(", ").to_lowercase(), after.join(", "));
     conn.write(|conn| {
         store::reviews::replace(conn, &new, &reviewers)?;
+        if old_staged {
+            store::stages::replace_stage_reviewers(conn, &new.id, &stage_reviewers)?;
+        }
         store::audit::append(
             conn,
             &actor.event(
@@ -720,6 +818,9 @@ pub struct DefinitionDetail {
     pub created_by: String,
     /// Its latest occurrences, at most `limit`.
     pub instances: Vec<InstanceRow>,
+    /// Its stages (none for a one-stage series), each with its named reviewers (stage 1's
+    /// are `reviewers`).
+    pub stages: Vec<(store::stages::DefinitionStageRow, Vec<(UserRef, bool)>)>,
 }
 
 /// The series `id` as `manager` may see it, with its latest `limit` occurrences.
@@ -748,7 +849,13 @@ pub fn detail_of(conn: &mut DbConnection, definition: DefinitionRow, limit: i64)
     let created_by = store::users::get(conn, &definition.created_by)?
         .map_or_else(|| definition.created_by_name.clone(), |u| u.display_name);
     let instances = store::instances::for_definition(conn, id, limit)?;
-    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances })
+    let mut stages = Vec::new();
+    for stage in store::stages::of_definition(conn, id)? {
+        let named =
+            if stage.stage > 1 { store::stages::stage_reviewers(conn, id, stage.stage)? } else { reviewers.clone() };
+        stages.push((stage, named));
+    }
+    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances, stages })
 }
 
 /// The series `id` as `manager` may see it, with how many of its occurrences are in

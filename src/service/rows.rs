@@ -9,4 +9,5 @@ pub use crate::store::instances::{CurrentInstance, InstanceRow};
 pub use crate::store::outbox::{Folder, MailCursor, MailRow};
 pub use crate::store::reviews::DefinitionRow;
 pub use crate::store::roles::{AssignmentRow, RoleRow};
+pub use crate::store::stages::{DefinitionStageRow, InstanceStageRow, StageDecisionRow};
 pub use crate::store::users::{UserRef, UserRow};

@@ -23,6 +23,7 @@ use crate::store;
 use crate::store::audit::NewEvent;
 use crate::store::instances::{InstanceRow, ItemRow};
 use crate::store::reviews::DefinitionRow;
+use crate::store::stages::{DefinitionStageRow, InstanceStageRow};
 use crate::store::users::UserRow;
 
 /// From this many decision items on, a start refreshes PostgreSQL's statistics of the
@@ -292,6 +293,7 @@ fn start_occurrence(
     let selected: Vec<String> = named.iter().filter(|(_, f)| !f).map(|(u, _)| u.id.clone()).collect();
     let fallbacks: Vec<String> = named.iter().filter(|(_, f)| *f).map(|(u, _)| u.id.clone()).collect();
     let reviewer_kind = d.reviewer_kind;
+    let stages = store::stages::of_definition(conn, &d.id)?;
     let mut created = 0;
     let mut written = 0;
     for r in resources(conn, d)? {
@@ -331,7 +333,7 @@ fn start_occurrence(
         };
         let reviewers = Reviewers { owners: &owners, selected: &selected, fallbacks: &fallbacks };
         let plan = population::plan(&settings, &reviewers, people, now);
-        let (count, items) = write_instance(conn, d, o, &r, plan, &manager_names, now)?;
+        let (count, items) = write_instance(conn, d, &stages, o, &r, plan, &manager_names, now)?;
         tracing::info!(
             instance = %items.instance_id,
             items = count,
@@ -347,6 +349,33 @@ fn start_occurrence(
     Ok((created, written))
 }
 
+/// The planned stages of a new multi-stage instance: each starts when the one before ends;
+/// the last ends with the occurrence whatever the calendar did to the days in between.
+fn stage_windows(instance: &str, stages: &[DefinitionStageRow], o: Occurrence, items: i32) -> Vec<InstanceStageRow> {
+    let days: Vec<u32> = stages.iter().map(|s| u32::try_from(s.duration_days).unwrap_or(1)).collect();
+    let windows = crate::domain::stage::windows(o.start, &days).unwrap_or_default();
+    let last = stages.len().saturating_sub(1);
+    stages
+        .iter()
+        .enumerate()
+        .map(|(n, s)| {
+            let (start_at, end_at) = windows.get(n).copied().unwrap_or((o.start, o.end));
+            InstanceStageRow {
+                instance_id: instance.to_owned(),
+                stage: s.stage,
+                reviewer_kind: s.reviewer_kind,
+                moves: s.moves.clone(),
+                recommendations_enabled: s.recommendations_enabled,
+                decision_histories: s.decision_histories,
+                start_at: start_at.min(o.end),
+                end_at: if n == last { o.end } else { end_at.min(o.end) },
+                ended_at: None,
+                items: if n == 0 { items } else { 0 },
+            }
+        })
+        .collect()
+}
+
 /// The instance written, and when its rows were built and written (for the log).
 struct Written {
     instance_id: String,
@@ -357,9 +386,11 @@ struct Written {
 /// Writes a planned instance: its row with the counters, its reviewers, its decision items
 /// (in batches, or one `COPY`), its start mails and its audit event. Returns the items
 /// written.
+#[expect(clippy::too_many_arguments, reason = "the facts of one start, each named")]
 fn write_instance(
     conn: &mut DbConnection,
     d: &DefinitionRow,
+    stages: &[DefinitionStageRow],
     o: Occurrence,
     r: &Resource,
     plan: Plan<Carried>,
@@ -403,6 +434,7 @@ fn write_instance(
                 principal_job_title: item.access.job_title.unwrap_or_default(),
                 principal_department: item.access.department.unwrap_or_default(),
                 principal_manager: manager,
+                stage: 1,
             }
         })
         .collect();
@@ -431,8 +463,13 @@ fn write_instance(
             pending_approve: recommended_approve,
             pending_deny: recommended_deny,
             routed_to_admins,
+            stage: 1,
+            stage_count: count_i32(stages.len().max(1)),
         },
     )?;
+    if !stages.is_empty() {
+        store::stages::insert_instance_stages(conn, &stage_windows(&instance_id, stages, o, total))?;
+    }
     store::instances::insert_reviewers(conn, &instance_id, &reviewers)?;
     let built = Instant::now();
     store::instances::insert_items(conn, &rows)?;
@@ -451,6 +488,7 @@ fn write_instance(
         "ownAccessRouted": own_access_routed,
         "routedToAdmins": routed_to_admins,
         "daysLong": days_since(o.start, o.end),
+        "stages": stages.len().max(1),
     });
     let target = ("AccessReviewInstance", instance_id.as_str());
     store::audit::append(conn, &NewEvent::by_system(now, "ReviewInstanceStarted", target, details))?;

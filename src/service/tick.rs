@@ -30,6 +30,8 @@ pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, A
     // First, so that occurrences start on a fresh copy of the directory.
     let synced = service::ldap::sync_due(conn, now)?;
     let started = service::start::start_due(conn, now)?;
+    // Stages move on before instances complete: a last stage ends with its instance.
+    service::stages::advance_ended(conn, now)?;
     let completed = service::complete::complete_ended(conn, now)?;
     let (applied, guests_deleted) = service::apply::apply_due(conn, now)?;
     service::notify::remind_due(conn, now)?;

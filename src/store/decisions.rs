@@ -31,6 +31,9 @@ pub enum ItemScope {
         decider: Decider,
         /// Lists every item; most belong to this pool.
         whole: Option<Pool>,
+        /// Only the items of this stage (a multi-stage instance): the others were decided
+        /// in an earlier stage and did not move on.
+        stage: Option<i32>,
     },
 }
 
@@ -103,9 +106,20 @@ fn expression_predicate(filter: &Filter<ItemTest>) -> Predicate {
 
 type Predicate = Box<dyn BoxableExpression<items::table, MultiBackend, SqlType = Bool>>;
 
-fn scope_predicate(instance: &str, scope: &ItemScope) -> Predicate {
+/// The items of `instance`, of `stage` when it is given.
+fn in_stage(instance: &str, stage: Option<i32>) -> Predicate {
     let here = items::instance_id.eq(instance.to_owned());
-    let ItemScope::Reviewer { decider, whole: None } = scope else { return Box::new(here) };
+    match stage {
+        Some(n) => Box::new(here.and(items::stage.eq(n))),
+        None => Box::new(here),
+    }
+}
+
+fn scope_predicate(instance: &str, scope: &ItemScope) -> Predicate {
+    let ItemScope::Reviewer { decider, whole: None, stage } = scope else {
+        return Box::new(items::instance_id.eq(instance.to_owned()));
+    };
+    let here = in_stage(instance, *stage);
     // `assume_not_null` keeps `reviewer_id = ?` a plain comparison both engines seek the
     // (reviewer_id, instance_id) and tally indexes with.
     let assigned = items::reviewer_id.assume_not_null().eq(decider.user.clone());
@@ -254,12 +268,12 @@ impl Counts {
 /// views of a part of an instance (a manager's few people, a pool's items); whole
 /// instances read their counters instead.
 pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<Counts> {
-    let ItemScope::Reviewer { decider, whole: None } = scope else {
+    let ItemScope::Reviewer { decider, whole: None, stage } = scope else {
         return tally_where(conn, scope_predicate(instance, scope));
     };
     // "Mine or my pools'" as one OR defeats the tally index; one seek per part, summed,
     // does not.
-    let here = || items::instance_id.eq(instance.to_owned());
+    let here = || in_stage(instance, *stage);
     let mut counts =
         tally_where(conn, Box::new(here().and(items::reviewer_id.assume_not_null().eq(decider.user.clone()))))?;
     for pool in decider.pools() {
@@ -308,7 +322,7 @@ pub struct DecisionTarget {
 /// of an instance (the common case, and the review page's benchmark) one seek, as their
 /// own item was routed away from them at start.
 pub fn exceptions(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<Vec<DecisionTarget>> {
-    let ItemScope::Reviewer { decider, whole } = scope else { return Ok(Vec::new()) };
+    let ItemScope::Reviewer { decider, whole, .. } = scope else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     if whole.is_some() {
         let others: Vec<&'static str> =
@@ -432,8 +446,12 @@ pub fn adjust_counters(conn: &mut Conn, instance: &str, delta: &Tally, pending: 
 /// Per instance, how many items are assigned to `user` and how many of them are decided:
 /// (instance, total, reviewed). For the panel's list of manager and self reviews.
 pub fn assigned_progress(conn: &mut Conn, user: &str) -> QueryResult<Vec<(String, i64, i64)>> {
+    // Only the stage each instance is in: items an earlier stage decided for good are
+    // no longer anyone's to review.
     let rows: Vec<(String, String, i64)> = items::table
+        .inner_join(review_instances::table)
         .filter(items::reviewer_id.eq(user))
+        .filter(items::stage.eq(review_instances::stage))
         .group_by((items::instance_id, items::decision))
         .select((items::instance_id, items::decision, diesel::dsl::count_star()))
         .load(conn)?;

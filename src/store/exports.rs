@@ -17,6 +17,7 @@ use crate::store::reviews::DefinitionRow;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = items)]
 pub struct ExportItem {
+    pub id: String,
     pub principal_id: String,
     pub principal_name: String,
     pub principal_upn: String,
@@ -93,6 +94,24 @@ where
         ),
     }
     Ok(())
+}
+
+/// A page of the items of `instance` after `after` (principal name, id), in the order of
+/// [`each_item`]: multi-stage exports read each page's stage decisions beside it.
+pub fn items_page(
+    conn: &mut Conn,
+    instance: &str,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let here = items::instance_id.eq(instance.to_owned());
+    match after {
+        None => items_query!(here).limit(limit).load(conn),
+        Some((name, id)) => {
+            let later = items::principal_name.gt(name.clone()).or(items::principal_name.eq(name).and(items::id.gt(id)));
+            items_query!(here.and(later)).limit(limit).load(conn)
+        }
+    }
 }
 
 /// Which instances a review-history report covers.

@@ -46,6 +46,10 @@ pub struct InstanceRow {
     /// Items routed to the portal admins at start (a reviewer's own access, no other
     /// fallback reviewer).
     pub routed_to_admins: i32,
+    /// The stage it is in (1 for a one-stage instance).
+    pub stage: i32,
+    /// How many stages it has.
+    pub stage_count: i32,
 }
 
 /// A decision item as stored.
@@ -80,11 +84,14 @@ pub struct ItemRow {
     pub principal_job_title: String,
     pub principal_department: String,
     pub principal_manager: String,
+    /// The stage it was last open in: an item whose decision did not move on stays in the
+    /// stage that decided it.
+    pub stage: i32,
 }
 
 impl ItemRow {
     /// How many values a row binds.
-    pub const COLUMNS: usize = 25;
+    pub const COLUMNS: usize = 26;
 }
 
 /// Saves an instance.
@@ -233,12 +240,13 @@ pub fn recount(conn: &mut Conn, instance: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Puts every decided item of an instance back to not reviewed (decision, reason, reviewer
+/// Puts every decided item of an instance in `stage` back to not reviewed (decision, reason, reviewer
 /// and time cleared); returns how many changed. The audit trail keeps what they were.
-pub fn reset_decisions(conn: &mut Conn, instance: &str) -> QueryResult<usize> {
+pub fn reset_decisions(conn: &mut Conn, instance: &str, stage: i32) -> QueryResult<usize> {
     diesel::update(
         review_decision_items::table
             .filter(review_decision_items::instance_id.eq(instance))
+            .filter(review_decision_items::stage.eq(stage))
             .filter(review_decision_items::decision.ne(Decision::NotReviewed)),
     )
     .set((
@@ -370,11 +378,14 @@ pub fn reviewer_role(conn: &mut Conn, instance: &str, user: &str) -> QueryResult
         .optional()
 }
 
-/// Whether `instance` has an item assigned to `user` (manager and self reviews).
+/// Whether `instance` has an item assigned to `user` (manager and self reviews) in the
+/// stage it is in.
 pub fn has_assigned(conn: &mut Conn, instance: &str, user: &str) -> QueryResult<bool> {
+    let current = review_instances::table.find(instance).select(review_instances::stage).single_value();
     let found: Option<String> = review_decision_items::table
         .filter(review_decision_items::reviewer_id.eq(user))
         .filter(review_decision_items::instance_id.eq(instance))
+        .filter(review_decision_items::stage.nullable().eq(current))
         .select(review_decision_items::id)
         .first(conn)
         .optional()?;
@@ -393,11 +404,13 @@ pub fn has_reviewers(conn: &mut Conn, instance: &str) -> QueryResult<bool> {
     Ok(found.is_some())
 }
 
-/// Whether `instance` has an item assigned to nobody in particular, of `pool`, whose
-/// principal is not `user` (by the tally index).
+/// Whether `instance` has an item assigned to nobody in particular in its current stage, of
+/// `pool`, whose principal is not `user` (by the tally index).
 pub fn has_pool_item_for(conn: &mut Conn, instance: &str, pool: &str, user: &str) -> QueryResult<bool> {
+    let current = review_instances::table.find(instance).select(review_instances::stage).single_value();
     let found: Option<String> = review_decision_items::table
         .filter(review_decision_items::instance_id.eq(instance))
+        .filter(review_decision_items::stage.nullable().eq(current))
         .filter(review_decision_items::reviewer_id.is_null())
         .filter(review_decision_items::reviewer_pool.eq(pool))
         .filter(review_decision_items::principal_id.ne(user))

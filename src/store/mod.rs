@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_ins;
 pub mod sources;
+pub mod stages;
 pub mod users;
 
 use diesel::QueryResult;

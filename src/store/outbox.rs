@@ -303,9 +303,11 @@ pub fn enabled_members_with_mail(conn: &mut Conn, groups: &[String]) -> QueryRes
 pub fn reviewers_with_items(
     conn: &mut Conn,
     instance: &str,
+    stage: i32,
     only_not_reviewed: bool,
 ) -> QueryResult<Vec<(Recipient, i64)>> {
-    let here = items::table.filter(items::instance_id.eq(instance));
+    // Items of earlier stages that did not move on are decided: their reviewers are done.
+    let here = items::table.filter(items::instance_id.eq(instance)).filter(items::stage.eq(stage));
     let per_reviewer = (items::reviewer_id, items::reviewer_pool);
     let counted = (items::reviewer_id, items::reviewer_pool, diesel::dsl::count_star());
     let counts: Vec<(Option<String>, Pool, i64)> = if only_not_reviewed {
@@ -340,6 +342,7 @@ pub fn reviewers_with_items(
     for chunk in credited.chunks(5_000) {
         let mut own = items::table
             .filter(items::instance_id.eq(instance))
+            .filter(items::stage.eq(stage))
             .filter(items::reviewer_id.is_null())
             .filter(items::principal_id.eq_any(chunk))
             .into_boxed::<crate::db::MultiBackend>();

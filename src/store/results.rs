@@ -11,9 +11,10 @@ use crate::domain::progress::{Assigned, Decider};
 
 /// The occurrence's items counted by assigned reviewer and decision: read from the
 /// (instance, reviewer, decision, …) index alone, without touching the rows.
-pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
+pub fn assigned(conn: &mut Conn, instance: &str, stage: i32) -> QueryResult<Vec<Assigned>> {
     let rows: Vec<(Option<String>, Pool, Decision, i64)> = items::table
         .filter(items::instance_id.eq(instance))
+        .filter(items::stage.eq(stage))
         .group_by((items::reviewer_id, items::reviewer_pool, items::decision))
         .select((items::reviewer_id, items::reviewer_pool, items::decision, diesel::dsl::count_star()))
         .load(conn)?;
@@ -32,9 +33,10 @@ pub fn assigned(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Assigned>> {
 
 /// Who decided how many of the occurrence's items, and when last: only the decided items
 /// are read (through the (instance, decision, …) index).
-pub fn deciders(conn: &mut Conn, instance: &str) -> QueryResult<Vec<Decider>> {
+pub fn deciders(conn: &mut Conn, instance: &str, stage: i32) -> QueryResult<Vec<Decider>> {
     let rows: Vec<(Option<String>, i64, Option<NaiveDateTime>)> = items::table
         .filter(items::instance_id.eq(instance))
+        .filter(items::stage.eq(stage))
         .filter(items::decision.eq_any([Decision::Approve, Decision::Deny, Decision::DontKnow]))
         .filter(items::reviewed_by.is_not_null())
         .group_by(items::reviewed_by)

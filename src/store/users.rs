@@ -140,3 +140,15 @@ pub fn owns_group_or_app(conn: &mut Conn, user: &str) -> QueryResult<bool> {
     }
     diesel::select(diesel::dsl::exists(app_owners::table.filter(app_owners::user_id.eq(user)))).get_result(conn)
 }
+
+/// The manager of each of these users, as the directory holds it now (unknown ids are
+/// left out), in chunks that fit the parameter limits.
+pub fn managers_of(conn: &mut Conn, ids: &[String]) -> QueryResult<std::collections::HashMap<String, Option<String>>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(String, Option<String>)> =
+            users::table.filter(users::id.eq_any(chunk)).select((users::id, users::manager_id)).load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

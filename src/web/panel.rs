@@ -150,6 +150,8 @@ pub struct ItemView {
     /// The access no longer exists in the directory (the instance is a snapshot): the
     /// source owning the resource, "" when unknown.
     gone: Option<String>,
+    /// Earlier stages' decisions: ("Stage 1: Denied", by whom or "", reason or "").
+    history: Vec<(String, String, String)>,
 }
 
 impl ItemView {
@@ -208,9 +210,22 @@ impl ItemView {
             blocked,
             href: base_path.map(|base| format!("{base}/items/{}", row.id)).unwrap_or_default(),
             gone: None,
+            history: Vec::new(),
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
+        }
+    }
+}
+
+impl ItemView {
+    /// The row as a stage without recommendations shows it.
+    fn without_recommendation(self) -> Self {
+        Self {
+            recommendation: "Not shown in this stage",
+            recommendation_class: "rec-none",
+            recommendation_reason: String::new(),
+            ..self
         }
     }
 }
@@ -219,7 +234,7 @@ impl ItemView {
 /// an admin deciding what nobody else may. Empty for owners, selected reviewers, managers
 /// and self-reviewers.
 pub fn why_you(reviewer_kind: ReviewerKind, resource_name: &str, scope: &ItemScope) -> Vec<String> {
-    let ItemScope::Reviewer { decider, whole } = scope else { return Vec::new() };
+    let ItemScope::Reviewer { decider, whole, .. } = scope else { return Vec::new() };
     let mut out = Vec::new();
     if decider.fallback {
         out.push(match (reviewer_kind, whole) {
@@ -267,6 +282,8 @@ pub struct ReviewPage {
     description: String,
     resource: String,
     due: String,
+    /// The stage the review is in, when it has several.
+    stage: Option<StageView>,
     open: bool,
     reviewed: i64,
     total: i64,
@@ -304,6 +321,45 @@ pub struct ReviewPage {
     /// The people the viewer reassigned, newest first.
     handed_on: Vec<HandedOnView>,
     max_note: usize,
+}
+
+/// The stage a multi-stage review is in, as its pages say it.
+pub struct StageView {
+    /// "Stage 2 of 3".
+    pub label: String,
+    /// Who reviews it ("Selected users").
+    pub who: &'static str,
+    /// It is not the last stage (an admin can end it and start the next).
+    pub more: bool,
+    /// Its number.
+    pub number: i32,
+}
+
+impl StageView {
+    /// The current stage of `access`, if its instance has several.
+    pub fn of(access: &panel::Access) -> Option<Self> {
+        let stage = access.stage.as_ref()?;
+        Some(Self {
+            label: format!("Stage {} of {}", stage.stage, access.instance.stage_count),
+            who: stage.reviewer_kind.label(),
+            more: stage.stage < access.instance.stage_count,
+            number: stage.stage,
+        })
+    }
+}
+
+/// Earlier stages' decisions on one item, as its row lists them: ("Stage 1: Denied", by
+/// whom, reason).
+fn stage_lines(
+    kept: &[crate::service::rows::StageDecisionRow],
+    names: &HashMap<String, String>,
+) -> Vec<(String, String, String)> {
+    kept.iter()
+        .map(|k| {
+            let by = k.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default();
+            (format!("Stage {}: {}", k.stage, k.decision.label()), by, k.justification.clone())
+        })
+        .collect()
 }
 
 /// A person the viewer reassigned: to whom, when, why.
@@ -441,11 +497,13 @@ pub async fn table_page(
     let now = state.clock.now();
     let open = series.is_none() && access.is_open(now);
     let (filter, at) = (view.filter.clone(), view.at.clone());
-    let per_person = matches!(access.definition.reviewer_kind, ReviewerKind::Managers | ReviewerKind::Self_);
+    let per_person = matches!(access.reviewer_kind(), ReviewerKind::Managers | ReviewerKind::Self_);
     let for_table = access.clone();
+    // A stage without recommendations shows none (its items keep them, for the record).
+    let recommends = series.is_some() || access.shows_recommendations();
     // Only a reviewer's open page offers "Accept recommendations".
-    let panel::Table { page, names, counts, accept_count, others, gone, handed_on } =
-        state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open)).await?;
+    let panel::Table { page, names, counts, accept_count, others, gone, handed_on, history } =
+        state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open && recommends)).await?;
     let others: Vec<String> = others
         .into_iter()
         .map(|(name, fallback)| if fallback { format!("{name} (fallback reviewer)") } else { name })
@@ -480,7 +538,8 @@ pub async fn table_page(
         name: access.definition.display_name.clone(),
         description: access.definition.description_for_reviewers.clone(),
         resource: resource_label(&access),
-        due: format::end_of(access.instance.end_at, access.instance.completed_at),
+        due: format::end_of(access.due(), access.instance.completed_at),
+        stage: StageView::of(&access),
         open,
         ended: !access.is_open(now),
         reviewed,
@@ -489,7 +548,7 @@ pub async fn table_page(
         others,
         per_person,
         justification_required: access.instance.justification_required,
-        why: why_you(access.definition.reviewer_kind, &access.instance.resource_name, &access.scope),
+        why: why_you(access.reviewer_kind(), &access.instance.resource_name, &access.scope),
         accept_count,
         matching: if view.filter.search.is_some() { -1 } else { count_of(view.show) },
         tabs,
@@ -503,7 +562,9 @@ pub async fn table_page(
                 .into_iter()
                 .map(|r| {
                     let gone = gone.get(&r.id).cloned();
-                    ItemView { gone, ..ItemView::new(r, &names, now, decider, base) }
+                    let history = history.get(&r.id).map(|kept| stage_lines(kept, &names)).unwrap_or_default();
+                    let item = ItemView { gone, history, ..ItemView::new(r, &names, now, decider, base) };
+                    if recommends { item } else { item.without_recommendation() }
                 })
                 .collect()
         },
@@ -542,8 +603,10 @@ pub async fn decide(
     let (mut action, mut reason, mut apply_to, mut show, mut q) = (None, String::new(), None, None, None);
     let mut from_item = false;
     let (mut to, mut note) = (String::new(), String::new());
+    let mut read_in_stage = None;
     for (key, value) in form_urlencoded::parse(&body) {
         match key.as_ref() {
+            "stage" => read_in_stage = value.parse::<i32>().ok(),
             "to" => to = value.into_owned(),
             "note" => note = value.into_owned(),
             "item" => items.push(value.into_owned()),
@@ -568,6 +631,12 @@ pub async fn decide(
         (query, _, _) => format!("/reviews/{id}?{query}"),
     };
     let redirect = HttpResponse::SeeOther().insert_header(("Location", back)).finish();
+    let mut reviewer = reviewer;
+    if let Some(stage) = read_in_stage {
+        // The stage the page was read in: the service refuses a decision or a reassignment
+        // made on a page of a stage that has ended since, saying so.
+        reviewer.access.instance.stage = stage;
+    }
     if action.as_deref() == Some(REASSIGN) {
         let selection = reassign_selection(apply_to.as_deref(), items, &view)?;
         let (now, actor, access) = (state.clock.now(), reviewer.identity.user.clone(), reviewer.access);

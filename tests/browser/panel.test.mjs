@@ -45,7 +45,7 @@ test('create, review, self-review, and see the results', async () => {
   await dana.getByLabel('Groups', { exact: true }).fill('Project Falcon');
   await dana.getByLabel('Everyone').check();
   await dana.locator('#rk-owners').check();
-  await dana.getByLabel('Fallback reviewers').fill('dana.whitfield@contoso.example');
+  await dana.getByLabel('Fallback reviewers', { exact: true }).fill('dana.whitfield@contoso.example');
   await dana.getByRole('button', { name: 'Create review' }).click();
   await dana.waitForSelector('.banner');
   assert.match(await dana.locator('.banner').innerText(), /Review “Falcon members Q4” created/);

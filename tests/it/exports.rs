@@ -158,6 +158,7 @@ pub(crate) fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
             principal_job_title: String::new(),
             principal_department: String::new(),
             principal_manager: String::new(),
+            stage: 1,
         })
         .collect()
 }

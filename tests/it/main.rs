@@ -31,4 +31,5 @@ mod scheduler;
 mod schema;
 mod scim;
 mod sources;
+mod stages;
 mod web;

@@ -719,7 +719,7 @@ async fn an_owner_who_is_a_member_never_decides_their_own_access() {
     // Having decided everyone else, the owner is not reminded about his own access.
     let reminders = {
         use attest::store::outbox::reviewers_with_items;
-        reviewers_with_items(&mut app.conn(), &id, true).unwrap()
+        reviewers_with_items(&mut app.conn(), &id, 1, true).unwrap()
     };
     assert!(reminders.is_empty(), "everyone decided what is theirs: {reminders:?}");
 }

@@ -14,6 +14,7 @@ use crate::domain::review::{
     DefinitionStatus, DirectoryKind, FieldError, PICKERS, ResourceKind, ReviewForm, ReviewerKind, ScopeKind,
     UserScopeKind, search_text, years_ahead,
 };
+use crate::domain::stage::Move;
 use crate::error::AppError;
 use crate::service::actor::Actor;
 use crate::service::onboarding::{self, Onboarded};
@@ -151,6 +152,8 @@ pub struct NewReviewPage {
     results: Vec<PickerResults>,
     /// The range of the date inputs.
     dates: DateRange,
+    /// The decisions that can move people on to a next stage: (value, label).
+    moves: Vec<(&'static str, &'static str)>,
 }
 
 impl NewReviewPage {
@@ -172,6 +175,7 @@ impl NewReviewPage {
             form,
             owned,
             results: Vec::new(),
+            moves: Move::ALL.iter().map(|m| (m.as_str(), m.label())).collect(),
         }
     }
 
@@ -437,6 +441,38 @@ pub struct DefinitionPage {
     end: String,
     default_decision: &'static str,
     instances: Vec<InstanceItem>,
+    /// Its stages, when it has several.
+    stages: Vec<StageItem>,
+}
+
+/// A stage of a series as its page lists it.
+pub struct StageItem {
+    /// "Stage 2".
+    title: String,
+    /// Who reviews, how long, with which recommendations.
+    facts: String,
+    /// What moves on to the next stage ("" for the last).
+    moves: String,
+    /// Its named reviewers: (name, UPN, fallback).
+    named: Vec<(String, String, bool)>,
+}
+
+impl StageItem {
+    fn new(s: &crate::service::rows::DefinitionStageRow, named: &[(UserRef, bool)]) -> Self {
+        let moves = crate::domain::stage::Moves::stored(&s.moves).unwrap_or_default();
+        Self {
+            title: format!("Stage {}", s.stage),
+            facts: format!(
+                "{}, {}{}{}",
+                s.reviewer_kind.label(),
+                format::count(i64::from(s.duration_days), "day", "days"),
+                if s.recommendations_enabled { ", with recommendations" } else { ", without recommendations" },
+                if s.decision_histories { ", sees earlier stages' decisions" } else { "" },
+            ),
+            moves: if moves.is_empty() { String::new() } else { moves.label() },
+            named: named.iter().map(|(u, f)| (u.display_name.clone(), u.upn.clone(), *f)).collect(),
+        }
+    }
 }
 
 /// An instance as a series' page lists it.
@@ -461,8 +497,15 @@ pub async fn show(
 ) -> Result<DefinitionPage, AppError> {
     let id = id.into_inner().into_string();
     let detail = state.db(move |conn| crate::service::reviews::detail(conn, &manager.scope, &id, 200)).await?;
-    let crate::service::reviews::DefinitionDetail { definition: d, resources, reviewers, created_by, instances } =
-        detail;
+    let crate::service::reviews::DefinitionDetail {
+        definition: d,
+        resources,
+        reviewers,
+        created_by,
+        instances,
+        stages,
+    } = detail;
+    let stages = stages.into_iter().map(|(s, named)| StageItem::new(&s, &named)).collect();
     let resources = resources
         .into_iter()
         .map(|r| ResourceItem {
@@ -494,6 +537,7 @@ pub async fn show(
         })
         .collect();
     Ok(DefinitionPage {
+        stages,
         instances,
         chrome: chrome.in_section(Section::Reviews),
         item: DefinitionItem::new(&d),
@@ -549,6 +593,11 @@ pub struct EditReviewPage {
 }
 
 impl EditReviewPage {
+    /// The error of a later stage's field (`n` 2 or 3, `name` e.g. "reviewers").
+    fn stage_error(&self, n: &usize, name: &str) -> Option<&str> {
+        self.errors.get(&format!("stage{n}_{name}"))
+    }
+
     fn new(chrome: Chrome, d: &DefinitionRow, form: ReviewForm, errors: Vec<FieldError>, today: NaiveDate) -> Self {
         Self {
             chrome: chrome.in_section(Section::Reviews),

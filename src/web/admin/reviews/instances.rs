@@ -274,6 +274,27 @@ pub async fn stop(
     .await
 }
 
+/// `POST …/instances/{instance}/stop-stage`: ends the current stage of a multi-stage
+/// occurrence now and starts the next.
+pub async fn stop_stage(
+    manager: ReviewManager,
+    state: State,
+    session: Session,
+    path: web::Path<(ObjectId, ObjectId)>,
+) -> Result<HttpResponse, AppError> {
+    instance_action(state, manager, session, path, results::stop_stage, |ended| match ended {
+        results::StageEnded::Next { ended, moved } => format!(
+            "Stage {ended} ended: {} moved on to stage {}.",
+            format::count(i64::from(moved), "person", "people"),
+            ended + 1
+        ),
+        results::StageEnded::ReviewEnded => {
+            "The stage ended and nobody moved on to a next stage: the review ended. Its decisions are final.".to_owned()
+        }
+    })
+    .await
+}
+
 /// Runs an action on an occurrence the person manages, then goes back to its results page
 /// with a message saying what happened, or why nothing did.
 async fn instance_action<T: Send + 'static>(

@@ -24,7 +24,7 @@ use actix_web::web;
 
 use definitions::{create, delete, delete_page, edit, edit_page, index, new_page, search, show};
 pub use instances::{ReviewerLine, ReviewerTable};
-use instances::{apply_denials, apply_page, reassign, remind, reset, reset_page, results, stop, stop_page};
+use instances::{apply_denials, apply_page, reassign, remind, reset, reset_page, results, stop, stop_page, stop_stage};
 pub use remediation::RemediationPanel;
 use settings::{onboard, onboard_page, save_remediation, save_settings, settings_page};
 
@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{id}/instances/{instance}", web::get().to(results))
         .route("/{id}/instances/{instance}/stop", web::get().to(stop_page))
         .route("/{id}/instances/{instance}/stop", web::post().to(stop))
+        .route("/{id}/instances/{instance}/stop-stage", web::post().to(stop_stage))
         .route("/{id}/instances/{instance}/reset", web::get().to(reset_page))
         .route("/{id}/instances/{instance}/reset", web::post().to(reset))
         .route("/{id}/instances/{instance}/remind", web::post().to(remind))

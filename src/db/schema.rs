@@ -328,8 +328,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    reminder_rounds (instance_id, round) {
+    reminder_rounds (instance_id, stage, round) {
         instance_id -> Text,
+        stage -> Integer,
         round -> Text,
         at -> Timestamp,
         recipients -> Integer,
@@ -520,6 +521,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_definition_stage_reviewers,
     review_instance_stages,
     review_stage_decisions,
+    review_definition_escalations,
+    review_escalation_rounds,
+    review_item_escalations,
 );
 
 diesel::table! {
@@ -574,3 +578,32 @@ diesel::joinable!(review_definition_stages -> review_definitions (definition_id)
 diesel::joinable!(review_instance_stages -> review_instances (instance_id));
 diesel::joinable!(review_stage_decisions -> review_decision_items (item_id));
 diesel::joinable!(review_definition_stage_reviewers -> users (user_id));
+
+diesel::table! {
+    review_definition_escalations (definition_id) {
+        definition_id -> Text,
+        days_before -> Integer,
+        target -> Text,
+    }
+}
+
+diesel::table! {
+    review_escalation_rounds (instance_id, stage) {
+        instance_id -> Text,
+        stage -> Integer,
+        at -> Timestamp,
+        items -> Integer,
+    }
+}
+
+diesel::table! {
+    review_item_escalations (item_id, stage, user_id) {
+        item_id -> Text,
+        instance_id -> Text,
+        stage -> Integer,
+        user_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(review_item_escalations -> review_decision_items (item_id));

@@ -385,6 +385,9 @@ pub struct Decider {
     pub admin: bool,
     /// A self-review: the person answers for their own access.
     pub self_review: bool,
+    /// Items escalated to them (nobody had reviewed them near the end): theirs to decide
+    /// too.
+    pub escalated: std::collections::BTreeSet<String>,
 }
 
 /// Why a person may not decide an item they can see. Each names who decides it: a pool, or
@@ -465,6 +468,21 @@ impl Decider {
     /// The pools whose items this person decides.
     pub fn pools(&self) -> Vec<Pool> {
         Pool::ALL.into_iter().filter(|p| self.in_pool(*p)).collect()
+    }
+
+    /// [`Self::may_decide`] for the item `item`, which may also have been escalated to
+    /// this person (independence first: never their own access).
+    pub fn may_decide_item(
+        &self,
+        item: &str,
+        principal: &str,
+        reviewer: Option<&str>,
+        pool: Pool,
+    ) -> Result<(), Undecidable> {
+        match self.may_decide(principal, reviewer, pool) {
+            Err(Undecidable::Elsewhere(_)) if self.escalated.contains(item) => Ok(()),
+            other => other,
+        }
     }
 
     /// Whether this person may decide the item of `principal` assigned to `reviewer` (or
@@ -717,7 +735,7 @@ mod tests {
     }
 
     fn decider(user: &str, reviewer: bool, fallback: bool, admin: bool) -> Decider {
-        Decider { user: user.into(), reviewer, fallback, admin, self_review: false }
+        Decider { user: user.into(), reviewer, fallback, admin, self_review: false, escalated: Default::default() }
     }
 
     #[test]
@@ -751,6 +769,18 @@ mod tests {
         let me = Decider { self_review: true, ..decider("tom", false, false, false) };
         assert_eq!(me.may_decide("tom", Some("tom"), Pool::Reviewers), Ok(()));
         assert!(decider("tom", false, false, false).may_decide("tom", Some("tom"), Pool::Reviewers).is_err());
+        // An item escalated to a manager's manager is theirs too, but never their own access.
+        let boss =
+            Decider { escalated: ["i1".to_owned(), "i2".to_owned()].into(), ..decider("grace", false, false, false) };
+        assert_eq!(boss.may_decide_item("i1", "tom", Some("priya"), Pool::Reviewers), Ok(()));
+        assert_eq!(
+            boss.may_decide_item("i3", "tom", Some("priya"), Pool::Reviewers),
+            Err(Undecidable::Elsewhere(None))
+        );
+        assert_eq!(
+            boss.may_decide_item("i2", "grace", Some("priya"), Pool::Reviewers),
+            Err(Undecidable::OwnAccess(None))
+        );
         // What people read.
         assert_eq!(
             Undecidable::OwnAccess(Some(Pool::Fallback)).note(),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod chart;
 pub mod decision;
 pub mod directory;
+pub mod escalation;
 pub mod export;
 pub mod history;
 pub mod notify;

@@ -24,6 +24,9 @@ stored_state! {
         ResultsApplied => "ResultsApplied",
         /// People of a review were reassigned: to their new reviewer.
         Reassigned => "Reassigned",
+        /// People nobody reviewed were escalated: to the manager or fallback reviewer who
+        /// may now decide them too.
+        Escalated => "Escalated",
     }
 }
 
@@ -37,6 +40,7 @@ impl MailKind {
             Self::ReviewCompleted => "Review completed",
             Self::ResultsApplied => "Results applied",
             Self::Reassigned => "Reassigned to you",
+            Self::Escalated => "Escalated to you",
         }
     }
 }
@@ -138,6 +142,11 @@ impl MailFacts {
             ),
             MailKind::ReviewCompleted => format!("Review completed: {review} ({resource})"),
             MailKind::ResultsApplied => format!("Results applied: {review} ({resource})"),
+            MailKind::Escalated => format!(
+                "{} {} not yet reviewed in {review}: escalated to you (due {due})",
+                self.items,
+                if self.items == 1 { "person" } else { "people" },
+            ),
             MailKind::Reassigned => format!(
                 "{} {} to review in {review} (due {due})",
                 self.items,

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::decision::Decision;
 use super::directory::{AssignmentType, RoleKind};
+use super::escalation::{Escalation, EscalationTarget};
 use super::notify::ReminderSchedule;
 use super::recommendation::Recommendation;
 use super::recurrence::{EndKind, Frequency, Schedule, ScheduleError, SeriesEnd};
@@ -493,6 +494,12 @@ pub struct ReviewForm {
     pub reminder_half_time: Option<String>,
     /// Days before the end to remind on ("7, 3, 1").
     pub reminder_days: String,
+    /// Escalate what nobody reviewed (ticked).
+    pub escalation: Option<String>,
+    /// Days before the end to escalate.
+    pub escalation_days: String,
+    /// To whom: an [`EscalationTarget`](super::escalation::EscalationTarget) spelling.
+    pub escalation_target: String,
     /// User principal names, one per line.
     pub additional_recipients: String,
     /// The stages of a multi-stage series.
@@ -537,6 +544,8 @@ impl ReviewForm {
             "lookback_days" => &mut self.lookback_days,
             "additional_recipients" => &mut self.additional_recipients,
             "reminder_days" => &mut self.reminder_days,
+            "escalation_days" => &mut self.escalation_days,
+            "escalation_target" => &mut self.escalation_target,
             _ => return None,
         })
     }
@@ -591,6 +600,7 @@ impl ReviewForm {
                     "mail_notifications" => form.mail_notifications = flag,
                     "reminders" => form.reminders = flag,
                     "reminder_half_time" => form.reminder_half_time = flag,
+                    "escalation" => form.escalation = flag,
                     _ => {}
                 }
             }
@@ -646,6 +656,8 @@ impl ReviewForm {
             reminder_half_time: Some("on".into()),
             reminder_days: ReminderSchedule::default().days_text(),
             stages: StageForm::with_defaults(),
+            escalation_days: "3".into(),
+            escalation_target: EscalationTarget::Managers.as_str().into(),
             ..Self::default()
         }
     }
@@ -698,6 +710,8 @@ pub struct DefinitionDraft {
     pub additional_recipients: Vec<String>,
     /// Stages after the first, when the series has them.
     pub staging: Option<Staging>,
+    /// What nobody reviewed goes to someone else before the end, if it does.
+    pub escalation: Option<Escalation>,
 }
 
 /// The longest name, and the longest description for reviewers (it goes into mails).
@@ -1039,6 +1053,17 @@ impl ReviewForm {
             None => None,
         };
 
+        let stage_days: Vec<u32> = match &staging {
+            Some(s) => std::iter::once(s.first_duration).chain(s.later.iter().map(|l| l.duration_days)).collect(),
+            None => duration.into_iter().collect(),
+        };
+        let escalation = Escalation::from_form(
+            self.escalation.is_some(),
+            &self.escalation_days,
+            &self.escalation_target,
+            &stage_days,
+            &mut stage_errors,
+        );
         errors.extend(stage_errors);
         match (errors.is_empty(), scope, user_scope, reviewer_kind, schedule, default_decision) {
             (true, Some(scope), Some(user_scope), Some(reviewer_kind), Some(schedule), Some(default_decision)) => {
@@ -1075,6 +1100,7 @@ impl ReviewForm {
                     reminders,
                     additional_recipients: lines(&self.additional_recipients),
                     staging,
+                    escalation,
                 })
             }
             _ => Err(errors),

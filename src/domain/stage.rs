@@ -310,7 +310,15 @@ impl StageForm {
                 return None;
             }
         };
+        let as_recommended = |m: &Moves| m.contains(Move::Recommendation) && !context.recommendations;
         let first_moves = match ticked(&self.first_moves) {
+            Some(m) if as_recommended(&m) => {
+                err(
+                    "stage1_moves",
+                    "“Decided as recommended” needs recommendations: turn them on, or untick it".into(),
+                );
+                None
+            }
             Some(m) if !m.is_empty() => Some(m),
             Some(_) => {
                 err(
@@ -380,6 +388,13 @@ impl StageForm {
             }
             let moves = if n < count {
                 match ticked(&form.moves) {
+                    Some(m) if as_recommended(&m) => {
+                        err(
+                            field(n, "moves"),
+                            "“Decided as recommended” needs recommendations: turn them on, or untick it".into(),
+                        );
+                        None
+                    }
                     Some(m) if !m.is_empty() => Some(m),
                     _ => {
                         err(field(n, "moves"), format!("Tick at least one decision that moves on to stage {}", n + 1));
@@ -493,6 +508,7 @@ mod tests {
                 "stage1_moves",
                 "stage2_reviewer_kind",
                 "stage2_recommendations",
+                "stage2_moves",
                 "stage3_reviewers",
                 "stage3_duration_days",
                 "stage3_recommendations"

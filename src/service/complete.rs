@@ -35,6 +35,7 @@ pub fn complete_instance(
 ) -> Result<bool, AppError> {
     conn.write(|conn| {
         store::locks::lock_definition(conn, &definition.id)?;
+        store::locks::lock_instance(conn, &instance.id)?;
         let Some(fresh) = store::instances::get(conn, &instance.id)?.filter(|i| i.status.is_open()) else {
             return Ok::<_, AppError>(false);
         };

@@ -685,9 +685,12 @@ pub fn update_definition(
         form.reminder_half_time = plan.half_time.then(|| "on".into());
         form.reminder_days = plan.days_text();
     }
-    // Graph input here carries no stage settings: the series keeps its stages and their
-    // reviewers.
-    form.stages = reviews::form_of(conn, &stored)?.stages;
+    // Graph input here carries no stage or escalation settings: the series keeps its own.
+    let kept = reviews::form_of(conn, &stored)?;
+    form.stages = kept.stages;
+    form.escalation = kept.escalation;
+    form.escalation_days = kept.escalation_days;
+    form.escalation_target = kept.escalation_target;
     match reviews::update(conn, id, &form, &scope, caller.actor(), now)? {
         Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
         Err(errors) => Ok(Err(errors)),

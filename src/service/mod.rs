@@ -6,6 +6,7 @@ pub mod apply;
 pub mod audit;
 pub mod complete;
 pub mod directory;
+pub mod escalation;
 pub mod exports;
 pub mod graph;
 pub mod health;

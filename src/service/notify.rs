@@ -36,7 +36,7 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
         instance_id: i.id.clone(),
         due: i.end_at,
         items,
-        self_review: d.reviewer_kind == ReviewerKind::Self_,
+        self_review: d.reviewer_kind == ReviewerKind::Self_ && i.stage == 1,
         outcome: None,
         reassigned: None,
         stage: None,
@@ -111,6 +111,34 @@ pub fn instance_started(
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
+/// Enqueues the mails telling each person unreviewed items of `instance` were escalated to
+/// (`per_person`: user id → how many) that they may decide them (call in the escalation's
+/// transaction). Once per person and stage. Nothing when the series' mails are off.
+pub fn escalated(
+    conn: &mut DbConnection,
+    d: &DefinitionRow,
+    instance: &InstanceRow,
+    per_person: &std::collections::BTreeMap<String, i64>,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if !d.mail_notifications || per_person.is_empty() {
+        return Ok(0);
+    }
+    let (stage, due) = stage_due(conn, instance)?;
+    let ids: Vec<String> = per_person.keys().cloned().collect();
+    let mut mails = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        for u in store::users::rows(conn, chunk)? {
+            let n = per_person.get(&u.id).copied().unwrap_or(0);
+            let who: Recipient = (u.id.clone(), u.display_name.clone(), u.mail.clone());
+            let key = format!("escalated:{}:{}:{}", instance.id, instance.stage, u.id);
+            let f = MailFacts { stage, due, ..facts(d, instance, &u.display_name, n) };
+            mails.push(mail(MailKind::Escalated, &who, &f, Some(key), now)?);
+        }
+    }
+    Ok(store::outbox::enqueue(conn, &mails)?)
+}
+
 /// The stage `instance` is in, of how many (`None` for one stage), and when its reviewers'
 /// part is due: the stage's end, or the instance's.
 fn stage_due(conn: &mut DbConnection, instance: &InstanceRow) -> Result<(Option<(i32, i32)>, NaiveDateTime), AppError> {
@@ -141,7 +169,8 @@ pub fn reassigned(
     // Control and bidi override characters in the note cannot reorder or break the mail.
     let note = crate::domain::notify::header_text(note);
     let handover = Handover { by: clean_display_text(&by.display_name), note };
-    let f = MailFacts { reassigned: Some(handover), ..facts(d, i, &to.display_name, items) };
+    let (stage, due) = stage_due(conn, i)?;
+    let f = MailFacts { reassigned: Some(handover), stage, due, ..facts(d, i, &to.display_name, items) };
     // Every reassignment is its own news: no once-key.
     let m = mail(MailKind::Reassigned, &who, &f, None, now)?;
     Ok(store::outbox::enqueue(conn, &[m])?)
@@ -280,13 +309,18 @@ fn reminders(
 /// enqueued.
 pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let candidates = store::outbox::reminder_candidates(conn, now)?;
-    let due: Vec<(InstanceRow, DefinitionRow, ReminderRound)> = candidates
-        .into_iter()
-        .filter_map(|(i, d)| {
-            let round = reminder_due(&d.reminders()?, i.start_at, i.end_at, i.created_at, now)?;
-            Some((i, d, round))
-        })
-        .collect();
+    let mut due: Vec<(InstanceRow, DefinitionRow, ReminderRound)> = Vec::new();
+    for (i, d) in candidates {
+        let Some(plan) = d.reminders() else { continue };
+        // A stage of a multi-stage review reminds on its own window, from its own start.
+        let (start, end, from) = match crate::service::panel::current_stage(conn, &i)? {
+            Some(s) => (s.start_at, s.end_at.min(i.end_at), s.start_at.max(i.created_at)),
+            None => (i.start_at, i.end_at, i.created_at),
+        };
+        if let Some(round) = reminder_due(&plan, start, end, from, now) {
+            due.push((i, d, round));
+        }
+    }
     if due.is_empty() {
         return Ok(0);
     }
@@ -294,13 +328,13 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
     let done = store::outbox::rounds(conn, &ids)?;
     let mut enqueued = 0;
     for (instance, d, round) in due {
-        if done.iter().any(|(i, r)| *i == instance.id && *r == round.key()) {
+        if done.iter().any(|(i, s, r)| *i == instance.id && *s == instance.stage && *r == round.key()) {
             continue;
         }
         enqueued += conn.write(|conn| {
             let mails = reminders(conn, &d, &instance, Some(&round.key()), now)?;
             let count = i32::try_from(mails.len()).unwrap_or(i32::MAX);
-            if !store::outbox::record_round(conn, &instance.id, &round.key(), now, count)? {
+            if !store::outbox::record_round(conn, (&instance.id, instance.stage), &round.key(), now, count)? {
                 return Ok::<_, AppError>(0);
             }
             let n = store::outbox::enqueue(conn, &mails)?;

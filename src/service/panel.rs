@@ -134,9 +134,19 @@ fn standing(
     // counters count them all: nobody lists the whole instance then.
     let stage = (instance.stage_count > 1).then_some(instance.stage);
     let whole_instance = !kind.assigns_items() && instance.stage <= 1;
+    // Items escalated to the person near the end are theirs to decide too.
+    let escalated: std::collections::BTreeSet<String> =
+        store::escalations::items_for(conn, (&instance.id, instance.stage), user)?.into_iter().collect();
+    let assigned = assigned || !escalated.is_empty();
     if kind == ReviewerKind::Self_ {
-        let decider =
-            Decider { user: user.to_owned(), reviewer: false, fallback: false, admin: false, self_review: true };
+        let decider = Decider {
+            user: user.to_owned(),
+            reviewer: false,
+            fallback: false,
+            admin: false,
+            self_review: true,
+            escalated,
+        };
         return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None, stage }, true)));
     }
     let reviewer_pool = !kind.assigns_items();
@@ -157,7 +167,7 @@ fn standing(
     } else {
         None
     };
-    let decider = Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false };
+    let decider = Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false, escalated };
     Ok(Some((ItemScope::Reviewer { decider, whole, stage }, false)))
 }
 
@@ -188,6 +198,7 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
     let mut ids: Vec<String> = whole.iter().map(|(i, _)| i.clone()).collect();
     ids.extend(assigned.iter().map(|(i, _, _)| i.clone()));
     ids.extend(handed_on.iter().cloned());
+    ids.extend(store::escalations::instances_for(conn, user)?);
     if is_admin {
         ids.extend(store::instances::with_admin_items(conn)?);
     }
@@ -210,7 +221,9 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
                     (i64::from(instance.total_items - instance.not_reviewed), i64::from(instance.total_items))
                 }
                 // Only their own people: counted already.
-                (ItemScope::Reviewer { decider, .. }, Some((_, total, reviewed))) if decider.pools().is_empty() => {
+                (ItemScope::Reviewer { decider, .. }, Some((_, total, reviewed)))
+                    if decider.pools().is_empty() && decider.escalated.is_empty() =>
+                {
                     (*reviewed, *total)
                 }
                 _ => {
@@ -411,7 +424,7 @@ fn undecided(filter: &ItemFilter) -> Option<ItemFilter> {
 }
 
 fn may_decide(decider: &Decider, t: &DecisionTarget) -> Result<(), Undecidable> {
-    decider.may_decide(&t.principal_id, t.reviewer_id.as_deref(), t.reviewer_pool)
+    decider.may_decide_item(&t.id, &t.principal_id, t.reviewer_id.as_deref(), t.reviewer_pool)
 }
 
 /// Which items a decision applies to.
@@ -547,6 +560,9 @@ fn still_open(
     now: NaiveDateTime,
     what: &str,
 ) -> Result<Result<InstanceRow, Refused>, AppError> {
+    // The instance's row lock: a stage that moves on, or an end, waits for this decision
+    // to commit, and this decision waits for them and then reads where the instance is.
+    store::locks::lock_instance(conn, &access.instance.id)?;
     let Some(fresh) = store::instances::get(conn, &access.instance.id)? else {
         return Ok(Err(Refused("This review no longer exists.".into())));
     };
@@ -652,11 +668,16 @@ const DETAIL_ROWS: i64 = 20;
 /// answer 404 as for anything not theirs).
 pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Result<Option<ItemDetail>, AppError> {
     let i = &access.instance;
-    let Some(row) = store::decisions::get_listed(conn, &i.id, &access.scope, item)? else { return Ok(None) };
-    let undecidable = access
-        .scope
-        .decider()
-        .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err());
+    let Some(mut row) = store::decisions::get_listed(conn, &i.id, &access.scope, item)? else { return Ok(None) };
+    let reviewer = matches!(access.scope, ItemScope::Reviewer { .. });
+    if reviewer && !access.shows_recommendations() {
+        // A stage without recommendations shows none (the item keeps it, for the record).
+        row.recommendation = Recommendation::NoInfoAvailable;
+        row.recommendation_reason.clear();
+    }
+    let undecidable = access.scope.decider().and_then(|d| {
+        d.may_decide_item(&row.id, &row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err()
+    });
     let user = store::users::get(conn, &row.principal_id)?;
     let mut sign_ins = Vec::new();
     let mut apps: HashMap<String, Option<String>> = HashMap::new();
@@ -687,7 +708,16 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
         i.occurrence,
         DETAIL_ROWS,
     )?;
-    let history = store::decisions::history(conn, &row.id, 200)?;
+    let mut history = store::decisions::history(conn, &row.id, 200)?;
+    if let Some(stage) = access.stage.as_ref().filter(|s| reviewer && !s.decision_histories) {
+        // Earlier stages' decisions are the series' to show, not the trail's to leak.
+        history.retain(|e| {
+            let of_stage = serde_json::from_str::<serde_json::Value>(&e.details)
+                .ok()
+                .and_then(|d| d.get("stage").and_then(serde_json::Value::as_i64));
+            of_stage.is_none_or(|n| n >= i64::from(stage.stage))
+        });
+    }
     let mut ids: Vec<String> = earlier.iter().filter_map(|e| e.reviewed_by.clone()).collect();
     ids.extend(row.reviewed_by.clone());
     ids.extend(row.reviewer_id.clone());

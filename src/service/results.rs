@@ -125,7 +125,9 @@ pub fn reset(
         return Ok(Err(refused));
     }
     conn.write(|conn| {
-        // Re-read inside the transaction: the scheduler may have completed it meanwhile.
+        // Re-read inside the transaction, under the instance's lock: the scheduler may have
+        // completed it or moved its stage on meanwhile.
+        store::locks::lock_instance(conn, &instance.id)?;
         let Some(fresh) = store::instances::get(conn, &instance.id)?.filter(|i| i.status.is_open()) else {
             return Ok(Err(Refused("This review has already ended, so it cannot be reset.".into())));
         };

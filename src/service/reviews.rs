@@ -158,6 +158,7 @@ pub fn create(
         if !stages.is_empty() {
             store::stages::insert_definition_stages(conn, &stages, &stage_reviewers, &id)?;
         }
+        store::escalations::set(conn, &id, draft.escalation)?;
         store::audit::append(
             conn,
             &actor.event(now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
@@ -502,6 +503,7 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
     }
     // With stages, the duration field is stage 1's.
     let duration_days = stage_rows.first().map_or(d.duration_days, |f| f.duration_days);
+    let escalation = store::escalations::of_definition(conn, &d.id)?;
     Ok(ReviewForm {
         name: d.display_name.clone(),
         description_for_reviewers: d.description_for_reviewers.clone(),
@@ -538,6 +540,13 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         reminder_days: plan.days_text(),
         additional_recipients: d.additional_recipients.clone(),
         stages,
+        escalation: on(escalation.is_some()),
+        // Escalation off keeps the default days and target in the form, for when it is on.
+        escalation_days: escalation.map_or(3, |e| e.days_before).to_string(),
+        escalation_target: escalation
+            .map_or(crate::domain::escalation::EscalationTarget::Managers, |e| e.target)
+            .as_str()
+            .to_owned(),
         ..ReviewForm::default()
     })
 }
@@ -579,6 +588,15 @@ pub fn update(
         ..posted.clone()
     };
     let old_staged = !store::stages::of_definition(conn, &old.id)?.is_empty();
+    let mut form = form;
+    if form.recommendations.is_none() {
+        // Recommendations turned off: no stage can show them (stage 1's follow the series).
+        form.stages.later.iter_mut().for_each(|s| s.recommendations = None);
+        // Nothing is decided as recommended any more: that choice of what moves on lapses.
+        let lapsed = |moves: &mut Vec<String>| moves.retain(|m| m != Move::Recommendation.as_str());
+        lapsed(&mut form.stages.first_moves);
+        form.stages.later.iter_mut().for_each(|s| lapsed(&mut s.moves));
+    }
     // The start may lie in the past now; it is not being changed.
     let draft = match form.validate_with(now.date(), old.start_date.min(now.date())) {
         Ok(draft) => draft,
@@ -643,6 +661,9 @@ pub fn update(
         format!("{} {}", new.recommendations_enabled, new.lookback_days),
     );
     note("justificationRequired", old.justification_required.to_string(), new.justification_required.to_string());
+    let described =
+        |e: Option<crate::domain::escalation::Escalation>| e.map_or_else(|| "off".to_owned(), |e| e.describe());
+    note("escalation", described(store::escalations::of_definition(conn, &old.id)?), described(draft.escalation));
     note(
         "notifications",
         format!("{} {}", old.mail_notifications, old.reminder_schedule),
@@ -670,7 +691,14 @@ pub fn update(
         store::reviews::replace(conn, &new, &reviewers)?;
         if old_staged {
             store::stages::replace_stage_reviewers(conn, &new.id, &stage_reviewers)?;
+            if let Some(staging) = &draft.staging {
+                let later = staging.later.iter().map(|s| s.recommendations);
+                for (n, on) in std::iter::once(draft.recommendations).chain(later).enumerate() {
+                    store::stages::set_recommendations(conn, &new.id, i32::try_from(n + 1).unwrap_or(3), on)?;
+                }
+            }
         }
+        store::escalations::set(conn, &new.id, draft.escalation)?;
         store::audit::append(
             conn,
             &actor.event(
@@ -818,6 +846,8 @@ pub struct DefinitionDetail {
     pub created_by: String,
     /// Its latest occurrences, at most `limit`.
     pub instances: Vec<InstanceRow>,
+    /// Whether what nobody reviewed is escalated, and how.
+    pub escalation: Option<crate::domain::escalation::Escalation>,
     /// Its stages (none for a one-stage series), each with its named reviewers (stage 1's
     /// are `reviewers`).
     pub stages: Vec<(store::stages::DefinitionStageRow, Vec<(UserRef, bool)>)>,
@@ -855,7 +885,8 @@ pub fn detail_of(conn: &mut DbConnection, definition: DefinitionRow, limit: i64)
             if stage.stage > 1 { store::stages::stage_reviewers(conn, id, stage.stage)? } else { reviewers.clone() };
         stages.push((stage, named));
     }
-    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances, stages })
+    let escalation = store::escalations::of_definition(conn, id)?;
+    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances, stages, escalation })
 }
 
 /// The series `id` as `manager` may see it, with how many of its occurrences are in

@@ -24,17 +24,22 @@ pub fn advance_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
     let mut done = 0;
     for instance in store::stages::ending(conn, now)? {
         let Some(definition) = store::reviews::get(conn, &instance.definition_id)? else { continue };
-        done += usize::from(advance(conn, &instance, &definition, Actor::Scheduler, now)?);
+        let mut current = instance;
+        // After downtime a whole stage may have passed: move on until the stage in progress
+        // is one whose end is still ahead (the last one ends with its instance).
+        while advance(conn, &current, &definition, Actor::Scheduler, now)? {
+            done += 1;
+            let Some(next) = store::instances::get(conn, &current.id)? else { break };
+            let passed = next.status.is_open()
+                && next.stage < next.stage_count
+                && store::stages::get(conn, &next.id, next.stage)?.is_some_and(|s| s.end_at <= now);
+            if !passed {
+                break;
+            }
+            current = next;
+        }
     }
     Ok(done)
-}
-
-/// What ending a stage did.
-enum Ended {
-    /// The instance was no longer in that stage (another process or click got there first).
-    Nothing,
-    /// This many items moved on to the next stage.
-    Moved(usize),
 }
 
 /// Ends the current stage of `instance` now and starts the next: by the scheduler at the
@@ -50,15 +55,17 @@ pub fn advance(
 ) -> Result<bool, AppError> {
     let ended = conn.write(|conn| {
         store::locks::lock_definition(conn, &definition.id)?;
-        let Some(fresh) = store::instances::get(conn, &instance.id)? else { return Ok::<_, AppError>(Ended::Nothing) };
+        // After the decisions in flight: what the stage keeps and moves on is read after them.
+        store::locks::lock_instance(conn, &instance.id)?;
+        let Some(fresh) = store::instances::get(conn, &instance.id)? else { return Ok::<_, AppError>(false) };
         if !fresh.status.is_open() || fresh.stage != instance.stage || fresh.stage >= fresh.stage_count {
-            return Ok(Ended::Nothing);
+            return Ok(false);
         }
         let stage = fresh.stage;
         let (Some(this), Some(next)) =
             (store::stages::get(conn, &fresh.id, stage)?, store::stages::get(conn, &fresh.id, stage + 1)?)
         else {
-            return Ok(Ended::Nothing);
+            return Ok(false);
         };
         let kept = store::stages::keep_decisions(conn, &fresh.id, stage)?;
         let moving = store::stages::moving(conn, &fresh.id, stage, &this.moves())?;
@@ -74,10 +81,11 @@ pub fn advance(
         });
         let target = ("AccessReviewInstance", fresh.id.as_str());
         if moving.is_empty() {
-            // The later stages would have nothing to review: the instance completes in
-            // this stage (the caller completes it).
+            // The later stages would have nothing to review: the instance completes in this
+            // stage, in the same transaction (a savepoint).
             store::audit::append(conn, &actor.event(now, "ReviewStageEnded", target, details))?;
-            return Ok(Ended::Moved(0));
+            crate::service::complete::complete_instance(conn, &fresh, definition, actor, now)?;
+            return Ok(true);
         }
 
         // Who decides each moving item in the next stage, routed as at a start: nobody
@@ -125,19 +133,9 @@ pub fn advance(
         if let Some(moved_on) = store::instances::get(conn, &fresh.id)? {
             crate::service::notify::instance_started(conn, definition, &moved_on, now)?;
         }
-        Ok(Ended::Moved(moving.len()))
+        Ok(true)
     })?;
-    match ended {
-        Ended::Nothing => Ok(false),
-        Ended::Moved(0) => {
-            // Nothing for the later stages: the decisions are final now.
-            if let Some(fresh) = store::instances::get(conn, &instance.id)? {
-                crate::service::complete::complete_instance(conn, &fresh, definition, actor, now)?;
-            }
-            Ok(true)
-        }
-        Ended::Moved(_) => Ok(true),
-    }
+    Ok(ended)
 }
 
 fn count(n: usize) -> i32 {

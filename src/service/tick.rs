@@ -32,6 +32,7 @@ pub fn tick(conn: &mut DbConnection, now: NaiveDateTime) -> Result<TickReport, A
     let started = service::start::start_due(conn, now)?;
     // Stages move on before instances complete: a last stage ends with its instance.
     service::stages::advance_ended(conn, now)?;
+    service::escalation::escalate_due(conn, now)?;
     let completed = service::complete::complete_ended(conn, now)?;
     let (applied, guests_deleted) = service::apply::apply_due(conn, now)?;
     service::notify::remind_due(conn, now)?;

@@ -124,11 +124,28 @@ fn scope_predicate(instance: &str, scope: &ItemScope) -> Predicate {
     // (reviewer_id, instance_id) and tally indexes with.
     let assigned = items::reviewer_id.assume_not_null().eq(decider.user.clone());
     let pools: Vec<&'static str> = decider.pools().into_iter().map(Pool::as_str).collect();
-    if pools.is_empty() {
-        Box::new(here.and(assigned))
+    let mine: Predicate = if pools.is_empty() {
+        Box::new(assigned)
     } else {
-        Box::new(here.and(assigned.or(items::reviewer_id.is_null().and(items::reviewer_pool.eq_any(pools)))))
+        Box::new(assigned.or(items::reviewer_id.is_null().and(items::reviewer_pool.eq_any(pools))))
+    };
+    if decider.escalated.is_empty() {
+        Box::new(here.and(mine))
+    } else {
+        Box::new(here.and(mine.or(escalated_to(instance, &decider.user))))
     }
+}
+
+/// The items of `instance` escalated to `user` in the stage it is in.
+fn escalated_to(instance: &str, user: &str) -> Predicate {
+    use crate::db::schema::review_item_escalations as escalations;
+    let current = review_instances::table.find(instance.to_owned()).select(review_instances::stage).single_value();
+    let ids = escalations::table
+        .filter(escalations::user_id.eq(user.to_owned()))
+        .filter(escalations::instance_id.eq(instance.to_owned()))
+        .filter(escalations::stage.nullable().eq(current))
+        .select(escalations::item_id);
+    Box::new(items::id.eq_any(ids))
 }
 
 fn query<'a>(instance: &str, scope: &ItemScope, filter: &ItemFilter) -> items::BoxedQuery<'a, MultiBackend> {
@@ -276,8 +293,16 @@ pub fn tally(conn: &mut Conn, instance: &str, scope: &ItemScope) -> QueryResult<
     let here = || in_stage(instance, *stage);
     let mut counts =
         tally_where(conn, Box::new(here().and(items::reviewer_id.assume_not_null().eq(decider.user.clone()))))?;
-    for pool in decider.pools() {
-        let part = here().and(items::reviewer_id.is_null()).and(items::reviewer_pool.eq(pool));
+    let pools = decider.pools();
+    for pool in &pools {
+        let part = here().and(items::reviewer_id.is_null()).and(items::reviewer_pool.eq(*pool));
+        counts.add(tally_where(conn, Box::new(part))?);
+    }
+    if !decider.escalated.is_empty() {
+        // Escalated items are never the person's own by name; those of their pools are
+        // counted above.
+        let pooled = items::reviewer_id.is_null().and(items::reviewer_pool.eq_any(pools));
+        let part = here().and(escalated_to(instance, &decider.user)).and(diesel::dsl::not(pooled));
         counts.add(tally_where(conn, Box::new(part))?);
     }
     Ok(counts)
@@ -412,8 +437,13 @@ pub fn write(conn: &mut Conn, changes: &[Change], reviewer: &str, at: NaiveDateT
 /// move: fewer than asked means someone else moved or took them meanwhile.
 pub fn move_items(conn: &mut Conn, instance: &str, ids: &[String], from: Option<&str>, to: &str) -> QueryResult<usize> {
     let mut moved = 0;
+    // Only items of the stage the instance is in: an earlier stage's decisions are final.
+    let current = || review_instances::table.find(instance.to_owned()).select(review_instances::stage).single_value();
     for chunk in ids.chunks(10_000) {
-        let here = items::table.filter(items::instance_id.eq(instance)).filter(items::id.eq_any(chunk));
+        let here = items::table
+            .filter(items::instance_id.eq(instance))
+            .filter(items::id.eq_any(chunk))
+            .filter(items::stage.nullable().eq(current()));
         moved += match from {
             Some(from) => diesel::update(here.filter(items::reviewer_id.eq(from)))
                 .set(items::reviewer_id.eq(Some(to)))

@@ -108,7 +108,8 @@ pub fn items_page(
     match after {
         None => items_query!(here).limit(limit).load(conn),
         Some((name, id)) => {
-            let later = items::principal_name.gt(name.clone()).or(items::principal_name.eq(name).and(items::id.gt(id)));
+            // The leading range lets SQLite seek the (instance, name, id) index (see keyset_page).
+            let later = items::principal_name.ge(name.clone()).and(items::principal_name.gt(name).or(items::id.gt(id)));
             items_query!(here.and(later)).limit(limit).load(conn)
         }
     }

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod apps;
 pub mod audit;
 pub mod decisions;
+pub mod escalations;
 pub mod exports;
 pub mod groups;
 pub mod history;

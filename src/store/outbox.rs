@@ -378,13 +378,14 @@ pub fn reviewers_with_items(
 /// earlier tick or another scheduler), and then nothing is written.
 pub fn record_round(
     conn: &mut Conn,
-    instance: &str,
+    (instance, stage): (&str, i32),
     round: &str,
     at: NaiveDateTime,
     recipients: i32,
 ) -> QueryResult<bool> {
     let row = (
         reminder_rounds::instance_id.eq(instance),
+        reminder_rounds::stage.eq(stage),
         reminder_rounds::round.eq(round),
         reminder_rounds::at.eq(at),
         reminder_rounds::recipients.eq(recipients),
@@ -396,15 +397,15 @@ pub fn record_round(
     Ok(n == 1)
 }
 
-/// The reminder rounds recorded for these instances: (instance, round).
-pub fn rounds(conn: &mut Conn, instances: &[String]) -> QueryResult<Vec<(String, String)>> {
+/// The reminder rounds recorded for these instances: (instance, stage, round).
+pub fn rounds(conn: &mut Conn, instances: &[String]) -> QueryResult<Vec<(String, i32, String)>> {
     let mut out = Vec::new();
     for chunk in instances.chunks(5_000) {
         out.extend(
             reminder_rounds::table
                 .filter(reminder_rounds::instance_id.eq_any(chunk))
-                .select((reminder_rounds::instance_id, reminder_rounds::round))
-                .load::<(String, String)>(conn)?,
+                .select((reminder_rounds::instance_id, reminder_rounds::stage, reminder_rounds::round))
+                .load::<(String, i32, String)>(conn)?,
         );
     }
     Ok(out)

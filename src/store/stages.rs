@@ -111,6 +111,15 @@ pub fn replace_stage_reviewers(
     insert_definition_stages(conn, &[], reviewers, definition)
 }
 
+/// Whether stage `stage` of a series shows recommendations (an edit of the series'
+/// recommendations).
+pub fn set_recommendations(conn: &mut Conn, definition: &str, stage: i32, on: bool) -> QueryResult<()> {
+    diesel::update(definition_stages::table.find((definition, stage)))
+        .set(definition_stages::recommendations_enabled.eq(on))
+        .execute(conn)
+        .map(drop)
+}
+
 /// A series' stages in order; empty for a one-stage series.
 pub fn of_definition(conn: &mut Conn, definition: &str) -> QueryResult<Vec<DefinitionStageRow>> {
     definition_stages::table
@@ -286,12 +295,13 @@ pub fn history(conn: &mut Conn, item_ids: &[String]) -> QueryResult<Vec<StageDec
 }
 
 /// Whether `user` had a part in an earlier stage of `instance` (of series `definition`):
-/// items were assigned to them, they decided one, or they are a named reviewer of stage 1.
+/// items were assigned to them, they decided one in an ended stage, or they are a named
+/// reviewer of stage 1.
 pub fn took_part(conn: &mut Conn, instance: &str, definition: &str, user: &str) -> QueryResult<bool> {
     use crate::db::schema::review_definition_reviewers as named;
-    let assigned = items::table
-        .filter(items::instance_id.eq(instance))
-        .filter(items::reviewer_id.eq(user).or(items::reviewed_by.eq(user)));
+    // By the (reviewer_id, instance_id) index; who decided in an ended stage is in its kept
+    // decisions.
+    let assigned = items::table.filter(items::reviewer_id.eq(user)).filter(items::instance_id.eq(instance));
     if diesel::select(diesel::dsl::exists(assigned)).get_result(conn)? {
         return Ok(true);
     }

@@ -152,3 +152,8 @@ pub fn managers_of(conn: &mut Conn, ids: &[String]) -> QueryResult<std::collecti
     }
     Ok(out)
 }
+
+/// The users with these ids (unknown ids are left out).
+pub fn rows(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRow>> {
+    users::table.filter(users::id.eq_any(ids)).select(UserRow::as_select()).load(conn)
+}

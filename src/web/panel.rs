@@ -152,6 +152,8 @@ pub struct ItemView {
     gone: Option<String>,
     /// Earlier stages' decisions: ("Stage 1: Denied", by whom or "", reason or "").
     history: Vec<(String, String, String)>,
+    /// Escalated to the viewer: nobody had reviewed it near the end.
+    escalated: bool,
 }
 
 impl ItemView {
@@ -171,7 +173,9 @@ impl ItemView {
         };
         let assignee = row.reviewer_id.as_ref().and_then(|id| names.get(id)).map(String::as_str);
         let blocked = decider
-            .and_then(|d| d.may_decide(&row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err())
+            .and_then(|d| {
+                d.may_decide_item(&row.id, &row.principal_id, row.reviewer_id.as_deref(), row.reviewer_pool).err()
+            })
             .map(|why| why.note_naming(assignee));
         let role = [row.principal_job_title.as_str(), row.principal_department.as_str()]
             .into_iter()
@@ -211,6 +215,7 @@ impl ItemView {
             href: base_path.map(|base| format!("{base}/items/{}", row.id)).unwrap_or_default(),
             gone: None,
             history: Vec::new(),
+            escalated: decider.is_some_and(|d| d.escalated.contains(&row.id)),
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
@@ -805,6 +810,9 @@ pub fn percent(reviewed: i64, total: i64) -> i64 {
 #[template(path = "panel/item.html")]
 pub struct ItemPage {
     chrome: Chrome,
+    /// The stage the page is read in, when the review has several (sent back with a
+    /// decision, which an ended stage refuses).
+    stage: Option<i32>,
     /// The review's name and page.
     review_name: String,
     review_path: String,
@@ -980,6 +988,7 @@ pub async fn item(
     let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
     Ok(ItemPage {
         chrome: chrome.in_section(Section::Home),
+        stage: access.stage.as_ref().map(|s| s.stage),
         review_name: access.definition.display_name.clone(),
         resource: resource_label(&access),
         can_decide: access.is_open(now) && detail.undecidable.is_none(),

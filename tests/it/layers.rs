@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use attest::domain::{apply, decision, directory, notify, recommendation, recurrence, review, stage};
+use attest::domain::{apply, decision, directory, escalation, notify, recommendation, recurrence, review, stage};
 
 /// Each top-level module of `src/` and its layer: a module may import modules of its own
 /// layer or of lower ones, never of a higher one.
@@ -192,6 +192,11 @@ fn states() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("MailKind", "domain/notify.rs", of(&notify::MailKind::ALL, notify::MailKind::as_str)),
         ("MailStatus", "domain/notify.rs", of(&notify::MailStatus::ALL, notify::MailStatus::as_str)),
         ("Move", "domain/stage.rs", of(&stage::Move::ALL, stage::Move::as_str)),
+        (
+            "EscalationTarget",
+            "domain/escalation.rs",
+            of(&escalation::EscalationTarget::ALL, escalation::EscalationTarget::as_str),
+        ),
     ]
 }
 

@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod directory;
 mod errors;
+mod escalation;
 mod exports;
 mod helpers;
 mod import;

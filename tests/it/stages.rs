@@ -931,9 +931,10 @@ async fn only_the_current_stage_s_reviewers_are_mailed_and_reminded() {
         "Priya is told of the two people who moved on"
     );
 
-    // Half-time of the occurrence falls in stage 2: Priya is reminded, Omar (whose people
-    // not reviewed stayed in stage 1) is not; again two days before the end.
-    app.clock.set(start + (end - start) / 2 + TimeDelta::hours(1));
+    // Stage 2 reminds on its own window: at its half-time Priya is reminded, Omar (whose
+    // people not reviewed stayed in stage 1) is not; again two days before the end.
+    let (s2_start, _, _) = window(&app, &inst, 2);
+    app.clock.set(s2_start + (s2_end - s2_start) / 2 + TimeDelta::hours(1));
     tick(&app);
     tick(&app);
     let reminded = mails(&app, &inst, "Reminder");

@@ -443,6 +443,8 @@ pub struct DefinitionPage {
     instances: Vec<InstanceItem>,
     /// Its stages, when it has several.
     stages: Vec<StageItem>,
+    /// Its escalation, in words ("Off").
+    escalation: String,
 }
 
 /// A stage of a series as its page lists it.
@@ -504,7 +506,9 @@ pub async fn show(
         created_by,
         instances,
         stages,
+        escalation,
     } = detail;
+    let escalation = escalation.map_or_else(|| "Off".to_owned(), |e| e.describe());
     let stages = stages.into_iter().map(|(s, named)| StageItem::new(&s, &named)).collect();
     let resources = resources
         .into_iter()
@@ -538,6 +542,7 @@ pub async fn show(
         .collect();
     Ok(DefinitionPage {
         stages,
+        escalation,
         instances,
         chrome: chrome.in_section(Section::Reviews),
         item: DefinitionItem::new(&d),

@@ -10,122 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use attest::demo::personas;
 use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::helpers::{Page, Spawn, TestApp, spawn_admin_app};
-use crate::scheduler::{FORM, tick};
-
-/// A group whose members include Priya and her direct reports; neither Omar nor Tom is a
-/// member.
-const PORTAL: &str = "Partner Portal Launch";
-/// A group none of the personas is a member of.
-const BOARD: &str = "Customer Advisory Board";
-
-async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
-    let viewer = TestApp { client: Spawn::client(), ..app.share() };
-    viewer.sign_in(persona).await;
-    viewer
-}
-
-/// The create form's fields: the scheduler tests' one-stage form with `extra` instead of
-/// theirs (a field given several times is sent with each value).
-fn fields<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields: Vec<(&str, &str)> =
-        FORM.iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).copied().collect();
-    fields.extend_from_slice(extra);
-    fields
-}
-
-/// Creates a review through the form; returns the series' path.
-async fn create_review(app: &TestApp, extra: &[(&str, &str)]) -> String {
-    let page = app.post("/admin/access-reviews/new", &fields(extra)).await;
-    assert_eq!(page.status, 303, "{}", page.texts(".error-summary").join(" | "));
-    page.header("location")
-}
-
-/// Posts a form, expects a redirect, and returns the page it leads to.
-async fn post_then_get(who: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
-    let done = who.post(path, fields).await;
-    assert_eq!(done.status, 303, "{path}: {}", done.body);
-    who.get(&done.header("location")).await
-}
-
-/// Decides `items` on the review page as `who`, which must succeed.
-async fn decide(who: &TestApp, instance: &str, items: &[String], action: &str, reason: &str) -> Page {
-    let mut form: Vec<(&str, &str)> = items.iter().map(|i| ("item", i.as_str())).collect();
-    form.extend([("action", action), ("reason", reason)]);
-    let page = post_then_get(who, &format!("/reviews/{instance}"), &form).await;
-    assert!(page.texts(".banner-error").is_empty(), "{action} {items:?}: {:?}", page.texts(".banner-error"));
-    assert!(!page.texts(".banner-success").is_empty(), "{action} {items:?}: no confirmation");
-    page
-}
-
-/// Tries to decide `item` as `who`, which must be refused; returns what they were told.
-async fn refused(who: &TestApp, instance: &str, item: &str, action: &str) -> String {
-    let path = format!("/reviews/{instance}");
-    let done = who.post(&path, &[("item", item), ("action", action), ("reason", "")]).await;
-    if done.status != 303 {
-        assert!([400, 403, 404].contains(&done.status), "{}: {}", done.status, done.body);
-        return format!("status {}", done.status);
-    }
-    let page = who.get(&done.header("location")).await;
-    let errors = page.texts(".banner-error");
-    assert!(
-        !errors.is_empty(),
-        "{action} on {item} was taken: {:?} (redirected to {} {}: {:?})",
-        page.texts(".banner-success"),
-        done.header("location"),
-        page.status,
-        page.texts(".banner, main h1")
-    );
-    errors.join(" ")
-}
-
-/// The item ids `who` may tick on the review page (none when the page is not theirs).
-async fn tickable(who: &TestApp, instance: &str) -> BTreeSet<String> {
-    let page = who.get(&format!("/reviews/{instance}")).await;
-    if page.status == 404 {
-        return BTreeSet::new();
-    }
-    assert_eq!(page.status, 200, "{} {}", page.header("location"), page.body);
-    page.attrs("input[name=item]", "value").into_iter().collect()
-}
-
-fn strings(app: &TestApp, sql: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct T {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        t: String,
-    }
-    use diesel::RunQueryDsl;
-    diesel::sql_query(sql).load::<T>(&mut *app.conn()).unwrap().into_iter().map(|r| r.t).collect()
-}
-
-/// `expr` of the instance's items matching `filter`, by item id.
-fn by_item(app: &TestApp, instance: &str, expr: &str, filter: &str) -> BTreeMap<String, String> {
-    strings(
-        app,
-        &format!(
-            "SELECT id || '|' || {expr} AS t FROM review_decision_items WHERE instance_id = '{instance}' AND ({filter})"
-        ),
-    )
-    .into_iter()
-    .map(|t| {
-        let (id, value) = t.split_once('|').unwrap();
-        (id.to_owned(), value.to_owned())
-    })
-    .collect()
-}
-
-/// The ids of the instance's items matching `filter`.
-fn ids(app: &TestApp, instance: &str, filter: &str) -> BTreeSet<String> {
-    by_item(app, instance, "decision", filter).into_keys().collect()
-}
-
-/// The item of the instance about the person with this UPN.
-fn item_of(app: &TestApp, instance: &str, upn: &str) -> String {
-    let found = ids(app, instance, &format!("principal_upn = '{upn}'"));
-    assert_eq!(found.len(), 1, "{upn} in {instance}");
-    found.into_iter().next().unwrap()
-}
+use crate::helpers::{Page, TestApp, spawn_admin_app};
+use crate::scheduler::tick;
+use crate::stages::{
+    BOARD, PORTAL, as_persona, by_item, create_review, decide, fields, ids, instance_end, item_of, refused, set,
+    stage_of, status_of, strings, tickable, window,
+};
 
 fn decision_of(app: &TestApp, item: &str) -> String {
     strings(app, &format!("SELECT decision AS t FROM review_decision_items WHERE id = '{item}'")).remove(0)
@@ -186,38 +76,6 @@ fn escalation_events(app: &TestApp, instance: &str) -> i64 {
         "audit_events WHERE action = 'EscalateDecisionItems' AND (target_id = '{instance}' \
          OR target_id IN (SELECT id FROM review_decision_items WHERE instance_id = '{instance}'))"
     ))
-}
-
-/// A stage's planned start and end.
-fn window(app: &TestApp, instance: &str, n: i32) -> (NaiveDateTime, NaiveDateTime) {
-    use attest::db::schema::review_instance_stages::dsl::*;
-    use diesel::prelude::*;
-    review_instance_stages
-        .filter(instance_id.eq(instance))
-        .filter(stage.eq(n))
-        .select((start_at, end_at))
-        .first(&mut *app.conn())
-        .unwrap()
-}
-
-fn instance_end(app: &TestApp, instance: &str) -> NaiveDateTime {
-    use attest::db::schema::review_instances::dsl::*;
-    use diesel::prelude::*;
-    review_instances.find(instance).select(end_at).first(&mut *app.conn()).unwrap()
-}
-
-fn stage_of(app: &TestApp, instance: &str) -> String {
-    strings(
-        app,
-        &format!(
-            "SELECT CAST(stage AS TEXT) || '/' || CAST(stage_count AS TEXT) AS t FROM review_instances WHERE id = '{instance}'"
-        ),
-    )
-    .remove(0)
-}
-
-fn status_of(app: &TestApp, instance: &str) -> String {
-    strings(app, &format!("SELECT status AS t FROM review_instances WHERE id = '{instance}'")).remove(0)
 }
 
 /// (recipient id, subject, facts) of the instance's mails of this kind, by recipient.
@@ -371,7 +229,7 @@ async fn managers_target_escalates_the_items_not_reviewed_to_the_reviewers_manag
     decide(&priya_app, &inst, &mine[0..2], "Approve", "Leads a launch team").await;
     // Omar, Priya's manager, reviews her only.
     let omar_app = as_persona(&app, "owner").await;
-    assert_eq!(tickable(&omar_app, &inst).await, BTreeSet::from([own.clone()]));
+    assert_eq!(set(&tickable(&omar_app, &inst).await), BTreeSet::from([own.clone()]));
 
     // The day before the escalation: nothing.
     app.clock.set(end - TimeDelta::days(2) - TimeDelta::hours(1));
@@ -502,7 +360,7 @@ async fn fallback_target_escalates_to_the_fallback_reviewers_but_never_their_own
 
     // Omar decides three (never Priya) before the escalation.
     let omar_app = as_persona(&app, "owner").await;
-    let order: Vec<String> = tickable(&omar_app, &inst).await.into_iter().filter(|i| *i != own).collect();
+    let order: Vec<String> = set(&tickable(&omar_app, &inst).await).into_iter().filter(|i| *i != own).collect();
     assert_eq!(order.len() + 1, all.len());
     decide(&omar_app, &inst, &order[0..3], "Approve", "Partner contact").await;
 
@@ -798,11 +656,11 @@ async fn with_two_stages_each_stage_escalates_before_its_own_end_and_only_its_it
     .await;
     tick(&app);
     let inst = app.instance_of(name);
-    let (_, s1_end) = window(&app, &inst, 1);
-    let (s2_start, s2_end) = window(&app, &inst, 2);
+    let (_, s1_end, _) = window(&app, &inst, 1);
+    let (s2_start, s2_end, _) = window(&app, &inst, 2);
     assert_eq!((s2_start, s2_end - s2_start), (s1_end, TimeDelta::days(7)));
     let omar_app = as_persona(&app, "owner").await;
-    let order: Vec<String> = tickable(&omar_app, &inst).await.into_iter().collect();
+    let order: Vec<String> = set(&tickable(&omar_app, &inst).await).into_iter().collect();
     assert!(order.len() >= 8, "{order:?}");
     // Stage 1: two approved (final), two denied (move on), the rest not reviewed.
     decide(&omar_app, &inst, &order[0..2], "Approve", "Active board member").await;
@@ -820,7 +678,7 @@ async fn with_two_stages_each_stage_escalates_before_its_own_end_and_only_its_it
     assert_eq!(escalations(&app, &inst), expected1, "stage 1: the items not reviewed, to Tom");
     assert_eq!(rounds(&app, &inst), vec![(1, first, i32::try_from(stage1_open.len()).unwrap())]);
     let tom_app = as_persona(&app, "user").await;
-    assert_eq!(tickable(&tom_app, &inst).await, stage1_open);
+    assert_eq!(set(&tickable(&tom_app, &inst).await), stage1_open);
     decide(&tom_app, &inst, &order[4..5], "Approve", "Still advises").await;
 
     // Stage 2 begins: the denied and the not reviewed move on; nothing escalates at once.
@@ -912,8 +770,8 @@ async fn the_same_fallback_in_both_stages_gets_stage_2_s_escalation_too() {
     tick(&app);
     let inst = app.instance_of(name);
     let all = ids(&app, &inst, "1 = 1");
-    let (_, s1_end) = window(&app, &inst, 1);
-    let (_, s2_end) = window(&app, &inst, 2);
+    let (_, s1_end, _) = window(&app, &inst, 1);
+    let (_, s2_end, _) = window(&app, &inst, 2);
 
     // Nobody decides in stage 1: everything goes to Tom, then on to stage 2.
     app.clock.set(s1_end - TimeDelta::days(2) + TimeDelta::minutes(1));
@@ -934,7 +792,7 @@ async fn the_same_fallback_in_both_stages_gets_stage_2_s_escalation_too() {
     assert_eq!(r[1], (2, second, i32::try_from(all.len()).unwrap()));
     assert_eq!(mails(&app, &inst, "Escalated").len(), 2, "once per stage");
     let tom_app = as_persona(&app, "user").await;
-    let his = tickable(&tom_app, &inst).await;
+    let his = set(&tickable(&tom_app, &inst).await);
     assert_eq!(his, all);
     let first: Vec<String> = his.into_iter().take(1).collect();
     decide(&tom_app, &inst, &first, "Deny", "Not on the board").await;

@@ -18,37 +18,43 @@ use crate::scheduler::{FORM, tick};
 const AGENCY: &str = "Marketing Agency Collab";
 /// A group whose members include Priya and her direct reports; neither Omar nor Tom is a
 /// member.
-const PORTAL: &str = "Partner Portal Launch";
+pub(crate) const PORTAL: &str = "Partner Portal Launch";
 /// A group none of the personas is a member of.
-const BOARD: &str = "Customer Advisory Board";
+pub(crate) const BOARD: &str = "Customer Advisory Board";
 
-async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
+/// `app` with a client of its own, signed in as `persona`.
+pub(crate) async fn as_persona(app: &TestApp, persona: &str) -> TestApp {
     let viewer = TestApp { client: Spawn::client(), ..app.share() };
     viewer.sign_in(persona).await;
     viewer
 }
 
-/// Creates a review through the form: the one-stage form of the scheduler tests with the
-/// `extra` fields instead of theirs (a field given several times, like `stage1_moves`, is
-/// sent with each value). Returns the series' path.
-async fn create_review(app: &TestApp, extra: &[(&str, &str)]) -> String {
+/// The create form's fields: the one-stage form of the scheduler tests with the `extra`
+/// fields instead of theirs (a field given several times, like `stage1_moves`, is sent with
+/// each value).
+pub(crate) fn fields<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut fields: Vec<(&str, &str)> =
         FORM.iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).copied().collect();
     fields.extend_from_slice(extra);
-    let page = app.post("/admin/access-reviews/new", &fields).await;
+    fields
+}
+
+/// Creates a review through the form with [`fields`]; returns the series' path.
+pub(crate) async fn create_review(app: &TestApp, extra: &[(&str, &str)]) -> String {
+    let page = app.post("/admin/access-reviews/new", &fields(extra)).await;
     assert_eq!(page.status, 303, "{}", page.texts(".error-summary").join(" | "));
     page.header("location")
 }
 
 /// Posts a form, expects a redirect, and returns the page it leads to.
-async fn post_then_get(who: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
+pub(crate) async fn post_then_get(who: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
     let done = who.post(path, fields).await;
     assert_eq!(done.status, 303, "{path}: {}", done.body);
     who.get(&done.header("location")).await
 }
 
 /// Decides `items` on the review page as `who`, which must succeed.
-async fn decide(who: &TestApp, instance: &str, items: &[String], action: &str, reason: &str) -> Page {
+pub(crate) async fn decide(who: &TestApp, instance: &str, items: &[String], action: &str, reason: &str) -> Page {
     let mut form: Vec<(&str, &str)> = items.iter().map(|i| ("item", i.as_str())).collect();
     form.extend([("action", action), ("reason", reason)]);
     let page = post_then_get(who, &format!("/reviews/{instance}"), &form).await;
@@ -59,7 +65,7 @@ async fn decide(who: &TestApp, instance: &str, items: &[String], action: &str, r
 
 /// Tries to decide `item` as `who`, which must be refused; returns what they were told
 /// (the banner, or the status when the review is not theirs at all).
-async fn refused(who: &TestApp, instance: &str, item: &str, action: &str) -> String {
+pub(crate) async fn refused(who: &TestApp, instance: &str, item: &str, action: &str) -> String {
     let path = format!("/reviews/{instance}");
     let done = who.post(&path, &[("item", item), ("action", action), ("reason", "")]).await;
     if done.status != 303 {
@@ -68,22 +74,34 @@ async fn refused(who: &TestApp, instance: &str, item: &str, action: &str) -> Str
     }
     let page = who.get(&done.header("location")).await;
     let errors = page.texts(".banner-error");
-    assert!(!errors.is_empty(), "{action} on {item} was taken: {:?}", page.texts(".banner-success"));
+    assert!(
+        !errors.is_empty(),
+        "{action} on {item} was taken: {:?} (redirected to {} {}: {:?})",
+        page.texts(".banner-success"),
+        done.header("location"),
+        page.status,
+        page.texts(".banner, main h1")
+    );
     errors.join(" ")
 }
 
-/// The item ids `who` may tick on the review page, in the page's order.
-async fn tickable(who: &TestApp, instance: &str) -> Vec<String> {
+/// The item ids `who` may tick on the review page, in the page's order (none when the page
+/// is not theirs).
+pub(crate) async fn tickable(who: &TestApp, instance: &str) -> Vec<String> {
     let page = who.get(&format!("/reviews/{instance}")).await;
-    assert_eq!(page.status, 200, "{}", page.body);
+    if page.status == 404 {
+        return Vec::new();
+    }
+    assert_eq!(page.status, 200, "{} {}", page.header("location"), page.body);
     page.attrs("input[name=item]", "value")
 }
 
-fn set(items: &[String]) -> BTreeSet<String> {
+/// The items as a set.
+pub(crate) fn set(items: &[String]) -> BTreeSet<String> {
     items.iter().cloned().collect()
 }
 
-fn strings(app: &TestApp, sql: &str) -> Vec<String> {
+pub(crate) fn strings(app: &TestApp, sql: &str) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct T {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -94,7 +112,7 @@ fn strings(app: &TestApp, sql: &str) -> Vec<String> {
 }
 
 /// `expr` of the instance's items matching `filter`, by item id.
-fn by_item(app: &TestApp, instance: &str, expr: &str, filter: &str) -> BTreeMap<String, String> {
+pub(crate) fn by_item(app: &TestApp, instance: &str, expr: &str, filter: &str) -> BTreeMap<String, String> {
     strings(
         app,
         &format!(
@@ -110,12 +128,12 @@ fn by_item(app: &TestApp, instance: &str, expr: &str, filter: &str) -> BTreeMap<
 }
 
 /// The ids of the instance's items matching `filter`.
-fn ids(app: &TestApp, instance: &str, filter: &str) -> BTreeSet<String> {
+pub(crate) fn ids(app: &TestApp, instance: &str, filter: &str) -> BTreeSet<String> {
     by_item(app, instance, "decision", filter).into_keys().collect()
 }
 
 /// The item of the instance about the person with this UPN.
-fn item_of(app: &TestApp, instance: &str, upn: &str) -> String {
+pub(crate) fn item_of(app: &TestApp, instance: &str, upn: &str) -> String {
     let found = ids(app, instance, &format!("principal_upn = '{upn}'"));
     assert_eq!(found.len(), 1, "{upn} in {instance}");
     found.into_iter().next().unwrap()
@@ -139,7 +157,7 @@ fn kept(app: &TestApp, instance: &str, stage: i32) -> BTreeMap<String, String> {
 }
 
 /// "stage/stages" of an instance, e.g. "2/3".
-fn stage_of(app: &TestApp, instance: &str) -> String {
+pub(crate) fn stage_of(app: &TestApp, instance: &str) -> String {
     strings(
         app,
         &format!(
@@ -149,12 +167,12 @@ fn stage_of(app: &TestApp, instance: &str) -> String {
     .remove(0)
 }
 
-fn status_of(app: &TestApp, instance: &str) -> String {
+pub(crate) fn status_of(app: &TestApp, instance: &str) -> String {
     strings(app, &format!("SELECT status AS t FROM review_instances WHERE id = '{instance}'")).remove(0)
 }
 
 /// A stage's planned start and end, and when it actually ended.
-fn window(app: &TestApp, instance: &str, n: i32) -> (NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>) {
+pub(crate) fn window(app: &TestApp, instance: &str, n: i32) -> (NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>) {
     use attest::db::schema::review_instance_stages::dsl::*;
     use diesel::prelude::*;
     review_instance_stages
@@ -165,7 +183,7 @@ fn window(app: &TestApp, instance: &str, n: i32) -> (NaiveDateTime, NaiveDateTim
         .unwrap()
 }
 
-fn instance_end(app: &TestApp, instance: &str) -> NaiveDateTime {
+pub(crate) fn instance_end(app: &TestApp, instance: &str) -> NaiveDateTime {
     use attest::db::schema::review_instances::dsl::*;
     use diesel::prelude::*;
     review_instances.find(instance).select(end_at).first(&mut *app.conn()).unwrap()

@@ -11,7 +11,7 @@ use attest::service::api_access;
 use attest::store;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, percent_encoded, secret_key_file, spawn_admin_app};
+use crate::helpers::{Spawn, TestApp, percent_encoded, secret_key_file, spawn_admin_app};
 
 const BASE: &str = "/v1.0/identityGovernance/accessReviews";
 
@@ -825,13 +825,20 @@ async fn stopping_a_series_stops_its_running_occurrence_and_starts_no_other() {
 
 #[tokio::test]
 async fn a_caller_over_its_rate_is_throttled_with_retry_after_and_others_are_not() {
-    let app = spawn_admin_app().await;
+    // A small rate (the operator's setting): its bucket refills one request every 3 s, so
+    // however slow the machine, the loop runs past the burst well before it could refill.
+    const RATE: u32 = 20;
+    let auth = attest::config::AuthSettings {
+        api_per_minute: RATE,
+        ..attest::config::AuthSettings::new("http://127.0.0.1:0")
+    };
+    let app = Spawn { demo: true, auth: Some(auth), ..Spawn::default() }.start().await;
+    app.sign_in("admin").await;
     let (id, secret) = client(&app, "AccessReview.Read.All");
     let bearer = token(&app, &id, &secret).await;
     let url = format!("{BASE}/definitions?$top=1");
     let mut throttled = None;
-    // The bucket refills at 10 a second while the loop runs: a margin past the burst.
-    for _ in 0..attest::api::REQUESTS_PER_MINUTE + 300 {
+    for _ in 0..RATE * 2 {
         let (status, body, headers) = get(&app, &bearer, &url).await;
         if status == 429 {
             throttled = Some((body, headers));

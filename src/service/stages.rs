@@ -53,7 +53,7 @@ pub fn advance(
     actor: Actor<'_>,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    let ended = conn.write(|conn| {
+    conn.write(|conn| {
         store::locks::lock_definition(conn, &definition.id)?;
         // After the decisions in flight: what the stage keeps and moves on is read after them.
         store::locks::lock_instance(conn, &instance.id)?;
@@ -134,8 +134,7 @@ pub fn advance(
             crate::service::notify::instance_started(conn, definition, &moved_on, now)?;
         }
         Ok(true)
-    })?;
-    Ok(ended)
+    })
 }
 
 fn count(n: usize) -> i32 {

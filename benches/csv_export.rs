@@ -196,6 +196,7 @@ fn item(instance: &str, reviewer: &str, k: usize, now: chrono::NaiveDateTime) ->
             String::new()
         },
         reviewed_by: denied.then(|| reviewer.to_owned()),
+        reviewed_for: None,
         reviewed_at: denied.then_some(now),
         apply_result: ApplyResult::New,
         apply_detail: String::new(),

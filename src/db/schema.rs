@@ -250,6 +250,7 @@ diesel::table! {
         routed_to_admins -> Integer,
         stage -> Integer,
         stage_count -> Integer,
+        outcome_rule -> Text,
     }
 }
 
@@ -289,6 +290,7 @@ diesel::table! {
         principal_department -> Text,
         principal_manager -> Text,
         stage -> Integer,
+        reviewed_for -> Nullable<Text>,
     }
 }
 
@@ -524,6 +526,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_definition_escalations,
     review_escalation_rounds,
     review_item_escalations,
+    review_definition_outcomes,
+    review_item_votes,
+    review_delegations,
 );
 
 diesel::table! {
@@ -571,10 +576,47 @@ diesel::table! {
         justification -> Text,
         reviewed_by -> Nullable<Text>,
         reviewed_at -> Nullable<Timestamp>,
+        reviewed_for -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    review_definition_outcomes (definition_id, stage) {
+        definition_id -> Text,
+        stage -> Integer,
+        rule -> Text,
+    }
+}
+
+diesel::table! {
+    review_item_votes (item_id, stage, seat) {
+        item_id -> Text,
+        stage -> Integer,
+        seat -> Text,
+        instance_id -> Text,
+        decision -> Text,
+        justification -> Text,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_delegations (id) {
+        id -> BigInt,
+        user_id -> Text,
+        delegate_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(review_definition_stages -> review_definitions (definition_id));
+diesel::joinable!(review_item_votes -> review_decision_items (item_id));
 diesel::joinable!(review_instance_stages -> review_instances (instance_id));
 diesel::joinable!(review_stage_decisions -> review_decision_items (item_id));
 diesel::joinable!(review_definition_stage_reviewers -> users (user_id));

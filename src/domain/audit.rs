@@ -24,6 +24,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("OccurrencesSkipped", "Occurrences skipped"),
     ("RecordDecision", "Recorded a decision"),
     ("ReassignDecisionItem", "Reassigned a person's review"),
+    ("DelegateReviews", "Named a delegate"),
+    ("EndDelegation", "Ended a delegation"),
     ("ReviewStageEnded", "Ended a review stage"),
     ("EscalateDecisionItems", "Escalated what nobody reviewed"),
     ("ReviewEnded", "Review ended"),

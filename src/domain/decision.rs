@@ -388,6 +388,9 @@ pub struct Decider {
     /// Items escalated to them (nobody had reviewed them near the end): theirs to decide
     /// too.
     pub escalated: std::collections::BTreeSet<String>,
+    /// The delegate deciding on `user`'s behalf, when someone is: they do not decide their
+    /// own access either.
+    pub acting: Option<String>,
 }
 
 /// Why a person may not decide an item they can see. Each names who decides it: a pool, or
@@ -396,6 +399,8 @@ pub struct Decider {
 pub enum Undecidable {
     /// It is their own access.
     OwnAccess(Option<Pool>),
+    /// It is the own access of the person a delegate decides for.
+    TheirOwnAccess(Option<Pool>),
     /// Someone else decides it: a reviewer's own access routed to a pool, or an item
     /// assigned to another person.
     Elsewhere(Option<Pool>),
@@ -410,6 +415,7 @@ impl Undecidable {
     pub fn note(self) -> String {
         match self {
             Self::OwnAccess(pool) => format!("Your own access — {}", decided_by(pool)),
+            Self::TheirOwnAccess(pool) => format!("Their own access — {}", decided_by(pool)),
             Self::Elsewhere(Some(pool)) => format!("A reviewer's own access — {}", pool.decided_by()),
             Self::Elsewhere(None) => "Decided by another reviewer".to_owned(),
         }
@@ -421,6 +427,11 @@ impl Undecidable {
             Self::OwnAccess(pool) => {
                 format!("You cannot decide on your own access: it is {}. Nothing was changed.", decided_by(pool))
             }
+            Self::TheirOwnAccess(pool) => format!(
+                "The person you review for cannot decide on their own access, so neither can you: it is {}. \
+                 Nothing was changed.",
+                decided_by(pool)
+            ),
             Self::Elsewhere(Some(pool)) => format!(
                 "Some of the selected people review this access themselves: their own access is {}. \
                  Nothing was changed.",
@@ -494,7 +505,11 @@ impl Decider {
             None => self.in_pool(pool),
         };
         let decided_by = reviewer.is_none().then_some(pool);
-        if principal == self.user && !self.self_review {
+        if self.acting.as_deref() == Some(principal) {
+            Err(Undecidable::OwnAccess(decided_by))
+        } else if principal == self.user && self.acting.is_some() {
+            Err(Undecidable::TheirOwnAccess(decided_by))
+        } else if principal == self.user && !self.self_review {
             Err(Undecidable::OwnAccess(decided_by))
         } else if theirs {
             Ok(())
@@ -735,7 +750,15 @@ mod tests {
     }
 
     fn decider(user: &str, reviewer: bool, fallback: bool, admin: bool) -> Decider {
-        Decider { user: user.into(), reviewer, fallback, admin, self_review: false, escalated: Default::default() }
+        Decider {
+            user: user.into(),
+            reviewer,
+            fallback,
+            admin,
+            self_review: false,
+            escalated: Default::default(),
+            acting: None,
+        }
     }
 
     #[test]
@@ -781,6 +804,16 @@ mod tests {
             boss.may_decide_item("i2", "grace", Some("priya"), Pool::Reviewers),
             Err(Undecidable::OwnAccess(None))
         );
+        // A delegate decides what the manager they act for decides, but neither one's own
+        // access.
+        let delegate = Decider { acting: Some("kim".to_owned()), ..decider("priya", false, false, false) };
+        assert_eq!(delegate.may_decide("tom", Some("priya"), Pool::Reviewers), Ok(()));
+        assert_eq!(delegate.may_decide("kim", Some("priya"), Pool::Reviewers), Err(Undecidable::OwnAccess(None)));
+        assert_eq!(
+            delegate.may_decide("priya", None, Pool::Fallback),
+            Err(Undecidable::TheirOwnAccess(Some(Pool::Fallback)))
+        );
+        assert!(Undecidable::TheirOwnAccess(None).refusal().contains("neither can you"));
         // What people read.
         assert_eq!(
             Undecidable::OwnAccess(Some(Pool::Fallback)).note(),

@@ -92,6 +92,27 @@ pub struct MailFacts {
     /// the stage's end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<(i32, i32)>,
+    /// The reviewer the recipient receives this for, as their delegate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf: Option<Delegator>,
+}
+
+/// The reviewer a delegate receives a mail for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegator {
+    /// Their user id (the review page's path names it).
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+    /// The last day the delegation runs.
+    pub until: chrono::NaiveDate,
+}
+
+impl Delegator {
+    /// Their name for the text part ([isolated](isolate)).
+    pub fn name_text(&self) -> String {
+        isolate(&self.name)
+    }
 }
 
 /// Who reassigned people to the recipient, and why.
@@ -118,12 +139,23 @@ impl MailFacts {
             MailKind::ReviewCompleted | MailKind::ResultsApplied => {
                 format!("/admin/access-reviews/{}/instances/{}", self.definition_id, self.instance_id)
             }
-            _ => format!("/reviews/{}", self.instance_id),
+            _ => match &self.on_behalf {
+                Some(d) => format!("/reviews/{}/for/{}", self.instance_id, d.id),
+                None => format!("/reviews/{}", self.instance_id),
+            },
         }
     }
 
-    /// The subject line; names in it are [isolated](isolate).
+    /// The subject line; names in it are [isolated](isolate). A delegate's copy says
+    /// whose it is.
     pub fn subject(&self, kind: MailKind) -> String {
+        match &self.on_behalf {
+            Some(d) => format!("For {}: {}", d.name_text(), self.own_subject(kind)),
+            None => self.own_subject(kind),
+        }
+    }
+
+    fn own_subject(&self, kind: MailKind) -> String {
         let due = self.due.format("%Y-%m-%d");
         let (resource, review) = (isolate(&self.resource_name), isolate(&self.review_name));
         match kind {
@@ -545,6 +577,7 @@ mod tests {
             outcome: None,
             reassigned: None,
             stage: None,
+            on_behalf: None,
         };
         for kind in MailKind::ALL {
             let subject = facts.subject(kind);
@@ -568,6 +601,7 @@ mod tests {
             outcome: None,
             reassigned: None,
             stage: None,
+            on_behalf: None,
         };
         assert_eq!(
             facts.subject(MailKind::ReviewStarted),
@@ -582,6 +616,12 @@ mod tests {
         assert_eq!(MailKind::parse("Reminder"), Some(MailKind::Reminder));
         assert!(MailKind::ALL.iter().all(|k| MailKind::parse(k.as_str()) == Some(*k)));
         assert_eq!(facts.link_path(MailKind::ResultsApplied), "/admin/access-reviews/d1/instances/i1");
+        // A delegate's copy opens the review on the reviewer's behalf and says whose it is.
+        let until = chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        let copy = MailFacts { on_behalf: Some(Delegator { id: "u9".into(), name: "Ana".into(), until }), ..facts };
+        assert_eq!(copy.link_path(MailKind::Reminder), "/reviews/i1/for/u9");
+        assert!(copy.subject(MailKind::Reminder).starts_with("For \u{2068}Ana\u{2069}: Reminder: 1 person"));
+        assert_eq!(copy.link_path(MailKind::ReviewCompleted), "/admin/access-reviews/d1/instances/i1");
         assert_eq!(error_summary("a\n  b"), "a b");
         assert_eq!(error_summary(&"x".repeat(600)).chars().count(), 501);
     }

@@ -502,6 +502,13 @@ pub struct ReviewForm {
     pub escalation_target: String,
     /// User principal names, one per line.
     pub additional_recipients: String,
+    /// How several reviewers' decisions on one person count, in stage 1 (an
+    /// [`OutcomeRule`](super::outcome::OutcomeRule) spelling; empty: the default).
+    pub outcome_rule: String,
+    /// The same for stage 2.
+    pub stage2_outcome_rule: String,
+    /// The same for stage 3.
+    pub stage3_outcome_rule: String,
     /// The stages of a multi-stage series.
     #[serde(skip)]
     pub stages: StageForm,
@@ -546,6 +553,9 @@ impl ReviewForm {
             "reminder_days" => &mut self.reminder_days,
             "escalation_days" => &mut self.escalation_days,
             "escalation_target" => &mut self.escalation_target,
+            "outcome_rule" => &mut self.outcome_rule,
+            "stage2_outcome_rule" => &mut self.stage2_outcome_rule,
+            "stage3_outcome_rule" => &mut self.stage3_outcome_rule,
             _ => return None,
         })
     }
@@ -712,6 +722,9 @@ pub struct DefinitionDraft {
     pub staging: Option<Staging>,
     /// What nobody reviewed goes to someone else before the end, if it does.
     pub escalation: Option<Escalation>,
+    /// How several reviewers' decisions on one person count, by stage (1 to the number
+    /// of stages).
+    pub outcome_rules: Vec<(i32, super::outcome::OutcomeRule)>,
 }
 
 /// The longest name, and the longest description for reviewers (it goes into mails).
@@ -1064,6 +1077,15 @@ impl ReviewForm {
             &stage_days,
             &mut stage_errors,
         );
+        let outcome_rules = [
+            (1, &self.outcome_rule, "outcome_rule"),
+            (2, &self.stage2_outcome_rule, "stage2_outcome_rule"),
+            (3, &self.stage3_outcome_rule, "stage3_outcome_rule"),
+        ]
+        .into_iter()
+        .take(staging.as_ref().map_or(1, Staging::count))
+        .map(|(stage, text, field)| (stage, super::outcome::from_form(text, field, &mut stage_errors)))
+        .collect();
         errors.extend(stage_errors);
         match (errors.is_empty(), scope, user_scope, reviewer_kind, schedule, default_decision) {
             (true, Some(scope), Some(user_scope), Some(reviewer_kind), Some(schedule), Some(default_decision)) => {
@@ -1101,6 +1123,7 @@ impl ReviewForm {
                     additional_recipients: lines(&self.additional_recipients),
                     staging,
                     escalation,
+                    outcome_rules,
                 })
             }
             _ => Err(errors),

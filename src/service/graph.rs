@@ -685,12 +685,16 @@ pub fn update_definition(
         form.reminder_half_time = plan.half_time.then(|| "on".into());
         form.reminder_days = plan.days_text();
     }
-    // Graph input here carries no stage or escalation settings: the series keeps its own.
+    // Graph input here carries no stage, escalation or outcome settings: the series keeps
+    // its own.
     let kept = reviews::form_of(conn, &stored)?;
     form.stages = kept.stages;
     form.escalation = kept.escalation;
     form.escalation_days = kept.escalation_days;
     form.escalation_target = kept.escalation_target;
+    form.outcome_rule = kept.outcome_rule;
+    form.stage2_outcome_rule = kept.stage2_outcome_rule;
+    form.stage3_outcome_rule = kept.stage3_outcome_rule;
     match reviews::update(conn, id, &form, &scope, caller.actor(), now)? {
         Ok(()) => Ok(Ok(reviews::detail(conn, &scope, id, 0)?)),
         Err(errors) => Ok(Err(errors)),

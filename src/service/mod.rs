@@ -5,6 +5,7 @@ pub mod api_access;
 pub mod apply;
 pub mod audit;
 pub mod complete;
+pub mod delegation;
 pub mod directory;
 pub mod escalation;
 pub mod exports;

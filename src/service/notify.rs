@@ -7,8 +7,11 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::domain::delegation::last_day;
 use crate::domain::directory::clean_display_text;
-use crate::domain::notify::{Handover, MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due};
+use crate::domain::notify::{
+    Delegator, Handover, MailFacts, MailKind, MailStatus, Outcome, ReminderRound, reminder_due,
+};
 use crate::domain::review::ReviewerKind;
 use crate::error::AppError;
 use crate::service::actor::Actor;
@@ -40,6 +43,7 @@ fn facts(d: &DefinitionRow, i: &InstanceRow, recipient_name: &str, items: i64) -
         outcome: None,
         reassigned: None,
         stage: None,
+        on_behalf: None,
     }
 }
 
@@ -98,16 +102,18 @@ pub fn instance_started(
     };
     let people = store::outbox::reviewers_with_items(conn, &instance.id, instance.stage, false)?;
     let (stage, due) = stage_due(conn, instance)?;
-    let mails = people
-        .iter()
+    let each = people
+        .into_iter()
         .map(|(who, n)| {
             let key = match instance.stage {
                 1 => format!("started:{}:{}", instance.id, who.0),
                 later => format!("started:{}:stage{later}:{}", instance.id, who.0),
             };
-            mail(kind, who, &MailFacts { stage, due, ..facts(d, instance, &who.1, *n) }, Some(key), now)
+            let f = MailFacts { stage, due, ..facts(d, instance, &who.1, n) };
+            (who, f, Some(key))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
+    let mails = to_reviewers(conn, kind, each, now)?;
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
@@ -126,16 +132,16 @@ pub fn escalated(
     }
     let (stage, due) = stage_due(conn, instance)?;
     let ids: Vec<String> = per_person.keys().cloned().collect();
-    let mut mails = Vec::with_capacity(ids.len());
+    let mut each = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {
         for u in store::users::rows(conn, chunk)? {
             let n = per_person.get(&u.id).copied().unwrap_or(0);
-            let who: Recipient = (u.id.clone(), u.display_name.clone(), u.mail.clone());
             let key = format!("escalated:{}:{}:{}", instance.id, instance.stage, u.id);
             let f = MailFacts { stage, due, ..facts(d, instance, &u.display_name, n) };
-            mails.push(mail(MailKind::Escalated, &who, &f, Some(key), now)?);
+            each.push(((u.id, u.display_name, u.mail), f, Some(key)));
         }
     }
+    let mails = to_reviewers(conn, MailKind::Escalated, each, now)?;
     Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
@@ -172,8 +178,8 @@ pub fn reassigned(
     let (stage, due) = stage_due(conn, i)?;
     let f = MailFacts { reassigned: Some(handover), stage, due, ..facts(d, i, &to.display_name, items) };
     // Every reassignment is its own news: no once-key.
-    let m = mail(MailKind::Reassigned, &who, &f, None, now)?;
-    Ok(store::outbox::enqueue(conn, &[m])?)
+    let mails = to_reviewers(conn, MailKind::Reassigned, vec![(who, f, None)], now)?;
+    Ok(store::outbox::enqueue(conn, &mails)?)
 }
 
 /// Enqueues the "review completed" mail to the series' creator (call in the transaction
@@ -278,18 +284,19 @@ pub fn results_applied(
     Ok(store::outbox::enqueue(conn, &[m])?)
 }
 
-/// Reminder mails to the people of `instance` who still have undecided items.
+/// Reminder mails to the people of `instance` who still have undecided items (and to
+/// their delegates), with the names of those people: the reviewers reminded.
 fn reminders(
     conn: &mut DbConnection,
     d: &DefinitionRow,
     instance: &InstanceRow,
     key: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Vec<NewMail>, AppError> {
+) -> Result<(Vec<NewMail>, Vec<String>), AppError> {
     let people = store::outbox::reviewers_with_items(conn, &instance.id, instance.stage, true)?;
     let (stage, due) = stage_due(conn, instance)?;
-    people
-        .iter()
+    let each: Vec<_> = people
+        .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(who, n)| {
             // A round of a later stage is that stage's own: its reviewers were not reminded.
@@ -297,9 +304,47 @@ fn reminders(
                 Some((s, _)) if s > 1 => format!("reminder:{}:stage{s}:{k}:{}", instance.id, who.0),
                 _ => format!("reminder:{}:{k}:{}", instance.id, who.0),
             });
-            mail(MailKind::Reminder, who, &MailFacts { stage, due, ..facts(d, instance, &who.1, *n) }, once, now)
+            let f = MailFacts { stage, due, ..facts(d, instance, &who.1, n) };
+            (who, f, once)
         })
-        .collect()
+        .collect();
+    let reviewers = each.iter().map(|(_, f, _)| f.recipient_name.clone()).collect();
+    Ok((to_reviewers(conn, MailKind::Reminder, each, now)?, reviewers))
+}
+
+/// The mails of `kind` to reviewers, each with its facts and once-key, and a copy of each
+/// to the recipient's delegate while a delegation runs at `now` (mails go to both; the
+/// copy's button opens the review on the reviewer's behalf). A self-review is each
+/// person's own: its mails are not copied.
+fn to_reviewers(
+    conn: &mut DbConnection,
+    kind: MailKind,
+    each: Vec<(Recipient, MailFacts, Option<String>)>,
+    now: NaiveDateTime,
+) -> Result<Vec<NewMail>, AppError> {
+    let ids: Vec<String> = each.iter().filter(|(_, f, _)| !f.self_review).map(|(who, _, _)| who.0.clone()).collect();
+    let delegations = store::delegations::delegates_of(conn, &ids, now)?;
+    let mut delegate_ids: Vec<String> = delegations.values().map(|(d, _)| d.clone()).collect();
+    delegate_ids.sort();
+    delegate_ids.dedup();
+    let delegates: std::collections::HashMap<String, UserRow> =
+        store::users::rows(conn, &delegate_ids)?.into_iter().filter(|u| u.enabled).map(|u| (u.id.clone(), u)).collect();
+    let mut mails = Vec::with_capacity(each.len());
+    for (who, f, key) in each {
+        let copy = delegations
+            .get(&who.0)
+            .filter(|_| !f.self_review)
+            .and_then(|(d, until)| delegates.get(d).map(|u| (u, *until)));
+        if let Some((u, until)) = copy {
+            let on_behalf = Delegator { id: who.0.clone(), name: clean_display_text(&who.1), until: last_day(until) };
+            let facts = MailFacts { on_behalf: Some(on_behalf), ..f.clone() };
+            let delegate: Recipient = (u.id.clone(), u.display_name.clone(), u.mail.clone());
+            let key = key.as_ref().map(|k| format!("{k}:delegate:{}", u.id));
+            mails.push(mail(kind, &delegate, &facts, key, now)?);
+        }
+        mails.push(mail(kind, &who, &f, key, now)?);
+    }
+    Ok(mails)
 }
 
 /// The scheduler's reminder step: for each instance in progress of a series with mail and
@@ -332,8 +377,8 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
             continue;
         }
         enqueued += conn.write(|conn| {
-            let mails = reminders(conn, &d, &instance, Some(&round.key()), now)?;
-            let count = i32::try_from(mails.len()).unwrap_or(i32::MAX);
+            let (mails, reviewers) = reminders(conn, &d, &instance, Some(&round.key()), now)?;
+            let count = i32::try_from(reviewers.len()).unwrap_or(i32::MAX);
             if !store::outbox::record_round(conn, (&instance.id, instance.stage), &round.key(), now, count)? {
                 return Ok::<_, AppError>(0);
             }
@@ -344,7 +389,7 @@ pub fn remind_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, 
                     now,
                     "RemindersSent",
                     ("AccessReviewInstance", &instance.id),
-                    serde_json::json!({ "round": round.key(), "reviewers": n }),
+                    serde_json::json!({ "round": round.key(), "reviewers": reviewers.len(), "mails": n }),
                 ),
             )?;
             Ok(n)
@@ -370,19 +415,19 @@ pub fn send_reminder(
         if !fresh.status.is_open() || now >= fresh.end_at {
             return Err(AppError::Conflict("This review has ended: reminders go only to reviews in progress.".into()));
         }
-        let mails = reminders(conn, &d, &fresh, None, now)?;
+        let (mails, names) = reminders(conn, &d, &fresh, None, now)?;
         let n = store::outbox::enqueue(conn, &mails)?;
-        let names: Vec<&str> = mails.iter().map(|m| m.recipient_name.as_str()).collect();
         store::audit::append(
             conn,
             &actor.event(
                 now,
                 "RemindersSent",
                 ("AccessReviewInstance", &fresh.id),
-                serde_json::json!({ "round": "Manual", "reviewers": n, "to": names }),
+                serde_json::json!({ "round": "Manual", "reviewers": names.len(), "mails": n, "to": names }),
             ),
         )?;
-        Ok(n)
+        // Delegates' copies are not more reviewers.
+        Ok(names.len())
     })
 }
 

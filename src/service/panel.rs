@@ -21,6 +21,7 @@ use crate::store::Keyset;
 use crate::store::audit::NewEvent;
 use crate::store::decisions::{Counts, DecisionTarget, EarlierDecision, ItemEvent, ItemFilter, ItemScope, ListedItem};
 use crate::store::instances::{InstanceRow, ItemRow};
+use crate::store::outcomes::VoteRow;
 use crate::store::reassignments::{NewReassignment, ReassignmentRow};
 use crate::store::reviews::DefinitionRow;
 use crate::store::stages::{InstanceStageRow, StageDecisionRow};
@@ -39,6 +40,8 @@ pub struct Access {
     pub self_review: bool,
     /// The stage the instance is in, when it has several.
     pub stage: Option<InstanceStageRow>,
+    /// The reviewer a delegate acts for, (user id, display name): the access is theirs.
+    pub on_behalf_of: Option<(String, String)>,
 }
 
 impl Access {
@@ -62,6 +65,15 @@ impl Access {
     pub fn reviewer_kind(&self) -> ReviewerKind {
         self.stage.as_ref().map_or(self.definition.reviewer_kind, |s| s.reviewer_kind)
     }
+
+    /// The path of the instance's review page for this person: a delegate's names the
+    /// reviewer they act for.
+    pub fn review_path(&self) -> String {
+        match &self.on_behalf_of {
+            Some((user, _)) => format!("/reviews/{}/for/{user}", self.instance.id),
+            None => format!("/reviews/{}", self.instance.id),
+        }
+    }
 }
 
 impl Access {
@@ -72,7 +84,7 @@ impl Access {
         definition: DefinitionRow,
     ) -> Result<Self, AppError> {
         let stage = current_stage(conn, &instance)?;
-        Ok(Self { instance, definition, scope: ItemScope::All, self_review: false, stage })
+        Ok(Self { instance, definition, scope: ItemScope::All, self_review: false, stage, on_behalf_of: None })
     }
 }
 
@@ -109,7 +121,34 @@ pub fn access(conn: &mut DbConnection, id: &str, user: &str, is_admin: bool) -> 
         }
         return Ok(None);
     };
-    Ok(Some(Access { instance, definition, scope, self_review, stage }))
+    Ok(Some(Access { instance, definition, scope, self_review, stage, on_behalf_of: None }))
+}
+
+/// What `delegate` may do with instance `id` on behalf of `user`, who named them their
+/// delegate for a period that runs at `now`: `user`'s access (as a reviewer, not as a
+/// portal admin: administration is not delegated), in which the delegate decides neither
+/// their own access nor `user`'s. A self-review is each person's own: never delegated.
+/// `None` (404) otherwise.
+pub fn access_on_behalf(
+    conn: &mut DbConnection,
+    id: &str,
+    delegate: &str,
+    user: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Access>, AppError> {
+    if !store::delegations::acts_for(conn, delegate, user, now)? {
+        return Ok(None);
+    }
+    let Some(mut access) = access(conn, id, user, false)? else { return Ok(None) };
+    if access.self_review || access.reviewer_kind() == ReviewerKind::Self_ {
+        return Ok(None);
+    }
+    if let ItemScope::Reviewer { decider, .. } = &mut access.scope {
+        decider.acting = Some(delegate.to_owned());
+    }
+    let name = store::users::display_names(conn, &[user.to_owned()])?.remove(user).unwrap_or_default();
+    access.on_behalf_of = Some((user.to_owned(), name));
+    Ok(Some(access))
 }
 
 /// The access rule: which of an instance's items `user` sees and decides, given their
@@ -146,6 +185,7 @@ fn standing(
             admin: false,
             self_review: true,
             escalated,
+            acting: None,
         };
         return Ok(assigned.then_some((ItemScope::Reviewer { decider, whole: None, stage }, true)));
     }
@@ -167,7 +207,8 @@ fn standing(
     } else {
         None
     };
-    let decider = Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false, escalated };
+    let decider =
+        Decider { user: user.to_owned(), reviewer, fallback, admin, self_review: false, escalated, acting: None };
     Ok(Some((ItemScope::Reviewer { decider, whole, stage }, false)))
 }
 
@@ -188,6 +229,32 @@ pub struct MyReview {
     pub total: i64,
     /// A self-review.
     pub self_review: bool,
+    /// The reviewer the person acts for as their delegate, (user id, display name), with
+    /// the delegation's end.
+    pub on_behalf_of: Option<(String, String, NaiveDateTime)>,
+}
+
+/// The reviews of the people `delegate` acts for at `now` (their delegations run), as
+/// [`my_reviews`] lists them for those people, self-reviews left out.
+pub fn delegated_reviews(
+    conn: &mut DbConnection,
+    delegate: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<MyReview>, AppError> {
+    let mut out = Vec::new();
+    let acting = store::delegations::acting_for(conn, delegate, now)?;
+    let ids: Vec<String> = acting.iter().map(|(u, _)| u.clone()).collect();
+    let names = store::users::display_names(conn, &ids)?;
+    for (user, until) in acting {
+        let name = names.get(&user).cloned().unwrap_or_default();
+        for review in my_reviews(conn, &user, false)? {
+            if review.self_review || review.reviewer_kind == ReviewerKind::Self_ {
+                continue;
+            }
+            out.push(MyReview { on_behalf_of: Some((user.clone(), name.clone(), until)), ..review });
+        }
+    }
+    Ok(out)
 }
 
 /// Every instance `user` (a portal admin or not) reviews, current and past.
@@ -232,6 +299,7 @@ pub fn my_reviews(conn: &mut DbConnection, user: &str, is_admin: bool) -> Result
                 }
             };
             out.push(MyReview {
+                on_behalf_of: None,
                 self_review,
                 name: d.display_name,
                 reviewer_kind: d.reviewer_kind,
@@ -279,6 +347,9 @@ pub struct Table {
     /// Earlier stages' decisions on the items of the page, by item (for admins, and for a
     /// later stage's reviewers when the series shows them), their deciders in `names`.
     pub history: HashMap<String, Vec<StageDecisionRow>>,
+    /// Each reviewer's decision on the items of the page, by item, where a rule weighs
+    /// them, their voters in `names`.
+    pub votes: HashMap<String, Vec<VoteRow>>,
 }
 
 /// How many reassigned people a review page lists.
@@ -308,13 +379,42 @@ pub fn table(
         handed_on.iter().map(|(r, _)| r.to_user.clone()).filter(|id| !names.contains_key(id)).collect();
     names.extend(store::users::display_names(conn, &to)?);
     let history = stage_history(conn, access, &page.items, &mut names)?;
+    let on_page: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let votes = votes_on(conn, access, &on_page, &mut names)?;
     let counts = counts(conn, access)?;
     let accept_count = if offer_accept { acceptable(conn, access, filter, &counts)? } else { 0 };
     let others = store::instances::other_reviewer_names(conn, instance, me)?;
     let on_page: Vec<(String, bool)> =
         page.items.iter().map(|r| (r.id.clone(), r.apply_result.is_remediated())).collect();
     let gone = super::remediation::gone(conn, &access.instance, &on_page)?;
-    Ok(Table { page, names, counts, accept_count, others, gone, handed_on, history })
+    Ok(Table { page, names, counts, accept_count, others, gone, handed_on, history, votes })
+}
+
+/// Each reviewer's vote on the items `ids`, by item, where a stage of the instance weighs
+/// them (its voters' names go into `names`); nothing to read otherwise. A later stage's
+/// reviewer sees earlier stages' votes only when the series shows earlier decisions.
+fn votes_on(
+    conn: &mut DbConnection,
+    access: &Access,
+    ids: &[String],
+    names: &mut HashMap<String, String>,
+) -> Result<HashMap<String, Vec<VoteRow>>, AppError> {
+    if !access.instance.outcome_rule.keeps_votes() && access.instance.stage_count <= 1 {
+        return Ok(HashMap::new());
+    }
+    let only_stage = match (&access.scope, &access.stage) {
+        (ItemScope::Reviewer { .. }, Some(stage)) if !stage.decision_histories => Some(stage.stage),
+        _ => None,
+    };
+    let votes = store::outcomes::of_items(conn, ids, only_stage)?;
+    let voters: Vec<String> =
+        votes.iter().flat_map(|v| [&v.seat, &v.decided_by]).filter(|id| !names.contains_key(*id)).cloned().collect();
+    names.extend(store::users::display_names(conn, &voters)?);
+    let mut out: HashMap<String, Vec<VoteRow>> = HashMap::new();
+    for v in votes {
+        out.entry(v.item_id.clone()).or_default().push(v);
+    }
+    Ok(out)
 }
 
 /// The kept stage decisions on `rows` that the viewer of `access` sees: an admin always, a
@@ -336,8 +436,12 @@ fn stage_history(
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let kept = store::stages::history(conn, &ids)?;
-    let deciders: Vec<String> =
-        kept.iter().filter_map(|k| k.reviewed_by.clone()).filter(|id| !names.contains_key(id)).collect();
+    let deciders: Vec<String> = kept
+        .iter()
+        .flat_map(|k| k.reviewed_by.iter().chain(k.reviewed_for.iter()))
+        .filter(|id| !names.contains_key(*id))
+        .cloned()
+        .collect();
     names.extend(store::users::display_names(conn, &deciders)?);
     let mut out: HashMap<String, Vec<StageDecisionRow>> = HashMap::new();
     for row in kept {
@@ -350,7 +454,7 @@ fn stage_history(
 /// id.
 fn reviewer_names(conn: &mut DbConnection, rows: &[ListedItem]) -> Result<HashMap<String, String>, AppError> {
     let mut ids: Vec<String> =
-        rows.iter().flat_map(|r| r.reviewed_by.iter().chain(r.reviewer_id.iter())).cloned().collect();
+        rows.iter().flat_map(|r| [&r.reviewed_by, &r.reviewed_for, &r.reviewer_id]).flatten().cloned().collect();
     ids.sort();
     ids.dedup();
     Ok(store::users::display_names(conn, &ids)?)
@@ -448,6 +552,9 @@ pub struct Decided {
     /// Items of "everyone in this list" left out because the person may not decide them
     /// (their own access; a reviewer's own access routed elsewhere).
     pub skipped: Vec<Undecidable>,
+    /// Items whose outcome is not the person's decision under the stage's rule (another
+    /// reviewer denied, or not everyone has approved yet), with the rule.
+    pub outcome_differs: Option<(usize, crate::domain::outcome::OutcomeRule)>,
 }
 
 /// Applies `action` to the selection as `actor`; returns what changed. Every change stores
@@ -501,7 +608,7 @@ pub fn decide(
                     .filter_map(|t| may_decide(decider, t).err())
                     .collect();
                 if mine.is_empty() && action == Action::AcceptRecommendations {
-                    return Ok(Ok(Decided { changed: 0, skipped }));
+                    return Ok(Ok(Decided { changed: 0, skipped, outcome_differs: None }));
                 }
                 if mine.is_empty() && !skipped.is_empty() {
                     return Ok(Err(Refused(skipped[0].refusal())));
@@ -511,6 +618,10 @@ pub fn decide(
         };
         let names: HashMap<String, (String, String)> =
             targets.iter().map(|t| (t.id.clone(), (t.principal_id.clone(), t.principal_name.clone()))).collect();
+        let routes: HashMap<String, Route> = targets
+            .iter()
+            .map(|t| (t.id.clone(), (t.principal_id.clone(), t.reviewer_id.clone(), t.reviewer_pool)))
+            .collect();
         let current: Vec<Current> = targets
             .into_iter()
             .map(|t| Current {
@@ -527,7 +638,20 @@ pub fn decide(
             }
             Err(e) => return Ok(Err(Refused(e.message()))),
         };
-        store::decisions::write(conn, &changes, &actor.id, now)?;
+        // Under a rule that weighs each reviewer's decision, the change is this reviewer's
+        // vote and the item gets the outcome of every vote.
+        let votes: HashMap<String, Decision> = changes.iter().map(|c| (c.id.clone(), c.new)).collect();
+        let (changes, credits) = match fresh.outcome_rule {
+            rule if rule.keeps_votes() => weigh_votes(conn, &fresh, (&decider.user, &actor.id), changes, &routes, now)?,
+            _ => (changes, Vec::new()),
+        };
+        let on_behalf = access.on_behalf_of.as_ref().map(|(id, _)| id.as_str());
+        store::decisions::write(conn, &changes, (&actor.id, on_behalf), now)?;
+        // An outcome another reviewer's vote decided is theirs: who, for whom and when.
+        for v in &credits {
+            let seat = (v.seat != v.decided_by).then_some(v.seat.as_str());
+            store::decisions::credit(conn, &v.item_id, (&v.decided_by, seat), v.decided_at)?;
+        }
         store::decisions::adjust_counters(conn, &instance.id, &Tally::delta(&changes), &Pending::delta(&changes))?;
         let events: Vec<NewEvent<'_>> = changes
             .iter()
@@ -544,12 +668,86 @@ pub fn decide(
                 if fresh.stage_count > 1 {
                     details["stage"] = serde_json::json!(fresh.stage);
                 }
+                if let Some((id, name)) = &access.on_behalf_of {
+                    details["onBehalfOf"] = serde_json::json!({ "id": id, "name": name });
+                }
+                if fresh.outcome_rule.keeps_votes() {
+                    details["vote"] = serde_json::json!(votes.get(&c.id).map(|d| d.as_str()));
+                    details["outcomeRule"] = serde_json::json!(fresh.outcome_rule.as_str());
+                }
                 NewEvent::by_user(actor, now, "RecordDecision", ("AccessReviewDecisionItem", &c.id), details)
             })
             .collect();
         store::audit::append_all(conn, &events)?;
-        Ok(Ok(Decided { changed: changes.len(), skipped }))
+        let differs = changes.iter().filter(|c| votes.get(&c.id).is_some_and(|v| *v != c.new)).count();
+        let outcome_differs = (differs > 0).then_some((differs, fresh.outcome_rule));
+        Ok(Ok(Decided { changed: changes.len(), skipped, outcome_differs }))
     })
+}
+
+/// Whose access an item is, who it is assigned to (`None`: nobody in particular), and its
+/// pool.
+type Route = (String, Option<String>, Pool);
+
+/// Records `changes` as the votes of `seat` (the reviewer, or whom a delegate decides for;
+/// `by` clicked) in the stage `instance` is in, and turns each change into the item's
+/// outcome under the stage's rule: every vote on the item counts, and "all must approve"
+/// waits for each reviewer of the item's pool (but the person reviewed) or for its one
+/// assigned reviewer. The outcome carries the reason of the vote that decided it; the
+/// votes of others that decided an outcome are returned, to be credited with it.
+fn weigh_votes(
+    conn: &mut DbConnection,
+    instance: &InstanceRow,
+    (seat, by): (&str, &str),
+    changes: Vec<Change>,
+    routes: &HashMap<String, Route>,
+    now: NaiveDateTime,
+) -> Result<(Vec<Change>, Vec<VoteRow>), AppError> {
+    let rows: Vec<store::outcomes::NewVote<'_>> = changes
+        .iter()
+        .map(|c| store::outcomes::NewVote {
+            item_id: &c.id,
+            stage: instance.stage,
+            seat,
+            instance_id: &instance.id,
+            decision: c.new,
+            justification: &c.justification,
+            decided_by: by,
+            decided_at: now,
+        })
+        .collect();
+    store::outcomes::record(conn, instance.stage, seat, &rows)?;
+    let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+    let mut votes: HashMap<String, Vec<VoteRow>> = HashMap::new();
+    for v in store::outcomes::of_items(conn, &ids, Some(instance.stage))? {
+        votes.entry(v.item_id.clone()).or_default().push(v);
+    }
+    let reviewers = store::outcomes::pool(conn, &instance.id, false)?;
+    let fallbacks = store::outcomes::pool(conn, &instance.id, true)?;
+    let others = |pool: &[String], principal: &str| pool.iter().filter(|u| *u != principal).count();
+    let mut credits = Vec::new();
+    let changes = changes
+        .into_iter()
+        .map(|c| {
+            let expected = match routes.get(&c.id) {
+                Some((principal, None, Pool::Reviewers)) => others(&reviewers, principal),
+                Some((principal, None, Pool::Fallback)) => others(&fallbacks, principal),
+                _ => 1,
+            };
+            let cast = votes.remove(&c.id).unwrap_or_default();
+            let weighed: Vec<_> = cast.iter().map(VoteRow::vote).collect();
+            let (outcome, decisive) = crate::domain::outcome::outcome(instance.outcome_rule, &weighed, expected);
+            match decisive.and_then(|i| cast.into_iter().nth(i)) {
+                Some(v) if v.seat != seat => {
+                    let justification = v.justification.clone();
+                    credits.push(v);
+                    Change { new: outcome, justification, ..c }
+                }
+                _ => Change { new: outcome, ..c },
+            }
+        })
+        .collect();
+    Ok((changes, credits))
 }
 
 /// The instance, read again inside the caller's transaction, if it is still open at `now`
@@ -659,6 +857,8 @@ pub struct ItemDetail {
     pub names: HashMap<String, String>,
     /// The item's reassignments, oldest first.
     pub reassignments: Vec<ReassignmentLine>,
+    /// Each reviewer's decision where a rule weighs them, their voters in `names`.
+    pub votes: Vec<VoteRow>,
 }
 
 /// How many of each list the detail page shows.
@@ -720,12 +920,15 @@ pub fn item_detail(conn: &mut DbConnection, access: &Access, item: &str) -> Resu
     }
     let mut ids: Vec<String> = earlier.iter().filter_map(|e| e.reviewed_by.clone()).collect();
     ids.extend(row.reviewed_by.clone());
+    ids.extend(row.reviewed_for.clone());
     ids.extend(row.reviewer_id.clone());
     ids.sort();
     ids.dedup();
-    let names = store::users::display_names(conn, &ids)?;
+    let mut names = store::users::display_names(conn, &ids)?;
+    let votes = votes_on(conn, access, std::slice::from_ref(&row.id), &mut names)?.remove(&row.id).unwrap_or_default();
     let reassignments = reassignment_lines(conn, &row)?;
     Ok(Some(ItemDetail {
+        votes,
         item: row,
         undecidable,
         user,
@@ -930,6 +1133,6 @@ pub fn reassign_as_admin(
         })?;
     let stage = current_stage(conn, &instance)?;
     let self_review = stage.as_ref().map_or(definition.reviewer_kind, |s| s.reviewer_kind) == ReviewerKind::Self_;
-    let access = Access { instance, definition, scope: ItemScope::All, self_review, stage };
+    let access = Access { instance, definition, scope: ItemScope::All, self_review, stage, on_behalf_of: None };
     reassign(conn, &access, selection, to, actor, now)
 }

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use crate::db::DbConnection;
 use crate::domain::directory::{GroupType, RoleKind};
 use crate::domain::notify::ReminderSchedule;
+use crate::domain::outcome::OutcomeRule;
 use crate::domain::paging::{ListRequest, PAGE_SIZE, Page};
 use crate::domain::recurrence::SeriesEnd;
 use crate::domain::review::{
@@ -159,6 +160,7 @@ pub fn create(
             store::stages::insert_definition_stages(conn, &stages, &stage_reviewers, &id)?;
         }
         store::escalations::set(conn, &id, draft.escalation)?;
+        store::outcomes::set(conn, &id, &draft.outcome_rules)?;
         store::audit::append(
             conn,
             &actor.event(now, "CreateReviewDefinition", ("AccessReviewDefinition", &id), details.clone()),
@@ -504,6 +506,10 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
     // With stages, the duration field is stage 1's.
     let duration_days = stage_rows.first().map_or(d.duration_days, |f| f.duration_days);
     let escalation = store::escalations::of_definition(conn, &d.id)?;
+    let rules = store::outcomes::of_definition(conn, &d.id)?;
+    let rule_of = |stage: i32| {
+        rules.iter().find(|(s, _)| *s == stage).map_or_else(OutcomeRule::default, |(_, r)| *r).as_str().to_owned()
+    };
     Ok(ReviewForm {
         name: d.display_name.clone(),
         description_for_reviewers: d.description_for_reviewers.clone(),
@@ -540,6 +546,9 @@ pub fn form_of(conn: &mut DbConnection, d: &DefinitionRow) -> Result<crate::doma
         reminder_days: plan.days_text(),
         additional_recipients: d.additional_recipients.clone(),
         stages,
+        outcome_rule: rule_of(1),
+        stage2_outcome_rule: rule_of(2),
+        stage3_outcome_rule: rule_of(3),
         escalation: on(escalation.is_some()),
         // Escalation off keeps the default days and target in the form, for when it is on.
         escalation_days: escalation.map_or(3, |e| e.days_before).to_string(),
@@ -664,6 +673,10 @@ pub fn update(
     let described =
         |e: Option<crate::domain::escalation::Escalation>| e.map_or_else(|| "off".to_owned(), |e| e.describe());
     note("escalation", described(store::escalations::of_definition(conn, &old.id)?), described(draft.escalation));
+    let rules = |r: &[(i32, OutcomeRule)]| {
+        r.iter().filter(|(_, r)| r.keeps_votes()).map(|(s, r)| format!("{s}:{r}")).collect::<Vec<_>>().join(" ")
+    };
+    note("outcomeRules", rules(&store::outcomes::of_definition(conn, &old.id)?), rules(&draft.outcome_rules));
     note(
         "notifications",
         format!("{} {}", old.mail_notifications, old.reminder_schedule),
@@ -699,6 +712,7 @@ pub fn update(
             }
         }
         store::escalations::set(conn, &new.id, draft.escalation)?;
+        store::outcomes::set(conn, &new.id, &draft.outcome_rules)?;
         store::audit::append(
             conn,
             &actor.event(
@@ -851,6 +865,8 @@ pub struct DefinitionDetail {
     /// Its stages (none for a one-stage series), each with its named reviewers (stage 1's
     /// are `reviewers`).
     pub stages: Vec<(store::stages::DefinitionStageRow, Vec<(UserRef, bool)>)>,
+    /// How several reviewers' decisions count, by stage, where not the default.
+    pub outcome_rules: Vec<(i32, OutcomeRule)>,
 }
 
 /// The series `id` as `manager` may see it, with its latest `limit` occurrences.
@@ -886,7 +902,8 @@ pub fn detail_of(conn: &mut DbConnection, definition: DefinitionRow, limit: i64)
         stages.push((stage, named));
     }
     let escalation = store::escalations::of_definition(conn, id)?;
-    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances, stages, escalation })
+    let outcome_rules = store::outcomes::of_definition(conn, id)?;
+    Ok(DefinitionDetail { definition, resources, reviewers, created_by, instances, stages, escalation, outcome_rules })
 }
 
 /// The series `id` as `manager` may see it, with how many of its occurrences are in

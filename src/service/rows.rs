@@ -7,6 +7,7 @@ pub use crate::store::decisions::{ItemEvent, ItemFilter, ItemScope, ListedItem};
 pub use crate::store::groups::GroupRow;
 pub use crate::store::instances::{CurrentInstance, InstanceRow};
 pub use crate::store::outbox::{Folder, MailCursor, MailRow};
+pub use crate::store::outcomes::VoteRow;
 pub use crate::store::reviews::DefinitionRow;
 pub use crate::store::roles::{AssignmentRow, RoleRow};
 pub use crate::store::stages::{DefinitionStageRow, InstanceStageRow, StageDecisionRow};

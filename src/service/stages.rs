@@ -125,6 +125,9 @@ pub fn advance(
         }
         store::stages::replace_reviewers(conn, &fresh.id, &routed.reviewers)?;
         store::stages::advance(conn, &fresh.id, stage, count(moving.len()), count(to_admins), now)?;
+        // The next stage counts its reviewers' decisions by its own rule.
+        let rule = store::outcomes::rule(conn, &definition.id, next.stage)?;
+        store::outcomes::set_instance_rule(conn, &fresh.id, rule)?;
         store::instances::recount(conn, &fresh.id)?;
 
         details["nextStageReviewers"] = serde_json::json!(routed.reviewers.len());

@@ -425,6 +425,7 @@ fn write_instance(
                 decision: Decision::NotReviewed,
                 justification: String::new(),
                 reviewed_by: None,
+                reviewed_for: None,
                 reviewed_at: None,
                 apply_result: ApplyResult::New,
                 apply_detail: String::new(),
@@ -438,6 +439,7 @@ fn write_instance(
             }
         })
         .collect();
+    let outcome_rule = store::outcomes::rule(conn, &d.id, 1)?;
     store::instances::insert(
         conn,
         &InstanceRow {
@@ -465,6 +467,7 @@ fn write_instance(
             routed_to_admins,
             stage: 1,
             stage_count: count_i32(stages.len().max(1)),
+            outcome_rule,
         },
     )?;
     if !stages.is_empty() {

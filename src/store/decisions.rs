@@ -192,6 +192,8 @@ pub struct ListedItem {
     pub decision: Decision,
     pub justification: String,
     pub reviewed_by: Option<String>,
+    /// The reviewer a delegate decided for.
+    pub reviewed_for: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
     pub apply_result: ApplyResult,
     pub apply_detail: String,
@@ -219,6 +221,7 @@ impl From<crate::store::instances::ItemRow> for ListedItem {
             decision: r.decision,
             justification: r.justification,
             reviewed_by: r.reviewed_by,
+            reviewed_for: r.reviewed_for,
             reviewed_at: r.reviewed_at,
             apply_result: r.apply_result,
             apply_detail: r.apply_detail,
@@ -410,25 +413,50 @@ pub fn targets_matching(
     query(instance, scope, filter).select(DecisionTarget::as_select()).load(conn)
 }
 
-/// Writes decisions by `reviewer` at `at`. Items that get the same decision and reason are
-/// updated together, by id lists of a size both backends accept.
-pub fn write(conn: &mut Conn, changes: &[Change], reviewer: &str, at: NaiveDateTime) -> QueryResult<()> {
+/// Writes decisions by `reviewer` (a delegate: on behalf of the reviewer `for_whom`) at
+/// `at`. Items that get the same decision and reason are updated together, by id lists of
+/// a size both backends accept.
+pub fn write(
+    conn: &mut Conn,
+    changes: &[Change],
+    (reviewer, for_whom): (&str, Option<&str>),
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&str>> = std::collections::BTreeMap::new();
     for c in changes {
         groups.entry((c.new.as_str(), c.justification.as_str())).or_default().push(c.id.as_str());
     }
     for ((decision, justification), ids) in groups {
+        // An outcome still waiting for other reviewers ("all must approve") is nobody's
+        // decision yet.
+        let decided = decision != Decision::NotReviewed.as_str();
         for chunk in ids.chunks(10_000) {
             diesel::update(items::table.filter(items::id.eq_any(chunk)))
                 .set((
                     items::decision.eq(decision),
-                    items::justification.eq(justification),
-                    items::reviewed_by.eq(Some(reviewer)),
-                    items::reviewed_at.eq(Some(at)),
+                    items::justification.eq(if decided { justification } else { "" }),
+                    items::reviewed_by.eq(decided.then_some(reviewer)),
+                    items::reviewed_for.eq(for_whom.filter(|_| decided)),
+                    items::reviewed_at.eq(decided.then_some(at)),
                 ))
                 .execute(conn)?;
         }
     }
+    Ok(())
+}
+
+/// Credits the decision of item `item` to `reviewer` (a delegate: on behalf of
+/// `for_whom`) at `at`: the reviewer whose vote decided an outcome that a later vote did
+/// not change.
+pub fn credit(
+    conn: &mut Conn,
+    item: &str,
+    (reviewer, for_whom): (&str, Option<&str>),
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(items::table.find(item))
+        .set((items::reviewed_by.eq(Some(reviewer)), items::reviewed_for.eq(for_whom), items::reviewed_at.eq(Some(at))))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -50,6 +50,8 @@ pub struct InstanceRow {
     pub stage: i32,
     /// How many stages it has.
     pub stage_count: i32,
+    /// How several reviewers' decisions on one item count in the stage it is in.
+    pub outcome_rule: crate::domain::outcome::OutcomeRule,
 }
 
 /// A decision item as stored.
@@ -87,6 +89,9 @@ pub struct ItemRow {
     /// The stage it was last open in: an item whose decision did not move on stays in the
     /// stage that decided it.
     pub stage: i32,
+    /// The reviewer a delegate decided for (never set at start: not inserted).
+    #[diesel(skip_insertion)]
+    pub reviewed_for: Option<String>,
 }
 
 impl ItemRow {
@@ -253,6 +258,7 @@ pub fn reset_decisions(conn: &mut Conn, instance: &str, stage: i32) -> QueryResu
         review_decision_items::decision.eq(Decision::NotReviewed),
         review_decision_items::justification.eq(""),
         review_decision_items::reviewed_by.eq(None::<String>),
+        review_decision_items::reviewed_for.eq(None::<String>),
         review_decision_items::reviewed_at.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)

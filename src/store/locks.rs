@@ -40,3 +40,16 @@ pub fn lock_source(conn: &mut Conn, source: &str) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
+
+/// Takes a person's lock (while their delegations change): on PostgreSQL an advisory lock
+/// keyed by a hash of their id; on SQLite the write transaction holds the single write lock
+/// already.
+pub fn lock_person(conn: &mut Conn, user: &str) -> QueryResult<()> {
+    if conn.is_sqlite() {
+        return Ok(());
+    }
+    // FNV-1a: stable across processes and releases (std's hasher is not).
+    let hash = user.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let key = i64::from_ne_bytes(hash.to_ne_bytes());
+    conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))
+}

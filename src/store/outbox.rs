@@ -357,6 +357,28 @@ pub fn reviewers_with_items(
             }
         }
     }
+    if only_not_reviewed {
+        // Under "all must approve" an item waits, not reviewed, for the reviewers who have
+        // not decided it: those who have are done with it.
+        use crate::db::schema::review_item_votes as votes;
+        let waiting = items::table
+            .filter(items::instance_id.eq(instance))
+            .filter(items::stage.eq(stage))
+            .filter(items::decision.eq(Decision::NotReviewed))
+            .select(items::id);
+        let voted: Vec<(String, i64)> = votes::table
+            .filter(votes::instance_id.eq(instance))
+            .filter(votes::stage.eq(stage))
+            .filter(votes::item_id.eq_any(waiting))
+            .group_by(votes::seat)
+            .select((votes::seat, diesel::dsl::count_star()))
+            .load(conn)?;
+        for (seat, n) in voted {
+            if let Some(left) = by_user.get_mut(&seat) {
+                *left -= n;
+            }
+        }
+    }
     by_user.retain(|_, n| *n > 0);
     let ids: Vec<String> = by_user.keys().cloned().collect();
     let mut people: Vec<(Recipient, i64)> = Vec::with_capacity(ids.len());

@@ -76,6 +76,8 @@ pub struct StageDecisionRow {
     pub justification: String,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
+    /// The reviewer a delegate decided for.
+    pub reviewed_for: Option<String>,
 }
 
 /// Saves a series' stages and its later stages' reviewers: (stage, user id, fallback).
@@ -185,6 +187,7 @@ pub fn keep_decisions(conn: &mut Conn, instance: &str, stage: i32) -> QueryResul
         items::justification,
         items::reviewed_by,
         items::reviewed_at,
+        items::reviewed_for,
     ));
     per_backend!(conn, c => diesel::insert_into(stage_decisions::table)
         .values(decided)
@@ -196,6 +199,7 @@ pub fn keep_decisions(conn: &mut Conn, instance: &str, stage: i32) -> QueryResul
             stage_decisions::justification,
             stage_decisions::reviewed_by,
             stage_decisions::reviewed_at,
+            stage_decisions::reviewed_for,
         ))
         .on_conflict_do_nothing()
         .execute(c))
@@ -236,6 +240,7 @@ pub fn move_items(
                 items::decision.eq(Decision::NotReviewed),
                 items::justification.eq(""),
                 items::reviewed_by.eq(None::<String>),
+                items::reviewed_for.eq(None::<String>),
                 items::reviewed_at.eq(None::<NaiveDateTime>),
                 items::reviewer_id.eq(reviewer),
                 items::reviewer_pool.eq(pool),

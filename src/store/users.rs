@@ -123,7 +123,28 @@ pub fn insert_batch(conn: &mut Conn, rows: &[UserRow]) -> QueryResult<usize> {
 
 /// A user by UPN, ignoring case (identity providers do not keep the directory's case).
 pub fn by_upn(conn: &mut Conn, upn: &str) -> QueryResult<Option<UserRow>> {
+    // No name holds a NUL, and PostgreSQL refuses one in any text parameter.
+    if upn.contains('\0') {
+        return Ok(None);
+    }
     users::table.filter(lower(users::upn).eq(upn.to_lowercase())).select(UserRow::as_select()).first(conn).optional()
+}
+
+/// A user by UPN, or else by mail address, ignoring case (people know a colleague's mail
+/// address better than their UPN). Of several with the address, none: ambiguous.
+pub fn by_upn_or_mail(conn: &mut Conn, text: &str) -> QueryResult<Option<UserRow>> {
+    if let Some(user) = by_upn(conn, text)? {
+        return Ok(Some(user));
+    }
+    if text.contains('\0') {
+        return Ok(None);
+    }
+    let mut found: Vec<UserRow> = users::table
+        .filter(lower(users::mail.assume_not_null()).eq(text.to_lowercase()))
+        .select(UserRow::as_select())
+        .limit(2)
+        .load(conn)?;
+    Ok(if found.len() == 1 { found.pop() } else { None })
 }
 
 /// Users by exact UPN (any order); unknown UPNs are skipped.

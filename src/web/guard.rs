@@ -178,11 +178,19 @@ impl FromRequest for Reviewer {
         let identity = CurrentUser::from_request(req, payload).into_inner();
         let state = req.app_data::<State>().cloned();
         let id = ObjectId::try_from(req.match_info().get("id").unwrap_or_default().to_owned());
+        // `/reviews/{id}/for/{user}`: a delegate reviewing on `user`'s behalf.
+        let on_behalf = req.match_info().get("for").map(|u| ObjectId::try_from(u.to_owned()));
         Box::pin(async move {
             let identity = identity?.0;
             let (Some(state), Ok(id)) = (state, id) else { return Err(review_not_found()) };
-            let (user, is_admin) = (identity.user.id.clone(), identity.is_admin);
-            let access = state.db(move |conn| panel::access(conn, id.as_str(), &user, is_admin)).await?;
+            let (user, is_admin, now) = (identity.user.id.clone(), identity.is_admin, state.clock.now());
+            let access = match on_behalf {
+                None => state.db(move |conn| panel::access(conn, id.as_str(), &user, is_admin)).await?,
+                Some(Ok(of)) => {
+                    state.db(move |conn| panel::access_on_behalf(conn, id.as_str(), &user, of.as_str(), now)).await?
+                }
+                Some(Err(_)) => None,
+            };
             match access {
                 Some(access) => Ok(Self { identity, access }),
                 None => Err(review_not_found()),

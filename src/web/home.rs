@@ -27,7 +27,8 @@ pub struct HomePage {
 
 /// One review in the panel's list.
 pub struct ReviewItem {
-    id: String,
+    /// Its review page (a delegate's names whom they act for).
+    href: String,
     name: String,
     resource: String,
     due: String,
@@ -63,20 +64,22 @@ pub async fn index(
     };
     let is_admin = user.0.is_admin;
     let me = user.0.user.id.clone();
+    let now = state.clock.now();
     // Counting 100k users costs more than the rest of the page: admins see totals at most
     // a minute old.
     let cached = if is_admin { fresh_counts(&state) } else { None };
     let (counted, mine) = state
         .db(move |conn| {
             let counted = if is_admin && cached.is_none() { Some(directory::totals(conn)?) } else { None };
-            Ok((counted, crate::service::panel::my_reviews(conn, &me, is_admin)?))
+            let mut mine = crate::service::panel::my_reviews(conn, &me, is_admin)?;
+            mine.extend(crate::service::panel::delegated_reviews(conn, &me, now)?);
+            Ok((counted, mine))
         })
         .await?;
     if let (Some(counts), Ok(mut slot)) = (counted, state.directory_counts.lock()) {
         *slot = Some((std::time::Instant::now(), counts));
     }
     let directory = cached.or(counted);
-    let now = state.clock.now();
     let (current, done) = panel::split_reviews(mine);
     let (shown, other_count) = if past { (done, current.len()) } else { (current, done.len()) };
     let reviews = shown
@@ -93,8 +96,19 @@ pub async fn index(
                     None => (String::new(), false),
                 },
             };
+            let (href, on_behalf) = match &r.on_behalf_of {
+                Some((user, name, until)) => (
+                    format!("/reviews/{}/for/{user}", r.instance.id),
+                    Some(format!(
+                        "On behalf of {}, as their delegate until {}",
+                        crate::domain::notify::isolate(name),
+                        format::date(crate::domain::delegation::last_day(*until).and_time(chrono::NaiveTime::MIN))
+                    )),
+                ),
+                None => (format!("/reviews/{}", r.instance.id), None),
+            };
             ReviewItem {
-                id: r.instance.id.clone(),
+                href,
                 name: r.name.clone(),
                 resource: if r.self_review {
                     format!("Your access to {}", r.instance.resource_name)
@@ -109,7 +123,10 @@ pub async fn index(
                 reviewed: r.reviewed,
                 total: r.total,
                 status: r.instance.status.short_label(),
-                why: panel::why_you(r.reviewer_kind, &r.instance.resource_name, &r.scope),
+                why: on_behalf
+                    .into_iter()
+                    .chain(panel::why_you(r.reviewer_kind, &r.instance.resource_name, &r.scope))
+                    .collect(),
             }
         })
         .collect();

@@ -10,6 +10,7 @@ pub mod api_access;
 pub mod auth;
 pub mod client;
 pub mod csrf;
+pub mod delegation;
 pub mod errors;
 pub mod format;
 pub mod guard;
@@ -235,6 +236,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reviews/{id}", web::get().to(panel::review))
         .route("/reviews/{id}", web::post().to(panel::decide))
         .route("/reviews/{id}/items/{item}", web::get().to(panel::item))
+        .route("/reviews/{id}/for/{for}", web::get().to(panel::review))
+        .route("/reviews/{id}/for/{for}", web::post().to(panel::decide))
+        .route("/reviews/{id}/for/{for}/items/{item}", web::get().to(panel::item))
+        .route("/delegation", web::get().to(delegation::page))
+        .route("/delegation", web::post().to(delegation::create))
+        .route("/delegation/{id}/end", web::post().to(delegation::end))
         .route("/static/{file}", web::get().to(static_files::serve))
         .route("/api/sign-ins", web::post().to(sign_ins::post))
         .route("/tokens", web::get().to(api_access::tokens))

@@ -20,7 +20,7 @@ use crate::domain::recommendation::Recommendation;
 use crate::domain::review::{ResourceKind, ReviewerKind};
 use crate::error::AppError;
 use crate::service::panel::{self, Access, Decided, Reassigned, Selection};
-use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem};
+use crate::service::rows::{ItemEvent, ItemFilter, ItemScope, ListedItem, VoteRow};
 
 /// The filter tabs of a review page, as the query string names them.
 const SHOWS: [(&str, &str); 6] = [
@@ -154,6 +154,8 @@ pub struct ItemView {
     history: Vec<(String, String, String)>,
     /// Escalated to the viewer: nobody had reviewed it near the end.
     escalated: bool,
+    /// Each reviewer's decision where a rule weighs them ("Omar Haddad: Approved").
+    votes: Vec<String>,
 }
 
 impl ItemView {
@@ -198,7 +200,7 @@ impl ItemView {
                 Decision::Deny => "decision-deny",
                 Decision::DontKnow => "decision-unsure",
             },
-            decided_by: row.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default(),
+            decided_by: decided_by(&row.reviewed_by, &row.reviewed_for, names),
             decided_at: row.reviewed_at.map(format::datetime).unwrap_or_default(),
             justification: row.justification,
             apply_result: match row.apply_result {
@@ -216,10 +218,21 @@ impl ItemView {
             gone: None,
             history: Vec::new(),
             escalated: decider.is_some_and(|d| d.escalated.contains(&row.id)),
+            votes: Vec::new(),
             id: row.id,
             name: row.principal_name,
             upn: row.principal_upn,
         }
+    }
+}
+
+/// Who decided, as a row says it: "Ana Ruiz", or "Kim Lee on behalf of Ana Ruiz" for a
+/// delegate's decision ("" when nobody did).
+fn decided_by(by: &Option<String>, on_behalf: &Option<String>, names: &HashMap<String, String>) -> String {
+    let name = |id: &Option<String>| id.as_ref().and_then(|id| names.get(id).cloned());
+    match (name(by), name(on_behalf)) {
+        (Some(by), Some(of)) => format!("{by} on behalf of {of}"),
+        (by, _) => by.unwrap_or_default(),
     }
 }
 
@@ -268,6 +281,19 @@ pub fn why_you(reviewer_kind: ReviewerKind, resource_name: &str, scope: &ItemSco
 }
 
 /// What the review is about, in words.
+/// "You review on behalf of Ana Ruiz, as their delegate." on a delegate's pages.
+fn on_behalf_line(access: &Access) -> Option<String> {
+    access.on_behalf_of.as_ref().map(|(_, name)| {
+        // Isolated: a right-to-left name, or an override planted in it, cannot reorder the
+        // sentence.
+        let name = crate::domain::notify::isolate(name);
+        format!(
+            "You review on behalf of {name}, as their delegate: your decisions are recorded as yours, on their \
+             behalf."
+        )
+    })
+}
+
 fn resource_label(access: &Access) -> String {
     let i = &access.instance;
     match (i.resource_type, &i.resource_scope) {
@@ -289,6 +315,8 @@ pub struct ReviewPage {
     due: String,
     /// The stage the review is in, when it has several.
     stage: Option<StageView>,
+    /// How several reviewers' decisions count, in words ("" for the last decision wins).
+    outcome_rule: String,
     open: bool,
     reviewed: i64,
     total: i64,
@@ -361,8 +389,22 @@ fn stage_lines(
 ) -> Vec<(String, String, String)> {
     kept.iter()
         .map(|k| {
-            let by = k.reviewed_by.as_ref().and_then(|id| names.get(id).cloned()).unwrap_or_default();
+            let by = decided_by(&k.reviewed_by, &k.reviewed_for, names);
             (format!("Stage {}: {}", k.stage, k.decision.label()), by, k.justification.clone())
+        })
+        .collect()
+}
+
+/// Each reviewer's decision on one item, as its row lists them: "Omar Haddad: Denied",
+/// "Stage 2 · …" with several stages, "(by Kim Lee)" when a delegate decided for them.
+fn vote_lines(votes: &[VoteRow], names: &HashMap<String, String>, multi_stage: bool) -> Vec<String> {
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned());
+    votes
+        .iter()
+        .map(|v| {
+            let stage = if multi_stage { format!("Stage {} · ", v.stage) } else { String::new() };
+            let by = if v.decided_by == v.seat { String::new() } else { format!(" (by {})", name(&v.decided_by)) };
+            format!("{stage}{}: {}{by}", name(&v.seat), v.decision.label())
         })
         .collect()
 }
@@ -454,7 +496,9 @@ pub async fn review(
     let view = query.into_inner().view()?;
     let now = state.clock.now();
     let access = reviewer.access;
-    let me = reviewer.identity.user.id.clone();
+    // A delegate sees the page as the reviewer they act for: the others are the others of
+    // that reviewer.
+    let me = access.on_behalf_of.as_ref().map_or_else(|| reviewer.identity.user.id.clone(), |(id, _)| id.clone());
     let chrome = chrome.in_section(Section::Home);
     let id = access.instance.id.clone();
 
@@ -483,9 +527,8 @@ pub async fn review(
         })));
     }
 
-    table_page(&state, chrome, access, view, me, format!("/reviews/{id}"), None)
-        .await
-        .map(|p| AnyReviewPage::Table(Box::new(p)))
+    let base_path = access.review_path();
+    table_page(&state, chrome, access, view, me, base_path, None).await.map(|p| AnyReviewPage::Table(Box::new(p)))
 }
 
 /// Renders the table of an instance for `base` (the page's path): the reviewer's page, or
@@ -507,7 +550,7 @@ pub async fn table_page(
     // A stage without recommendations shows none (its items keep them, for the record).
     let recommends = series.is_some() || access.shows_recommendations();
     // Only a reviewer's open page offers "Accept recommendations".
-    let panel::Table { page, names, counts, accept_count, others, gone, handed_on, history } =
+    let panel::Table { page, names, counts, accept_count, others, gone, handed_on, history, votes } =
         state.db(move |conn| panel::table(conn, &for_table, &filter, &at, &me, open && recommends)).await?;
     let others: Vec<String> = others
         .into_iter()
@@ -545,6 +588,10 @@ pub async fn table_page(
         resource: resource_label(&access),
         due: format::end_of(access.due(), access.instance.completed_at),
         stage: StageView::of(&access),
+        outcome_rule: match access.instance.outcome_rule {
+            rule if rule.keeps_votes() => format!("{} ({})", rule.label().to_lowercase(), rule.describe()),
+            _ => String::new(),
+        },
         open,
         ended: !access.is_open(now),
         reviewed,
@@ -553,7 +600,10 @@ pub async fn table_page(
         others,
         per_person,
         justification_required: access.instance.justification_required,
-        why: why_you(access.reviewer_kind(), &access.instance.resource_name, &access.scope),
+        why: on_behalf_line(&access)
+            .into_iter()
+            .chain(why_you(access.reviewer_kind(), &access.instance.resource_name, &access.scope))
+            .collect(),
         accept_count,
         matching: if view.filter.search.is_some() { -1 } else { count_of(view.show) },
         tabs,
@@ -563,12 +613,14 @@ pub async fn table_page(
         pager_next: link(&page.next, "after"),
         items: {
             let (decider, base) = (access.scope.decider(), series.is_none().then_some(base_path.as_str()));
+            let multi_stage = access.instance.stage_count > 1;
             page.items
                 .into_iter()
                 .map(|r| {
                     let gone = gone.get(&r.id).cloned();
                     let history = history.get(&r.id).map(|kept| stage_lines(kept, &names)).unwrap_or_default();
-                    let item = ItemView { gone, history, ..ItemView::new(r, &names, now, decider, base) };
+                    let votes = votes.get(&r.id).map(|v| vote_lines(v, &names, multi_stage)).unwrap_or_default();
+                    let item = ItemView { gone, history, votes, ..ItemView::new(r, &names, now, decider, base) };
                     if recommends { item } else { item.without_recommendation() }
                 })
                 .collect()
@@ -625,15 +677,15 @@ pub async fn decide(
         }
     }
     let view = view_of(show.as_deref(), q.as_deref(), None, None)?;
-    let id = reviewer.access.instance.id.clone();
+    let base = reviewer.access.review_path();
     if items.iter().any(|i| ObjectId::try_from(i.clone()).is_err()) {
         return Err(AppError::BadRequest("A selected row is not valid. Reload the page and try again.".into()));
     }
     // Back to the person's page when deciding from it (one person, by a valid id).
     let back = match (view.query(), from_item, items.as_slice()) {
-        (_, true, [item]) => format!("/reviews/{id}/items/{item}"),
-        (query, _, _) if query.is_empty() => format!("/reviews/{id}"),
-        (query, _, _) => format!("/reviews/{id}?{query}"),
+        (_, true, [item]) => format!("{base}/items/{item}"),
+        (query, _, _) if query.is_empty() => base,
+        (query, _, _) => format!("{base}?{query}"),
     };
     let redirect = HttpResponse::SeeOther().insert_header(("Location", back)).finish();
     let mut reviewer = reviewer;
@@ -755,14 +807,22 @@ fn decided_message(action: Action, done: &Decided, ticked: bool) -> String {
         (Action::DontKnow, _) => format!("Marked “don't know” for {people}."),
         (Action::AcceptRecommendations, _) => format!("Recommendations accepted for {people}."),
     };
+    if let Some((n, rule)) = done.outcome_differs {
+        out.push_str(&format!(
+            " By this review's rule (“{}”), {} another outcome for now: the results show each reviewer's decision.",
+            rule.label(),
+            if n == 1 { "1 person has".to_owned() } else { format!("{n} people have") }
+        ));
+    }
     // "Everyone in this list" leaves out what the reviewer may not decide, and says so.
     let own = done.skipped.iter().find_map(|u| match u {
-        Undecidable::OwnAccess(pool) => Some(*pool),
+        Undecidable::OwnAccess(pool) => Some(("Your", *pool)),
+        Undecidable::TheirOwnAccess(pool) => Some(("Their", *pool)),
         Undecidable::Elsewhere(_) => None,
     });
-    if let Some(pool) = own {
+    if let Some((whose, pool)) = own {
         out.push_str(&format!(
-            " Your own access was left out: it is {}.",
+            " {whose} own access was left out: it is {}.",
             pool.map_or("decided by another reviewer", Pool::decided_by)
         ));
     }
@@ -771,7 +831,7 @@ fn decided_message(action: Action, done: &Decided, ticked: bool) -> String {
         .iter()
         .filter_map(|u| match u {
             Undecidable::Elsewhere(pool) => Some(*pool),
-            Undecidable::OwnAccess(_) => None,
+            Undecidable::OwnAccess(_) | Undecidable::TheirOwnAccess(_) => None,
         })
         .collect();
     if let Some(first) = others.first() {
@@ -813,6 +873,8 @@ pub struct ItemPage {
     /// The stage the page is read in, when the review has several (sent back with a
     /// decision, which an ended stage refuses).
     stage: Option<i32>,
+    /// Whom a delegate reviews for, in words.
+    on_behalf: Option<String>,
     /// The review's name and page.
     review_name: String,
     review_path: String,
@@ -914,7 +976,18 @@ fn history_view(e: ItemEvent) -> HistoryView {
         }
         other => (other.to_owned(), String::new()),
     };
-    HistoryView { at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(), who: e.actor_name, what, reason }
+    let who = match details["onBehalfOf"]["name"].as_str() {
+        Some(of) => format!("{} on behalf of {of}", e.actor_name),
+        None => e.actor_name,
+    };
+    HistoryView { at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(), who, what, reason }
+}
+
+/// The path of a person's page in a review (`/reviews/{id}/items/{item}`, or a delegate's
+/// `/reviews/{id}/for/{user}/items/{item}`).
+#[derive(serde::Deserialize)]
+pub struct ItemPath {
+    item: String,
 }
 
 /// `GET /reviews/{id}/items/{item}`: one person's access — every path to the resource,
@@ -924,10 +997,9 @@ pub async fn item(
     reviewer: Reviewer,
     state: State,
     chrome: Chrome,
-    path: web::Path<(String, String)>,
+    path: web::Path<ItemPath>,
 ) -> Result<ItemPage, AppError> {
-    let (_, item) = path.into_inner();
-    let item = ObjectId::try_from(item).map_err(|_| review_not_found())?;
+    let item = ObjectId::try_from(path.into_inner().item).map_err(|_| review_not_found())?;
     let now = state.clock.now();
     let access = reviewer.access;
     let for_detail = access.clone();
@@ -935,8 +1007,7 @@ pub async fn item(
         .db(move |conn| panel::item_detail(conn, &for_detail, item.as_str()))
         .await?
         .ok_or_else(review_not_found)?;
-    let id = access.instance.id.clone();
-    let review_path = format!("/reviews/{id}");
+    let review_path = access.review_path();
     let row = &detail.item;
     let paths: Vec<String> = row.access_path.split("; ").map(str::to_owned).collect();
     let access_detail = row.access_detail.clone();
@@ -985,10 +1056,13 @@ pub async fn item(
         })
         .collect();
     let listed = ListedItem::from(row.clone());
-    let item = ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path));
+    let votes = vote_lines(&detail.votes, &detail.names, access.instance.stage_count > 1);
+    let item =
+        ItemView { votes, ..ItemView::new(listed, &detail.names, now, access.scope.decider(), Some(&review_path)) };
     Ok(ItemPage {
         chrome: chrome.in_section(Section::Home),
         stage: access.stage.as_ref().map(|s| s.stage),
+        on_behalf: on_behalf_line(&access),
         review_name: access.definition.display_name.clone(),
         resource: resource_label(&access),
         can_decide: access.is_open(now) && detail.undecidable.is_none(),

@@ -13,8 +13,8 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::helpers::{Page, TestApp, spawn_admin_app};
 use crate::scheduler::tick;
 use crate::stages::{
-    BOARD, PORTAL, as_persona, by_item, create_review, decide, fields, ids, instance_end, item_of, refused, set,
-    stage_of, status_of, strings, tickable, window,
+    BOARD, PORTAL, as_persona, by_item, create_board_review, create_review, decide, fields, ids, instance_end, item_of,
+    refused, set, stage_of, status_of, strings, tickable, window,
 };
 
 fn decision_of(app: &TestApp, item: &str) -> String {
@@ -632,13 +632,10 @@ async fn with_two_stages_each_stage_escalates_before_its_own_end_and_only_its_it
     let tom = app.user_id(personas::USER);
     let dana = app.user_id(personas::ADMIN);
     let name = "Advisory board in two stages, escalated";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("fallback_reviewers", personas::USER),
             ("mail_notifications", "on"),
             ("stages", "2"),
@@ -746,13 +743,10 @@ async fn the_same_fallback_in_both_stages_gets_stage_2_s_escalation_too() {
     let app = spawn_admin_app().await;
     let tom = app.user_id(personas::USER);
     let name = "Advisory board, one fallback for both stages";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("fallback_reviewers", personas::USER),
             ("mail_notifications", "on"),
             ("stages", "2"),
@@ -804,13 +798,10 @@ async fn racing_schedulers_escalate_once() {
     let app = spawn_admin_app().await;
     let tom = app.user_id(personas::USER);
     let name = "Board, raced";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("fallback_reviewers", personas::USER),
             ("mail_notifications", "on"),
             ("escalation", "on"),

@@ -149,6 +149,7 @@ pub(crate) fn bulk_items(instance: &str, n: usize) -> Vec<ItemRow> {
             decision: if k % 3 == 0 { Decision::Deny } else { Decision::NotReviewed },
             justification: if k % 3 == 0 { "Left the company, replaced by a contractor".into() } else { String::new() },
             reviewed_by: None,
+            reviewed_for: None,
             reviewed_at: None,
             apply_result: ApplyResult::New,
             apply_detail: String::new(),

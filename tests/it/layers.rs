@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use attest::domain::{apply, decision, directory, escalation, notify, recommendation, recurrence, review, stage};
+use attest::domain::{
+    apply, decision, directory, escalation, notify, outcome, recommendation, recurrence, review, stage,
+};
 
 /// Each top-level module of `src/` and its layer: a module may import modules of its own
 /// layer or of lower ones, never of a higher one.
@@ -197,6 +199,7 @@ fn states() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "domain/escalation.rs",
             of(&escalation::EscalationTarget::ALL, escalation::EscalationTarget::as_str),
         ),
+        ("OutcomeRule", "domain/outcome.rs", of(&outcome::OutcomeRule::ALL, outcome::OutcomeRule::as_str)),
     ]
 }
 

@@ -46,6 +46,15 @@ pub(crate) async fn create_review(app: &TestApp, extra: &[(&str, &str)]) -> Stri
     page.header("location")
 }
 
+/// Creates a review of [`BOARD`] named `name`, reviewed by the owner persona, with the
+/// `extra` fields (stages, fallbacks, escalation); returns the series' path.
+pub(crate) async fn create_board_review(app: &TestApp, name: &str, extra: &[(&str, &str)]) -> String {
+    let mut form =
+        vec![("name", name), ("groups", BOARD), ("reviewer_kind", "Selected"), ("reviewers", personas::OWNER)];
+    form.extend_from_slice(extra);
+    create_review(app, &form).await
+}
+
 /// Posts a form, expects a redirect, and returns the page it leads to.
 pub(crate) async fn post_then_get(who: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
     let done = who.post(path, fields).await;
@@ -490,13 +499,10 @@ async fn three_stages_pass_on_only_the_chosen_decisions_and_keep_each_stage_s_de
 async fn an_admin_ends_stage_1_early_and_stage_2_starts_at_once_keeping_its_planned_end() {
     let app = spawn_admin_app().await;
     let name = "Advisory board, ended early";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("mail_notifications", "on"),
             ("stages", "2"),
             ("stage1_moves", "Deny"),
@@ -572,13 +578,10 @@ async fn an_admin_ends_stage_1_early_and_stage_2_starts_at_once_keeping_its_plan
 async fn a_stage_1_reviewer_is_told_their_stage_has_ended_once_stage_2_began() {
     let app = spawn_admin_app().await;
     let name = "Told the stage ended";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("stages", "2"),
             ("stage1_moves", "Deny"),
             ("stage1_moves", "NotReviewed"),
@@ -630,13 +633,10 @@ fn hidden_fields(page: &Page) -> Vec<(String, String)> {
 async fn a_decision_from_a_page_read_in_stage_1_is_refused_once_stage_2_has_begun() {
     let app = spawn_admin_app().await;
     let name = "Same reviewer twice";
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("stages", "2"),
             ("stage1_moves", "Deny"),
             ("stage1_moves", "NotReviewed"),

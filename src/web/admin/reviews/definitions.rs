@@ -431,6 +431,8 @@ pub struct ResourceItem {
 #[template(path = "admin/reviews/show.html")]
 pub struct DefinitionPage {
     chrome: Chrome,
+    /// How several reviewers' decisions count, per stage, in words.
+    outcome_rules: Vec<String>,
     item: DefinitionItem,
     d: DefinitionRow,
     resources: Vec<ResourceItem>,
@@ -507,8 +509,18 @@ pub async fn show(
         instances,
         stages,
         escalation,
+        outcome_rules,
     } = detail;
     let escalation = escalation.map_or_else(|| "Off".to_owned(), |e| e.describe());
+    // Each stage's rule (the series' own when it has one stage), the default included.
+    let stage_count = i32::try_from(stages.len()).unwrap_or(1).max(1);
+    let outcome_rules = (1..=stage_count)
+        .map(|n| {
+            let rule = outcome_rules.iter().find(|(s, _)| *s == n).map_or_else(Default::default, |(_, r)| *r);
+            let label = format!("{}: {}", rule.label(), rule.describe());
+            if stage_count > 1 { format!("Stage {n}: {label}") } else { label }
+        })
+        .collect();
     let stages = stages.into_iter().map(|(s, named)| StageItem::new(&s, &named)).collect();
     let resources = resources
         .into_iter()
@@ -543,6 +555,7 @@ pub async fn show(
     Ok(DefinitionPage {
         stages,
         escalation,
+        outcome_rules,
         instances,
         chrome: chrome.in_section(Section::Reviews),
         item: DefinitionItem::new(&d),

@@ -171,6 +171,10 @@ pub struct Settings {
     pub apply_actions: Vec<ApplyAction>,
     /// How the series recurs.
     pub recurrence: Recurrence,
+    /// Whether reviewers of later stages see earlier stages' decisions (multi-stage series
+    /// only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_histories_for_reviewers_enabled: Option<bool>,
 }
 
 /// A review series (Graph's `accessReviewScheduleDefinition`). The list leaves out
@@ -217,6 +221,30 @@ pub struct Definition {
     /// Who reviews when no reviewer is found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_reviewers: Option<Vec<Scope>>,
+    /// The stages of a multi-stage series (absent for one stage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_settings: Option<Vec<StageSettings>>,
+}
+
+/// One stage of a multi-stage series (Graph's `accessReviewStageSettings`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageSettings {
+    /// "1", "2" or "3".
+    pub stage_id: String,
+    /// The stage it follows (empty for the first).
+    pub depends_on: Vec<String>,
+    /// How long it runs.
+    pub duration_in_days: i32,
+    /// Whether its reviewers see recommendations.
+    pub recommendations_enabled: bool,
+    /// The decisions whose people move on to the next stage (empty for the last):
+    /// `Approve`, `Deny`, `DontKnow`, `NotReviewed`, `Recommendation`.
+    pub decisions_that_will_move_to_next_stage: Vec<&'static str>,
+    /// Who reviews it; empty: each person reviews their own access.
+    pub reviewers: Vec<Scope>,
+    /// Who reviews what its reviewers may not.
+    pub fallback_reviewers: Vec<Scope>,
 }
 
 /// One occurrence of a series for one resource (Graph's `accessReviewInstance`).

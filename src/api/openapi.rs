@@ -14,7 +14,7 @@ use utoipa::{OpenApi, PartialSchema};
 
 use super::model::{
     BatchBody, DecisionItem, DecisionPatch, Definition, DefinitionInput, ErrorBody, HistoryDefinition,
-    HistoryDefinitionInput, HistoryInstance, Instance, OAuthError, Page, Reviewer, TokenAnswer,
+    HistoryDefinitionInput, HistoryInstance, Instance, OAuthError, Page, Reviewer, StageSettings, TokenAnswer,
 };
 use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
 use crate::domain::apply::ApplyResult;
@@ -35,6 +35,7 @@ use crate::domain::review::InstanceStatus;
     ),
     components(schemas(
         Definition,
+        StageSettings,
         Instance,
         DecisionItem,
         Reviewer,

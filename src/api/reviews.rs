@@ -15,8 +15,10 @@ use crate::domain::recommendation::Recommendation;
 use crate::domain::recurrence::{EndKind, Frequency};
 use crate::domain::review::InstanceStatus;
 use crate::domain::review::{DefaultDecision, DefinitionStatus, ResourceKind, ReviewerKind, ScopeKind, UserScopeKind};
+use crate::domain::stage::{Move, Moves};
 use crate::service::graph;
 use crate::service::reviews::DefinitionDetail;
+use crate::service::rows::UserRef;
 use crate::store::decisions::{ItemFilter, ItemTest, ListedItem};
 use crate::store::instances::InstanceRow;
 use crate::store::reviews::DefinitionRow;
@@ -836,6 +838,7 @@ fn definition_summary(d: &DefinitionRow) -> model::Definition {
         instance_enumeration_scope: None,
         reviewers: None,
         fallback_reviewers: None,
+        stage_settings: None,
     }
 }
 
@@ -885,6 +888,7 @@ fn settings_json(d: &DefinitionRow) -> model::Settings {
         recommendation_look_back_duration: days(d.lookback_days),
         apply_actions: vec![model::ApplyAction { odata_type: apply }],
         recurrence: model::Recurrence { pattern, range },
+        decision_histories_for_reviewers_enabled: None,
     }
 }
 
@@ -949,26 +953,54 @@ fn definition_json(detail: &DefinitionDetail) -> model::Definition {
         };
         out.instance_enumeration_scope = Some(Scope::new(QUERY_SCOPE_TYPE, query, None));
     }
-    let named = |fallback: bool| -> Vec<Scope> {
-        detail
-            .reviewers
-            .iter()
-            .filter(|(_, f)| *f == fallback)
-            .map(|(u, _)| Scope::new(REVIEWER_SCOPE_TYPE, format!("/users/{}", u.id), None))
-            .collect()
+    // Who reviews, as Graph says it: named people, or a query (owners of the one resource,
+    // the manager, nobody for a self-review).
+    let scopes = |kind: ReviewerKind, named: &[(UserRef, bool)], fallback: bool| -> Vec<Scope> {
+        let reviewer = |query: String| vec![Scope::new(REVIEWER_SCOPE_TYPE, query, None)];
+        match (kind, fallback) {
+            (ReviewerKind::Selected, _) | (_, true) => named
+                .iter()
+                .filter(|(_, f)| *f == fallback)
+                .map(|(u, _)| Scope::new(REVIEWER_SCOPE_TYPE, format!("/users/{}", u.id), None))
+                .collect(),
+            (ReviewerKind::Self_, false) => Vec::new(),
+            (ReviewerKind::Managers, false) => vec![Scope::new(REVIEWER_SCOPE_TYPE, "./manager", Some("decisions"))],
+            (ReviewerKind::Owners, false) => match reviewed.as_slice() {
+                [one] if one.kind == ResourceKind::Group => reviewer(format!("/groups/{}/owners", one.id)),
+                [one] if one.kind == ResourceKind::Application => {
+                    reviewer(format!("/servicePrincipals/{}/owners", one.id))
+                }
+                _ => reviewer("./owners".into()),
+            },
+        }
     };
-    let reviewer = |query: String| vec![Scope::new(REVIEWER_SCOPE_TYPE, query, None)];
-    out.reviewers = Some(match d.reviewer_kind {
-        ReviewerKind::Selected => named(false),
-        ReviewerKind::Self_ => Vec::new(),
-        ReviewerKind::Managers => vec![Scope::new(REVIEWER_SCOPE_TYPE, "./manager", Some("decisions"))],
-        ReviewerKind::Owners => match reviewed.as_slice() {
-            [one] if one.kind == ResourceKind::Group => reviewer(format!("/groups/{}/owners", one.id)),
-            [one] if one.kind == ResourceKind::Application => reviewer(format!("/servicePrincipals/{}/owners", one.id)),
-            _ => reviewer("./owners".into()),
-        },
-    });
-    out.fallback_reviewers = Some(named(true));
+    out.reviewers = Some(scopes(d.reviewer_kind, &detail.reviewers, false));
+    out.fallback_reviewers = Some(scopes(d.reviewer_kind, &detail.reviewers, true));
+    if !detail.stages.is_empty() {
+        out.settings.decision_histories_for_reviewers_enabled =
+            Some(detail.stages.iter().any(|(s, _)| s.decision_histories));
+        let last = detail.stages.len();
+        out.stage_settings = Some(
+            detail
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, (s, named))| model::StageSettings {
+                    stage_id: s.stage.to_string(),
+                    depends_on: if s.stage > 1 { vec![(s.stage - 1).to_string()] } else { Vec::new() },
+                    duration_in_days: s.duration_days,
+                    recommendations_enabled: s.recommendations_enabled,
+                    decisions_that_will_move_to_next_stage: if i + 1 == last {
+                        Vec::new()
+                    } else {
+                        Moves::stored(&s.moves).unwrap_or_default().iter().map(Move::as_str).collect()
+                    },
+                    reviewers: scopes(s.reviewer_kind, named, false),
+                    fallback_reviewers: scopes(s.reviewer_kind, named, true),
+                })
+                .collect(),
+        );
+    }
     out
 }
 

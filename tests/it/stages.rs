@@ -1161,3 +1161,66 @@ async fn applying_a_staged_review_removes_exactly_the_final_denials() {
         assert_eq!(result, expected, "{item}");
     }
 }
+
+/// A Graph client reading a multi-stage series sees its stages as Entra's
+/// `stageSettings`; creating one with `stageSettings` through the API is refused with what
+/// to do instead.
+#[tokio::test]
+async fn a_graph_client_reads_the_stages_of_a_series() {
+    use crate::api::{client, token};
+    let app = spawn_admin_app().await;
+    let name = "Board, two stages, read by a client";
+    let series = create_board_review(
+        &app,
+        name,
+        &[
+            ("stages", "2"),
+            ("stage1_moves", "Deny"),
+            ("stage1_moves", "NotReviewed"),
+            ("stage2_reviewer_kind", "Selected"),
+            ("stage2_reviewers", personas::MANAGER),
+            ("stage2_fallback_reviewers", personas::USER),
+            ("stage2_duration_days", "5"),
+            ("decision_histories", "on"),
+        ],
+    )
+    .await;
+    let def = series.rsplit('/').next().unwrap().to_owned();
+    let (id, secret) = client(&app, "AccessReview.ReadWrite.All");
+    let bearer = token(&app, &id, &secret).await;
+    let base = format!("{}/v1.0/identityGovernance/accessReviews", app.address);
+    let read = |url: String| {
+        let (client, bearer) = (app.client.clone(), bearer.clone());
+        async move {
+            let res = client.get(url).bearer_auth(bearer).send().await.unwrap();
+            (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, one) = read(format!("{base}/definitions/{def}")).await;
+    assert_eq!(status, 200, "{one}");
+    let stages = one["stageSettings"].as_array().unwrap_or_else(|| panic!("{one}"));
+    assert_eq!(stages.len(), 2);
+    assert_eq!(stages[0]["stageId"], "1");
+    assert_eq!(stages[0]["dependsOn"], serde_json::json!([]));
+    assert_eq!(stages[0]["decisionsThatWillMoveToNextStage"], serde_json::json!(["Deny", "NotReviewed"]));
+    assert_eq!(stages[0]["reviewers"][0]["query"], format!("/users/{}", app.user_id(personas::OWNER)));
+    assert_eq!(stages[1]["stageId"], "2");
+    assert_eq!(stages[1]["dependsOn"], serde_json::json!(["1"]));
+    assert_eq!(stages[1]["durationInDays"], 5);
+    assert_eq!(stages[1]["decisionsThatWillMoveToNextStage"], serde_json::json!([]));
+    assert_eq!(stages[1]["reviewers"][0]["query"], format!("/users/{}", app.user_id(personas::MANAGER)));
+    assert_eq!(stages[1]["fallbackReviewers"][0]["query"], format!("/users/{}", app.user_id(personas::USER)));
+    assert_eq!(one["settings"]["decisionHistoriesForReviewersEnabled"], true);
+    let (_, list) = read(format!("{base}/definitions")).await;
+    let listed = list["value"].as_array().unwrap().iter().find(|d| d["id"] == def.as_str()).cloned().unwrap();
+    assert_eq!(listed["stageSettings"], one["stageSettings"], "the list says the same");
+
+    // Creating one through the API is refused, saying where to do it.
+    let mut body = one.clone();
+    body.as_object_mut().unwrap().retain(|k, _| !["id", "@odata.context", "createdDateTime"].contains(&k.as_str()));
+    body["displayName"] = "Made by a client".into();
+    let res = app.client.post(format!("{base}/definitions")).bearer_auth(&bearer).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let error: serde_json::Value = res.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("stageSettings are not supported"), "{error}");
+}

@@ -226,6 +226,23 @@ pub struct Definition {
     pub stage_settings: Option<Vec<StageSettings>>,
 }
 
+/// One stage of a multi-stage instance (Graph's `accessReviewStage`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    /// `#microsoft.graph.accessReviewStage`.
+    #[serde(rename = "@odata.type")]
+    pub odata_type: &'static str,
+    /// Its number: "1", "2" or "3".
+    pub id: String,
+    /// When it started (for a stage to come, when it is planned to).
+    pub start_date_time: String,
+    /// When it ends (or ended).
+    pub end_date_time: String,
+    /// `NotStarted`, `InProgress` or `Completed`.
+    pub status: &'static str,
+}
+
 /// One stage of a multi-stage series (Graph's `accessReviewStageSettings`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,7 @@ use utoipa::{OpenApi, PartialSchema};
 
 use super::model::{
     BatchBody, DecisionItem, DecisionPatch, Definition, DefinitionInput, ErrorBody, HistoryDefinition,
-    HistoryDefinitionInput, HistoryInstance, Instance, OAuthError, Page, Reviewer, StageSettings, TokenAnswer,
+    HistoryDefinitionInput, HistoryInstance, Instance, OAuthError, Page, Reviewer, Stage, StageSettings, TokenAnswer,
 };
 use super::{BASE, MAX_BODY_BYTES, REQUESTS_PER_MINUTE, odata};
 use crate::domain::apply::ApplyResult;
@@ -35,6 +35,7 @@ use crate::domain::review::InstanceStatus;
     ),
     components(schemas(
         Definition,
+        Stage,
         StageSettings,
         Instance,
         DecisionItem,
@@ -223,6 +224,17 @@ pub const OPERATIONS: &[Operation] = &[
         None,
         Answer::Nothing,
     ),
+    get(
+        "/definitions/{definition}/instances/{instance}/stages",
+        "List the stages of a multi-stage instance (none for one stage)",
+        Answer::Page("Stage"),
+    ),
+    post(
+        "/definitions/{definition}/instances/{instance}/stages/{stage}/stop",
+        "End the stage in progress now: the next starts, or the review completes after its last",
+        None,
+        Answer::Nothing,
+    ),
     page(
         "/definitions/{definition}/instances/{instance}/contactedReviewers",
         "List who the instance's mails went to",
@@ -323,7 +335,7 @@ impl Operation {
             .summary(Some(self.summary))
             .operation_id(Some(format!("{} {}", self.method, self.path)))
             .tag(if is_token { "authentication" } else { "access reviews" });
-        for name in ["definition", "instance", "item"] {
+        for name in ["definition", "instance", "stage", "item"] {
             if self.path.contains(&format!("{{{name}}}")) {
                 op = op.parameter(
                     ParameterBuilder::new()

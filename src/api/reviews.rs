@@ -36,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/definitions/{definition}/instances", web::get().to(list_instances))
         .route("/definitions/{definition}/instances/{instance}", web::get().to(get_instance))
         .route("/definitions/{definition}/instances/{instance}/{action}", web::post().to(instance_action))
+        .route("/definitions/{definition}/instances/{instance}/stages", web::get().to(list_stages))
+        .route("/definitions/{definition}/instances/{instance}/stages/{stage}/stop", web::post().to(stop_stage))
         .route("/definitions/{definition}/instances/{instance}/decisions", web::get().to(list_decisions))
         .route("/definitions/{definition}/instances/{instance}/contactedReviewers", web::get().to(contacted_reviewers))
         .route("/definitions/{definition}/instances/{instance}/decisions/{item}", web::get().to(get_decision))
@@ -342,6 +344,49 @@ async fn decisions_page(
 }
 
 /// `GET …/instances/{id}/contactedReviewers`: who the occurrence's mails went to, by name.
+/// `GET …/instances/{instance}/stages`: the stages of a multi-stage instance (none for one
+/// stage), in order.
+async fn list_stages(state: State, caller: Authed, path: web::Path<(String, String)>) -> ApiResult {
+    let (definition, instance) = path.into_inner();
+    let now = state.clock.now();
+    let (d, i) = (definition.clone(), instance.clone());
+    let (row, stages) = state.db(move |conn| graph::instance_stages(conn, &caller.0, &d, &i, now)).await?;
+    let value: Vec<model::Stage> = stages
+        .iter()
+        .map(|s| model::Stage {
+            odata_type: "#microsoft.graph.accessReviewStage",
+            id: s.stage.to_string(),
+            start_date_time: time(s.start_at),
+            end_date_time: time(s.ended_at.unwrap_or(s.end_at)),
+            status: match (s.stage.cmp(&row.stage), s.ended_at, row.status.is_open()) {
+                (std::cmp::Ordering::Greater, _, true) => "NotStarted",
+                (std::cmp::Ordering::Equal, None, true) => "InProgress",
+                _ => "Completed",
+            },
+        })
+        .collect();
+    let base = state.auth.public_url.trim_end_matches('/');
+    Ok(HttpResponse::Ok().json(json!({
+        "@odata.context": format!(
+            "{base}/v1.0/$metadata#identityGovernance/accessReviews/definitions('{definition}')/instances('{instance}')/stages"
+        ),
+        "value": value,
+    })))
+}
+
+/// `POST …/instances/{instance}/stages/{stage}/stop`: ends the stage in progress now (the
+/// next starts, or the review completes after its last).
+async fn stop_stage(state: State, caller: Authed, path: web::Path<(String, String, String)>) -> ApiResult {
+    caller.writer()?;
+    let (definition, instance, stage) = path.into_inner();
+    let now = state.clock.now();
+    let done = state.db(move |conn| graph::stop_stage(conn, &caller.0, (&definition, &instance), &stage, now)).await?;
+    match done {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(refused) => Err(ApiError::bad_request(refused.0)),
+    }
+}
+
 async fn contacted_reviewers(
     state: State,
     req: HttpRequest,

@@ -132,8 +132,12 @@ pub fn in_force(
     ended_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> bool {
-    let end = ended_at.map_or(ends_at, |e| e.min(ends_at));
-    starts_at <= now && now < end
+    starts_at <= now && now < end_of(ends_at, ended_at)
+}
+
+/// When a delegation stops: its planned end, or its early end.
+pub fn end_of(ends_at: NaiveDateTime, ended_at: Option<NaiveDateTime>) -> NaiveDateTime {
+    ended_at.map_or(ends_at, |e| e.min(ends_at))
 }
 
 /// The last day a delegation runs (its end is exclusive, at midnight), for pages and mails.

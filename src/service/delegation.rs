@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
-use crate::domain::delegation::{DelegationError, check_period, in_force, last_day};
+use crate::domain::delegation::{DelegationError, check_period, end_of, in_force, last_day};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -43,7 +43,7 @@ pub fn list(conn: &mut DbConnection, user: &str, now: NaiveDateTime) -> Result<V
     Ok(rows
         .into_iter()
         .map(|row| {
-            let end = row.ended_at.map_or(row.ends_at, |e| e.min(row.ends_at));
+            let end = end_of(row.ends_at, row.ended_at);
             DelegationLine {
                 user_name: name(&row.user_id),
                 delegate_name: name(&row.delegate_id),

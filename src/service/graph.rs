@@ -267,6 +267,44 @@ pub fn instance(
     Ok(access(conn, caller, definition, instance, false, now)?.instance)
 }
 
+/// The stages of instance `instance` of series `definition` (Graph's
+/// `…/instances/{id}/stages`), for whoever may read the instance: none for a one-stage
+/// instance.
+pub fn instance_stages(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    definition: &str,
+    instance: &str,
+    now: NaiveDateTime,
+) -> Result<(InstanceRow, Vec<crate::service::rows::InstanceStageRow>), AppError> {
+    let row = self::instance(conn, caller, definition, instance, now)?;
+    let stages = if row.stage_count > 1 { store::stages::of_instance(conn, &row.id)? } else { Vec::new() };
+    Ok((row, stages))
+}
+
+/// Ends stage `stage` of instance `instance` now (Graph's `…/stages/{id}/stop`), as an admin
+/// or API client who manages the series would with the results page's *End stage N now*:
+/// only the stage in progress.
+pub fn stop_stage(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (definition, instance): (&str, &str),
+    stage: &str,
+    now: NaiveDateTime,
+) -> Result<Result<(), Refused>, AppError> {
+    let (d, i) = managed_instance(conn, caller, definition, instance, now)?;
+    let Some(stage) = stage.parse::<i32>().ok().filter(|n| (1..=i.stage_count).contains(n) && i.stage_count > 1) else {
+        return Err(not_found("access review stage"));
+    };
+    if stage != i.stage {
+        return Ok(Err(Refused(format!(
+            "Stage {stage} is not the stage in progress: the instance is in stage {} of {}.",
+            i.stage, i.stage_count
+        ))));
+    }
+    Ok(crate::service::results::stop_stage(conn, &d, &i, caller.actor(), now)?.map(|_| ()))
+}
+
 /// A page of decision items, and the reviewers' names by id.
 pub struct Decisions {
     /// The occurrence (its resource is every item's).

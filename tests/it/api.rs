@@ -872,13 +872,16 @@ async fn the_openapi_document_describes_every_route_and_what_it_answers() {
     let paths = doc["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(operations, attest::api::openapi::OPERATIONS.len(), "{:?}", paths.keys());
-    assert_eq!(operations, 30);
+    assert_eq!(operations, 32);
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let url = format!(
                 "{}{}",
                 app.address,
-                path.replace("{definition}", "d1").replace("{instance}", "i1").replace("{item}", "x1")
+                path.replace("{definition}", "d1")
+                    .replace("{instance}", "i1")
+                    .replace("{item}", "x1")
+                    .replace("{stage}", "1")
             );
             let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             let res = app

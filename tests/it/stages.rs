@@ -1215,6 +1215,45 @@ async fn a_graph_client_reads_the_stages_of_a_series() {
     let listed = list["value"].as_array().unwrap().iter().find(|d| d["id"] == def.as_str()).cloned().unwrap();
     assert_eq!(listed["stageSettings"], one["stageSettings"], "the list says the same");
 
+    // Its instance's stages, and "stop" on the stage in progress (only on that one).
+    tick(&app);
+    let inst = app.instance_of(name);
+    let stages_url = format!("{base}/definitions/{def}/instances/{inst}/stages");
+    let (status, listed) = read(stages_url.clone()).await;
+    assert_eq!(status, 200, "{listed}");
+    let states: Vec<(&str, &str)> = listed["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("1", "InProgress"), ("2", "NotStarted")]);
+    let post = |path: String| {
+        let (client, bearer) = (app.client.clone(), bearer.clone());
+        async move { client.post(path).bearer_auth(bearer).send().await.unwrap() }
+    };
+    let wrong = post(format!("{base}/definitions/{def}/instances/{inst}/stages/2/stop")).await;
+    assert_eq!(wrong.status(), 400);
+    let error: serde_json::Value = wrong.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("not the stage in progress"), "{error}");
+    assert_eq!(post(format!("{base}/definitions/{def}/instances/{inst}/stages/9/stop")).await.status(), 404);
+    assert_eq!(post(format!("{base}/definitions/{def}/instances/{inst}/stages/1/stop")).await.status(), 204);
+    assert_eq!(stage_of(&app, &inst), "2/2");
+    let (_, listed) = read(stages_url).await;
+    assert_eq!(listed["value"][0]["status"], "Completed");
+    assert_eq!(listed["value"][1]["status"], "InProgress");
+    // A reader may list them, not stop them.
+    let (reader, reader_secret) = client(&app, "AccessReview.Read.All");
+    let reader = token(&app, &reader, &reader_secret).await;
+    let res = app
+        .client
+        .post(format!("{base}/definitions/{def}/instances/{inst}/stages/2/stop"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
     // Creating one through the API is refused, saying where to do it.
     let mut body = one.clone();
     body.as_object_mut().unwrap().retain(|k, _| !["id", "@odata.context", "createdDateTime"].contains(&k.as_str()));

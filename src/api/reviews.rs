@@ -358,11 +358,13 @@ async fn list_stages(state: State, caller: Authed, path: web::Path<(String, Stri
             id: s.stage.to_string(),
             start_date_time: time(s.start_at),
             end_date_time: time(s.ended_at.unwrap_or(s.end_at)),
+            // A stage's status in the words of an instance's.
             status: match (s.stage.cmp(&row.stage), s.ended_at, row.status.is_open()) {
-                (std::cmp::Ordering::Greater, _, true) => "NotStarted",
-                (std::cmp::Ordering::Equal, None, true) => "InProgress",
-                _ => "Completed",
-            },
+                (std::cmp::Ordering::Greater, _, true) => InstanceStatus::NotStarted,
+                (std::cmp::Ordering::Equal, None, true) => InstanceStatus::InProgress,
+                _ => InstanceStatus::Completed,
+            }
+            .as_str(),
         })
         .collect();
     let base = state.auth.public_url.trim_end_matches('/');

@@ -118,6 +118,12 @@ impl TryFrom<String> for ObjectId {
 /// The longest name kept, in characters (Entra's limit for display names).
 pub const MAX_DISPLAY_TEXT: usize = 256;
 
+/// The display name of user `id` from `names` (looked up by id), or "A deleted account"
+/// when the account is gone: histories (reassignments, delegations, votes) outlive it.
+pub fn name_or_deleted(names: &std::collections::HashMap<String, String>, id: &str) -> String {
+    names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned())
+}
+
 /// A one-line name from outside (a display name, department, job title, a claim shown back
 /// to its owner) made safe to store and show: control characters (C0, DEL, C1) are
 /// dropped, those that break lines (CR, LF, tab, NEL, U+2028, U+2029) become spaces, bidi

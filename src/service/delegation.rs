@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::delegation::{DelegationError, check_period, end_of, in_force, last_day};
+use crate::domain::directory::name_or_deleted;
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::NewEvent;
@@ -39,7 +40,7 @@ pub fn list(conn: &mut DbConnection, user: &str, now: NaiveDateTime) -> Result<V
     ids.sort();
     ids.dedup();
     let names = store::users::display_names(conn, &ids)?;
-    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned());
+    let name = |id: &str| name_or_deleted(&names, id);
     Ok(rows
         .into_iter()
         .map(|row| {

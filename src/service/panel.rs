@@ -12,6 +12,7 @@ use crate::domain::decision::{
     Action, Assignee, Change, Current, Decider, Decision, Pending, PlanError, Pool, ReassignError, Tally, Undecidable,
     check_reassign, plan, recommended,
 };
+use crate::domain::directory::name_or_deleted;
 use crate::domain::paging::{PAGE_SIZE, Page, PageAt};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::review::{ResourceKind, ReviewerKind};
@@ -722,8 +723,8 @@ fn weigh_votes(
     for v in store::outcomes::of_items(conn, &ids, Some(instance.stage))? {
         votes.entry(v.item_id.clone()).or_default().push(v);
     }
-    let reviewers = store::outcomes::pool(conn, &instance.id, false)?;
-    let fallbacks = store::outcomes::pool(conn, &instance.id, true)?;
+    let reviewers = store::instances::pool_members(conn, &instance.id, false)?;
+    let fallbacks = store::instances::pool_members(conn, &instance.id, true)?;
     let others = |pool: &[String], principal: &str| pool.iter().filter(|u| *u != principal).count();
     let mut credits = Vec::new();
     let changes = changes
@@ -1056,7 +1057,7 @@ pub fn reassign(
             .iter()
             .map(|t| {
                 let from = match &t.reviewer_id {
-                    Some(id) => from_names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned()),
+                    Some(id) => name_or_deleted(&from_names, id),
                     None => t.reviewer_pool.who().to_owned(),
                 };
                 NewEvent::by_user(
@@ -1104,7 +1105,7 @@ fn reassignment_lines(conn: &mut DbConnection, item: &ItemRow) -> Result<Vec<Rea
     ids.sort();
     ids.dedup();
     let names = store::users::display_names(conn, &ids)?;
-    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned());
+    let name = |id: &str| name_or_deleted(&names, id);
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -430,3 +430,13 @@ pub fn has_pool_item_for(conn: &mut Conn, instance: &str, pool: &str, user: &str
 pub fn with_admin_items(conn: &mut Conn) -> QueryResult<Vec<String>> {
     review_instances::table.filter(review_instances::routed_to_admins.gt(0)).select(review_instances::id).load(conn)
 }
+
+/// The snapshotted reviewers of `instance`'s current stage in the reviewers' pool
+/// (`fallback` false) or the fallback reviewers' (true).
+pub fn pool_members(conn: &mut Conn, instance: &str, fallback: bool) -> QueryResult<Vec<String>> {
+    review_instance_reviewers::table
+        .filter(review_instance_reviewers::instance_id.eq(instance))
+        .filter(review_instance_reviewers::fallback.eq(fallback))
+        .select(review_instance_reviewers::user_id)
+        .load(conn)
+}

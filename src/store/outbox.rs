@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::{Conn, batch_size, per_backend};
 use crate::db::schema::{
-    group_member_users, outbox, reminder_rounds, review_decision_items as items, review_definitions,
-    review_instance_reviewers, review_instances, users,
+    group_member_users, outbox, reminder_rounds, review_decision_items as items, review_definitions, review_instances,
+    users,
 };
 use crate::domain::decision::{Decision, Pool};
 use crate::domain::notify::{MailKind, MailStatus};
@@ -327,11 +327,7 @@ pub fn reviewers_with_items(
             (None, Pool::Fallback) => true,
             (None, Pool::Admins) => continue,
         };
-        let members: Vec<String> = review_instance_reviewers::table
-            .filter(review_instance_reviewers::instance_id.eq(instance))
-            .filter(review_instance_reviewers::fallback.eq(fallback))
-            .select(review_instance_reviewers::user_id)
-            .load(conn)?;
+        let members = super::instances::pool_members(conn, instance, fallback)?;
         for user in members {
             *by_user.entry(user.clone()).or_default() += n;
             pools.push((user, fallback));

@@ -5,9 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Conn, per_backend};
-use crate::db::schema::{
-    review_definition_outcomes as outcomes, review_instance_reviewers, review_instances, review_item_votes as votes,
-};
+use crate::db::schema::{review_definition_outcomes as outcomes, review_instances, review_item_votes as votes};
 use crate::domain::decision::Decision;
 use crate::domain::outcome::{OutcomeRule, Vote};
 
@@ -111,14 +109,4 @@ pub fn of_items(conn: &mut Conn, items: &[String], stage: Option<i32>) -> QueryR
         out.extend(q.order((votes::decided_at, votes::seat)).select(VoteRow::as_select()).load(conn)?);
     }
     Ok(out)
-}
-
-/// The reviewers of `instance`'s current stage in the reviewers' pool (`fallback` false) or
-/// the fallback reviewers' (true): the people "all must approve" waits for.
-pub fn pool(conn: &mut Conn, instance: &str, fallback: bool) -> QueryResult<Vec<String>> {
-    review_instance_reviewers::table
-        .filter(review_instance_reviewers::instance_id.eq(instance))
-        .filter(review_instance_reviewers::fallback.eq(fallback))
-        .select(review_instance_reviewers::user_id)
-        .load(conn)
 }

@@ -14,7 +14,7 @@ use super::guard::{Reviewer, review_not_found};
 use super::{Chrome, Section, State, flash, flash_error, format};
 use crate::domain::apply::ApplyResult;
 use crate::domain::decision::{Action, Decider, Decision, MAX_NOTE_LEN, MAX_REASON_LEN, Pool, Undecidable};
-use crate::domain::directory::{ObjectId, UserType};
+use crate::domain::directory::{ObjectId, UserType, name_or_deleted};
 use crate::domain::paging::{MAX_SEARCH_LEN, PageAt};
 use crate::domain::recommendation::Recommendation;
 use crate::domain::review::{ResourceKind, ReviewerKind};
@@ -398,7 +398,7 @@ fn stage_lines(
 /// Each reviewer's decision on one item, as its row lists them: "Omar Haddad: Denied",
 /// "Stage 2 · …" with several stages, "(by Kim Lee)" when a delegate decided for them.
 fn vote_lines(votes: &[VoteRow], names: &HashMap<String, String>, multi_stage: bool) -> Vec<String> {
-    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "A deleted account".to_owned());
+    let name = |id: &str| name_or_deleted(names, id);
     votes
         .iter()
         .map(|v| {
@@ -634,7 +634,7 @@ pub async fn table_page(
             .into_iter()
             .map(|(r, name)| HandedOnView {
                 name,
-                to: names.get(&r.to_user).cloned().unwrap_or_else(|| "A deleted account".to_owned()),
+                to: name_or_deleted(&names, &r.to_user),
                 at: format::datetime(r.at),
                 note: r.note,
             })

@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::helpers::{Page, TestApp, spawn_admin_app};
 use crate::scheduler::tick;
 use crate::stages::{
-    BOARD, PORTAL, as_persona, by_item, create_review, decide, fields, ids, instance_end, item_of, post_then_get,
-    refused, set, stage_of, status_of, strings, tickable,
+    BOARD, PORTAL, as_persona, by_item, create_board_review, create_review, decide, fields, ids, instance_end, item_of,
+    post_then_get, refused, set, stage_of, status_of, strings, tickable,
 };
 
 /// Omar (owner) and Priya (manager), one UPN a line: neither is a member of [`BOARD`].
@@ -24,9 +24,9 @@ const TWO: &str = "omar.haddad@contoso.example\npriya.raman@contoso.example";
 /// Creates a review of [`BOARD`] named `name` by Omar and Priya as selected reviewers, with
 /// the `extra` fields (the rule); returns the series' path.
 async fn board_by_two(app: &TestApp, name: &str, extra: &[(&str, &str)]) -> String {
-    let mut form = vec![("name", name), ("groups", BOARD), ("reviewer_kind", "Selected"), ("reviewers", TWO)];
+    let mut form = vec![("reviewers", TWO)];
     form.extend_from_slice(extra);
-    create_review(app, &form).await
+    create_board_review(app, name, &form).await
 }
 
 /// The series' id from its path.
@@ -430,13 +430,10 @@ async fn stage_2_counts_its_reviewers_by_its_own_rule() {
     let app = spawn_admin_app().await;
     let name = "Advisory board, then two who must both approve";
     let stage2 = format!("{}\n{}", personas::MANAGER, personas::USER);
-    let path = create_review(
+    let path = create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
-            ("reviewers", personas::OWNER),
             ("stages", "2"),
             ("stage1_moves", "Deny"),
             ("stage1_moves", "NotReviewed"),
@@ -768,12 +765,10 @@ async fn a_later_stage_s_reviewer_does_not_see_stage_1_s_votes_unless_the_series
     let app = spawn_admin_app().await;
     let name = "Advisory board, votes kept from stage 2";
     let stage1 = format!("{}\n{}", personas::OWNER, personas::USER);
-    create_review(
+    create_board_review(
         &app,
+        name,
         &[
-            ("name", name),
-            ("groups", BOARD),
-            ("reviewer_kind", "Selected"),
             ("reviewers", &stage1),
             ("outcome_rule", "AnyDenyDenies"),
             ("stages", "2"),

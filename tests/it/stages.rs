@@ -46,11 +46,15 @@ pub(crate) async fn create_review(app: &TestApp, extra: &[(&str, &str)]) -> Stri
     page.header("location")
 }
 
-/// Creates a review of [`BOARD`] named `name`, reviewed by the owner persona, with the
-/// `extra` fields (stages, fallbacks, escalation); returns the series' path.
+/// Creates a review of [`BOARD`] named `name`, reviewed by the owner persona unless
+/// `extra` names other reviewers, with the `extra` fields (stages, fallbacks, escalation);
+/// returns the series' path.
 pub(crate) async fn create_board_review(app: &TestApp, name: &str, extra: &[(&str, &str)]) -> String {
-    let mut form =
-        vec![("name", name), ("groups", BOARD), ("reviewer_kind", "Selected"), ("reviewers", personas::OWNER)];
+    let mut form: Vec<(&str, &str)> =
+        [("name", name), ("groups", BOARD), ("reviewer_kind", "Selected"), ("reviewers", personas::OWNER)]
+            .into_iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .collect();
     form.extend_from_slice(extra);
     create_review(app, &form).await
 }
